@@ -1,0 +1,133 @@
+/// Link-layer header types (LINKTYPE_* values as they appear in capture files).
+public enum LinkType {
+    public static let null: UInt32 = 0
+    public static let ethernet: UInt32 = 1
+    public static let rawAlt1: UInt32 = 12
+    public static let rawAlt2: UInt32 = 14
+    public static let raw: UInt32 = 101
+    public static let loop: UInt32 = 108
+    public static let linuxSLL: UInt32 = 113
+    public static let ipv4: UInt32 = 228
+    public static let ipv6: UInt32 = 229
+    public static let linuxSLL2: UInt32 = 276
+
+    public static func name(_ t: UInt32) -> String {
+        switch t {
+        case null: return "NULL"
+        case ethernet: return "EN10MB"
+        case rawAlt1, rawAlt2, raw: return "RAW"
+        case loop: return "LOOP"
+        case linuxSLL: return "LINUX_SLL"
+        case ipv4: return "IPV4"
+        case ipv6: return "IPV6"
+        case linuxSLL2: return "LINUX_SLL2"
+        default: return "LINKTYPE_\(t)"
+        }
+    }
+}
+
+public enum IPProto {
+    public static let icmp: UInt8 = 1
+    public static let ipip: UInt8 = 4
+    public static let tcp: UInt8 = 6
+    public static let udp: UInt8 = 17
+    public static let ipv6: UInt8 = 41
+    public static let gre: UInt8 = 47
+    public static let icmpv6: UInt8 = 58
+}
+
+public enum TCPFlag {
+    public static let fin: UInt8 = 0x01
+    public static let syn: UInt8 = 0x02
+    public static let rst: UInt8 = 0x04
+    public static let psh: UInt8 = 0x08
+    public static let ack: UInt8 = 0x10
+}
+
+/// What the network layer of a frame turned out to be.
+public enum NetworkKind: UInt8, Sendable {
+    case none = 0, ipv4, ipv6, arp, other
+}
+
+/// One IP header and the transport header above it, as plain values.
+/// `ports` hold ICMP type/code for ICMP so that every protocol has a comparable key.
+public struct IPLayer: Sendable {
+    public var src = IPAddress.zero
+    public var dst = IPAddress.zero
+    public var proto: UInt8 = 0
+    public var isV6 = false
+    /// Total length from the IP header (what Zeek counts as ip_bytes).
+    public var ipLength: UInt32 = 0
+    public var ipID: UInt32 = 0
+    /// Fragment offset in bytes; non-zero means no transport header here.
+    public var fragmentOffset: UInt32 = 0
+    public var moreFragments = false
+    /// A transport header was read (not a later fragment, not cut short).
+    public var hasTransport = false
+    public var srcPort: UInt16 = 0
+    public var dstPort: UInt16 = 0
+    public var tcpFlags: UInt8 = 0
+    public var tcpSeq: UInt32 = 0
+    public var icmpType: UInt8 = 0
+    public var icmpCode: UInt8 = 0
+    /// ICMP echo identifier.
+    public var icmpID: UInt16 = 0
+    /// Transport payload length according to the headers (not what was captured).
+    public var payloadLength: UInt32 = 0
+    /// Offset of the transport payload in the frame, and how much of it was captured.
+    public var payloadOffset: Int = 0
+    public var payloadCaptured: Int = 0
+
+    public init() {}
+
+    @inlinable public var isFragment: Bool { fragmentOffset != 0 || moreFragments }
+}
+
+/// Everything the pipeline keeps from one frame. Reused in place for every packet.
+public struct PacketMeta: Sendable {
+    public var timestamp: Int64 = 0
+    public var capturedLength: UInt32 = 0
+    public var wireLength: UInt32 = 0
+    /// Frame number within its capture file, from 1.
+    public var frame: UInt64 = 0
+    /// Byte offset of the record in the (uncompressed) capture stream.
+    public var fileOffset: UInt64 = 0
+    public var linkType: UInt32 = 0
+    public var interface: UInt32 = 0
+
+    public var vlanTags: UInt8 = 0
+    public var vlanID: UInt16 = 0
+    public var network: NetworkKind = .none
+    public var etherType: UInt16 = 0
+    /// The frame ended before a header it announced.
+    public var truncated = false
+
+    public var outer = IPLayer()
+    /// The packet an ICMP error quotes.
+    public var hasQuoted = false
+    public var quoted = IPLayer()
+    /// The inner packet of a tunnel (GRE, IP-in-IP, 6in4, VXLAN).
+    public var hasInner = false
+    public var inner = IPLayer()
+
+    public init() {}
+
+    public mutating func reset() {
+        vlanTags = 0; vlanID = 0; network = .none; etherType = 0; truncated = false
+        outer = IPLayer(); hasQuoted = false; hasInner = false
+    }
+}
+
+/// One captured frame. `bytes` points into the reader's buffer and is valid until the next `next()`.
+public struct RawPacket {
+    public var timestamp: Int64 = 0
+    public var capturedLength: UInt32 = 0
+    public var wireLength: UInt32 = 0
+    public var linkType: UInt32 = 0
+    public var interface: UInt32 = 0
+    /// Byte offset of the record in the uncompressed stream.
+    public var offset: UInt64 = 0
+    public var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+    public init() {}
+}
+

@@ -1,0 +1,206 @@
+import AetherCapture
+import AetherCore
+import AetherDecode
+import AetherFlows
+import AetherStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct IngestOptions: Sendable {
+    public var filter: String?
+    /// Show a progress line on the terminal (only when stderr is a terminal).
+    public var progress = false
+    public init(filter: String? = nil, progress: Bool = false) { self.filter = filter; self.progress = progress }
+}
+
+public struct FileOutcome: Sendable {
+    public enum Status: String, Sendable { case complete, truncated, failed, alreadyIngested }
+    public var path: String
+    public var status: Status
+    public var packets: UInt64
+    public var error: CaptureError?
+    public var sha256: String?
+}
+
+/// Writes one line to standard error (fd 2).
+public func printError(_ s: String) {
+    let line = s + "\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+}
+
+/// Source → decode → flows → store, the same for every mode. One instance carries flow state
+/// across all the files it is given, which form one timeline.
+public final class Pipeline {
+    public let store: Store
+    public let options: IngestOptions
+    private let decoder = Decoder()
+    private var joiner = FragmentJoiner()
+    private var conversations = ConversationCounter()
+    public let connections: ConnectionTable
+    private var filter: PacketFilter?
+    private var meta = PacketMeta()
+    private var sequence: UInt64 = 0
+    private var seriesIndex: [Int64: Int] = [:]
+    private var seriesSeconds: [Int64] = []
+    private var seriesValues: [UInt64] = []
+    private var lastSecond = Int64.min
+    private var lastSeriesSlot = 0
+
+    public init(store: Store, options: IngestOptions = IngestOptions()) throws {
+        self.store = store
+        self.options = options
+        if let f = options.filter { filter = try PacketFilter(expression: f) }
+        connections = ConnectionTable(startID: try store.nextFlowID())
+        conversations.preload(try store.conversationKeys())
+        sequence = UInt64(try store.db.scalar("SELECT coalesce(max(first_seq + count), 0) FROM packet_chunk") ?? 0)
+    }
+
+    /// Ingests the given files and folders as one timeline.
+    public func ingest(_ inputs: [String]) throws -> [FileOutcome] {
+        let files = orderByFirstTimestamp(try expandInputs(inputs))
+        var outcomes: [FileOutcome] = []
+        for f in files { outcomes.append(try ingestFile(f)) }
+        try finish()
+        return outcomes
+    }
+
+    /// Ends all open connections and writes what remains.
+    public func finish() throws {
+        connections.flushAll()
+        try store.db.transaction {
+            try store.insert(connections: connections.drainFinished())
+            try store.insert(conversations: conversations.drainNew())
+            try writeSeries()
+        }
+    }
+
+    private func writeSeries() throws {
+        var m: [Int64: [UInt64]] = [:]
+        for (i, s) in seriesSeconds.enumerated() {
+            m[s] = Array(seriesValues[i * 14..<(i + 1) * 14])
+        }
+        try store.add(series: m)
+        seriesIndex.removeAll(); seriesSeconds.removeAll(); seriesValues.removeAll()
+        lastSecond = Int64.min
+    }
+
+    @inline(__always) private func addSeries(_ m: PacketMeta) {
+        let second = m.timestamp >= 0 ? m.timestamp / 1_000_000_000 : (m.timestamp - 999_999_999) / 1_000_000_000
+        if second != lastSecond {
+            if let slot = seriesIndex[second] { lastSeriesSlot = slot } else {
+                lastSeriesSlot = seriesSeconds.count
+                seriesIndex[second] = lastSeriesSlot
+                seriesSeconds.append(second)
+                seriesValues.append(contentsOf: repeatElement(0, count: 14))
+            }
+            lastSecond = second
+        }
+        let k = lastSeriesSlot * 14 + 2 * CaptureCounts.protocolClass(m)
+        seriesValues[k] += 1
+        seriesValues[k + 1] += UInt64(m.wireLength)
+    }
+
+    private func ingestFile(_ path: String) throws -> FileOutcome {
+        // Open first: a file we cannot read at all is reported before anything is stored.
+        let reader: CaptureReader
+        do { reader = try CaptureReader(path: path) } catch let e as CaptureError {
+            // A file that exists but cannot be read at all is still part of the evidence: record it.
+            if e.kind != .notFound && e.kind != .unreadable {
+                let sha = (try? sha256OfFile(path))
+                if let sha, let prior = try store.capture(withSHA256: sha), prior.status == "failed" {
+                    return FileOutcome(path: path, status: .failed, packets: 0, error: e, sha256: sha)
+                }
+                let id = try store.beginCapture(path: path, size: fileSize(path), format: "unknown", compressed: false,
+                                                linkTypes: [], filter: options.filter)
+                try store.finishCapture(id, counts: CaptureCounts(), sha256: sha ?? "", status: "failed", error: e.description)
+            }
+            return FileOutcome(path: path, status: .failed, packets: 0, error: e)
+        }
+        // The same bytes ingested again add nothing. Only files whose size matches a stored
+        // capture pay for a separate hashing pass.
+        let sizeMatches = try store.db.scalar("SELECT count(*) FROM capture WHERE size = \(reader.fileSize) AND status IN ('complete','truncated')") ?? 0
+        if sizeMatches > 0 {
+            let sha = try sha256OfFile(path)
+            if let prior = try store.capture(withSHA256: sha), prior.status == "complete" || prior.status == "truncated" {
+                return FileOutcome(path: path, status: .alreadyIngested, packets: UInt64(prior.packets), error: nil, sha256: sha)
+            }
+        }
+        // Leftovers of an interrupted ingest of this file are replaced, not double counted.
+        let stale = try store.db.prepare("SELECT id FROM capture WHERE path = ? AND size = ? AND status = 'ingesting'")
+        stale.bind(1, path); stale.bind(2, Int64(reader.fileSize))
+        var staleIDs: [Int64] = []
+        while try stale.step() { staleIDs.append(stale.int(0)) }
+        for id in staleIDs { try store.discardCapture(id) }
+
+        let captureID = try store.beginCapture(path: path, size: reader.fileSize, format: reader.format.rawValue,
+                                               compressed: reader.isCompressed, linkTypes: reader.linkTypes, filter: options.filter)
+        var counts = CaptureCounts()
+        var failure: CaptureError?
+        var frame: UInt64 = 0
+        let progress = options.progress && isatty(2) != 0
+        var lastReport = monotonicSeconds()
+        let started = lastReport
+        try store.db.execute("BEGIN")
+        do {
+            while try reader.next() {
+                frame += 1
+                if let filter, try !filter.matches(reader.packet) {
+                    counts.filteredOut += 1
+                    continue
+                }
+                decoder.decode(reader.packet, into: &meta)
+                meta.frame = frame
+                if meta.outer.isFragment { joiner.join(&meta.outer) }
+                if meta.hasInner && meta.inner.isFragment { joiner.join(&meta.inner) }
+                counts.count(meta)
+                conversations.observe(meta)
+                let flowID = connections.track(meta, sequence: sequence, captureID: captureID)
+                addSeries(meta)
+                try store.append(meta, flowID: flowID, sequence: sequence, captureID: captureID)
+                sequence += 1
+                if sequence & 0xFFFF == 0 {
+                    try store.insert(connections: connections.drainFinished())
+                    try store.insert(conversations: conversations.drainNew())
+                    try store.db.execute("COMMIT; BEGIN")
+                    if progress {
+                        let now = monotonicSeconds()
+                        if now - lastReport > 0.5 {
+                            lastReport = now
+                            let rate = Double(counts.packets) / max(now - started, 0.001)
+                            printProgress("\r\(path): \(counts.packets) packets, \(Int(rate)) packets/s   ")
+                        }
+                    }
+                }
+            }
+        } catch let e as CaptureError {
+            failure = e
+        }
+        try store.flushChunk(captureID: captureID)
+        try store.insert(connections: connections.drainFinished())
+        try store.insert(conversations: conversations.drainNew())
+        try store.db.execute("COMMIT")
+        if progress { printProgress("\r\u{1B}[K") }
+        counts.outOfOrder = reader.outOfOrder
+        let sha = reader.sha256()
+        let status: FileOutcome.Status = failure == nil ? .complete : .truncated
+        try store.updateLinkTypes(captureID, reader.linkTypes)
+        try store.finishCapture(captureID, counts: counts, sha256: sha, status: status.rawValue, error: failure?.description)
+        return FileOutcome(path: path, status: status, packets: counts.packets, error: failure, sha256: sha)
+    }
+}
+
+func fileSize(_ path: String) -> UInt64 {
+    var st = stat()
+    return stat(path, &st) == 0 ? UInt64(st.st_size) : 0
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func printProgress(_ s: String) {
+    _ = s.withCString { write(2, $0, strlen($0)) }
+}

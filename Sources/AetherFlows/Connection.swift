@@ -1,0 +1,153 @@
+import AetherCore
+
+/// A TCP endpoint's state as Zeek tracks it.
+public enum EndpointState: UInt8, Sendable {
+    case inactive, synSent, synAckSent, partial, established, closed, reset
+}
+
+/// Zeek's connection history: one letter per event kind and direction, in order of
+/// first appearance (upper case from the originator). Fixed size: no allocation.
+public struct History: Sendable, Equatable {
+    var letters: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    var count: UInt8 = 0
+    var seen: UInt64 = 0
+
+    public init() {}
+
+    public static func == (a: History, b: History) -> Bool {
+        a.letters.0 == b.letters.0 && a.letters.1 == b.letters.1 && a.letters.2 == b.letters.2 && a.count == b.count
+    }
+
+    @inline(__always) public mutating func add(_ c: UInt8) {
+        let bit = UInt64(1) << UInt64(c & 63)
+        if seen & bit != 0 { return }
+        seen |= bit
+        guard count < 24 else { return }
+        let i = Int(count)
+        let shift = UInt64((i % 8) * 8)
+        switch i / 8 {
+        case 0: letters.0 |= UInt64(c) << shift
+        case 1: letters.1 |= UInt64(c) << shift
+        default: letters.2 |= UInt64(c) << shift
+        }
+        count += 1
+    }
+
+    public func contains(_ c: Character) -> Bool { description.contains(c) }
+
+    public var description: String {
+        var bytes: [UInt8] = []
+        for i in 0..<Int(count) {
+            let w = i / 8 == 0 ? letters.0 : (i / 8 == 1 ? letters.1 : letters.2)
+            bytes.append(UInt8(truncatingIfNeeded: w >> UInt64((i % 8) * 8)))
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// One connection in Zeek's model: the row of the `flow` table.
+public struct Connection: Sendable {
+    public var id: Int64 = 0
+    public var proto: UInt8 = 0
+    public var origAddress = IPAddress.zero
+    public var respAddress = IPAddress.zero
+    public var origPort: UInt16 = 0
+    public var respPort: UInt16 = 0
+    public var firstTime: Int64 = 0
+    public var lastTime: Int64 = 0
+    /// Pipeline-wide packet sequence numbers of the first and last packet.
+    public var firstPacket: UInt64 = 0
+    public var lastPacket: UInt64 = 0
+    public var captureID: Int64 = 0
+    public var firstFrame: UInt64 = 0
+    public var origPackets: UInt64 = 0
+    public var respPackets: UInt64 = 0
+    public var origBytes: UInt64 = 0
+    public var respBytes: UInt64 = 0
+    public var origIPBytes: UInt64 = 0
+    public var respIPBytes: UInt64 = 0
+    public var origState = EndpointState.inactive
+    public var respState = EndpointState.inactive
+    public var history = History()
+    /// The outer connection (VXLAN) or tunnel this one was carried in.
+    public var tunnelParent: Int64 = 0
+    public var tunnelKind: UInt8 = 0
+    public var vlan: UInt16 = 0
+
+    // Intrusive idle list.
+    var prev: Int32 = -1
+    var next: Int32 = -1
+    var timeoutClass: UInt8 = 0
+
+    public init() {}
+
+    /// Zeek's conn_state, from base/protocols/conn/main.zeek.
+    public var state: String {
+        switch proto {
+        case IPProto.tcp:
+            let os = origState, rs = respState
+            let oInactive = os == .inactive || os == .partial
+            let rInactive = rs == .inactive || rs == .partial
+            if rs == .reset {
+                if os == .synSent || os == .synAckSent || (os == .reset && origBytes == 0 && respBytes == 0) { return "REJ" }
+                return oInactive ? "RSTRH" : "RSTR"
+            }
+            if os == .reset {
+                if rInactive {
+                    return Self.matchesRSTOS0(history.description) ? "RSTOS0" : "OTH"
+                }
+                return "RSTO"
+            }
+            if rs == .closed && os == .closed { return "SF" }
+            if os == .closed { return rInactive ? "SH" : "S2" }
+            if rs == .closed { return oInactive ? "SHR" : "S3" }
+            if os == .synSent && rs == .inactive { return "S0" }
+            if os == .established && rs == .established { return "S1" }
+            return "OTH"
+        case IPProto.udp:
+            let oa = origPackets > 0, ra = respPackets > 0
+            if oa { return ra ? "SF" : "S0" }
+            return ra ? "SHR" : "OTH"
+        default:
+            return "OTH"
+        }
+    }
+
+    /// /^\^?S[^HAFGIQ]*R.*/
+    static func matchesRSTOS0(_ h: String) -> Bool {
+        var s = Substring(h)
+        if s.first == "^" { s = s.dropFirst() }
+        guard s.first == "S" else { return false }
+        for c in s.dropFirst() {
+            if c == "R" { return true }
+            if "HAFGIQ".contains(c) { return false }
+        }
+        return false
+    }
+}
+
+/// The identity of a connection, with the two endpoints in a canonical order.
+public struct ConnectionKey: Hashable, Sendable {
+    public var a: IPAddress
+    public var b: IPAddress
+    public var ports: UInt32
+    public var proto: UInt8
+
+    @inline(__always) public init(_ x: IPAddress, _ xp: UInt16, _ y: IPAddress, _ yp: UInt16, _ proto: UInt8) {
+        if x < y || (x == y && xp <= yp) {
+            a = x; b = y; ports = UInt32(xp) << 16 | UInt32(yp)
+        } else {
+            a = y; b = x; ports = UInt32(yp) << 16 | UInt32(xp)
+        }
+        self.proto = proto
+    }
+
+    @inline(__always) public func hash(into h: inout Hasher) {
+        // One word is enough for a good spread and much cheaper than hashing 37 bytes.
+        var x = a.lo &* 0x9E37_79B9_7F4A_7C15 ^ b.lo &* 0xC2B2_AE3D_27D4_EB4F
+        x ^= (a.hi ^ b.hi.byteSwapped) &* 0x1656_67B1_9E37_79F9
+        x ^= UInt64(ports) << 8 | UInt64(proto)
+        x = (x ^ (x >> 31)) &* 0xBF58_476D_1CE4_E5B9
+        h.combine(x ^ (x >> 29))
+    }
+}

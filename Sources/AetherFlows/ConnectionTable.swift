@@ -1,0 +1,310 @@
+import AetherCore
+
+/// Zeek-style connection tracking over event time: originator and role flipping as Zeek
+/// decides them, per-endpoint TCP state and history, idle timeouts that split a reused key,
+/// tunnels' inner connections. Finished connections collect in `finished` for the store to
+/// take; memory is bounded by the connections alive within the timeouts.
+public final class ConnectionTable {
+    public struct Timeouts: Sendable {
+        public var tcp: Int64 = 300_000_000_000
+        public var udp: Int64 = 60_000_000_000
+        public var other: Int64 = 60_000_000_000
+        public init() {}
+    }
+
+    public let timeouts: Timeouts
+    public private(set) var finished: [Connection] = []
+    public private(set) var nextID: Int64 = 1
+    public private(set) var created: Int64 = 0
+    public var active: Int { index.count }
+    /// The latest event time seen; timeouts are measured against it, never the wall clock.
+    public private(set) var clock: Int64 = Int64.min
+
+    private var slots: [Connection] = []
+    private var keys: [ConnectionKey] = []
+    private var free: [Int32] = []
+    private var index: [ConnectionKey: Int32] = [:]
+    // Heads and tails of the idle lists, one per timeout class (oldest at head).
+    private var heads: [Int32] = [-1, -1, -1]
+    private var tails: [Int32] = [-1, -1, -1]
+
+    /// Ports Zeek's analyzers register, which its role heuristics treat as likely servers.
+    public static let likelyServerPorts: Set<UInt16> = [
+        7, 13, 21, 22, 23, 25, 37, 53, 67, 69, 80, 81, 88, 110, 111, 113, 119, 123, 135, 137, 139, 143, 161,
+        179, 389, 443, 445, 465, 502, 512, 513, 514, 515, 563, 587, 631, 636, 873, 990, 992, 993, 995, 1080,
+        1194, 1433, 1521, 1723, 1812, 1813, 2049, 2123, 2152, 2181, 3128, 3306, 3389, 3478, 4789, 5060, 5061,
+        5222, 5223, 5353, 5355, 5432, 5900, 6379, 6443, 6660, 6661, 6662, 6663, 6664, 6665, 6666, 6667, 6668,
+        6669, 8000, 8080, 8443, 8888, 9200, 11211, 27017,
+    ]
+
+    public init(timeouts: Timeouts = Timeouts(), startID: Int64 = 1) {
+        self.timeouts = timeouts
+        self.nextID = startID
+        index.reserveCapacity(1 << 14)
+    }
+
+    public func drainFinished() -> [Connection] {
+        defer { finished.removeAll(keepingCapacity: true) }
+        return finished
+    }
+
+    /// Ends every connection (end of input).
+    public func flushAll() {
+        for c in 0..<3 {
+            while heads[c] >= 0 { evict(heads[c]) }
+        }
+    }
+
+    /// Expires connections idle past their timeout at event time `now`.
+    @inline(__always) public func advance(to now: Int64) {
+        if now <= clock { return }
+        clock = now
+        expire(0, timeouts.tcp)
+        expire(1, timeouts.udp)
+        expire(2, timeouts.other)
+    }
+
+    @inline(__always) private func expire(_ c: Int, _ timeout: Int64) {
+        while heads[c] >= 0 {
+            let s = heads[c]
+            if slots[Int(s)].lastTime &+ timeout >= clock { return }
+            evict(s)
+        }
+    }
+
+    /// Tracks one packet; returns the id of the connection it belongs to (0 for none).
+    /// `sequence` is the pipeline-wide packet number.
+    @inline(__always) public func track(_ m: PacketMeta, sequence: UInt64, captureID: Int64) -> Int64 {
+        advance(to: m.timestamp)
+        guard m.network == .ipv4 || m.network == .ipv6 else { return 0 }
+        let outer = m.outer
+        if outer.src == .zero && outer.dst == .zero && outer.proto == 0 { return 0 }
+        if m.hasInner {
+            // VXLAN's outer UDP is itself a connection in Zeek; GRE, IP-in-IP and 6in4 are not.
+            var parent: Int64 = 0
+            if outer.proto == IPProto.udp {
+                parent = observe(outer, m, sequence: sequence, captureID: captureID, tunnelParent: 0, tunnelKind: 0)
+            }
+            return observe(m.inner, m, sequence: sequence, captureID: captureID, tunnelParent: parent, tunnelKind: outer.proto)
+        }
+        return observe(outer, m, sequence: sequence, captureID: captureID, tunnelParent: 0, tunnelKind: 0)
+    }
+
+    static func icmpCounterpart(_ l: IPLayer) -> UInt16 {
+        let t = l.icmpType
+        if l.proto == IPProto.icmp {
+            switch t {
+            case 8: return 0
+            case 0: return 8
+            case 13: return 14
+            case 14: return 13
+            case 15: return 16
+            case 16: return 15
+            case 10: return 9
+            case 9: return 10
+            case 17: return 18
+            case 18: return 17
+            default: return UInt16(l.icmpCode)
+            }
+        }
+        switch t {
+        case 128: return 129
+        case 129: return 128
+        case 133: return 134
+        case 134: return 133
+        case 135: return 136
+        case 136: return 135
+        case 130: return 131
+        case 131: return 130
+        case 139: return 140
+        case 140: return 139
+        case 144: return 145
+        case 145: return 144
+        case 146: return 147
+        case 147: return 146
+        default: return UInt16(l.icmpCode)
+        }
+    }
+
+    @inline(__always) private func observe(_ l: IPLayer, _ m: PacketMeta, sequence: UInt64, captureID: Int64,
+                                           tunnelParent: Int64, tunnelKind: UInt8) -> Int64 {
+        var sp = l.srcPort, dp = l.dstPort
+        let isICMP = l.proto == IPProto.icmp || l.proto == IPProto.icmpv6
+        if isICMP { sp = UInt16(l.icmpType); dp = Self.icmpCounterpart(l) }
+        let key = ConnectionKey(l.src, sp, l.dst, dp, l.proto)
+        var slot = index[key] ?? -1
+        let tcp = l.proto == IPProto.tcp
+        if slot >= 0 && tcp && l.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn {
+            // A fresh SYN on a finished connection starts a new one (Zeek's connection reuse).
+            let c = slots[Int(slot)]
+            let ended: (EndpointState) -> Bool = { $0 == .closed || $0 == .reset }
+            if ended(c.origState) || ended(c.respState) {
+                evict(slot)
+                slot = -1
+            }
+        }
+        if slot < 0 {
+            var c = Connection()
+            c.id = nextID; nextID += 1; created += 1
+            c.proto = l.proto
+            c.firstTime = m.timestamp
+            c.firstPacket = sequence
+            c.captureID = captureID
+            c.firstFrame = m.frame
+            c.tunnelParent = tunnelParent
+            c.tunnelKind = tunnelKind
+            c.vlan = m.vlanID
+            var flip = false
+            if tcp {
+                let f = l.tcpFlags
+                if f & TCPFlag.syn == 0 || f & TCPFlag.ack != 0 {
+                    if Self.likelyServerPorts.contains(sp) {
+                        flip = Self.likelyServerPorts.contains(dp) ? (f & TCPFlag.syn == 0 && sp < dp) : true
+                    }
+                }
+            } else if l.proto == IPProto.udp {
+                flip = Self.likelyServerPorts.contains(sp) && !Self.likelyServerPorts.contains(dp)
+            } else if isICMP {
+                // Zeek makes the sender of a request the originator even if the reply came first.
+                flip = (l.proto == IPProto.icmp && (l.icmpType == 0 || l.icmpType == 14 || l.icmpType == 16 || l.icmpType == 18))
+                    || (l.proto == IPProto.icmpv6 && (l.icmpType == 129 || l.icmpType == 134 || l.icmpType == 136))
+            }
+            if flip {
+                c.origAddress = l.dst; c.origPort = dp; c.respAddress = l.src; c.respPort = sp
+                c.history.add(UInt8(ascii: "^"))
+            } else {
+                c.origAddress = l.src; c.origPort = sp; c.respAddress = l.dst; c.respPort = dp
+            }
+            if isICMP {
+                // Zeek logs the request type as orig_p and the code as resp_p.
+                c.origPort = flip ? dp : sp
+                c.respPort = UInt16(l.icmpCode)
+            }
+            c.timeoutClass = tcp ? 0 : (l.proto == IPProto.udp ? 1 : 2)
+            slot = allocate(c, key)
+        } else {
+            unlink(slot)
+            link(slot)
+        }
+        update(slot, l, m, sequence: sequence)
+        return slots[Int(slot)].id
+    }
+
+    @inline(__always) private func update(_ s: Int32, _ l: IPLayer, _ m: PacketMeta, sequence: UInt64) {
+        slots.withUnsafeMutableBufferPointer { buf in
+            let isOrig: Bool
+            if buf[Int(s)].origAddress != buf[Int(s)].respAddress {
+                isOrig = l.src == buf[Int(s)].origAddress
+            } else if l.proto == IPProto.icmp || l.proto == IPProto.icmpv6 {
+                isOrig = UInt16(l.icmpType) == buf[Int(s)].origPort
+            } else {
+                isOrig = l.srcPort == buf[Int(s)].origPort
+            }
+            buf[Int(s)].lastTime = max(buf[Int(s)].lastTime, m.timestamp)
+            buf[Int(s)].lastPacket = sequence
+            let payload = UInt64(l.payloadLength)
+            if isOrig {
+                buf[Int(s)].origPackets += 1
+                buf[Int(s)].origIPBytes += UInt64(l.ipLength)
+                buf[Int(s)].origBytes += payload
+            } else {
+                buf[Int(s)].respPackets += 1
+                buf[Int(s)].respIPBytes += UInt64(l.ipLength)
+                buf[Int(s)].respBytes += payload
+            }
+            switch l.proto {
+            case IPProto.tcp:
+                guard l.hasTransport else { return }
+                Self.tcpStep(&buf[Int(s)], isOrig: isOrig, flags: l.tcpFlags, payload: payload)
+            case IPProto.udp:
+                buf[Int(s)].history.add(isOrig ? UInt8(ascii: "D") : UInt8(ascii: "d"))
+            default:
+                break
+            }
+        }
+    }
+
+    @inline(__always) static func tcpStep(_ c: inout Connection, isOrig: Bool, flags f: UInt8, payload: UInt64) {
+        @inline(__always) func letter(_ u: Character) -> UInt8 {
+            let v = u.asciiValue!
+            return isOrig ? v : v | 0x20
+        }
+        var me = isOrig ? c.origState : c.respState
+        var peer = isOrig ? c.respState : c.origState
+        let syn = f & TCPFlag.syn != 0, ack = f & TCPFlag.ack != 0
+        let fin = f & TCPFlag.fin != 0, rst = f & TCPFlag.rst != 0
+        if syn {
+            c.history.add(letter(ack ? "H" : "S"))
+            if ack {
+                if me == .inactive || me == .synSent || me == .partial { me = .synAckSent }
+            } else if me == .inactive || me == .partial {
+                me = .synSent
+            }
+        }
+        if fin { c.history.add(letter("F")) }
+        if rst { c.history.add(letter("R")) }
+        if payload > 0 { c.history.add(letter("D")) }
+        else if ack && !syn && !fin && !rst { c.history.add(letter("A")) }
+
+        if rst {
+            me = .reset
+        } else if fin {
+            if me != .reset { me = .closed }
+        } else if !syn {
+            switch me {
+            case .inactive:
+                me = .partial
+            case .synSent, .synAckSent:
+                if ack {
+                    me = .established
+                    if peer == .synAckSent || peer == .synSent { peer = .established }
+                }
+            default:
+                break
+            }
+        }
+        if isOrig { c.origState = me; c.respState = peer } else { c.respState = me; c.origState = peer }
+    }
+
+    // MARK: slab and idle lists
+
+    private func allocate(_ c: Connection, _ key: ConnectionKey) -> Int32 {
+        let s: Int32
+        if let f = free.popLast() {
+            s = f
+            slots[Int(s)] = c
+            keys[Int(s)] = key
+        } else {
+            s = Int32(slots.count)
+            slots.append(c)
+            keys.append(key)
+        }
+        index[key] = s
+        link(s)
+        return s
+    }
+
+    private func evict(_ s: Int32) {
+        unlink(s)
+        index.removeValue(forKey: keys[Int(s)])
+        finished.append(slots[Int(s)])
+        free.append(s)
+    }
+
+    @inline(__always) private func link(_ s: Int32) {
+        let c = Int(slots[Int(s)].timeoutClass)
+        slots[Int(s)].prev = tails[c]
+        slots[Int(s)].next = -1
+        if tails[c] >= 0 { slots[Int(tails[c])].next = s } else { heads[c] = s }
+        tails[c] = s
+    }
+
+    @inline(__always) private func unlink(_ s: Int32) {
+        let c = Int(slots[Int(s)].timeoutClass)
+        let p = slots[Int(s)].prev, n = slots[Int(s)].next
+        if p >= 0 { slots[Int(p)].next = n } else { heads[c] = n }
+        if n >= 0 { slots[Int(n)].prev = p } else { tails[c] = p }
+        slots[Int(s)].prev = -1
+        slots[Int(s)].next = -1
+    }
+}

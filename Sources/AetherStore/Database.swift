@@ -1,0 +1,133 @@
+import CSQLite
+
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A small owner of one sqlite3 connection; statements are prepared once and reused.
+public final class Database {
+    let handle: OpaquePointer
+    public let path: String
+
+    public init(path: String, readOnly: Bool = false) throws {
+        self.path = path
+        var h: OpaquePointer?
+        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        let rc = sqlite3_open_v2(path, &h, flags | SQLITE_OPEN_NOMUTEX, nil)
+        guard rc == SQLITE_OK, let h else {
+            let msg = h.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let h { sqlite3_close(h) }
+            throw StoreError("cannot open store \(path): \(msg)")
+        }
+        handle = h
+        sqlite3_busy_timeout(h, 5000)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    public func execute(_ sql: String) throws {
+        var err: UnsafeMutablePointer<CChar>?
+        if sqlite3_exec(handle, sql, nil, nil, &err) != SQLITE_OK {
+            let msg = err.map { String(cString: $0) } ?? "unknown error"
+            sqlite3_free(err)
+            throw StoreError("\(path): \(msg)")
+        }
+    }
+
+    public func prepare(_ sql: String) throws -> Statement {
+        var s: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &s, nil) == SQLITE_OK, let s else {
+            throw StoreError("\(path): \(String(cString: sqlite3_errmsg(handle)))")
+        }
+        return Statement(s, db: self)
+    }
+
+    public var lastInsertID: Int64 { sqlite3_last_insert_rowid(handle) }
+    var errorMessage: String { String(cString: sqlite3_errmsg(handle)) }
+
+    /// The first column of the first row, as an integer.
+    public func scalar(_ sql: String) throws -> Int64? {
+        let s = try prepare(sql)
+        return try s.step() ? s.int(0) : nil
+    }
+
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let r = try body()
+            try execute("COMMIT")
+            return r
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+}
+
+public final class Statement {
+    let s: OpaquePointer
+    unowned let db: Database
+
+    init(_ s: OpaquePointer, db: Database) { self.s = s; self.db = db }
+    deinit { sqlite3_finalize(s) }
+
+    public func reset() { sqlite3_reset(s); sqlite3_clear_bindings(s) }
+    public func bind(_ i: Int32, _ v: Int64) { sqlite3_bind_int64(s, i, v) }
+    public func bind(_ i: Int32, _ v: Int) { sqlite3_bind_int64(s, i, Int64(v)) }
+    public func bind(_ i: Int32, _ v: Double) { sqlite3_bind_double(s, i, v) }
+    public func bind(_ i: Int32, _ v: String?) {
+        if let v { sqlite3_bind_text(s, i, v, -1, aether_sqlite_transient()) } else { sqlite3_bind_null(s, i) }
+    }
+    public func bindNull(_ i: Int32) { sqlite3_bind_null(s, i) }
+    public func bind(_ i: Int32, blob p: UnsafeRawPointer, count: Int) {
+        sqlite3_bind_blob(s, i, p, Int32(count), aether_sqlite_transient())
+    }
+    public func bind(_ i: Int32, blob: [UInt8]) {
+        blob.withUnsafeBytes { sqlite3_bind_blob(s, i, $0.baseAddress, Int32($0.count), aether_sqlite_transient()) }
+    }
+
+    /// True while a row is available.
+    @discardableResult public func step() throws -> Bool {
+        let rc = sqlite3_step(s)
+        if rc == SQLITE_ROW { return true }
+        if rc == SQLITE_DONE { return false }
+        throw StoreError("\(db.path): \(db.errorMessage)")
+    }
+
+    public func run() throws { try step(); sqlite3_reset(s) }
+
+    public var columnCount: Int32 { sqlite3_column_count(s) }
+    public func name(_ i: Int32) -> String { String(cString: sqlite3_column_name(s, i)) }
+    public func isNull(_ i: Int32) -> Bool { sqlite3_column_type(s, i) == SQLITE_NULL }
+    public func int(_ i: Int32) -> Int64 { sqlite3_column_int64(s, i) }
+    public func double(_ i: Int32) -> Double { sqlite3_column_double(s, i) }
+    public func text(_ i: Int32) -> String? {
+        guard let p = sqlite3_column_text(s, i) else { return nil }
+        return String(cString: p)
+    }
+    public func blob(_ i: Int32) -> [UInt8] {
+        let n = Int(sqlite3_column_bytes(s, i))
+        guard n > 0, let p = sqlite3_column_blob(s, i) else { return [] }
+        return [UInt8](UnsafeRawBufferPointer(start: p, count: n))
+    }
+
+    /// A value as JSON-ready Swift value: Int64, Double, String, nil, or hex for blobs.
+    public func value(_ i: Int32) -> Any? {
+        switch sqlite3_column_type(s, i) {
+        case SQLITE_INTEGER: return int(i)
+        case SQLITE_FLOAT: return double(i)
+        case SQLITE_TEXT: return text(i)
+        case SQLITE_BLOB: return "x'" + blob(i).map { String(format2: $0) }.joined() + "'"
+        default: return nil
+        }
+    }
+}
+
+extension String {
+    init(format2 b: UInt8) {
+        let s = String(b, radix: 16)
+        self = s.count == 1 ? "0" + s : s
+    }
+}

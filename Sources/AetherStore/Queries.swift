@@ -1,0 +1,89 @@
+import AetherCore
+
+/// What `aether stats` reports; keys follow the ground truth of ../shared/bench/gencap.py.
+public struct StoreStats: Sendable {
+    public var captures = 0
+    public var packets: Int64 = 0
+    public var bytes: Int64 = 0
+    public var wireBytes: Int64 = 0
+    public var flows: Int64 = 0
+    public var connections: Int64 = 0
+    public var protocols: [(String, Int64)] = []
+    public var ipv6Packets: Int64 = 0
+    public var vlanPackets: Int64 = 0
+    public var truncatedPackets: Int64 = 0
+    public var outOfOrder: Int64 = 0
+    public var first: Int64?
+    public var last: Int64?
+    public var incomplete = 0
+    public var chunkBytes: Int64 = 0
+    public var dnsQueries: Int64 = 0
+    public var tlsSNI: [String] = []
+    public var httpHosts: [String] = []
+}
+
+extension Store {
+    public func stats() throws -> StoreStats {
+        var st = StoreStats()
+        let s = try db.prepare("""
+            SELECT count(*), coalesce(sum(packets),0), coalesce(sum(bytes),0), coalesce(sum(wire_bytes),0),
+              coalesce(sum(tcp),0), coalesce(sum(udp),0), coalesce(sum(icmp),0), coalesce(sum(icmpv6),0),
+              coalesce(sum(other_ip),0), coalesce(sum(arp),0), coalesce(sum(other),0),
+              coalesce(sum(ipv6_packets),0), coalesce(sum(vlan_packets),0), coalesce(sum(truncated_packets),0),
+              coalesce(sum(out_of_order),0), min(first_ts), max(last_ts),
+              sum(status NOT IN ('complete'))
+            FROM capture WHERE status IN ('complete', 'truncated', 'failed')
+            """)
+        if try s.step() {
+            st.captures = Int(s.int(0))
+            st.packets = s.int(1); st.bytes = s.int(2); st.wireBytes = s.int(3)
+            st.protocols = zip(CaptureCounts.protocolNames, (4...10).map { s.int(Int32($0)) }).map { ($0, $1) }
+            st.ipv6Packets = s.int(11); st.vlanPackets = s.int(12); st.truncatedPackets = s.int(13)
+            st.outOfOrder = s.int(14)
+            st.first = s.isNull(15) ? nil : s.int(15)
+            st.last = s.isNull(16) ? nil : s.int(16)
+            st.incomplete = Int(s.int(17))
+        }
+        st.flows = try db.scalar("SELECT count(*) FROM conversation") ?? 0
+        st.connections = try db.scalar("SELECT count(*) FROM flow") ?? 0
+        st.chunkBytes = try db.scalar("SELECT coalesce(sum(bytes), 0) FROM chunks_v") ?? 0
+        st.dnsQueries = try db.scalar("SELECT count(*) FROM dns") ?? 0
+        let sni = try db.prepare("SELECT DISTINCT server_name FROM tls WHERE server_name IS NOT NULL ORDER BY 1")
+        while try sni.step() { if let t = sni.text(0) { st.tlsSNI.append(t) } }
+        let hosts = try db.prepare("SELECT DISTINCT host FROM http WHERE host IS NOT NULL ORDER BY 1")
+        while try hosts.step() { if let t = hosts.text(0) { st.httpHosts.append(t) } }
+        return st
+    }
+
+    public struct FlowRow: Sendable {
+        public var id: Int64
+        public var ts: Int64
+        public var lastTs: Int64
+        public var proto: Int64
+        public var origH: String, origP: Int64, respH: String, respP: Int64
+        public var connState: String, history: String
+        public var origPkts: Int64, origBytes: Int64, origIPBytes: Int64
+        public var respPkts: Int64, respBytes: Int64, respIPBytes: Int64
+        public var tunnelParent: Int64?
+        public var tunnel: String?
+    }
+
+    public func flowRows(limit: Int?) throws -> [FlowRow] {
+        var sql = """
+            SELECT id, first_ts, last_ts, proto, orig_h, orig_p, resp_h, resp_p, conn_state, history, orig_pkts, orig_bytes,
+              orig_ip_bytes, resp_pkts, resp_bytes, resp_ip_bytes, tunnel_parent, tunnel
+            FROM flow ORDER BY first_ts, id
+            """
+        if let limit { sql += " LIMIT \(limit)" }
+        let s = try db.prepare(sql)
+        var out: [FlowRow] = []
+        while try s.step() {
+            out.append(FlowRow(id: s.int(0), ts: s.int(1), lastTs: s.int(2), proto: s.int(3), origH: s.text(4) ?? "",
+                               origP: s.int(5), respH: s.text(6) ?? "", respP: s.int(7), connState: s.text(8) ?? "",
+                               history: s.text(9) ?? "", origPkts: s.int(10), origBytes: s.int(11), origIPBytes: s.int(12),
+                               respPkts: s.int(13), respBytes: s.int(14), respIPBytes: s.int(15),
+                               tunnelParent: s.isNull(16) ? nil : s.int(16), tunnel: s.text(17)))
+        }
+        return out
+    }
+}

@@ -1,0 +1,333 @@
+import AetherCore
+import AetherFlows
+
+/// Per-capture counts the pipeline keeps while reading.
+public struct CaptureCounts: Sendable {
+    public var packets: UInt64 = 0
+    public var bytes: UInt64 = 0
+    public var wireBytes: UInt64 = 0
+    public var truncated: UInt64 = 0
+    public var outOfOrder: UInt64 = 0
+    public var filteredOut: UInt64 = 0
+    public var tcp: UInt64 = 0, udp: UInt64 = 0, icmp: UInt64 = 0, icmpv6: UInt64 = 0
+    public var otherIP: UInt64 = 0, arp: UInt64 = 0, other: UInt64 = 0
+    public var ipv6: UInt64 = 0
+    public var vlan: UInt64 = 0
+    public var firstTime = Int64.max
+    public var lastTime = Int64.min
+    public init() {}
+
+    @inline(__always) public mutating func count(_ m: PacketMeta) {
+        packets += 1
+        bytes += UInt64(m.capturedLength)
+        wireBytes += UInt64(m.wireLength)
+        if m.capturedLength < m.wireLength { truncated += 1 }
+        if m.timestamp < firstTime { firstTime = m.timestamp }
+        if m.timestamp > lastTime { lastTime = m.timestamp }
+        if m.vlanTags > 0 { vlan += 1 }
+        switch m.network {
+        case .ipv4, .ipv6:
+            if m.network == .ipv6 { ipv6 += 1 }
+            if m.outer.src == .zero && m.outer.dst == .zero && m.outer.proto == 0 { other += 1; return }
+            switch m.outer.proto {
+            case IPProto.tcp: tcp += 1
+            case IPProto.udp: udp += 1
+            case IPProto.icmp: icmp += 1
+            case IPProto.icmpv6: icmpv6 += 1
+            default: otherIP += 1
+            }
+        case .arp: arp += 1
+        default: other += 1
+        }
+    }
+
+    /// The protocol class used by `series` and `stats`.
+    @inline(__always) public static func protocolClass(_ m: PacketMeta) -> Int {
+        switch m.network {
+        case .ipv4, .ipv6:
+            switch m.outer.proto {
+            case IPProto.tcp: return 0
+            case IPProto.udp: return 1
+            case IPProto.icmp: return 2
+            case IPProto.icmpv6: return 3
+            default: return 4
+            }
+        case .arp: return 5
+        default: return 6
+        }
+    }
+    public static let protocolNames = ["tcp", "udp", "icmp", "icmpv6", "other_ip", "arp", "other"]
+}
+
+public struct CaptureRecord: Sendable {
+    public var id: Int64
+    public var path: String
+    public var sha256: String?
+    public var status: String
+    public var packets: Int64
+}
+
+/// The SQLite store: schema, writer and readers.
+public final class Store {
+    public let db: Database
+    public let path: String
+    public static let chunkSize = 65_536
+
+    private var builder = ChunkBuilder()
+    private var deflater = Deflater(level: 6)
+    private var insertChunk: Statement?
+    private var insertFlow: Statement?
+    private var insertConversation: Statement?
+    private var currentCapture: Int64 = 0
+
+    public init(path: String, readOnly: Bool = false) throws {
+        self.path = path
+        if readOnly {
+            var st = stat()
+            if stat(path, &st) != 0 { throw StoreError("store \(path) does not exist") }
+        }
+        db = try Database(path: path, readOnly: readOnly)
+        if readOnly {
+            try db.execute("PRAGMA query_only = ON")
+            try checkVersion()
+        } else {
+            try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;")
+            try migrate()
+        }
+    }
+
+    deinit {
+        builder.free()
+        deflater.free()
+    }
+
+    private func storedVersion() throws -> Int? {
+        let hasMeta = try db.scalar("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'") ?? 0
+        if hasMeta == 0 { return nil }
+        let s = try db.prepare("SELECT value FROM meta WHERE key='schema_version'")
+        guard try s.step(), let v = s.text(0) else { return nil }
+        return Int(v)
+    }
+
+    private func checkVersion() throws {
+        let tables = try db.scalar("SELECT count(*) FROM sqlite_master") ?? 0
+        guard let v = try storedVersion() else {
+            throw StoreError(tables == 0 ? "\(path) is empty, not an AetherLens store" : "\(path) is not an AetherLens store")
+        }
+        if v > Schema.version {
+            throw StoreError("\(path) has schema version \(v), newer than this aether (\(Schema.version)); upgrade aether")
+        }
+    }
+
+    private func migrate() throws {
+        let tables = try db.scalar("SELECT count(*) FROM sqlite_master") ?? 0
+        let v = try storedVersion()
+        if v == nil && tables > 0 { throw StoreError("\(path) is an SQLite file but not an AetherLens store; refusing to touch it") }
+        if let v, v > Schema.version {
+            throw StoreError("\(path) has schema version \(v), newer than this aether (\(Schema.version)); upgrade aether")
+        }
+        // Version 1 is the first schema; later versions add steps here, each in its own transaction.
+        try db.transaction {
+            try db.execute(Schema.tables)
+            try db.execute(Schema.views)
+            try db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', '\(Schema.version)')")
+        }
+    }
+
+    // MARK: captures
+
+    public func capture(withSHA256 sha: String) throws -> CaptureRecord? {
+        let s = try db.prepare("SELECT id, path, sha256, status, packets FROM capture WHERE sha256 = ? ORDER BY id DESC LIMIT 1")
+        s.bind(1, sha)
+        guard try s.step() else { return nil }
+        return CaptureRecord(id: s.int(0), path: s.text(1) ?? "", sha256: s.text(2), status: s.text(3) ?? "", packets: s.int(4))
+    }
+
+    public func captures() throws -> [CaptureRecord] {
+        let s = try db.prepare("SELECT id, path, sha256, status, packets FROM capture ORDER BY id")
+        var out: [CaptureRecord] = []
+        while try s.step() {
+            out.append(CaptureRecord(id: s.int(0), path: s.text(1) ?? "", sha256: s.text(2), status: s.text(3) ?? "", packets: s.int(4)))
+        }
+        return out
+    }
+
+    /// Removes what an interrupted ingest of this capture left behind.
+    public func discardCapture(_ id: Int64) throws {
+        try db.transaction {
+            try db.execute("DELETE FROM packet_chunk WHERE capture_id = \(id)")
+            try db.execute("DELETE FROM flow WHERE capture_id = \(id)")
+            try db.execute("DELETE FROM capture WHERE id = \(id)")
+        }
+    }
+
+    public func beginCapture(path: String, size: UInt64, format: String, compressed: Bool, linkTypes: [UInt32], filter: String?) throws -> Int64 {
+        let s = try db.prepare("""
+            INSERT INTO capture(path, size, format, compressed, link_types, filter, status)
+            VALUES(?, ?, ?, ?, ?, ?, 'ingesting')
+            """)
+        s.bind(1, path); s.bind(2, Int64(size)); s.bind(3, format); s.bind(4, compressed ? 1 : 0)
+        s.bind(5, linkTypes.map { LinkType.name($0) }.joined(separator: ","))
+        s.bind(6, filter)
+        try s.run()
+        currentCapture = db.lastInsertID
+        return currentCapture
+    }
+
+    public func updateLinkTypes(_ id: Int64, _ linkTypes: [UInt32]) throws {
+        let s = try db.prepare("UPDATE capture SET link_types = ? WHERE id = ?")
+        s.bind(1, linkTypes.map { LinkType.name($0) }.joined(separator: ","))
+        s.bind(2, id)
+        try s.run()
+    }
+
+    public func finishCapture(_ id: Int64, counts c: CaptureCounts, sha256: String, status: String, error: String?) throws {
+        let s = try db.prepare("""
+            UPDATE capture SET sha256 = ?, first_ts = ?, last_ts = ?, packets = ?, bytes = ?, wire_bytes = ?,
+              truncated_packets = ?, out_of_order = ?, filtered_out = ?, tcp = ?, udp = ?, icmp = ?, icmpv6 = ?,
+              other_ip = ?, arp = ?, other = ?, ipv6_packets = ?, vlan_packets = ?, status = ?, error = ?,
+              finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+            WHERE id = ?
+            """)
+        s.bind(1, sha256)
+        if c.packets > 0 { s.bind(2, c.firstTime); s.bind(3, c.lastTime) } else { s.bindNull(2); s.bindNull(3) }
+        let values: [UInt64] = [c.packets, c.bytes, c.wireBytes, c.truncated, c.outOfOrder, c.filteredOut, c.tcp, c.udp,
+                                c.icmp, c.icmpv6, c.otherIP, c.arp, c.other, c.ipv6, c.vlan]
+        for (i, v) in values.enumerated() { s.bind(Int32(4 + i), Int64(v)) }
+        s.bind(19, status)
+        s.bind(20, error)
+        s.bind(21, id)
+        try s.run()
+    }
+
+    // MARK: packets
+
+    /// Adds one packet to the open chunk; a full chunk is written out.
+    @inline(__always) public func append(_ m: PacketMeta, flowID: Int64, sequence: UInt64, captureID: Int64) throws {
+        builder.append(m, flowID: flowID, sequence: sequence)
+        if builder.count >= Store.chunkSize { try flushChunk(captureID: captureID) }
+    }
+
+    public func flushChunk(captureID: Int64) throws {
+        guard builder.count > 0 else { return }
+        if insertChunk == nil {
+            let cols = ChunkBuilder.columnNames
+            insertChunk = try db.prepare("""
+                INSERT INTO packet_chunk(capture_id, first_seq, count, ts_min, ts_max, encoding, \(cols.joined(separator: ", ")))
+                VALUES(?, ?, ?, ?, ?, ?, \(cols.map { _ in "?" }.joined(separator: ", ")))
+                """)
+        }
+        let s = insertChunk!
+        s.bind(1, captureID)
+        s.bind(2, Int64(builder.firstSequence))
+        s.bind(3, builder.count)
+        s.bind(4, builder.tsMin)
+        s.bind(5, builder.tsMax)
+        s.bind(6, ChunkBuilder.encoding)
+        for i in builder.columns.indices {
+            let col = builder.columns[i]
+            let z = deflater.compress(col.base, col.count)
+            s.bind(Int32(7 + i), blob: z.baseAddress!, count: z.count)
+        }
+        try s.run()
+        s.reset()
+        builder.reset()
+    }
+
+    // MARK: flows
+
+    public func insert(connections: [Connection]) throws {
+        if connections.isEmpty { return }
+        if insertFlow == nil {
+            insertFlow = try db.prepare("""
+                INSERT INTO flow(id, capture_id, proto, orig_h, orig_p, resp_h, resp_p, first_ts, last_ts, first_frame,
+                  first_seq, last_seq, conn_state, history, orig_pkts, orig_bytes, orig_ip_bytes, resp_pkts, resp_bytes,
+                  resp_ip_bytes, tunnel_parent, tunnel, vlan)
+                VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                """)
+        }
+        let s = insertFlow!
+        for c in connections {
+            s.bind(1, c.id); s.bind(2, c.captureID); s.bind(3, Int64(c.proto))
+            s.bind(4, c.origAddress.description); s.bind(5, Int64(c.origPort))
+            s.bind(6, c.respAddress.description); s.bind(7, Int64(c.respPort))
+            s.bind(8, c.firstTime); s.bind(9, c.lastTime); s.bind(10, Int64(c.firstFrame))
+            s.bind(11, Int64(c.firstPacket)); s.bind(12, Int64(c.lastPacket))
+            s.bind(13, c.state); s.bind(14, c.history.description)
+            s.bind(15, Int64(c.origPackets)); s.bind(16, Int64(c.origBytes)); s.bind(17, Int64(c.origIPBytes))
+            s.bind(18, Int64(c.respPackets)); s.bind(19, Int64(c.respBytes)); s.bind(20, Int64(c.respIPBytes))
+            if c.tunnelParent != 0 { s.bind(21, c.tunnelParent) } else { s.bindNull(21) }
+            s.bind(22, c.tunnelKind == 0 ? nil : Self.tunnelName(c.tunnelKind))
+            s.bind(23, Int64(c.vlan))
+            try s.run()
+        }
+    }
+
+    static func tunnelName(_ proto: UInt8) -> String {
+        switch proto {
+        case IPProto.gre: return "gre"
+        case IPProto.ipip: return "ip-in-ip"
+        case IPProto.ipv6: return "6in4"
+        case IPProto.udp: return "vxlan"
+        default: return "ip\(proto)"
+        }
+    }
+
+    public func nextFlowID() throws -> Int64 {
+        (try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM flow")) ?? 1
+    }
+
+    public func insert(conversations: [UInt64]) throws {
+        if conversations.isEmpty { return }
+        if insertConversation == nil { insertConversation = try db.prepare("INSERT OR IGNORE INTO conversation(key) VALUES(?)") }
+        let s = insertConversation!
+        for k in conversations {
+            s.bind(1, Int64(bitPattern: k))
+            try s.run()
+        }
+    }
+
+    public func conversationKeys() throws -> [UInt64] {
+        let s = try db.prepare("SELECT key FROM conversation")
+        var out: [UInt64] = []
+        while try s.step() { out.append(UInt64(bitPattern: s.int(0))) }
+        return out
+    }
+
+    /// Adds per-second counts: (second, protocol class) → (packets, bytes).
+    public func add(series: [Int64: [UInt64]]) throws {
+        if series.isEmpty { return }
+        let s = try db.prepare("""
+            INSERT INTO series(second, proto, packets, bytes) VALUES(?, ?, ?, ?)
+            ON CONFLICT(second, proto) DO UPDATE SET packets = packets + excluded.packets, bytes = bytes + excluded.bytes
+            """)
+        for (second, v) in series {
+            for k in 0..<CaptureCounts.protocolNames.count where v[2 * k] > 0 {
+                s.bind(1, second); s.bind(2, CaptureCounts.protocolNames[k])
+                s.bind(3, Int64(v[2 * k])); s.bind(4, Int64(v[2 * k + 1]))
+                try s.run()
+            }
+        }
+    }
+
+    // MARK: reading
+
+    /// Every packet of one capture, decoded (tests, carving).
+    public func packets(captureID: Int64) throws -> [StoredPacket] {
+        let cols = ChunkBuilder.columnNames
+        let s = try db.prepare("SELECT count, first_seq, \(cols.joined(separator: ", ")) FROM packet_chunk WHERE capture_id = ? ORDER BY first_seq")
+        s.bind(1, captureID)
+        var out: [StoredPacket] = []
+        while try s.step() {
+            let n = Int(s.int(0))
+            var columns: [[UInt8]] = []
+            for i in 0..<cols.count { columns.append(try Deflater.inflate(s.blob(Int32(2 + i)), expected: n * 4)) }
+            out += try ChunkDecoder.decode(columns: columns, count: n, firstSequence: UInt64(s.int(1)))
+        }
+        return out
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

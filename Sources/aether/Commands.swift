@@ -1,0 +1,258 @@
+import AetherCapture
+import AetherCore
+import AetherEngine
+import AetherStore
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func openStore(_ path: String, readOnly: Bool) throws -> Store {
+    do { return try Store(path: path, readOnly: readOnly) } catch let e as StoreError {
+        throw BadInput(message: e.message)
+    }
+}
+
+/// Ingests and reports each file's outcome; throws exit 1 when any input was bad.
+func runIngest(_ inputs: [String], db: String, filter: String?) throws -> Store {
+    let store = try openStore(db, readOnly: false)
+    let pipeline: Pipeline
+    do { pipeline = try Pipeline(store: store, options: IngestOptions(filter: filter, progress: true)) } catch let e as CaptureError {
+        throw BadInput(message: e.description)
+    }
+    let outcomes: [FileOutcome]
+    do { outcomes = try pipeline.ingest(inputs) } catch let e as CaptureError {
+        throw BadInput(message: e.description)
+    } catch let e as StoreError {
+        throw BadInput(message: e.message)
+    }
+    var bad = false
+    for o in outcomes {
+        switch o.status {
+        case .complete:
+            print("ingested \(o.path): \(o.packets) packets")
+        case .alreadyIngested:
+            print("skipped \(o.path): already ingested (sha256 \(o.sha256 ?? "?")), nothing added")
+        case .truncated:
+            bad = true
+            printError("aether: \(o.error?.description ?? o.path) (kept \(o.packets) packets read before it)")
+        case .failed:
+            bad = true
+            printError("aether: \(o.error?.description ?? o.path)")
+        }
+    }
+    if bad { throw ExitCode(1) }
+    return store
+}
+
+struct Ingest: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Read captures into the store.")
+    @Argument(help: "pcap, pcapng or gzip files, or folders of them") var inputs: [String]
+    @Option(help: "store file") var db: String
+    @Option(help: "BPF filter applied while reading") var filter: String?
+
+    func run() throws {
+        _ = try runIngest(inputs, db: db, filter: filter)
+    }
+}
+
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Ingest captures and analyze them.")
+    @Argument(help: "pcap, pcapng or gzip files, or folders of them") var inputs: [String]
+    @Option(help: "store file (default: reports/NAME.sqlite)") var db: String?
+    @Option(help: "BPF filter applied while reading") var filter: String?
+
+    func run() throws {
+        let name = defaultName(inputs.first ?? "capture")
+        let dbPath = db ?? "reports/\(name).sqlite"
+        var failed: Error?
+        do { _ = try runIngest(inputs, db: dbPath, filter: filter) } catch let e as ExitCode where e.rawValue == 1 { failed = e }
+        let store = try openStore(dbPath, readOnly: true)
+        print(renderStats(try store.stats(), path: dbPath))
+        if let failed { throw failed }
+    }
+}
+
+func defaultName(_ path: String) -> String {
+    var base = path.split(separator: "/").last.map(String.init) ?? "capture"
+    for ext in [".gz", ".pcapng", ".pcap", ".cap"] where base.hasSuffix(ext) { base.removeLast(ext.count) }
+    return base.isEmpty ? "capture" : base
+}
+
+func statsJSON(_ s: StoreStats) -> JSON {
+    .object([
+        ("packets", .int(s.packets)),
+        ("bytes", .int(s.bytes)),
+        ("wire_bytes", .int(s.wireBytes)),
+        ("flows", .int(s.flows)),
+        ("connections", .int(s.connections)),
+        ("protocols", .object(s.protocols.map { ($0.0, .int($0.1)) })),
+        ("ipv6_packets", .int(s.ipv6Packets)),
+        ("vlan_packets", .int(s.vlanPackets)),
+        ("truncated_packets", .int(s.truncatedPackets)),
+        ("out_of_order", .int(s.outOfOrder)),
+        ("captures", .int(Int64(s.captures))),
+        ("incomplete_captures", .int(Int64(s.incomplete))),
+        ("start", s.first.map { .string(Timestamp(nanoseconds: $0).decimalString) } ?? .null),
+        ("end", s.last.map { .string(Timestamp(nanoseconds: $0).decimalString) } ?? .null),
+        ("store_packet_bytes", .int(s.chunkBytes)),
+    ])
+}
+
+func renderStats(_ s: StoreStats, path: String) -> String {
+    var lines: [String] = []
+    func row(_ k: String, _ v: String) { lines.append(k + String(repeating: " ", count: max(1, 22 - k.count)) + v) }
+    row("Store:", path)
+    row("Captures:", "\(s.captures)" + (s.incomplete > 0 ? " (\(s.incomplete) incomplete)" : ""))
+    row("Packets:", "\(s.packets)")
+    row("Data size:", "\(s.wireBytes) bytes on the wire, \(s.bytes) captured")
+    if let f = s.first, let l = s.last {
+        row("First packet:", Timestamp(nanoseconds: f).iso8601)
+        row("Last packet:", Timestamp(nanoseconds: l).iso8601)
+        row("Duration:", String(format1: Double(l - f) / 1e9) + " s")
+    }
+    row("Conversations:", "\(s.flows)")
+    row("Connections:", "\(s.connections) (Zeek model)")
+    row("Protocols:", s.protocols.filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
+    row("IPv6 packets:", "\(s.ipv6Packets)")
+    row("VLAN packets:", "\(s.vlanPackets)")
+    row("Truncated packets:", "\(s.truncatedPackets)")
+    if s.packets > 0 {
+        row("Store packet bytes:", "\(s.chunkBytes) (\(String(format1: Double(s.chunkBytes) / Double(s.packets))) per packet)")
+    }
+    return lines.joined(separator: "\n")
+}
+
+extension String {
+    init(format1 v: Double) {
+        let r = (v * 100).rounded() / 100
+        self = String(r)
+    }
+}
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Counts for a store.")
+    @Option(help: "store file") var db: String
+    @Flag(help: "JSON with the ground truth's keys") var json = false
+
+    func run() throws {
+        let store = try openStore(db, readOnly: true)
+        let s = try store.stats()
+        print(json ? statsJSON(s).render() : renderStats(s, path: db))
+    }
+}
+
+struct Flows: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Connections (Zeek's model).")
+    @Option(help: "store file") var db: String
+    @Flag(help: "JSON array") var json = false
+    @Flag(help: "Zeek conn.log (TSV)") var zeek = false
+    @Option(help: "at most N rows") var limit: Int?
+
+    func validate() throws {
+        if json && zeek { throw ValidationError("--json and --zeek exclude each other") }
+        if let limit, limit < 0 { throw ValidationError("--limit must be positive") }
+    }
+
+    func run() throws {
+        let store = try openStore(db, readOnly: true)
+        let rows = try store.flowRows(limit: limit)
+        if json {
+            print(JSON.array(rows.map { r in
+                .object([
+                    ("id", .int(r.id)), ("uid", .string(uid(r.id))), ("ts", .string(Timestamp(nanoseconds: r.ts).decimalString)),
+                    ("proto", .string(protoName(r.proto))), ("orig_h", .string(r.origH)), ("orig_p", .int(r.origP)),
+                    ("resp_h", .string(r.respH)), ("resp_p", .int(r.respP)),
+                    ("duration", .double(Double(r.lastTs - r.ts) / 1e9)),
+                    ("conn_state", .string(r.connState)), ("history", .string(r.history)),
+                    ("orig_pkts", .int(r.origPkts)), ("orig_bytes", .int(r.origBytes)), ("orig_ip_bytes", .int(r.origIPBytes)),
+                    ("resp_pkts", .int(r.respPkts)), ("resp_bytes", .int(r.respBytes)), ("resp_ip_bytes", .int(r.respIPBytes)),
+                    ("tunnel_parent", r.tunnelParent.map { .string(uid($0)) } ?? .null),
+                    ("tunnel", r.tunnel.map { .string($0) } ?? .null),
+                ])
+            }).render())
+        } else if zeek {
+            print("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn")
+            print("#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\tip_proto")
+            print("#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]\tcount")
+            for r in rows {
+                let ts = Timestamp(nanoseconds: r.ts).decimalString
+                let tsShort = String(ts.dropLast(3))
+                let dur = r.lastTs > r.ts ? String(format6: Double(r.lastTs - r.ts) / 1e9) : "-"
+                let fields = [tsShort, uid(r.id), r.origH, "\(r.origP)", r.respH, "\(r.respP)", protoName(r.proto), "-", dur,
+                              "\(r.origBytes)", "\(r.respBytes)", r.connState, "-", "-", "0", r.history.isEmpty ? "-" : r.history,
+                              "\(r.origPkts)", "\(r.origIPBytes)", "\(r.respPkts)", "\(r.respIPBytes)",
+                              r.tunnelParent.map { uid($0) } ?? (r.tunnel ?? "-"), "\(r.proto)"]
+                print(fields.joined(separator: "\t"))
+            }
+        } else {
+            print(["ts", "proto", "orig", "resp", "state", "history", "orig_pkts", "resp_pkts"].joined(separator: "\t"))
+            for r in rows {
+                print([Timestamp(nanoseconds: r.ts).iso8601, protoName(r.proto), "\(r.origH):\(r.origP)", "\(r.respH):\(r.respP)",
+                       r.connState, r.history.isEmpty ? "-" : r.history, "\(r.origPkts)", "\(r.respPkts)"].joined(separator: "\t"))
+            }
+        }
+    }
+}
+
+extension String {
+    init(format6 v: Double) {
+        let micros = Int64((v * 1e6).rounded())
+        let frac = String(micros % 1_000_000)
+        self = "\(micros / 1_000_000).\(String(repeating: "0", count: 6 - frac.count))\(frac)"
+    }
+}
+
+func protoName(_ p: Int64) -> String {
+    switch p {
+    case 6: return "tcp"
+    case 17: return "udp"
+    case 1, 58: return "icmp"
+    default: return "unknown_transport"
+    }
+}
+
+/// A stable Zeek-style uid derived from the row id.
+func uid(_ id: Int64) -> String {
+    let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    var v = UInt64(bitPattern: id) &* 0x9E37_79B9_7F4A_7C15
+    var s = "C"
+    for _ in 0..<17 { s.append(alphabet[Int(v % 62)]); v /= 62; if v == 0 { v = UInt64(bitPattern: id) &+ 0x1234567 } }
+    return s
+}
+
+struct Query: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run read-only SQL against a store.")
+    @Option(help: "store file") var db: String
+    @Flag(help: "JSON array of objects") var json = false
+    @Argument(help: "SQL") var sql: String
+
+    func run() throws {
+        let store = try openStore(db, readOnly: true)
+        let s: Statement
+        do { s = try store.db.prepare(sql) } catch let e as StoreError { throw BadInput(message: e.message) }
+        var rows: [JSON] = []
+        var header = false
+        do {
+            while try s.step() {
+                let n = s.columnCount
+                if json {
+                    rows.append(.object((0..<n).map { i in (s.name(i), jsonValue(s.value(i))) }))
+                } else {
+                    if !header { print((0..<n).map { s.name($0) }.joined(separator: "\t")); header = true }
+                    print((0..<n).map { i in s.value(i).map { "\($0)" } ?? "NULL" }.joined(separator: "\t"))
+                }
+            }
+        } catch let e as StoreError { throw BadInput(message: e.message) }
+        if json { print(JSON.array(rows).render()) }
+    }
+
+    func jsonValue(_ v: Any?) -> JSON {
+        switch v {
+        case let i as Int64: return .int(i)
+        case let d as Double: return .double(d)
+        case let s as String: return .string(s)
+        default: return .null
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import AetherEngine
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Bad input: one line on stderr, exit status 1 (DESIGN.md).
+struct BadInput: Error {
+    var message: String
+}
+
+struct Aether: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aether",
+        abstract: "Offline-first network forensics: captures in, a queryable store and incident report out.",
+        subcommands: [Analyze.self, Ingest.self, Stats.self, Flows.self, Query.self])
+}
+
+// Usage errors exit 2, bad input 1, as other tools that call us expect.
+do {
+    var command = try Aether.parseAsRoot()
+    try command.run()
+} catch let e as BadInput {
+    printError("aether: \(e.message)")
+    exit(1)
+} catch let e as ExitCode {
+    exit(e.rawValue)
+} catch {
+    let code = Aether.exitCode(for: error)
+    if code == .success {
+        print(Aether.fullMessage(for: error))
+        exit(0)
+    }
+    let msg = Aether.fullMessage(for: error)
+    if code == .validationFailure {
+        printError(msg)
+        exit(2)
+    }
+    printError("aether: \(msg)")
+    exit(1)
+}
