@@ -1,0 +1,65 @@
+import Foundation
+import XCTest
+
+/// The command line contract of DESIGN.md: exit codes and one-line errors.
+final class CLITests: XCTestCase {
+    func testUsageErrorsExit2() throws {
+        XCTAssertEqual(try runTool(aetherBinary, ["stats"]).status, 2)            // missing --db
+        XCTAssertEqual(try runTool(aetherBinary, ["frobnicate"]).status, 2)
+        XCTAssertEqual(try runTool(aetherBinary, ["flows", "--db", "x", "--json", "--zeek"]).status, 2)
+        XCTAssertEqual(try runTool(aetherBinary, ["--help"]).status, 0)
+    }
+
+    func testBadInputExits1WithOneLine() throws {
+        let tmp = TempDir()
+        let r = try runTool(aetherBinary, ["ingest", "--db", tmp.path("s.sqlite"), tmp.path("nope.pcap")])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
+        XCTAssertTrue(r.err.contains("nope.pcap") && r.err.contains("no such file"), r.err)
+        let s = try runTool(aetherBinary, ["stats", "--db", tmp.path("missing.sqlite")])
+        XCTAssertEqual(s.status, 1)
+        XCTAssertTrue(s.err.contains("does not exist"), s.err)
+    }
+
+    func testCorruptFileKeepsPacketsAndExits1() throws {
+        _ = try Shared.require()
+        let tmp = TempDir()
+        let db = tmp.path("s.sqlite")
+        let r = try runTool(aetherBinary, ["ingest", "--db", db, Shared.captures.appendingPathComponent("corrupt_truncated-eof.pcap").path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
+        XCTAssertTrue(r.err.contains("at byte 237"), r.err)
+        let q = try runTool(aetherBinary, ["query", "--db", db, "SELECT packets, status FROM capture"])
+        XCTAssertTrue(q.out.contains("1\ttruncated"), q.out)
+    }
+
+    func testQueryIsReadOnlyAndViewsWork() throws {
+        _ = try Shared.require()
+        let tmp = TempDir()
+        let db = tmp.path("s.sqlite")
+        XCTAssertEqual(try runTool(aetherBinary, ["ingest", "--db", db, Shared.captures.appendingPathComponent("http-dns_wikipedia.pcap").path]).status, 0)
+        let w = try runTool(aetherBinary, ["query", "--db", db, "DELETE FROM flow"])
+        XCTAssertEqual(w.status, 1)
+        let n = try runTool(aetherBinary, ["query", "--db", db, "SELECT count(*) AS n FROM flows_v"])
+        XCTAssertTrue(n.out.contains("34"), n.out)
+        // The store is useful with the plain sqlite3 shell too.
+        if let sqlite = which("sqlite3") {
+            let r = try runTool(sqlite, [db, "select orig_h, resp_h, conn_state from flows_v limit 5"])
+            XCTAssertEqual(r.out.split(separator: "\n").count, 5, r.out)
+        }
+        let z = try runTool(aetherBinary, ["flows", "--db", db, "--zeek"])
+        XCTAssertEqual(z.out.split(separator: "\n").filter { !$0.hasPrefix("#") }.count, 34)
+        let j = try runTool(aetherBinary, ["flows", "--db", db, "--json", "--limit", "3"])
+        let arr = try JSONSerialization.jsonObject(with: Data(j.out.utf8)) as! [[String: Any]]
+        XCTAssertEqual(arr.count, 3)
+    }
+
+    func testProgressStaysQuietWhenPiped() throws {
+        _ = try Shared.require()
+        let tmp = TempDir()
+        let r = try runTool(aetherBinary, ["ingest", "--db", tmp.path("s.sqlite"), Shared.captures.appendingPathComponent("large").path])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.err, "")
+        XCTAssertFalse(r.out.contains("\r"))
+    }
+}

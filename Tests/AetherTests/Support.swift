@@ -1,0 +1,98 @@
+import AetherEngine
+import AetherStore
+import Foundation
+import XCTest
+
+/// Where the shared corpus is: $AETHER_SHARED, or ../shared beside the checkout.
+enum Shared {
+    static let repoRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var root: URL? {
+        if let env = ProcessInfo.processInfo.environment["AETHER_SHARED"] { return URL(fileURLWithPath: env) }
+        let u = repoRoot.deletingLastPathComponent().appendingPathComponent("shared")
+        return FileManager.default.fileExists(atPath: u.appendingPathComponent("captures/MANIFEST.tsv").path) ? u : nil
+    }
+
+    /// Skips (visibly) when ../shared is absent, as on a fresh clone outside CI.
+    static func require() throws -> URL {
+        guard let r = root else {
+            print("SKIP: ../shared not found (set AETHER_SHARED); tests on the shared corpus are skipped")
+            throw XCTSkip("../shared not found: shared-corpus tests skipped")
+        }
+        return r
+    }
+
+    static var captures: URL { root!.appendingPathComponent("captures") }
+}
+
+final class TempDir {
+    let url: URL
+    init() {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("aether-test-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(at: url) }
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+}
+
+/// Ingests into a fresh store and returns it with the outcomes.
+func ingest(_ paths: [String], db: String, filter: String? = nil) throws -> (Store, [FileOutcome]) {
+    let store = try Store(path: db)
+    let p = try Pipeline(store: store, options: IngestOptions(filter: filter))
+    let o = try p.ingest(paths)
+    return (store, o)
+}
+
+@discardableResult
+func runTool(_ exe: String, _ args: [String], cwd: String? = nil) throws -> (status: Int32, out: String, err: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = args
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    let o = Pipe(), e = Pipe()
+    p.standardOutput = o
+    p.standardError = e
+    try p.run()
+    let od = o.fileHandleForReading.readDataToEndOfFile()
+    let ed = e.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+}
+
+func which(_ tool: String) -> String? {
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+        let p = "\(dir)/\(tool)"
+        if FileManager.default.isExecutableFile(atPath: p) { return p }
+    }
+    return nil
+}
+
+/// The aether binary built beside the tests (make test builds it first).
+var aetherBinary: String {
+    if let env = ProcessInfo.processInfo.environment["AETHER_BIN"] { return env }
+    return Shared.repoRoot.appendingPathComponent(".build/debug/aether").path
+}
+
+/// Generated gencap captures, made once per test process.
+enum Gencap {
+    static let dir = TempDir()
+    nonisolated(unsafe) static var made: [String: String] = [:]
+    static let lock = NSLock()
+
+    /// Returns the capture path; its truth is at path + ".truth.json".
+    static func make(_ name: String, _ args: [String]) throws -> String {
+        lock.lock(); defer { lock.unlock() }
+        if let p = made[name] { return p }
+        let shared = try Shared.require()
+        let out = dir.path(name)
+        let r = try runTool("/usr/bin/env", ["python3", shared.appendingPathComponent("bench/gencap.py").path, "--out", out, "--quiet"] + args)
+        guard r.status == 0 else { throw NSError(domain: "gencap", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: r.err]) }
+        made[name] = out
+        return out
+    }
+
+    static func truth(_ path: String) throws -> [String: Any] {
+        let d = try Data(contentsOf: URL(fileURLWithPath: path + ".truth.json"))
+        return try JSONSerialization.jsonObject(with: d) as! [String: Any]
+    }
+}
