@@ -94,9 +94,10 @@ public final class CaptureReader {
     static let maxRecord: UInt32 = 16 << 20
     static let standardMaxPacket: UInt32 = 262_144
 
-    public init(path: String) throws {
+    /// `hashing: false` skips the background SHA-256 (for a quick look at the first packet).
+    public init(path: String, hashing: Bool = true) throws {
         self.path = path
-        input = try ByteInput(path: path)
+        input = try ByteInput(path: path, hash: hashing)
         try readFileHeader()
     }
 

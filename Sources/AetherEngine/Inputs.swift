@@ -37,7 +37,7 @@ public func orderByFirstTimestamp(_ paths: [String]) -> [String] {
     var keyed: [(Int64, Int, String)] = []
     for (i, p) in paths.enumerated() {
         var first = Int64.max
-        if let r = try? CaptureReader(path: p), (try? r.next()) == true { first = r.packet.timestamp }
+        if let r = try? CaptureReader(path: p, hashing: false), (try? r.next()) == true { first = r.packet.timestamp }
         keyed.append((first, i, p))
     }
     return keyed.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.map { $0.2 }

@@ -127,7 +127,7 @@ public struct Connection: Sendable {
 }
 
 /// The identity of a connection, with the two endpoints in a canonical order.
-public struct ConnectionKey: Hashable, Sendable {
+public struct ConnectionKey: Hashable, Sendable, FlatKey {
     public var a: IPAddress
     public var b: IPAddress
     public var ports: UInt32
@@ -142,12 +142,10 @@ public struct ConnectionKey: Hashable, Sendable {
         self.proto = proto
     }
 
-    @inline(__always) public func hash(into h: inout Hasher) {
-        // One word is enough for a good spread and much cheaper than hashing 37 bytes.
+    @inline(__always) public var hash64: UInt64 {
         var x = a.lo &* 0x9E37_79B9_7F4A_7C15 ^ b.lo &* 0xC2B2_AE3D_27D4_EB4F
         x ^= (a.hi ^ b.hi.byteSwapped) &* 0x1656_67B1_9E37_79F9
         x ^= UInt64(ports) << 8 | UInt64(proto)
-        x = (x ^ (x >> 31)) &* 0xBF58_476D_1CE4_E5B9
-        h.combine(x ^ (x >> 29))
+        return mix64(x)
     }
 }

@@ -23,7 +23,7 @@ public final class ConnectionTable {
     private var slots: [Connection] = []
     private var keys: [ConnectionKey] = []
     private var free: [Int32] = []
-    private var index: [ConnectionKey: Int32] = [:]
+    private let index = FlatMap<ConnectionKey>(capacity: 1 << 14)
     // Heads and tails of the idle lists, one per timeout class (oldest at head).
     private var heads: [Int32] = [-1, -1, -1]
     private var tails: [Int32] = [-1, -1, -1]
@@ -40,7 +40,6 @@ public final class ConnectionTable {
     public init(timeouts: Timeouts = Timeouts(), startID: Int64 = 1) {
         self.timeouts = timeouts
         self.nextID = startID
-        index.reserveCapacity(1 << 14)
     }
 
     public func drainFinished() -> [Connection] {
@@ -132,7 +131,7 @@ public final class ConnectionTable {
         let isICMP = l.proto == IPProto.icmp || l.proto == IPProto.icmpv6
         if isICMP { sp = UInt16(l.icmpType); dp = Self.icmpCounterpart(l) }
         let key = ConnectionKey(l.src, sp, l.dst, dp, l.proto)
-        var slot = index[key] ?? -1
+        var slot = index.find(key) ?? -1
         let tcp = l.proto == IPProto.tcp
         if slot >= 0 && tcp && l.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn {
             // A fresh SYN on a finished connection starts a new one (Zeek's connection reuse).
@@ -279,14 +278,14 @@ public final class ConnectionTable {
             slots.append(c)
             keys.append(key)
         }
-        index[key] = s
+        index.set(key, s)
         link(s)
         return s
     }
 
     private func evict(_ s: Int32) {
         unlink(s)
-        index.removeValue(forKey: keys[Int(s)])
+        index.remove(keys[Int(s)])
         finished.append(slots[Int(s)])
         free.append(s)
     }

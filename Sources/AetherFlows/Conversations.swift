@@ -5,7 +5,7 @@ import AetherCore
 /// add nothing; other IP protocols by address pair; a key seen again counts once.
 /// Keys are 64-bit digests; at a million conversations a collision has odds near 3e-8.
 public struct ConversationCounter {
-    public private(set) var keys = Set<UInt64>()
+    private let keys = FlatMap<UInt64>(capacity: 1 << 14)
     /// Digests added since the last `drainNew`, so a store can persist them incrementally.
     public private(set) var fresh: [UInt64] = []
 
@@ -14,7 +14,7 @@ public struct ConversationCounter {
     public var count: Int { keys.count }
 
     public mutating func preload<S: Sequence>(_ existing: S) where S.Element == UInt64 {
-        for k in existing { keys.insert(k) }
+        for k in existing { _ = keys.insert(k) }
     }
 
     public mutating func drainNew() -> [UInt64] {
@@ -37,7 +37,7 @@ public struct ConversationCounter {
             break
         }
         let d = Self.digest(l.src, p1, l.dst, p2, l.proto, extra)
-        if keys.insert(d).inserted { fresh.append(d) }
+        if keys.insert(d) { fresh.append(d) }
     }
 
     @inline(__always) static func isEcho(_ l: IPLayer) -> Bool {
@@ -63,10 +63,5 @@ public struct ConversationCounter {
         mix(mix(a.hi ^ 0x1337) ^ a.lo) ^ mix(UInt64(p) &+ 0x9E37_79B9)
     }
 
-    @inline(__always) static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    @inline(__always) static func mix(_ x: UInt64) -> UInt64 { mix64(x) }
 }

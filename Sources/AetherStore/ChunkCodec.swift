@@ -20,14 +20,13 @@ public struct ChunkBuilder {
     private var prevFrame: Int64 = 0
     private var prevOffset: Int64 = 0
     private var prevFlow: Int64 = 0
-    private var dictionary: [IPAddress: UInt32] = [:]
+    private let dictionary = FlatMap<IPAddress>(capacity: 4096)
 
     enum C { static let ts = 0, frame = 1, offset = 2, caplen = 3, wirelen = 4, dict = 5, src = 6, dst = 7,
              sport = 8, dport = 9, proto = 10, flags = 11, flow = 12, link = 13 }
 
     public init() {
         columns = (0..<ChunkBuilder.columnNames.count).map { _ in ColumnBuffer() }
-        dictionary.reserveCapacity(4096)
     }
 
     public func free() { for c in columns { c.free() } }
@@ -37,13 +36,13 @@ public struct ChunkBuilder {
         count = 0
         tsMin = Int64.max; tsMax = Int64.min
         prevTs = 0; prevFrame = 0; prevOffset = 0; prevFlow = 0
-        dictionary.removeAll(keepingCapacity: true)
+        dictionary.removeAll()
     }
 
     @inline(__always) private mutating func address(_ a: IPAddress) -> UInt64 {
-        if let i = dictionary[a] { return UInt64(i) + 1 }
+        if let i = dictionary.find(a) { return UInt64(i) + 1 }
         let i = UInt32(dictionary.count)
-        dictionary[a] = i
+        dictionary.set(a, Int32(i))
         if a.isV4 {
             columns[C.dict].byte(4)
             var v = a.v4Value.bigEndian

@@ -74,7 +74,7 @@ public final class Store {
     public static let chunkSize = 65_536
 
     private var builder = ChunkBuilder()
-    private var deflater = Deflater(level: 6)
+    private var deflater = Deflater(level: 1)
     private var insertChunk: Statement?
     private var insertFlow: Statement?
     private var insertConversation: Statement?

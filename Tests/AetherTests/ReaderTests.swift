@@ -259,3 +259,25 @@ final class ValueTests: XCTestCase {
         }
     }
 }
+
+final class FlatMapTests: XCTestCase {
+    /// Random inserts, replacements and removals agree with Dictionary, through growth and
+    /// with keys that collide (a weak hash forces long probe runs and wrap-around).
+    struct Weak: FlatKey, Hashable { var v: UInt64; var hash64: UInt64 { v % 7 } }
+
+    func testAgreesWithDictionary() {
+        var rng = SystemRandomNumberGenerator()
+        let m = FlatMap<Weak>(capacity: 4)
+        var d: [Weak: Int32] = [:]
+        for step in 0..<20_000 {
+            let k = Weak(v: UInt64.random(in: 0..<300, using: &rng))
+            switch Int.random(in: 0..<3, using: &rng) {
+            case 0: let v = Int32(step); m.set(k, v); d[k] = v
+            case 1: m.remove(k); d[k] = nil
+            default: XCTAssertEqual(m.find(k), d[k])
+            }
+            XCTAssertEqual(m.count, d.count)
+        }
+        for (k, v) in d { XCTAssertEqual(m.find(k), v) }
+    }
+}
