@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""make bench: AetherLens beside tcpdump on the same 2 M-packet gencap capture, in one run.
+Prints a table and writes it to reports/bench.md. Timings are wall clock with the file in
+page cache; peak RSS from /usr/bin/time -v. Each tool runs 3 times; the best time is shown."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.environ.get("AETHER_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
+AETHER = os.path.join(ROOT, ".build/release/aether")
+WORK = os.path.join(ROOT, "reports/bench")
+PACKETS = int(os.environ.get("BENCH_PACKETS", "2000000"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+
+
+def timed(cmd):
+    """Wall seconds and peak RSS (kB) of one command."""
+    t0 = time.monotonic()
+    r = subprocess.run(["/usr/bin/time", "-v"] + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.monotonic() - t0
+    if r.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{r.stderr[-2000:]}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1))
+    return wall, rss
+
+
+def best(cmd, before=None):
+    results = []
+    for _ in range(RUNS):
+        if before:
+            before()
+        results.append(timed(cmd))
+    return min(r[0] for r in results), max(r[1] for r in results)
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+    cap = os.path.join(WORK, f"gencap-{PACKETS}.pcap")
+    if not os.path.exists(cap):
+        print(f"generating {cap} …", flush=True)
+        subprocess.run(["python3", os.path.join(SHARED, "bench/gencap.py"), "--out", cap, "--packets", str(PACKETS),
+                        "--seed", "1", "--quiet"], check=True)
+    truth = json.load(open(cap + ".truth.json"))
+    n = truth["packets"]
+    subprocess.run(["cat", cap], stdout=subprocess.DEVNULL, check=True)  # page cache
+
+    rows = []
+    t, rss = best(["tcpdump", "-r", cap, "-w", "/dev/null"])
+    rows.append(("tcpdump -r F -w /dev/null", t, rss, None))
+    tcpdump_t = t
+
+    db = os.path.join(WORK, "ingest.sqlite")
+
+    def fresh():
+        for suffix in ["", "-wal", "-shm"]:
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+
+    t, rss = best([AETHER, "ingest", cap, "--db", db], before=fresh)
+    size = sum(os.path.getsize(db + s) for s in ["", "-wal"] if os.path.exists(db + s))
+    stats = json.loads(subprocess.run([AETHER, "stats", "--db", db, "--json"], capture_output=True, text=True, check=True).stdout)
+    rows.append(("aether ingest", t, rss, size))
+    ingest_t = t
+    if stats["packets"] != n:
+        sys.exit(f"bench: ingest stored {stats['packets']} packets, truth says {n}")
+
+    lines = []
+    lines.append(f"# make bench — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    lines.append("")
+    lines.append(f"Capture: `{os.path.relpath(cap, ROOT)}`, {n:,} packets, {os.path.getsize(cap) / 1e6:.0f} MB "
+                 f"(gencap seed 1), in page cache; best of {RUNS} runs; {os.cpu_count()} cores.")
+    lines.append("")
+    lines.append("| run | time (s) | packets/s | vs tcpdump | peak RSS (MB) | store bytes/packet |")
+    lines.append("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, t, rss, store in rows:
+        per = f"{store / n:.2f}" if store else ""
+        lines.append(f"| {name} | {t:.2f} | {n / t / 1e6:.2f} M | {tcpdump_t / t * 100:.0f} % | {rss / 1024:.0f} | {per} |")
+    lines.append("")
+    lines.append(f"Packet columns alone: {stats['store_packet_bytes'] / n:.2f} bytes/packet; "
+                 f"flows {stats['flows']:,}, connections {stats['connections']:,}.")
+    lines.append(f"Targets (issue 2): ingest ≥ 50 % of tcpdump's rate — {tcpdump_t / ingest_t * 100:.0f} %; "
+                 f"peak RSS ≤ 300 MB — {rows[1][2] / 1024:.0f} MB; ≤ 12 bytes/packet — {rows[1][3] / n:.2f}.")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with open(os.path.join(ROOT, "reports/bench.md"), "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
