@@ -22,12 +22,13 @@ let package = Package(
         .target(name: "AetherCapture", dependencies: ["AetherCore", "CPcap", "CZlib", "CCrypto"], swiftSettings: hotPath),
         .target(name: "AetherDecode", dependencies: ["AetherCore"], swiftSettings: hotPath),
         .target(name: "AetherFlows", dependencies: ["AetherCore"], swiftSettings: hotPath),
+        .target(name: "AetherDetect", dependencies: ["AetherCore", "AetherDecode", "AetherFlows"], swiftSettings: hotPath),
         .target(name: "AetherStore", dependencies: ["AetherCore", "AetherFlows", "CSQLite", "CZlib"], swiftSettings: hotPath),
-        .target(name: "AetherEngine", dependencies: ["AetherCore", "AetherCapture", "AetherDecode", "AetherFlows", "AetherStore"], swiftSettings: hotPath),
+        .target(name: "AetherEngine", dependencies: ["AetherCore", "AetherCapture", "AetherDecode", "AetherFlows", "AetherDetect", "AetherStore"], swiftSettings: hotPath),
         .executableTarget(name: "aether", dependencies: [
             "AetherEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "AetherTests", dependencies: ["AetherEngine", "AetherCapture", "AetherDecode", "AetherFlows", "AetherStore"]),
+        .testTarget(name: "AetherTests", dependencies: ["AetherEngine", "AetherCapture", "AetherDecode", "AetherDetect", "AetherFlows", "AetherStore"]),
     ]
 )

@@ -7,6 +7,8 @@ public indirect enum JSON: Sendable {
     case string(String)
     case array([JSON])
     case object([(String, JSON)])
+    /// Already-rendered JSON text, inserted as is (it came from our own renderer).
+    case raw(String)
 
     public func render(pretty: Bool = true, indent: Int = 0) -> String {
         let pad = pretty ? String(repeating: "  ", count: indent + 1) : ""
@@ -18,6 +20,7 @@ public indirect enum JSON: Sendable {
         case .int(let i): return String(i)
         case .double(let d): return d.isFinite ? String(d) : "null"
         case .string(let s): return JSON.quote(s)
+        case .raw(let t): return t
         case .array(let a):
             if a.isEmpty { return "[]" }
             return "[" + nl + a.map { pad + $0.render(pretty: pretty, indent: indent + 1) }.joined(separator: "," + nl) + nl + end + "]"

@@ -101,6 +101,10 @@ public struct PacketMeta: Sendable {
     public var etherType: UInt16 = 0
     /// The frame ended before a header it announced.
     public var truncated = false
+    /// ARP over Ethernet/IPv4: opcode (1 request, 2 reply), sender and target protocol addresses.
+    public var arpOp: UInt16 = 0
+    public var arpSender = IPAddress.zero
+    public var arpTarget = IPAddress.zero
 
     public var outer = IPLayer()
     /// The packet an ICMP error quotes.
@@ -113,7 +117,7 @@ public struct PacketMeta: Sendable {
     public init() {}
 
     public mutating func reset() {
-        vlanTags = 0; vlanID = 0; network = .none; etherType = 0; truncated = false
+        vlanTags = 0; vlanID = 0; network = .none; etherType = 0; truncated = false; arpOp = 0
         outer = IPLayer(); hasQuoted = false; hasInner = false
     }
 }

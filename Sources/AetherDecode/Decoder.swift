@@ -96,6 +96,11 @@ public struct Decoder: Sendable {
             if truncated { m.truncated = true }
         case EtherType.arp:
             m.network = .arp
+            if f.has(l3, 28) && f.u16(l3) == 1 && f.u16(l3 + 2) == EtherType.ipv4 && f.u8(l3 + 4) == 6 && f.u8(l3 + 5) == 4 {
+                m.arpOp = f.u16(l3 + 6)
+                m.arpSender = f.v4(l3 + 14)
+                m.arpTarget = f.v4(l3 + 24)
+            }
         default:
             m.network = etherType == 0 ? .none : .other
         }

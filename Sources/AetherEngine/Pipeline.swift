@@ -1,6 +1,7 @@
 import AetherCapture
 import AetherCore
 import AetherDecode
+import AetherDetect
 import AetherFlows
 import AetherStore
 #if canImport(Glibc)
@@ -11,7 +12,12 @@ public struct IngestOptions: Sendable {
     public var filter: String?
     /// Show a progress line on the terminal (only when stderr is a terminal).
     public var progress = false
-    public init(filter: String? = nil, progress: Bool = false) { self.filter = filter; self.progress = progress }
+    /// Run the detectors (off only to measure what they cost).
+    public var detect = true
+    public var rules = DetectorConfig()
+    public init(filter: String? = nil, progress: Bool = false, detect: Bool = true, rules: DetectorConfig = DetectorConfig()) {
+        self.filter = filter; self.progress = progress; self.detect = detect; self.rules = rules
+    }
 }
 
 public struct FileOutcome: Sendable {
@@ -38,7 +44,10 @@ public final class Pipeline {
     private var joiner = FragmentJoiner()
     private var conversations = ConversationCounter()
     public let connections: ConnectionTable
+    public let detector: DetectionEngine?
+    private var finishedSeen = 0
     private var filter: PacketFilter?
+    private var dnsRows: [DNSRow] = []
     private var meta = PacketMeta()
     private var sequence: UInt64 = 0
     private var seriesIndex: [Int64: Int] = [:]
@@ -52,6 +61,7 @@ public final class Pipeline {
         self.options = options
         if let f = options.filter { filter = try PacketFilter(expression: f) }
         connections = ConnectionTable(startID: try store.nextFlowID())
+        detector = options.detect ? DetectionEngine(config: options.rules, firstAlertID: try store.nextAlertID()) : nil
         conversations.preload(try store.conversationKeys())
         sequence = UInt64(try store.db.scalar("SELECT coalesce(max(first_seq + count), 0) FROM packet_chunk") ?? 0)
     }
@@ -68,10 +78,68 @@ public final class Pipeline {
     /// Ends all open connections and writes what remains.
     public func finish() throws {
         connections.flushAll()
+        feedFinished()
         try store.db.transaction {
             try store.insert(connections: connections.drainFinished())
+            finishedSeen = 0
             try store.insert(conversations: conversations.drainNew())
+            try store.insert(dns: dnsRows)
+            dnsRows.removeAll()
             try writeSeries()
+            if let detector { try store.save(alerts: detector.finalAlerts) }
+        }
+    }
+
+    /// Hands connections the table has finished to the detectors, once each.
+    @inline(__always) private func feedFinished() {
+        guard let detector else { return }
+        let done = connections.finished
+        while finishedSeen < done.count {
+            detector.finished(done[finishedSeen])
+            finishedSeen += 1
+        }
+    }
+
+    /// Writes what has finished so far; the pipeline keeps going.
+    private func flushFinished() throws {
+        feedFinished()
+        try store.insert(connections: connections.drainFinished())
+        finishedSeen = 0
+        try store.insert(conversations: conversations.drainNew())
+        if !dnsRows.isEmpty { try store.insert(dns: dnsRows); dnsRows.removeAll(keepingCapacity: true) }
+    }
+
+    /// One packet through decode, flows, detectors and the store: the path every mode takes.
+    @inline(__always) public func process(_ packet: RawPacket, frame: UInt64, captureID: Int64, counts: inout CaptureCounts) throws {
+        decoder.decode(packet, into: &meta)
+        meta.frame = frame
+        if meta.outer.isFragment { joiner.join(&meta.outer) }
+        if meta.hasInner && meta.inner.isFragment { joiner.join(&meta.inner) }
+        counts.count(meta)
+        conversations.observe(meta)
+        let flowID = connections.track(meta, sequence: sequence, captureID: captureID)
+        if let detector {
+            detector.observe(meta, connections.update)
+            if connections.finished.count > finishedSeen { feedFinished() }
+        }
+        let l = meta.hasInner ? meta.inner : meta.outer
+        if (l.srcPort == 53 || l.dstPort == 53) && (l.proto == IPProto.udp || l.proto == IPProto.tcp) && l.payloadCaptured >= 12 {
+            dns(packet, l, flowID: flowID)
+        }
+        addSeries(meta)
+        try store.append(meta, flowID: flowID, sequence: sequence, captureID: captureID)
+        sequence += 1
+    }
+
+    private func dns(_ packet: RawPacket, _ l: IPLayer, flowID: Int64) {
+        guard let base = packet.bytes.baseAddress else { return }
+        let payload = UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured)
+        let messages = l.proto == IPProto.udp ? (DNSParser.parse(payload).map { [$0] } ?? []) : DNSParser.parseTCP(payload)
+        for msg in messages {
+            detector?.dns(msg, src: l.src, dst: l.dst, flow: flowID, time: meta.timestamp)
+            let answers = msg.answers.map { $0.data }.joined(separator: ",")
+            dnsRows.append(DNSRow(ts: meta.timestamp, flowID: flowID, src: l.src, dst: l.dst, isResponse: msg.isResponse, id: msg.id,
+                                  name: msg.name, qtype: msg.qtype, rcode: msg.rcode, answers: answers))
         }
     }
 
@@ -149,19 +217,9 @@ public final class Pipeline {
                     counts.filteredOut += 1
                     continue
                 }
-                decoder.decode(reader.packet, into: &meta)
-                meta.frame = frame
-                if meta.outer.isFragment { joiner.join(&meta.outer) }
-                if meta.hasInner && meta.inner.isFragment { joiner.join(&meta.inner) }
-                counts.count(meta)
-                conversations.observe(meta)
-                let flowID = connections.track(meta, sequence: sequence, captureID: captureID)
-                addSeries(meta)
-                try store.append(meta, flowID: flowID, sequence: sequence, captureID: captureID)
-                sequence += 1
+                try process(reader.packet, frame: frame, captureID: captureID, counts: &counts)
                 if sequence & 0xFFFF == 0 {
-                    try store.insert(connections: connections.drainFinished())
-                    try store.insert(conversations: conversations.drainNew())
+                    try flushFinished()
                     try store.db.execute("COMMIT; BEGIN")
                     if progress {
                         let now = monotonicSeconds()
@@ -177,8 +235,7 @@ public final class Pipeline {
             failure = e
         }
         try store.flushChunk(captureID: captureID)
-        try store.insert(connections: connections.drainFinished())
-        try store.insert(conversations: conversations.drainNew())
+        try flushFinished()
         try store.db.execute("COMMIT")
         if progress { printProgress("\r\u{1B}[K") }
         counts.outOfOrder = reader.outOfOrder

@@ -1,5 +1,30 @@
 import AetherCore
 
+/// What the last tracked packet did to its connection; read by the detectors right after `track`.
+public struct ConnectionUpdate: Sendable {
+    public var id: Int64 = 0
+    public var proto: UInt8 = 0
+    public var origAddress = IPAddress.zero
+    public var respAddress = IPAddress.zero
+    public var origPort: UInt16 = 0
+    public var respPort: UInt16 = 0
+    public var timestamp: Int64 = 0
+    /// The packet opened this connection.
+    public var isNew = false
+    public var fromOriginator = true
+    /// The responder sent its first packet (SYN-ACK, a UDP reply, an echo reply).
+    public var answered = false
+    /// The responder refused before any answer: RST to a SYN.
+    public var refused = false
+    /// An ICMP error quoted a packet of connection `refusedByICMP` (0 if none).
+    public var refusedByICMP: Int64 = 0
+    public var refusedOrig = IPAddress.zero
+    public var refusedResp = IPAddress.zero
+    public var refusedRespPort: UInt16 = 0
+    public var refusedProto: UInt8 = 0
+    public init() {}
+}
+
 /// Zeek-style connection tracking over event time: originator and role flipping as Zeek
 /// decides them, per-endpoint TCP state and history, idle timeouts that split a reused key,
 /// tunnels' inner connections. Finished connections collect in `finished` for the store to
@@ -9,11 +34,14 @@ public final class ConnectionTable {
         public var tcp: Int64 = 300_000_000_000
         public var udp: Int64 = 60_000_000_000
         public var other: Int64 = 60_000_000_000
+        /// Zeek's tcp_close_delay and tcp_reset_delay: a finished TCP connection lingers this long.
+        public var closed: Int64 = 5_000_000_000
         public init() {}
     }
 
     public let timeouts: Timeouts
     public private(set) var finished: [Connection] = []
+    public private(set) var update = ConnectionUpdate()
     public private(set) var nextID: Int64 = 1
     public private(set) var created: Int64 = 0
     public var active: Int { index.count }
@@ -25,8 +53,8 @@ public final class ConnectionTable {
     private var free: [Int32] = []
     private let index = FlatMap<ConnectionKey>(capacity: 1 << 14)
     // Heads and tails of the idle lists, one per timeout class (oldest at head).
-    private var heads: [Int32] = [-1, -1, -1]
-    private var tails: [Int32] = [-1, -1, -1]
+    private var heads: [Int32] = [-1, -1, -1, -1]
+    private var tails: [Int32] = [-1, -1, -1, -1]
 
     /// Ports Zeek's analyzers register, which its role heuristics treat as likely servers.
     public static let likelyServerPorts: Set<UInt16> = [
@@ -49,7 +77,7 @@ public final class ConnectionTable {
 
     /// Ends every connection (end of input).
     public func flushAll() {
-        for c in 0..<3 {
+        for c in 0..<4 {
             while heads[c] >= 0 { evict(heads[c]) }
         }
     }
@@ -61,6 +89,7 @@ public final class ConnectionTable {
         expire(0, timeouts.tcp)
         expire(1, timeouts.udp)
         expire(2, timeouts.other)
+        expire(3, timeouts.closed)
     }
 
     @inline(__always) private func expire(_ c: Int, _ timeout: Int64) {
@@ -75,9 +104,12 @@ public final class ConnectionTable {
     /// `sequence` is the pipeline-wide packet number.
     @inline(__always) public func track(_ m: PacketMeta, sequence: UInt64, captureID: Int64) -> Int64 {
         advance(to: m.timestamp)
+        update.isNew = false; update.answered = false; update.refused = false; update.refusedByICMP = 0
+        update.id = 0
         guard m.network == .ipv4 || m.network == .ipv6 else { return 0 }
         let outer = m.outer
         if outer.src == .zero && outer.dst == .zero && outer.proto == 0 { return 0 }
+        if m.hasQuoted && m.quoted.hasTransport { noteRefusal(m.quoted) }
         if m.hasInner {
             // VXLAN's outer UDP is itself a connection in Zeek; GRE, IP-in-IP and 6in4 are not.
             var parent: Int64 = 0
@@ -87,6 +119,19 @@ public final class ConnectionTable {
             return observe(m.inner, m, sequence: sequence, captureID: captureID, tunnelParent: parent, tunnelKind: outer.proto)
         }
         return observe(outer, m, sequence: sequence, captureID: captureID, tunnelParent: 0, tunnelKind: 0)
+    }
+
+    /// An ICMP error quotes a packet we sent: the connection it belongs to was refused.
+    private func noteRefusal(_ q: IPLayer) {
+        var sp = q.srcPort, dp = q.dstPort
+        if q.proto == IPProto.icmp || q.proto == IPProto.icmpv6 { sp = UInt16(q.icmpType); dp = Self.icmpCounterpart(q) }
+        guard let slot = index.find(ConnectionKey(q.src, sp, q.dst, dp, q.proto)) else { return }
+        let c = slots[Int(slot)]
+        update.refusedByICMP = c.id
+        update.refusedOrig = c.origAddress
+        update.refusedResp = c.respAddress
+        update.refusedRespPort = c.respPort
+        update.refusedProto = c.proto
     }
 
     static func icmpCounterpart(_ l: IPLayer) -> UInt16 {
@@ -179,17 +224,45 @@ public final class ConnectionTable {
                 c.origPort = flip ? dp : sp
                 c.respPort = UInt16(l.icmpCode)
             }
-            c.timeoutClass = tcp ? 0 : (l.proto == IPProto.udp ? 1 : 2)
+            // An unanswered SYN lives only Zeek's attempt delay (class 3, 5 s) until answered: a
+            // scan of a million closed or silent ports must not hold a million connections.
+            let attempt = tcp && l.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
+            c.timeoutClass = tcp ? (attempt ? 3 : 0) : (l.proto == IPProto.udp ? 1 : 2)
             slot = allocate(c, key)
+            update.isNew = true
         } else {
             unlink(slot)
             link(slot)
         }
-        update(slot, l, m, sequence: sequence)
-        return slots[Int(slot)].id
+        let hadResponse = slots[Int(slot)].respPackets > 0
+        let fromOrig = update(slot, l, m, sequence: sequence)
+        let c = slots[Int(slot)]
+        update.id = c.id
+        update.proto = c.proto
+        update.origAddress = c.origAddress
+        update.respAddress = c.respAddress
+        update.origPort = c.origPort
+        update.respPort = c.respPort
+        update.timestamp = m.timestamp
+        update.fromOriginator = fromOrig
+        if !hadResponse && c.respPackets > 0 {
+            if tcp && c.respState == .reset && c.origState != .established { update.refused = true } else { update.answered = true }
+        }
+        if tcp {
+            let bothClosed = (c.origState == .closed || c.origState == .reset) && (c.respState == .closed || c.respState == .reset)
+            let ending = bothClosed || c.origState == .reset || c.respState == .reset
+            let want: UInt8 = ending || (c.respPackets == 0 && c.origState == .synSent) ? 3 : 0
+            if want != c.timeoutClass {
+                unlink(slot)
+                slots[Int(slot)].timeoutClass = want
+                link(slot)
+            }
+        }
+        return c.id
     }
 
-    @inline(__always) private func update(_ s: Int32, _ l: IPLayer, _ m: PacketMeta, sequence: UInt64) {
+    @inline(__always) @discardableResult
+    private func update(_ s: Int32, _ l: IPLayer, _ m: PacketMeta, sequence: UInt64) -> Bool {
         slots.withUnsafeMutableBufferPointer { buf in
             let isOrig: Bool
             if buf[Int(s)].origAddress != buf[Int(s)].respAddress {
@@ -213,13 +286,13 @@ public final class ConnectionTable {
             }
             switch l.proto {
             case IPProto.tcp:
-                guard l.hasTransport else { return }
-                Self.tcpStep(&buf[Int(s)], isOrig: isOrig, flags: l.tcpFlags, payload: payload)
+                if l.hasTransport { Self.tcpStep(&buf[Int(s)], isOrig: isOrig, flags: l.tcpFlags, payload: payload) }
             case IPProto.udp:
                 buf[Int(s)].history.add(isOrig ? UInt8(ascii: "D") : UInt8(ascii: "d"))
             default:
                 break
             }
+            return isOrig
         }
     }
 

@@ -87,3 +87,44 @@ extension Store {
         return out
     }
 }
+
+extension Store {
+    /// Alerts as `aether alerts --json` prints them.
+    public func alerts() throws -> [JSON] {
+        let s = try db.prepare("""
+            SELECT id, kind, severity, src, dst, dsts, ports, proto, start_ts, end_ts, evidence,
+              (SELECT count(*) FROM alert_flow WHERE alert_id = alert.id)
+            FROM alert ORDER BY start_ts, id
+            """)
+        var out: [JSON] = []
+        while try s.step() {
+            var o: [(String, JSON)] = [("id", .int(s.int(0))), ("kind", .string(s.text(1) ?? "")),
+                                       ("severity", .string(s.text(2) ?? "")), ("src", .string(s.text(3) ?? ""))]
+            if let d = s.text(4) { o.append(("dst", .string(d))) } else {
+                o.append(("dsts", JSONText.parseStringArray(s.text(5) ?? "[]")))
+            }
+            o.append(("ports", JSONText.parseIntArray(s.text(6) ?? "[]")))
+            o.append(("proto", .string(s.text(7) ?? "")))
+            o.append(("start", .double(Double(s.int(8)) / 1e9)))
+            o.append(("end", .double(Double(s.int(9)) / 1e9)))
+            o.append(("flows", .int(s.int(11))))
+            o.append(("evidence", .raw(s.text(10) ?? "{}")))
+            out.append(.object(o))
+        }
+        return out
+    }
+}
+
+/// The two flat shapes the alert table keeps as JSON text.
+enum JSONText {
+    static func parseStringArray(_ t: String) -> JSON {
+        let inner = t.dropFirst().dropLast()
+        if inner.isEmpty { return .array([]) }
+        return .array(inner.split(separator: ",").map { .string(String($0.dropFirst().dropLast())) })
+    }
+    static func parseIntArray(_ t: String) -> JSON {
+        let inner = t.dropFirst().dropLast()
+        if inner.isEmpty { return .array([]) }
+        return .array(inner.split(separator: ",").compactMap { Int64($0) }.map { .int($0) })
+    }
+}

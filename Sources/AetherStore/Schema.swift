@@ -75,7 +75,8 @@ public enum Schema {
     CREATE TABLE IF NOT EXISTS alert_flow(alert_id INTEGER NOT NULL, flow_id INTEGER NOT NULL,
         PRIMARY KEY(alert_id, flow_id)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS dns(id INTEGER PRIMARY KEY, ts INTEGER, flow_id INTEGER, src TEXT, dst TEXT,
-        query_id INTEGER, qname TEXT, qtype INTEGER, rcode INTEGER, answers TEXT);
+        response INTEGER NOT NULL, query_id INTEGER, qname TEXT, qtype INTEGER, rcode INTEGER, answers TEXT);
+    CREATE INDEX IF NOT EXISTS dns_name ON dns(qname);
     CREATE TABLE IF NOT EXISTS tls(id INTEGER PRIMARY KEY, ts INTEGER, flow_id INTEGER, src TEXT, dst TEXT,
         server_name TEXT, version TEXT, alpn TEXT, ja4 TEXT);
     CREATE TABLE IF NOT EXISTS http(id INTEGER PRIMARY KEY, ts INTEGER, flow_id INTEGER, src TEXT, dst TEXT,
@@ -93,6 +94,18 @@ public enum Schema {
         round((last_ts - first_ts) / 1e9, 6) AS duration,
         conn_state, history, orig_pkts, orig_bytes, resp_pkts, resp_bytes, orig_ip_bytes, resp_ip_bytes, tunnel
       FROM flow;
+    CREATE VIEW IF NOT EXISTS alerts_v AS
+      SELECT id, kind, severity, src, coalesce(dst, dsts) AS target, ports, proto,
+        strftime('%Y-%m-%dT%H:%M:%fZ', start_ts / 1e9, 'unixepoch') AS start,
+        strftime('%Y-%m-%dT%H:%M:%fZ', end_ts / 1e9, 'unixepoch') AS end,
+        (SELECT count(*) FROM alert_flow WHERE alert_id = alert.id) AS flows, evidence
+      FROM alert;
+    CREATE VIEW IF NOT EXISTS dns_v AS
+      SELECT id, strftime('%Y-%m-%dT%H:%M:%fZ', ts / 1e9, 'unixepoch') AS ts, src, dst,
+        CASE response WHEN 1 THEN 'response' ELSE 'query' END AS kind, qname, qtype,
+        CASE rcode WHEN 0 THEN 'NOERROR' WHEN 2 THEN 'SERVFAIL' WHEN 3 THEN 'NXDOMAIN' WHEN 5 THEN 'REFUSED' ELSE rcode END AS rcode,
+        answers
+      FROM dns;
     CREATE VIEW IF NOT EXISTS captures_v AS
       SELECT id, path, sha256, size, format, link_types,
         strftime('%Y-%m-%dT%H:%M:%fZ', first_ts / 1e9, 'unixepoch') AS first,

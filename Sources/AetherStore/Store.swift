@@ -273,6 +273,45 @@ public final class Store {
         }
     }
 
+    public func nextAlertID() throws -> Int64 {
+        (try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM alert")) ?? 1
+    }
+
+    /// Writes alerts (replacing earlier versions of the same ids) with their flows.
+    public func save(alerts: [Alert]) throws {
+        if alerts.isEmpty { return }
+        let a = try db.prepare("INSERT OR REPLACE INTO alert(id, kind, severity, src, dst, dsts, ports, proto, start_ts, end_ts, evidence) VALUES(?,?,?,?,?,?,?,?,?,?,?)")
+        let del = try db.prepare("DELETE FROM alert_flow WHERE alert_id = ?")
+        let f = try db.prepare("INSERT OR IGNORE INTO alert_flow(alert_id, flow_id) VALUES(?, ?)")
+        for x in alerts {
+            a.bind(1, x.id); a.bind(2, x.kind); a.bind(3, x.severity); a.bind(4, x.src.description)
+            a.bind(5, x.dst?.description)
+            a.bind(6, x.dst == nil ? JSON.array(x.dsts.map { .string($0.description) }).render(pretty: false) : nil)
+            a.bind(7, JSON.array(x.ports.map { .int(Int64($0)) }).render(pretty: false))
+            a.bind(8, x.proto); a.bind(9, x.start); a.bind(10, x.end)
+            a.bind(11, JSON.object(x.evidence).render(pretty: false))
+            try a.run()
+            del.bind(1, x.id)
+            try del.run()
+            for flow in x.flows {
+                f.bind(1, x.id); f.bind(2, flow)
+                try f.run()
+            }
+        }
+    }
+
+    public func insert(dns rows: [DNSRow]) throws {
+        if rows.isEmpty { return }
+        let s = try db.prepare("INSERT INTO dns(ts, flow_id, src, dst, response, query_id, qname, qtype, rcode, answers) VALUES(?,?,?,?,?,?,?,?,?,?)")
+        for r in rows {
+            s.bind(1, r.ts); s.bind(2, r.flowID); s.bind(3, r.src.description); s.bind(4, r.dst.description)
+            s.bind(5, r.isResponse ? 1 : 0); s.bind(6, Int64(r.id)); s.bind(7, r.name); s.bind(8, Int64(r.qtype))
+            if r.isResponse { s.bind(9, Int64(r.rcode)) } else { s.bindNull(9) }
+            s.bind(10, r.answers.isEmpty ? nil : r.answers)
+            try s.run()
+        }
+    }
+
     public func nextFlowID() throws -> Int64 {
         (try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM flow")) ?? 1
     }
@@ -331,3 +370,23 @@ public final class Store {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// One DNS message as stored.
+public struct DNSRow: Sendable {
+    public var ts: Int64
+    public var flowID: Int64
+    public var src: IPAddress
+    public var dst: IPAddress
+    public var isResponse: Bool
+    public var id: UInt16
+    public var name: String
+    public var qtype: UInt16
+    public var rcode: UInt8
+    public var answers: String
+
+    public init(ts: Int64, flowID: Int64, src: IPAddress, dst: IPAddress, isResponse: Bool, id: UInt16,
+                name: String, qtype: UInt16, rcode: UInt8, answers: String) {
+        self.ts = ts; self.flowID = flowID; self.src = src; self.dst = dst; self.isResponse = isResponse
+        self.id = id; self.name = name; self.qtype = qtype; self.rcode = rcode; self.answers = answers
+    }
+}

@@ -14,10 +14,33 @@ func openStore(_ path: String, readOnly: Bool) throws -> Store {
 }
 
 /// Ingests and reports each file's outcome; throws exit 1 when any input was bad.
-func runIngest(_ inputs: [String], db: String, filter: String?) throws -> Store {
+func loadRules(_ path: String?) throws -> DetectorConfig {
+    guard let path else { return DetectorConfig() }
+    guard let text = readText(path) else { throw BadInput(message: "\(path): cannot read rules file") }
+    do { return try DetectorConfig.parse(text) } catch let e as ConfigError { throw BadInput(message: "\(path): \(e.message)") }
+}
+
+func readText(_ path: String) -> String? {
+    guard let f = fopen(path, "r") else { return nil }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n <= 0 { break }
+        bytes += buf[0..<n]
+        if bytes.count > 1 << 20 { return nil }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+func runIngest(_ inputs: [String], db: String, filter: String?, rules: String? = nil, detect: Bool = true) throws -> Store {
+    let config = try loadRules(rules)
     let store = try openStore(db, readOnly: false)
     let pipeline: Pipeline
-    do { pipeline = try Pipeline(store: store, options: IngestOptions(filter: filter, progress: true)) } catch let e as CaptureError {
+    do {
+        pipeline = try Pipeline(store: store, options: IngestOptions(filter: filter, progress: true, detect: detect, rules: config))
+    } catch let e as CaptureError {
         throw BadInput(message: e.description)
     }
     let outcomes: [FileOutcome]
@@ -50,9 +73,11 @@ struct Ingest: ParsableCommand {
     @Argument(help: "pcap, pcapng or gzip files, or folders of them") var inputs: [String]
     @Option(help: "store file") var db: String
     @Option(help: "BPF filter applied while reading") var filter: String?
+    @Option(help: "detector settings file (see aether rules)") var rules: String?
+    @Flag(name: .customLong("no-detect"), help: "store only; run no detectors") var noDetect = false
 
     func run() throws {
-        _ = try runIngest(inputs, db: db, filter: filter)
+        _ = try runIngest(inputs, db: db, filter: filter, rules: rules, detect: !noDetect)
     }
 }
 
@@ -61,14 +86,18 @@ struct Analyze: ParsableCommand {
     @Argument(help: "pcap, pcapng or gzip files, or folders of them") var inputs: [String]
     @Option(help: "store file (default: reports/NAME.sqlite)") var db: String?
     @Option(help: "BPF filter applied while reading") var filter: String?
+    @Option(help: "detector settings file (see aether rules)") var rules: String?
 
     func run() throws {
         let name = defaultName(inputs.first ?? "capture")
         let dbPath = db ?? "reports/\(name).sqlite"
         var failed: Error?
-        do { _ = try runIngest(inputs, db: dbPath, filter: filter) } catch let e as ExitCode where e.rawValue == 1 { failed = e }
+        do { _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules) } catch let e as ExitCode where e.rawValue == 1 { failed = e }
         let store = try openStore(dbPath, readOnly: true)
         print(renderStats(try store.stats(), path: dbPath))
+        let alerts = try store.alerts()
+        print("")
+        print(alerts.isEmpty ? "No alerts." : renderAlerts(alerts))
         if let failed { throw failed }
     }
 }
@@ -253,6 +282,55 @@ struct Query: ParsableCommand {
         case let d as Double: return .double(d)
         case let s as String: return .string(s)
         default: return .null
+        }
+    }
+}
+
+struct Alerts: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Detections in a store.")
+    @Option(help: "store file") var db: String
+    @Flag(help: "JSON array with kind, src, dst or dsts, ports, proto, start, end, evidence") var json = false
+
+    func run() throws {
+        let store = try openStore(db, readOnly: true)
+        let alerts = try store.alerts()
+        print(json ? JSON.array(alerts).render() : (alerts.isEmpty ? "No alerts." : renderAlerts(alerts)))
+    }
+}
+
+func renderAlerts(_ alerts: [JSON]) -> String {
+    var lines = ["id\tseverity\tkind\tsrc\ttarget\tports\tstart\tflows"]
+    for a in alerts {
+        guard case .object(let o) = a else { continue }
+        let d = Dictionary(o, uniquingKeysWith: { a, _ in a })
+        func str(_ k: String) -> String {
+            switch d[k] {
+            case .string(let s)?: return s
+            case .int(let i)?: return String(i)
+            case .double(let v)?: return Timestamp(nanoseconds: Int64(v * 1e9)).iso8601
+            case .array(let l)?:
+                let items = l.prefix(6).map { j -> String in
+                    if case .string(let s) = j { return s }; if case .int(let i) = j { return String(i) }; return "?" }
+                return items.joined(separator: ",") + (l.count > 6 ? ",… (\(l.count))" : "")
+            default: return "-"
+            }
+        }
+        let target = d["dst"] != nil ? str("dst") : str("dsts")
+        lines.append([str("id"), str("severity"), str("kind"), str("src"), target, str("ports"), str("start"), str("flows")].joined(separator: "\t"))
+    }
+    return lines.joined(separator: "\n")
+}
+
+struct Rules: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print detector settings (defaults, or a rules file applied) with their meaning.")
+    @Option(help: "rules file to check and show") var rules: String?
+
+    func run() throws {
+        let c = try loadRules(rules)
+        print("# AetherLens detector settings. Copy to a file, change values, pass it with --rules FILE.")
+        for (k, v, meaning) in c.settings {
+            print("# \(meaning)")
+            print("\(k) = \(v)")
         }
     }
 }
