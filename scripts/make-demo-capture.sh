@@ -9,7 +9,7 @@
 #   suspicious_outbound  a session to 203.0.113.50:4444 (reverse shell)
 #   dga        60 random names, all NXDOMAIN
 #   brute_force 20 FTP sessions with 3 failed logins each
-#   beacon     6 short sessions to 203.0.113.99:443 every 2 s
+#   beacon     12 short sessions to 203.0.113.99:443 every 1.5 s, through the whole recording
 set -euo pipefail
 out=${1:-Fixtures/demo.pcapng}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -42,6 +42,7 @@ tmp=$(mktemp -d)
 ip netns exec $A dumpcap -q -i veth-ws -w "$tmp/demo.pcapng" & cap=$!
 sleep 2
 run() { ip netns exec $A "$@"; }
+run python3 "$here/demo_client.py" 10.66.0.2 beacon & beacon=$!
 run curl -s -o /dev/null http://10.66.0.2/ ; run curl -s -o /dev/null http://10.66.0.2/index.html
 run python3 "$here/demo_client.py" 10.66.0.2 dns
 run nmap -n -sS -T4 -p 1-1000 --max-retries 0 10.66.0.2 >/dev/null
@@ -52,7 +53,7 @@ run python3 "$here/demo_client.py" 10.66.0.2 revshell
 run python3 "$here/demo_client.py" 10.66.0.2 dga
 run python3 "$here/demo_client.py" 10.66.0.2 ftpbrute
 run curl -s -o /dev/null http://10.66.0.2/later
-run python3 "$here/demo_client.py" 10.66.0.2 beacon
+wait "$beacon"
 sleep 1
 kill -INT "$cap"; wait "$cap" || true; cap=
 mkdir -p "$(dirname "$out")"

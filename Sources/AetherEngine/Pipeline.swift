@@ -86,8 +86,20 @@ public final class Pipeline {
             try store.insert(dns: dnsRows)
             dnsRows.removeAll()
             try writeSeries()
-            if let detector { try store.save(alerts: detector.finalAlerts) }
+            try saveChangedAlerts()
         }
+    }
+
+    private var savedVersions: [Int64: Int] = [:]
+
+    /// Writes alerts opened or grown since they were last written.
+    private func saveChangedAlerts() throws {
+        guard let detector else { return }
+        let changed = detector.alerts.filter { savedVersions[$0.id] != $0.version }.map(\.id)
+        if changed.isEmpty { return }
+        let ids = Set(changed)
+        try store.save(alerts: detector.finalAlerts.filter { ids.contains($0.id) })
+        for a in detector.alerts where ids.contains(a.id) { savedVersions[a.id] = a.version }
     }
 
     /// Hands connections the table has finished to the detectors, once each.
@@ -168,6 +180,57 @@ public final class Pipeline {
         seriesValues[k] += 1
         seriesValues[k + 1] += UInt64(m.wireLength)
     }
+
+    // MARK: sessions: live capture and replay feed packets one at a time
+
+    private var session: (id: Int64, counts: CaptureCounts, frame: UInt64, linkTypes: [UInt32])?
+
+    /// Opens a capture row for a live interface or a replay; packets then arrive through `feed`.
+    public func beginSession(label: String, linkTypes: [UInt32]) throws -> Int64 {
+        let id = try store.beginCapture(path: label, size: 0, format: "live", compressed: false, linkTypes: linkTypes, filter: options.filter)
+        session = (id, CaptureCounts(), 0, linkTypes)
+        try store.db.execute("BEGIN")
+        return id
+    }
+
+    /// One packet of the open session, through the same path as a file's packets.
+    public func feed(_ packet: RawPacket) throws {
+        guard var s = session else { return }
+        session = nil // keep the counts uniquely referenced while we mutate them
+        s.frame += 1
+        if !s.linkTypes.contains(packet.linkType) { s.linkTypes.append(packet.linkType) }
+        if let filter, try !filter.matches(packet) {
+            s.counts.filteredOut += 1
+        } else {
+            try process(packet, frame: s.frame, captureID: s.id, counts: &s.counts)
+        }
+        session = s
+        if sequence & 0xFFFF == 0 { try checkpoint() }
+    }
+
+    /// Commits what the session has so far (live mode calls this every second or two).
+    public func checkpoint() throws {
+        guard let s = session else { return }
+        try store.flushChunk(captureID: s.id)
+        try flushFinished()
+        try saveChangedAlerts()
+        try store.finishCapture(s.id, counts: s.counts, sha256: "", status: "ingesting", error: nil)
+        try store.db.execute("COMMIT; BEGIN")
+    }
+
+    /// Closes the session: everything written, the capture row complete.
+    public func endSession(error: String? = nil) throws {
+        guard let s = session else { return }
+        try store.flushChunk(captureID: s.id)
+        try flushFinished()
+        try store.db.execute("COMMIT")
+        try store.updateLinkTypes(s.id, s.linkTypes)
+        try store.finishCapture(s.id, counts: s.counts, sha256: "", status: error == nil ? "complete" : "truncated", error: error)
+        session = nil
+        try finish()
+    }
+
+    public var sessionCounts: CaptureCounts? { session?.counts }
 
     private func ingestFile(_ path: String) throws -> FileOutcome {
         // Open first: a file we cannot read at all is reported before anything is stored.
