@@ -18,9 +18,10 @@ public struct DetectorConfig: Sendable {
     public var unusualICMPPayload = 512
     public var unusualICMPPackets = 5
     // Beacon (RITA-style)
-    public var beaconMinConnections = 8
+    public var beaconMinConnections = 10
     public var beaconScore = 0.8
     public var beaconMinInterval: Double = 1
+    public var beaconMaxJitter: Double = 0.1
     // DNS
     public var tunnelUniqueNames = 100
     public var tunnelMinLabel = 24
@@ -82,6 +83,7 @@ public struct DetectorConfig: Sendable {
             ("beacon.min_connections", "\(beaconMinConnections)", "beacon: connections between one pair before scoring"),
             ("beacon.score", "\(beaconScore)", "beacon: RITA-style score (0-1) at which to alert"),
             ("beacon.min_interval", "\(beaconMinInterval)", "beacon: median seconds between connections below which it is a burst, not a beacon"),
+            ("beacon.max_jitter", "\(beaconMaxJitter)", "beacon: median absolute deviation of the gaps over their median, at most"),
             ("dns_tunnel.unique_names", "\(tunnelUniqueNames)", "dns_tunnel: unique long or high-entropy subdomains under one domain (RITA: 100)"),
             ("dns_tunnel.min_label", "\(tunnelMinLabel)", "dns_tunnel: subdomain length counted as long"),
             ("dns_tunnel.entropy", "\(tunnelEntropy)", "dns_tunnel: bits per character counted as high entropy"),
@@ -142,6 +144,7 @@ public struct DetectorConfig: Sendable {
         case "beacon.min_connections": beaconMinConnections = max(4, try int())
         case "beacon.score": beaconScore = try dbl()
         case "beacon.min_interval": beaconMinInterval = try dbl()
+        case "beacon.max_jitter": beaconMaxJitter = try dbl()
         case "dns_tunnel.unique_names": tunnelUniqueNames = try int()
         case "dns_tunnel.min_label": tunnelMinLabel = try int()
         case "dns_tunnel.entropy": tunnelEntropy = try dbl()

@@ -12,6 +12,18 @@ struct BeaconSeries {
         starts.append(start); bytes.append(b); flows.append(flow)
     }
 
+    /// The last three gaps agree within `jitter` of their mean: cheap, and false for almost
+    /// every pair that is not beaconing, so the full score runs rarely.
+    func recentGapsRegular(jitter: Double) -> Bool {
+        let n = starts.count
+        guard n >= 4 else { return false }
+        let g1 = Double(starts[n - 1] - starts[n - 2]), g2 = Double(starts[n - 2] - starts[n - 3]), g3 = Double(starts[n - 3] - starts[n - 4])
+        let mean = (g1 + g2 + g3) / 3
+        guard mean > 0 else { return false }
+        let tolerance = mean * jitter * 3
+        return abs(g1 - mean) <= tolerance && abs(g2 - mean) <= tolerance && abs(g3 - mean) <= tolerance
+    }
+
     /// RITA-style scoring (v5's parts): regularity of the gaps between connections (Bowley
     /// skew and median absolute deviation), regularity of their sizes (skew, MAD, smallness),
     /// and how much of the observed time the connections cover.
@@ -94,13 +106,22 @@ enum Names {
 
     /// Registered domain (last two labels, three under a country's second level) and the rest.
     static func split(_ name: String) -> (domain: String, sub: String) {
-        let labels = name.split(separator: ".").map(String.init)
-        guard labels.count >= 2 else { return (name, "") }
+        let u = Array(name.utf8)
+        var dots: [Int] = []
+        var i = u.count - 1
+        while i >= 0 && dots.count < 3 {
+            if u[i] == UInt8(ascii: ".") { dots.append(i) }
+            i -= 1
+        }
+        guard !dots.isEmpty else { return (name, "") }
         var n = 2
-        if labels.count >= 3 && labels[labels.count - 1].count == 2 && secondLevel.contains(labels[labels.count - 2]) { n = 3 }
-        let domain = labels.suffix(n).joined(separator: ".")
-        let sub = labels.dropLast(n).joined(separator: ".")
-        return (domain, sub)
+        if dots.count >= 2 && u.count - dots[0] - 1 == 2 {
+            let sld = String(decoding: u[(dots[1] + 1)..<dots[0]], as: UTF8.self)
+            if secondLevel.contains(sld) { n = 3 }
+        }
+        guard dots.count >= n else { return (name, "") }
+        let cut = dots[n - 1]
+        return (String(decoding: u[(cut + 1)...], as: UTF8.self), String(decoding: u[..<cut], as: UTF8.self))
     }
 
     /// Shannon entropy in bits per character.

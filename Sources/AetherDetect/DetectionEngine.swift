@@ -7,11 +7,40 @@ import Glibc
 
 /// What identifies an episode: one alert per (kind, source, target) for the whole run.
 struct EpisodeKey: Hashable {
-    var kind: String
+    var kind: Kind
     var src: IPAddress
     var target: IPAddress
     var port: UInt16
     var name: String
+
+    init(kind: Kind, src: IPAddress, target: IPAddress, port: UInt16, name: String) {
+        self.kind = kind
+        self.src = src; self.target = target; self.port = port; self.name = name
+    }
+
+    // Hashing an enum and two words, not two strings: these keys are looked up per probe.
+    func hash(into h: inout Hasher) {
+        h.combine(mix64(src.hash64 ^ target.hash64 &* 31 ^ UInt64(port) << 8 ^ UInt64(kind.index)))
+    }
+}
+
+enum Kind: String, CaseIterable {
+    case port_scan, host_sweep, udp_scan, ping_sweep, slow_scan, suspicious_outbound, unusual_protocol, beacon, dns_tunnel, dga, brute_force
+    var index: Int {
+        switch self {
+        case .port_scan: return 0
+        case .host_sweep: return 1
+        case .udp_scan: return 2
+        case .ping_sweep: return 3
+        case .slow_scan: return 4
+        case .suspicious_outbound: return 5
+        case .unusual_protocol: return 6
+        case .beacon: return 7
+        case .dns_tunnel: return 8
+        case .dga: return 9
+        case .brute_force: return 10
+        }
+    }
 }
 
 /// Runs every detector over event time. It sees each packet once with its connection update,
@@ -99,7 +128,7 @@ public final class DetectionEngine {
     private func refusedByICMP(_ u: ConnectionUpdate) {
         // The probe stays failed; record the refusal in an open episode's evidence.
         let port = u.refusedProto == IPProto.icmp ? 0 : u.refusedRespPort
-        for kind in ["udp_scan", "port_scan"] {
+        for kind in [Kind.udp_scan, .port_scan] {
             if let i = episodes[EpisodeKey(kind: kind, src: u.refusedOrig, target: u.refusedResp, port: 0, name: "")] {
                 bump(i, "refused")
                 _ = port
@@ -129,27 +158,27 @@ public final class DetectionEngine {
             all.add(p.dst, at: t, flow: flow)
             echoTargets[src] = all
             if fastHosts >= config.pingHosts || all.count >= config.pingAnyHosts {
-                sweep("ping_sweep", src, p, protoName, fast, t)
+                sweep(.ping_sweep, src, p, protoName, fast, t)
             }
-            extend("ping_sweep", src, p, flow, t)
+            extend(.ping_sweep, src, p, flow, t)
             return
         }
         if p.proto == Self.arpProto {
-            if fastHosts >= config.scanHosts { sweep("host_sweep", src, p, "arp", fast, t) }
-            extend("host_sweep", src, p, flow, t)
+            if fastHosts >= config.scanHosts { sweep(.host_sweep, src, p, "arp", fast, t) }
+            extend(.host_sweep, src, p, flow, t)
             return
         }
-        let verticalKind = p.proto == IPProto.udp ? "udp_scan" : "port_scan"
+        let verticalKind: Kind = p.proto == IPProto.udp ? .udp_scan : .port_scan
         if fastPorts >= config.scanPorts { vertical(verticalKind, src, p, protoName, fast, t) }
-        if fastHosts >= config.scanHosts { sweep("host_sweep", src, p, protoName, fast, t) }
+        if fastHosts >= config.scanHosts { sweep(.host_sweep, src, p, protoName, fast, t) }
         extend(verticalKind, src, p, flow, t)
-        extend("host_sweep", src, p, flow, t)
+        extend(.host_sweep, src, p, flow, t)
         // slow_scan: the long window, only where no fast episode already covers the target.
         let fastV = episodes[EpisodeKey(kind: verticalKind, src: src, target: p.dst, port: 0, name: "")] != nil
-        let fastH = episodes[EpisodeKey(kind: "host_sweep", src: src, target: .zero, port: p.port, name: protoName)] != nil
-        if slowPorts >= config.slowPorts && !fastV { vertical("slow_scan", src, p, protoName, slow, t) }
-        if slowHosts >= config.slowHosts && !fastH { sweep("slow_scan", src, p, protoName, slow, t) }
-        if !fastV { extend("slow_scan", src, p, flow, t) }
+        let fastH = episodes[EpisodeKey(kind: .host_sweep, src: src, target: .zero, port: p.port, name: protoName)] != nil
+        if slowPorts >= config.slowPorts && !fastV { vertical(.slow_scan, src, p, protoName, slow, t) }
+        if slowHosts >= config.slowHosts && !fastH { sweep(.slow_scan, src, p, protoName, slow, t) }
+        if !fastV { extend(.slow_scan, src, p, flow, t) }
 
         events += 1
         if events & 4095 == 0 { pruneIdle() }
@@ -163,11 +192,11 @@ public final class DetectionEngine {
     }
 
     /// Opens (or finds) a per-host episode and gives it the probes that led up to it.
-    private func vertical(_ kind: String, _ src: IPAddress, _ p: Probe, _ proto: String, _ w: ProbeWindow, _ t: Int64) {
+    private func vertical(_ kind: Kind, _ src: IPAddress, _ p: Probe, _ proto: String, _ w: ProbeWindow, _ t: Int64) {
         let key = EpisodeKey(kind: kind, src: src, target: p.dst, port: 0, name: "")
         if episodes[key] != nil { return }
         if config.allowed(src: src, dst: p.dst) { return }
-        var a = Alert(kind: kind, severity: kind == "slow_scan" ? "medium" : "high", src: src, dst: p.dst, proto: proto, start: t)
+        var a = Alert(kind: kind.rawValue, severity: kind == .slow_scan ? "medium" : "high", src: src, dst: p.dst, proto: proto, start: t)
         var ports = EvidenceSet<UInt16>(cap: 65_536)
         for (q, flow, _) in w.probes(where: { $0.dst == p.dst && $0.proto == p.proto }) {
             ports.insert(q.port, hash: UInt64(q.port))
@@ -180,11 +209,11 @@ public final class DetectionEngine {
     }
 
     /// Opens (or finds) a per-port sweep episode.
-    private func sweep(_ kind: String, _ src: IPAddress, _ p: Probe, _ proto: String, _ w: ProbeWindow, _ t: Int64) {
+    private func sweep(_ kind: Kind, _ src: IPAddress, _ p: Probe, _ proto: String, _ w: ProbeWindow, _ t: Int64) {
         let key = EpisodeKey(kind: kind, src: src, target: .zero, port: p.port, name: proto)
         if episodes[key] != nil { return }
         if config.allowed(src: src, dst: nil) { return }
-        var a = Alert(kind: kind, severity: kind == "ping_sweep" ? "low" : "medium", src: src, dst: nil, proto: proto, start: t)
+        var a = Alert(kind: kind.rawValue, severity: kind == .ping_sweep ? "low" : "medium", src: src, dst: nil, proto: proto, start: t)
         var hosts = EvidenceSet<IPAddress>()
         for (q, flow, _) in w.probes(where: { $0.port == p.port && $0.proto == p.proto }) {
             hosts.insert(q.dst, hash: q.dst.hash64)
@@ -198,13 +227,13 @@ public final class DetectionEngine {
     }
 
     /// A probe that belongs to an open episode makes it grow.
-    private func extend(_ kind: String, _ src: IPAddress, _ p: Probe, _ flow: Int64, _ t: Int64) {
-        let vertical = kind == "port_scan" || kind == "udp_scan"
+    private func extend(_ kind: Kind, _ src: IPAddress, _ p: Probe, _ flow: Int64, _ t: Int64) {
+        let vertical = kind == .port_scan || kind == .udp_scan
         let proto = Self.protoName(p.proto)
         var keys: [EpisodeKey] = []
         if vertical {
             keys = [EpisodeKey(kind: kind, src: src, target: p.dst, port: 0, name: "")]
-        } else if kind == "slow_scan" {
+        } else if kind == .slow_scan {
             keys = [EpisodeKey(kind: kind, src: src, target: p.dst, port: 0, name: ""),
                     EpisodeKey(kind: kind, src: src, target: .zero, port: p.port, name: proto)]
         } else {
@@ -230,10 +259,10 @@ public final class DetectionEngine {
 
     private func noteAnswer(_ src: IPAddress, _ p: Probe) {
         let proto = Self.protoName(p.proto)
-        for key in [EpisodeKey(kind: p.proto == IPProto.udp ? "udp_scan" : "port_scan", src: src, target: p.dst, port: 0, name: ""),
-                    EpisodeKey(kind: "host_sweep", src: src, target: .zero, port: p.port, name: proto),
-                    EpisodeKey(kind: "ping_sweep", src: src, target: .zero, port: 0, name: proto),
-                    EpisodeKey(kind: "slow_scan", src: src, target: p.dst, port: 0, name: "")] {
+        for key in [EpisodeKey(kind: p.proto == IPProto.udp ? .udp_scan : .port_scan, src: src, target: p.dst, port: 0, name: ""),
+                    EpisodeKey(kind: .host_sweep, src: src, target: .zero, port: p.port, name: proto),
+                    EpisodeKey(kind: .ping_sweep, src: src, target: .zero, port: 0, name: proto),
+                    EpisodeKey(kind: .slow_scan, src: src, target: p.dst, port: 0, name: "")] {
             guard let i = episodes[key] else { continue }
             var a = alerts[i]
             let listKey = key.target != .zero ? "open_ports" : "responding_hosts"
@@ -268,14 +297,14 @@ public final class DetectionEngine {
 
     private func isScanning(_ src: IPAddress, _ dst: IPAddress, _ port: UInt16, _ proto: UInt8) -> Bool {
         let name = Self.protoName(proto)
-        return episodes[EpisodeKey(kind: proto == IPProto.udp ? "udp_scan" : "port_scan", src: src, target: dst, port: 0, name: "")] != nil
-            || episodes[EpisodeKey(kind: "slow_scan", src: src, target: dst, port: 0, name: "")] != nil
-            || episodes[EpisodeKey(kind: "host_sweep", src: src, target: .zero, port: port, name: name)] != nil
+        return episodes[EpisodeKey(kind: proto == IPProto.udp ? .udp_scan : .port_scan, src: src, target: dst, port: 0, name: "")] != nil
+            || episodes[EpisodeKey(kind: .slow_scan, src: src, target: dst, port: 0, name: "")] != nil
+            || episodes[EpisodeKey(kind: .host_sweep, src: src, target: .zero, port: port, name: name)] != nil
     }
 
     private func outbound(_ u: ConnectionUpdate, at time: Int64) {
         if isScanning(u.origAddress, u.respAddress, u.respPort, u.proto) { return }
-        let key = EpisodeKey(kind: "suspicious_outbound", src: u.origAddress, target: .zero, port: u.respPort, name: "")
+        let key = EpisodeKey(kind: .suspicious_outbound, src: u.origAddress, target: .zero, port: u.respPort, name: "")
         let i: Int
         if let e = episodes[key] { i = e } else {
             var a = Alert(kind: "suspicious_outbound", severity: "high", src: u.origAddress, dst: u.respAddress,
@@ -316,7 +345,7 @@ public final class DetectionEngine {
     }
 
     private func unusualEpisode(_ o: IPLayer, proto: String, t: Int64, bytes: Int, flow: Int64) {
-        let key = EpisodeKey(kind: "unusual_protocol", src: o.src, target: o.dst, port: UInt16(o.proto), name: proto)
+        let key = EpisodeKey(kind: .unusual_protocol, src: o.src, target: o.dst, port: UInt16(o.proto), name: proto)
         if config.allowed(src: o.src, dst: o.dst) { return }
         let i: Int
         if let e = episodes[key] { i = e } else {
@@ -353,7 +382,7 @@ public final class DetectionEngine {
         let n = w.count
         let flows = w.flows
         sessions[key] = w
-        let ek = EpisodeKey(kind: "brute_force", src: c.origAddress, target: c.respAddress, port: c.respPort, name: "")
+        let ek = EpisodeKey(kind: .brute_force, src: c.origAddress, target: c.respAddress, port: c.respPort, name: "")
         if episodes[ek] == nil {
             guard n >= config.bruteSessions, !config.allowed(src: c.origAddress, dst: c.respAddress) else { return }
             var a = Alert(kind: "brute_force", severity: "high", src: c.origAddress, dst: c.respAddress, proto: "tcp", start: c.firstTime)
@@ -380,9 +409,11 @@ public final class DetectionEngine {
         var series = beacons.removeValue(forKey: key) ?? BeaconSeries()
         series.add(start: c.firstTime, bytes: Int64(c.origBytes + c.respBytes), flow: c.id)
         let n = series.starts.count
-        let ek = EpisodeKey(kind: "beacon", src: c.origAddress, target: c.respAddress, port: c.respPort, name: "")
+        let ek = EpisodeKey(kind: .beacon, src: c.origAddress, target: c.respAddress, port: c.respPort, name: "")
         var score: BeaconScore?
-        if n >= config.beaconMinConnections {
+        // Scoring sorts the series; past 64 connections every 16th is enough to follow it.
+        let isOpen = episodes[ek] != nil
+        if n >= config.beaconMinConnections && (isOpen ? (n < 64 || n % 16 == 0) : series.recentGapsRegular(jitter: config.beaconMaxJitter)) {
             score = series.score(spanStart: firstTime, now: now, minInterval: config.beaconMinInterval)
         }
         beacons[key] = series
@@ -396,7 +427,10 @@ public final class DetectionEngine {
             changed.insert(i)
             return
         }
-        guard s.total >= config.beaconScore, !config.allowed(src: c.origAddress, dst: c.respAddress) else { return }
+        // Regular timing is what makes a beacon: a high average alone can come from a short run
+        // of lucky gaps early in a busy pair's history.
+        guard s.total >= config.beaconScore, 1 - s.tsMAD <= config.beaconMaxJitter, s.tsSkew >= 0.7,
+              !config.allowed(src: c.origAddress, dst: c.respAddress) else { return }
         var a = Alert(kind: "beacon", severity: "high", src: c.origAddress, dst: c.respAddress, proto: Self.protoName(c.proto),
                       start: series.starts.first ?? c.firstTime)
         a.end = c.lastTime
@@ -434,7 +468,7 @@ public final class DetectionEngine {
         let n = set.count
         tunnels[key] = set
         if tunnels.count > 100_000 { tunnels = tunnels.filter { $0.value.count >= 10 } }
-        let ek = EpisodeKey(kind: "dns_tunnel", src: src, target: .zero, port: 53, name: domain)
+        let ek = EpisodeKey(kind: .dns_tunnel, src: src, target: .zero, port: 53, name: domain)
         if let i = episodes[ek] {
             var a = alerts[i]
             a.end = max(a.end, time)
@@ -460,7 +494,7 @@ public final class DetectionEngine {
         var w = nxNames.removeValue(forKey: client) ?? WindowedDistinct<String>(window: config.dgaWindow * 1_000_000_000)
         w.add(msg.name, at: time, flow: flow)
         let n = w.count
-        let ek = EpisodeKey(kind: "dga", src: client, target: .zero, port: 53, name: "")
+        let ek = EpisodeKey(kind: .dga, src: client, target: .zero, port: 53, name: "")
         if let i = episodes[ek] {
             nxNames[client] = w
             var a = alerts[i]

@@ -45,9 +45,16 @@ public final class Pipeline {
     private var conversations = ConversationCounter()
     public let connections: ConnectionTable
     public let detector: DetectionEngine?
+    // The hot path reads these rather than unwrapping the optional per packet.
+    private let detecting: Bool
+    private unowned(unsafe) let detectorRef: DetectionEngine
+    private let idleDetector = DetectionEngine()
     private var finishedSeen = 0
     private var filter: PacketFilter?
     private var dnsRows: [DNSRow] = []
+    /// Queries in `dnsRows` awaiting their response, by (flow, DNS id).
+    private var pendingDNS: [DNSKey: Int] = [:]
+    struct DNSKey: Hashable { var flow: Int64; var id: UInt16 }
     private var meta = PacketMeta()
     private var sequence: UInt64 = 0
     private var seriesIndex: [Int64: Int] = [:]
@@ -61,7 +68,10 @@ public final class Pipeline {
         self.options = options
         if let f = options.filter { filter = try PacketFilter(expression: f) }
         connections = ConnectionTable(startID: try store.nextFlowID())
-        detector = options.detect ? DetectionEngine(config: options.rules, firstAlertID: try store.nextAlertID()) : nil
+        let d = options.detect ? DetectionEngine(config: options.rules, firstAlertID: try store.nextAlertID()) : nil
+        detector = d
+        detecting = d != nil
+        detectorRef = d ?? idleDetector
         conversations.preload(try store.conversationKeys())
         sequence = UInt64(try store.db.scalar("SELECT coalesce(max(first_seq + count), 0) FROM packet_chunk") ?? 0)
     }
@@ -85,6 +95,7 @@ public final class Pipeline {
             try store.insert(conversations: conversations.drainNew())
             try store.insert(dns: dnsRows)
             dnsRows.removeAll()
+            pendingDNS.removeAll()
             try writeSeries()
             try saveChangedAlerts()
         }
@@ -118,7 +129,11 @@ public final class Pipeline {
         try store.insert(connections: connections.drainFinished())
         finishedSeen = 0
         try store.insert(conversations: conversations.drainNew())
-        if !dnsRows.isEmpty { try store.insert(dns: dnsRows); dnsRows.removeAll(keepingCapacity: true) }
+        if !dnsRows.isEmpty {
+            try store.insert(dns: dnsRows)
+            dnsRows.removeAll(keepingCapacity: true)
+            pendingDNS.removeAll(keepingCapacity: true)
+        }
     }
 
     /// One packet through decode, flows, detectors and the store: the path every mode takes.
@@ -130,9 +145,9 @@ public final class Pipeline {
         counts.count(meta)
         conversations.observe(meta)
         let flowID = connections.track(meta, sequence: sequence, captureID: captureID)
-        if let detector {
-            detector.observe(meta, connections.update)
-            if connections.finished.count > finishedSeen { feedFinished() }
+        if detecting {
+            detectorRef.observe(meta, connections.update)
+            if connections.finishedCount > finishedSeen { feedFinished() }
         }
         let l = meta.hasInner ? meta.inner : meta.outer
         if (l.srcPort == 53 || l.dstPort == 53) && (l.proto == IPProto.udp || l.proto == IPProto.tcp) && l.payloadCaptured >= 12 {
@@ -149,9 +164,22 @@ public final class Pipeline {
         let messages = l.proto == IPProto.udp ? (DNSParser.parse(payload).map { [$0] } ?? []) : DNSParser.parseTCP(payload)
         for msg in messages {
             detector?.dns(msg, src: l.src, dst: l.dst, flow: flowID, time: meta.timestamp)
-            let answers = msg.answers.map { $0.data }.joined(separator: ",")
-            dnsRows.append(DNSRow(ts: meta.timestamp, flowID: flowID, src: l.src, dst: l.dst, isResponse: msg.isResponse, id: msg.id,
-                                  name: msg.name, qtype: msg.qtype, rcode: msg.rcode, answers: answers))
+            let key = DNSKey(flow: flowID, id: msg.id)
+            if msg.isResponse {
+                let answers = msg.answers.map { $0.data }.joined(separator: ",")
+                if let i = pendingDNS.removeValue(forKey: key) {
+                    dnsRows[i].hasResponse = true
+                    dnsRows[i].rcode = msg.rcode
+                    dnsRows[i].answers = answers
+                } else {
+                    dnsRows.append(DNSRow(ts: meta.timestamp, flowID: flowID, hasQuery: false, hasResponse: true, id: msg.id,
+                                          name: msg.name, qtype: msg.qtype, rcode: msg.rcode, answers: answers))
+                }
+            } else {
+                pendingDNS[key] = dnsRows.count
+                dnsRows.append(DNSRow(ts: meta.timestamp, flowID: flowID, hasQuery: true, hasResponse: false, id: msg.id,
+                                      name: msg.name, qtype: msg.qtype, rcode: 0, answers: ""))
+            }
         }
     }
 

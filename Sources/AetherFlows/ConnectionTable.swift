@@ -41,6 +41,8 @@ public final class ConnectionTable {
 
     public let timeouts: Timeouts
     public private(set) var finished: [Connection] = []
+    /// `finished.count` without touching the array (read once per packet).
+    public private(set) var finishedCount = 0
     public private(set) var update = ConnectionUpdate()
     public private(set) var nextID: Int64 = 1
     public private(set) var created: Int64 = 0
@@ -71,7 +73,7 @@ public final class ConnectionTable {
     }
 
     public func drainFinished() -> [Connection] {
-        defer { finished.removeAll(keepingCapacity: true) }
+        defer { finished.removeAll(keepingCapacity: true); finishedCount = 0 }
         return finished
     }
 
@@ -236,29 +238,32 @@ public final class ConnectionTable {
         }
         let hadResponse = slots[Int(slot)].respPackets > 0
         let fromOrig = update(slot, l, m, sequence: sequence)
-        let c = slots[Int(slot)]
-        update.id = c.id
-        update.proto = c.proto
-        update.origAddress = c.origAddress
-        update.respAddress = c.respAddress
-        update.origPort = c.origPort
-        update.respPort = c.respPort
+        let i = Int(slot)
+        let id = slots[i].id
+        let respPackets = slots[i].respPackets
+        let os = slots[i].origState, rs = slots[i].respState
+        update.id = id
+        update.proto = l.proto
+        update.origAddress = slots[i].origAddress
+        update.respAddress = slots[i].respAddress
+        update.origPort = slots[i].origPort
+        update.respPort = slots[i].respPort
         update.timestamp = m.timestamp
         update.fromOriginator = fromOrig
-        if !hadResponse && c.respPackets > 0 {
-            if tcp && c.respState == .reset && c.origState != .established { update.refused = true } else { update.answered = true }
+        if !hadResponse && respPackets > 0 {
+            if tcp && rs == .reset && os != .established { update.refused = true } else { update.answered = true }
         }
         if tcp {
-            let bothClosed = (c.origState == .closed || c.origState == .reset) && (c.respState == .closed || c.respState == .reset)
-            let ending = bothClosed || c.origState == .reset || c.respState == .reset
-            let want: UInt8 = ending || (c.respPackets == 0 && c.origState == .synSent) ? 3 : 0
-            if want != c.timeoutClass {
+            let bothClosed = (os == .closed || os == .reset) && (rs == .closed || rs == .reset)
+            let ending = bothClosed || os == .reset || rs == .reset
+            let want: UInt8 = ending || (respPackets == 0 && os == .synSent) ? 3 : 0
+            if want != slots[i].timeoutClass {
                 unlink(slot)
-                slots[Int(slot)].timeoutClass = want
+                slots[i].timeoutClass = want
                 link(slot)
             }
         }
-        return c.id
+        return id
     }
 
     @inline(__always) @discardableResult
@@ -360,6 +365,7 @@ public final class ConnectionTable {
         unlink(s)
         index.remove(keys[Int(s)])
         finished.append(slots[Int(s)])
+        finishedCount += 1
         free.append(s)
     }
 

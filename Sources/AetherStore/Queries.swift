@@ -18,6 +18,7 @@ public struct StoreStats: Sendable {
     public var incomplete = 0
     public var chunkBytes: Int64 = 0
     public var dnsQueries: Int64 = 0
+    public var dnsResponses: Int64 = 0
     public var tlsSNI: [String] = []
     public var httpHosts: [String] = []
 }
@@ -47,7 +48,8 @@ extension Store {
         st.flows = try db.scalar("SELECT count(*) FROM conversation") ?? 0
         st.connections = try db.scalar("SELECT count(*) FROM flow") ?? 0
         st.chunkBytes = try db.scalar("SELECT coalesce(sum(bytes), 0) FROM chunks_v") ?? 0
-        st.dnsQueries = try db.scalar("SELECT count(*) FROM dns") ?? 0
+        st.dnsQueries = try db.scalar("SELECT count(*) FROM dns WHERE query = 1") ?? 0
+        st.dnsResponses = try db.scalar("SELECT count(*) FROM dns WHERE response = 1") ?? 0
         let sni = try db.prepare("SELECT DISTINCT server_name FROM tls WHERE server_name IS NOT NULL ORDER BY 1")
         while try sni.step() { if let t = sni.text(0) { st.tlsSNI.append(t) } }
         let hosts = try db.prepare("SELECT DISTINCT host FROM http WHERE host IS NOT NULL ORDER BY 1")

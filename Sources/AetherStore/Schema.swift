@@ -74,9 +74,10 @@ public enum Schema {
         start_ts INTEGER, end_ts INTEGER, evidence TEXT);
     CREATE TABLE IF NOT EXISTS alert_flow(alert_id INTEGER NOT NULL, flow_id INTEGER NOT NULL,
         PRIMARY KEY(alert_id, flow_id)) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS dns(id INTEGER PRIMARY KEY, ts INTEGER, flow_id INTEGER, src TEXT, dst TEXT,
-        response INTEGER NOT NULL, query_id INTEGER, qname TEXT, qtype INTEGER, rcode INTEGER, answers TEXT);
-    CREATE INDEX IF NOT EXISTS dns_name ON dns(qname);
+    -- One row per DNS transaction (query and its response), as Zeek's dns.log; addresses come from the flow.
+    CREATE TABLE IF NOT EXISTS dns(id INTEGER PRIMARY KEY, ts INTEGER, flow_id INTEGER,
+        query INTEGER NOT NULL, response INTEGER NOT NULL, query_id INTEGER, qname TEXT, qtype INTEGER,
+        rcode INTEGER, answers TEXT);
     CREATE TABLE IF NOT EXISTS tls(id INTEGER PRIMARY KEY, ts INTEGER, flow_id INTEGER, src TEXT, dst TEXT,
         server_name TEXT, version TEXT, alpn TEXT, ja4 TEXT);
     CREATE TABLE IF NOT EXISTS http(id INTEGER PRIMARY KEY, ts INTEGER, flow_id INTEGER, src TEXT, dst TEXT,
@@ -101,11 +102,13 @@ public enum Schema {
         (SELECT count(*) FROM alert_flow WHERE alert_id = alert.id) AS flows, evidence
       FROM alert;
     CREATE VIEW IF NOT EXISTS dns_v AS
-      SELECT id, strftime('%Y-%m-%dT%H:%M:%fZ', ts / 1e9, 'unixepoch') AS ts, src, dst,
-        CASE response WHEN 1 THEN 'response' ELSE 'query' END AS kind, qname, qtype,
-        CASE rcode WHEN 0 THEN 'NOERROR' WHEN 2 THEN 'SERVFAIL' WHEN 3 THEN 'NXDOMAIN' WHEN 5 THEN 'REFUSED' ELSE rcode END AS rcode,
-        answers
-      FROM dns;
+      SELECT d.id, strftime('%Y-%m-%dT%H:%M:%fZ', d.ts / 1e9, 'unixepoch') AS ts, f.orig_h AS client, f.resp_h AS server,
+        d.query, d.response, d.qname,
+        CASE d.qtype WHEN 1 THEN 'A' WHEN 28 THEN 'AAAA' WHEN 5 THEN 'CNAME' WHEN 16 THEN 'TXT' WHEN 12 THEN 'PTR'
+          WHEN 15 THEN 'MX' WHEN 2 THEN 'NS' WHEN 33 THEN 'SRV' WHEN 65 THEN 'HTTPS' ELSE d.qtype END AS qtype,
+        CASE d.rcode WHEN 0 THEN 'NOERROR' WHEN 2 THEN 'SERVFAIL' WHEN 3 THEN 'NXDOMAIN' WHEN 5 THEN 'REFUSED' ELSE d.rcode END AS rcode,
+        d.answers
+      FROM dns d LEFT JOIN flow f ON f.id = d.flow_id;
     CREATE VIEW IF NOT EXISTS captures_v AS
       SELECT id, path, sha256, size, format, link_types,
         strftime('%Y-%m-%dT%H:%M:%fZ', first_ts / 1e9, 'unixepoch') AS first,

@@ -302,12 +302,12 @@ public final class Store {
 
     public func insert(dns rows: [DNSRow]) throws {
         if rows.isEmpty { return }
-        let s = try db.prepare("INSERT INTO dns(ts, flow_id, src, dst, response, query_id, qname, qtype, rcode, answers) VALUES(?,?,?,?,?,?,?,?,?,?)")
+        let s = try db.prepare("INSERT INTO dns(ts, flow_id, query, response, query_id, qname, qtype, rcode, answers) VALUES(?,?,?,?,?,?,?,?,?)")
         for r in rows {
-            s.bind(1, r.ts); s.bind(2, r.flowID); s.bind(3, r.src.description); s.bind(4, r.dst.description)
-            s.bind(5, r.isResponse ? 1 : 0); s.bind(6, Int64(r.id)); s.bind(7, r.name); s.bind(8, Int64(r.qtype))
-            if r.isResponse { s.bind(9, Int64(r.rcode)) } else { s.bindNull(9) }
-            s.bind(10, r.answers.isEmpty ? nil : r.answers)
+            s.bind(1, r.ts); s.bind(2, r.flowID); s.bind(3, r.hasQuery ? 1 : 0)
+            s.bind(4, r.hasResponse ? 1 : 0); s.bind(5, Int64(r.id)); s.bind(6, r.name); s.bind(7, Int64(r.qtype))
+            if r.hasResponse { s.bind(8, Int64(r.rcode)) } else { s.bindNull(8) }
+            s.bind(9, r.answers.isEmpty ? nil : r.answers)
             try s.run()
         }
     }
@@ -371,22 +371,21 @@ public final class Store {
 import Glibc
 #endif
 
-/// One DNS message as stored.
+/// One DNS transaction as stored: a query, its response, or both.
 public struct DNSRow: Sendable {
     public var ts: Int64
     public var flowID: Int64
-    public var src: IPAddress
-    public var dst: IPAddress
-    public var isResponse: Bool
+    public var hasQuery: Bool
+    public var hasResponse: Bool
     public var id: UInt16
     public var name: String
     public var qtype: UInt16
     public var rcode: UInt8
     public var answers: String
 
-    public init(ts: Int64, flowID: Int64, src: IPAddress, dst: IPAddress, isResponse: Bool, id: UInt16,
+    public init(ts: Int64, flowID: Int64, hasQuery: Bool, hasResponse: Bool, id: UInt16,
                 name: String, qtype: UInt16, rcode: UInt8, answers: String) {
-        self.ts = ts; self.flowID = flowID; self.src = src; self.dst = dst; self.isResponse = isResponse
+        self.ts = ts; self.flowID = flowID; self.hasQuery = hasQuery; self.hasResponse = hasResponse
         self.id = id; self.name = name; self.qtype = qtype; self.rcode = rcode; self.answers = answers
     }
 }
