@@ -175,7 +175,7 @@ public final class DetectionEngine {
         extend(.host_sweep, src, p, flow, t)
         // slow_scan: the long window, only where no fast episode already covers the target.
         let fastV = episodes[EpisodeKey(kind: verticalKind, src: src, target: p.dst, port: 0, name: "")] != nil
-        let fastH = episodes[EpisodeKey(kind: .host_sweep, src: src, target: .zero, port: p.port, name: protoName)] != nil
+        let fastH = episodes[EpisodeKey(kind: .host_sweep, src: src, target: .zero, port: 0, name: protoName)].map { alerts[$0].ports.contains(p.port) } ?? false
         if slowPorts >= config.slowPorts && !fastV { vertical(.slow_scan, src, p, protoName, slow, t) }
         if slowHosts >= config.slowHosts && !fastH { sweep(.slow_scan, src, p, protoName, slow, t) }
         if !fastV { extend(.slow_scan, src, p, flow, t) }
@@ -209,9 +209,24 @@ public final class DetectionEngine {
     }
 
     /// Opens (or finds) a per-port sweep episode.
+    /// One sweep episode per source and protocol, listing the ports swept: a source sweeping a
+    /// thousand ports is one alert that names them, not a thousand alerts.
     private func sweep(_ kind: Kind, _ src: IPAddress, _ p: Probe, _ proto: String, _ w: ProbeWindow, _ t: Int64) {
-        let key = EpisodeKey(kind: kind, src: src, target: .zero, port: p.port, name: proto)
-        if episodes[key] != nil { return }
+        let key = EpisodeKey(kind: kind, src: src, target: .zero, port: 0, name: proto)
+        let hasPorts = p.proto != IPProto.icmp && p.proto != IPProto.icmpv6 && p.proto != Self.arpProto
+        if let i = episodes[key] {
+            guard hasPorts, !alerts[i].ports.contains(p.port) else { return }
+            var a = alerts[i]
+            a.ports.append(p.port); a.ports.sort(); a.portCount = a.ports.count
+            for (q, flow, _) in w.probes(where: { $0.port == p.port && $0.proto == p.proto }) {
+                if !a.dsts.contains(q.dst) { a.dstCount += 1; if a.dsts.count < Alert.listLimit { a.dsts.append(q.dst) } }
+                if flow != 0 && a.flows.count < Alert.flowLimit { a.flows.append(flow) }
+            }
+            a.version += 1
+            alerts[i] = a
+            changed.insert(i)
+            return
+        }
         if config.allowed(src: src, dst: nil) { return }
         var a = Alert(kind: kind.rawValue, severity: kind == .ping_sweep ? "low" : "medium", src: src, dst: nil, proto: proto, start: t)
         var hosts = EvidenceSet<IPAddress>()
@@ -222,7 +237,7 @@ public final class DetectionEngine {
         }
         a.dsts = hosts.items
         a.dstCount = hosts.count
-        if p.proto != IPProto.icmp && p.proto != IPProto.icmpv6 && p.proto != Self.arpProto { a.ports = [p.port]; a.portCount = 1 }
+        if hasPorts { a.ports = [p.port]; a.portCount = 1 }
         open(key, a)
     }
 
@@ -235,12 +250,14 @@ public final class DetectionEngine {
             keys = [EpisodeKey(kind: kind, src: src, target: p.dst, port: 0, name: "")]
         } else if kind == .slow_scan {
             keys = [EpisodeKey(kind: kind, src: src, target: p.dst, port: 0, name: ""),
-                    EpisodeKey(kind: kind, src: src, target: .zero, port: p.port, name: proto)]
+                    EpisodeKey(kind: kind, src: src, target: .zero, port: 0, name: proto)]
         } else {
-            keys = [EpisodeKey(kind: kind, src: src, target: .zero, port: p.port, name: p.proto == Self.arpProto ? "arp" : proto)]
+            keys = [EpisodeKey(kind: kind, src: src, target: .zero, port: 0, name: p.proto == Self.arpProto ? "arp" : proto)]
         }
         for key in keys {
             guard let i = episodes[key] else { continue }
+            // A sweep grows on the ports it is sweeping, not on every later connection of its source.
+            if key.target == .zero && !alerts[i].ports.isEmpty && !alerts[i].ports.contains(p.port) { continue }
             var a = alerts[i]
             if a.end >= t && a.flows.contains(flow) && flow != 0 { continue }
             a.end = max(a.end, t)
@@ -260,7 +277,7 @@ public final class DetectionEngine {
     private func noteAnswer(_ src: IPAddress, _ p: Probe) {
         let proto = Self.protoName(p.proto)
         for key in [EpisodeKey(kind: p.proto == IPProto.udp ? .udp_scan : .port_scan, src: src, target: p.dst, port: 0, name: ""),
-                    EpisodeKey(kind: .host_sweep, src: src, target: .zero, port: p.port, name: proto),
+                    EpisodeKey(kind: .host_sweep, src: src, target: .zero, port: 0, name: proto),
                     EpisodeKey(kind: .ping_sweep, src: src, target: .zero, port: 0, name: proto),
                     EpisodeKey(kind: .slow_scan, src: src, target: p.dst, port: 0, name: "")] {
             guard let i = episodes[key] else { continue }
@@ -299,7 +316,7 @@ public final class DetectionEngine {
         let name = Self.protoName(proto)
         return episodes[EpisodeKey(kind: proto == IPProto.udp ? .udp_scan : .port_scan, src: src, target: dst, port: 0, name: "")] != nil
             || episodes[EpisodeKey(kind: .slow_scan, src: src, target: dst, port: 0, name: "")] != nil
-            || episodes[EpisodeKey(kind: .host_sweep, src: src, target: .zero, port: port, name: name)] != nil
+            || episodes[EpisodeKey(kind: .host_sweep, src: src, target: .zero, port: 0, name: name)].map { alerts[$0].ports.contains(port) } ?? false
     }
 
     private func outbound(_ u: ConnectionUpdate, at time: Int64) {
