@@ -226,3 +226,16 @@ public func sha256OfFile(_ path: String) throws -> String {
     _ = try ByteInput(path: path, hash: false) // same existence and permission errors as reading
     return FileHasher.hash(path)
 }
+
+/// SHA-256 of a string as lower-case hex (JA4's hashed parts).
+public func sha256Hex(_ s: String) -> String {
+    var md = [UInt8](repeating: 0, count: 32)
+    var len: UInt32 = 0
+    let bytes = Array(s.utf8)
+    let ctx = EVP_MD_CTX_new()
+    EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
+    EVP_DigestUpdate(ctx, bytes, bytes.count)
+    EVP_DigestFinal_ex(ctx, &md, &len)
+    EVP_MD_CTX_free(ctx)
+    return md.map { let h = String($0, radix: 16); return h.count == 1 ? "0" + h : h }.joined()
+}

@@ -74,7 +74,10 @@ public struct Decoder: Sendable {
             switch family {
             case 2: etherType = EtherType.ipv4
             case 10, 24, 28, 30: etherType = EtherType.ipv6
-            default: etherType = 0
+            default:
+                // Some "NULL" captures carry a Cisco HDLC header (address 0x0F/0x8F, control 0,
+                // then an ethertype), as Wireshark's heuristics also accept.
+                etherType = (f.u8(0) == 0x0F || f.u8(0) == 0x8F) && f.u8(1) == 0 ? f.u16(2) : 0
             }
             l3 = 4
         case LinkType.raw, LinkType.rawAlt1, LinkType.rawAlt2, LinkType.ipv4, LinkType.ipv6:

@@ -55,6 +55,14 @@ public final class Pipeline {
     /// Queries in `dnsRows` awaiting their response, by (flow, DNS id).
     private var pendingDNS: [DNSKey: Int] = [:]
     struct DNSKey: Hashable { var flow: Int64; var id: UInt16 }
+    private var tlsRows: [TLSRow] = []
+    private var httpRows: [HTTPRow] = []
+    /// Rows awaiting the server's side (ServerHello version, HTTP status), by flow.
+    private var pendingTLS: [Int64: Int] = [:]
+    private var pendingHTTP: [Int64: Int] = [:]
+    /// ClientHellos spread over several segments, by flow: the client, next sequence, bytes so far.
+    private var reassembly: [Int64: (client: IPAddress, next: UInt32, bytes: [UInt8], need: Int, dns: Bool)] = [:]
+    static let maxHello = 32 * 1024
     private var meta = PacketMeta()
     private var sequence: UInt64 = 0
     private var seriesIndex: [Int64: Int] = [:]
@@ -96,6 +104,7 @@ public final class Pipeline {
             try store.insert(dns: dnsRows)
             dnsRows.removeAll()
             pendingDNS.removeAll()
+            try writeApplicationRows()
             try writeSeries()
             try saveChangedAlerts()
         }
@@ -134,6 +143,12 @@ public final class Pipeline {
             dnsRows.removeAll(keepingCapacity: true)
             pendingDNS.removeAll(keepingCapacity: true)
         }
+        try writeApplicationRows()
+    }
+
+    private func writeApplicationRows() throws {
+        if !tlsRows.isEmpty { try store.insert(tls: tlsRows); tlsRows.removeAll(keepingCapacity: true); pendingTLS.removeAll() }
+        if !httpRows.isEmpty { try store.insert(http: httpRows); httpRows.removeAll(keepingCapacity: true); pendingHTTP.removeAll() }
     }
 
     /// One packet through decode, flows, detectors and the store: the path every mode takes.
@@ -150,18 +165,97 @@ public final class Pipeline {
             if connections.finishedCount > finishedSeen { feedFinished() }
         }
         let l = meta.hasInner ? meta.inner : meta.outer
-        if (l.srcPort == 53 || l.dstPort == 53) && (l.proto == IPProto.udp || l.proto == IPProto.tcp) && l.payloadCaptured >= 12 {
-            dns(packet, l, flowID: flowID)
+        if l.proto == IPProto.tcp && l.payloadCaptured > 0 && l.hasTransport {
+            inspect(packet, l, flowID: flowID)
+        } else if l.proto == IPProto.udp && l.payloadCaptured >= 12 {
+            // DNS, and the same format on mDNS and LLMNR.
+            if l.srcPort == 53 || l.dstPort == 53 || l.srcPort == 5353 || l.dstPort == 5353 || l.srcPort == 5355 || l.dstPort == 5355 {
+                dns(packet, l, flowID: flowID)
+            } else if l.dstPort == 1900 {
+                ssdp(packet, l, flowID: flowID)
+            }
         }
         addSeries(meta)
         try store.append(meta, flowID: flowID, sequence: sequence, captureID: captureID)
         sequence += 1
     }
 
+    /// TLS hellos and HTTP/1.x heads in TCP payloads. A byte or two decides whether to look.
+    private func inspect(_ packet: RawPacket, _ l: IPLayer, flowID: Int64) {
+        guard let base = packet.bytes.baseAddress else { return }
+        let p = UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured)
+        if var r = reassembly[flowID], l.src == r.client {
+            guard l.tcpSeq == r.next else { return }
+            r.bytes += p
+            r.next = r.next &+ UInt32(p.count)
+            if r.bytes.count >= r.need || r.bytes.count >= Self.maxHello {
+                reassembly[flowID] = nil
+                r.bytes.withUnsafeBytes { r.dns ? dnsMessages($0, l, tcp: true, flowID: flowID) : hello($0, flowID: flowID) }
+            } else {
+                reassembly[flowID] = r
+            }
+            return
+        }
+        if l.srcPort == 53 || l.dstPort == 53 {
+            // DNS over TCP: length-prefixed messages; a long answer spans segments.
+            guard p.count >= 2 else { return }
+            let need = 2 + Int(p[0]) << 8 + Int(p[1])
+            if need > p.count && Int(l.payloadLength) == p.count && need <= Self.maxHello * 2 {
+                if reassembly.count > 4096 { reassembly.removeAll() }
+                reassembly[flowID] = (l.src, l.tcpSeq &+ UInt32(p.count), Array(p), need, true)
+            } else {
+                dnsMessages(p, l, tcp: true, flowID: flowID)
+            }
+            return
+        }
+        let first = p[0]
+        if first == 0x16 {
+            let need = TLSParser.recordLength(p)
+            if need > 0 {
+                if need <= p.count || need > Self.maxHello {
+                    hello(p, flowID: flowID)
+                } else if Int(l.payloadLength) == p.count {
+                    if reassembly.count > 4096 { reassembly.removeAll() }
+                    reassembly[flowID] = (l.src, l.tcpSeq &+ UInt32(p.count), Array(p), need, false)
+                }
+            } else if let v = TLSParser.serverHelloVersion(p), let i = pendingTLS.removeValue(forKey: flowID) {
+                tlsRows[i].serverVersion = v
+            }
+        } else if HTTPParser.mayBeRequest(first) {
+            if let req = HTTPParser.parseRequest(p) {
+                pendingHTTP[flowID] = httpRows.count
+                httpRows.append(HTTPRow(ts: meta.timestamp, flowID: flowID, method: req.method, host: req.host, uri: req.uri,
+                                        userAgent: req.userAgent))
+            } else if let status = HTTPParser.parseStatus(p), let i = pendingHTTP.removeValue(forKey: flowID) {
+                httpRows[i].status = status
+            }
+        }
+    }
+
+    /// SSDP: HTTP requests over UDP (M-SEARCH, NOTIFY), which analysts see as HTTP hosts too.
+    private func ssdp(_ packet: RawPacket, _ l: IPLayer, flowID: Int64) {
+        guard let base = packet.bytes.baseAddress else { return }
+        let p = UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured)
+        guard let req = HTTPParser.parseRequest(p) else { return }
+        httpRows.append(HTTPRow(ts: meta.timestamp, flowID: flowID, method: req.method, host: req.host, uri: req.uri,
+                                userAgent: req.userAgent))
+    }
+
+    private func hello(_ p: UnsafeRawBufferPointer, flowID: Int64) {
+        guard let h = TLSParser.parseClientHello(p) else { return }
+        let ja4 = h.ja4Prefix + "_" + String(sha256Hex(h.ja4CipherString).prefix(12)) + "_" + String(sha256Hex(h.ja4ExtensionString).prefix(12))
+        pendingTLS[flowID] = tlsRows.count
+        tlsRows.append(TLSRow(ts: meta.timestamp, flowID: flowID, serverName: h.serverName, version: h.version,
+                              alpn: h.alpn.joined(separator: ","), ja4: ja4))
+    }
+
     private func dns(_ packet: RawPacket, _ l: IPLayer, flowID: Int64) {
         guard let base = packet.bytes.baseAddress else { return }
-        let payload = UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured)
-        let messages = l.proto == IPProto.udp ? (DNSParser.parse(payload).map { [$0] } ?? []) : DNSParser.parseTCP(payload)
+        dnsMessages(UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured), l, tcp: false, flowID: flowID)
+    }
+
+    private func dnsMessages(_ payload: UnsafeRawBufferPointer, _ l: IPLayer, tcp: Bool, flowID: Int64) {
+        let messages = tcp ? DNSParser.parseTCP(payload) : (DNSParser.parse(payload).map { [$0] } ?? [])
         for msg in messages {
             detector?.dns(msg, src: l.src, dst: l.dst, flow: flowID, time: meta.timestamp)
             let key = DNSKey(flow: flowID, id: msg.id)

@@ -78,9 +78,9 @@ public enum Schema {
     CREATE TABLE IF NOT EXISTS dns(id INTEGER PRIMARY KEY, ts INTEGER, flow_id INTEGER,
         query INTEGER NOT NULL, response INTEGER NOT NULL, query_id INTEGER, qname TEXT, qtype INTEGER,
         rcode INTEGER, answers TEXT);
-    CREATE TABLE IF NOT EXISTS tls(id INTEGER PRIMARY KEY, ts INTEGER, flow_id INTEGER, src TEXT, dst TEXT,
-        server_name TEXT, version TEXT, alpn TEXT, ja4 TEXT);
-    CREATE TABLE IF NOT EXISTS http(id INTEGER PRIMARY KEY, ts INTEGER, flow_id INTEGER, src TEXT, dst TEXT,
+    CREATE TABLE IF NOT EXISTS tls(id INTEGER PRIMARY KEY, ts INTEGER, flow_id INTEGER,
+        server_name TEXT, version TEXT, alpn TEXT, ja4 TEXT, server_version TEXT);
+    CREATE TABLE IF NOT EXISTS http(id INTEGER PRIMARY KEY, ts INTEGER, flow_id INTEGER,
         method TEXT, host TEXT, uri TEXT, user_agent TEXT, status INTEGER);
     """
 
@@ -109,6 +109,14 @@ public enum Schema {
         CASE d.rcode WHEN 0 THEN 'NOERROR' WHEN 2 THEN 'SERVFAIL' WHEN 3 THEN 'NXDOMAIN' WHEN 5 THEN 'REFUSED' ELSE d.rcode END AS rcode,
         d.answers
       FROM dns d LEFT JOIN flow f ON f.id = d.flow_id;
+    CREATE VIEW IF NOT EXISTS tls_v AS
+      SELECT t.id, strftime('%Y-%m-%dT%H:%M:%fZ', t.ts / 1e9, 'unixepoch') AS ts, f.orig_h AS client, f.resp_h AS server,
+        f.resp_p AS port, t.server_name, t.version, t.server_version, t.alpn, t.ja4
+      FROM tls t LEFT JOIN flow f ON f.id = t.flow_id;
+    CREATE VIEW IF NOT EXISTS http_v AS
+      SELECT h.id, strftime('%Y-%m-%dT%H:%M:%fZ', h.ts / 1e9, 'unixepoch') AS ts, f.orig_h AS client, f.resp_h AS server,
+        f.resp_p AS port, h.method, h.host, h.uri, h.user_agent, h.status
+      FROM http h LEFT JOIN flow f ON f.id = h.flow_id;
     CREATE VIEW IF NOT EXISTS captures_v AS
       SELECT id, path, sha256, size, format, link_types,
         strftime('%Y-%m-%dT%H:%M:%fZ', first_ts / 1e9, 'unixepoch') AS first,

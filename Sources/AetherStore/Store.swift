@@ -312,6 +312,27 @@ public final class Store {
         }
     }
 
+    public func insert(tls rows: [TLSRow]) throws {
+        if rows.isEmpty { return }
+        let s = try db.prepare("INSERT INTO tls(ts, flow_id, server_name, version, alpn, ja4, server_version) VALUES(?,?,?,?,?,?,?)")
+        for r in rows {
+            s.bind(1, r.ts); s.bind(2, r.flowID); s.bind(3, r.serverName); s.bind(4, r.version)
+            s.bind(5, r.alpn.isEmpty ? nil : r.alpn); s.bind(6, r.ja4); s.bind(7, r.serverVersion)
+            try s.run()
+        }
+    }
+
+    public func insert(http rows: [HTTPRow]) throws {
+        if rows.isEmpty { return }
+        let s = try db.prepare("INSERT INTO http(ts, flow_id, method, host, uri, user_agent, status) VALUES(?,?,?,?,?,?,?)")
+        for r in rows {
+            s.bind(1, r.ts); s.bind(2, r.flowID); s.bind(3, r.method); s.bind(4, r.host); s.bind(5, r.uri)
+            s.bind(6, r.userAgent)
+            if let st = r.status { s.bind(7, Int64(st)) } else { s.bindNull(7) }
+            try s.run()
+        }
+    }
+
     public func nextFlowID() throws -> Int64 {
         (try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM flow")) ?? 1
     }
@@ -387,5 +408,31 @@ public struct DNSRow: Sendable {
                 name: String, qtype: UInt16, rcode: UInt8, answers: String) {
         self.ts = ts; self.flowID = flowID; self.hasQuery = hasQuery; self.hasResponse = hasResponse
         self.id = id; self.name = name; self.qtype = qtype; self.rcode = rcode; self.answers = answers
+    }
+}
+
+public struct TLSRow: Sendable {
+    public var ts: Int64
+    public var flowID: Int64
+    public var serverName: String?
+    public var version: String
+    public var alpn: String
+    public var ja4: String
+    public var serverVersion: String?
+    public init(ts: Int64, flowID: Int64, serverName: String?, version: String, alpn: String, ja4: String) {
+        self.ts = ts; self.flowID = flowID; self.serverName = serverName; self.version = version; self.alpn = alpn; self.ja4 = ja4
+    }
+}
+
+public struct HTTPRow: Sendable {
+    public var ts: Int64
+    public var flowID: Int64
+    public var method: String
+    public var host: String?
+    public var uri: String
+    public var userAgent: String?
+    public var status: Int?
+    public init(ts: Int64, flowID: Int64, method: String, host: String?, uri: String, userAgent: String?) {
+        self.ts = ts; self.flowID = flowID; self.method = method; self.host = host; self.uri = uri; self.userAgent = userAgent
     }
 }

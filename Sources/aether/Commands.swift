@@ -125,6 +125,10 @@ func statsJSON(_ s: StoreStats) -> JSON {
         ("start", s.first.map { .string(Timestamp(nanoseconds: $0).decimalString) } ?? .null),
         ("end", s.last.map { .string(Timestamp(nanoseconds: $0).decimalString) } ?? .null),
         ("store_packet_bytes", .int(s.chunkBytes)),
+        ("dns_queries", .int(s.dnsQueries)),
+        ("dns_responses", .int(s.dnsResponses)),
+        ("tls_sni", .array(s.tlsSNI.map { .string($0) })),
+        ("http_hosts", .array(s.httpHosts.map { .string($0) })),
     ])
 }
 
