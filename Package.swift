@@ -25,10 +25,12 @@ let package = Package(
         .target(name: "AetherDetect", dependencies: ["AetherCore", "AetherDecode", "AetherFlows"], swiftSettings: hotPath),
         .target(name: "AetherStore", dependencies: ["AetherCore", "AetherFlows", "CSQLite", "CZlib"], swiftSettings: hotPath),
         .target(name: "AetherEngine", dependencies: ["AetherCore", "AetherCapture", "AetherDecode", "AetherFlows", "AetherDetect", "AetherStore"], swiftSettings: hotPath),
+        .target(name: "AetherReport", dependencies: ["AetherCore", "AetherStore"]),
         .executableTarget(name: "aether", dependencies: [
             "AetherEngine",
+            "AetherReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "AetherTests", dependencies: ["AetherEngine", "AetherCapture", "AetherDecode", "AetherDetect", "AetherFlows", "AetherStore"]),
+        .testTarget(name: "AetherTests", dependencies: ["AetherEngine", "AetherReport", "AetherCapture", "AetherDecode", "AetherDetect", "AetherFlows", "AetherStore"]),
     ]
 )

@@ -81,6 +81,10 @@ public final class Pipeline {
         detecting = d != nil
         detectorRef = d ?? idleDetector
         conversations.preload(try store.conversationKeys())
+        if options.detect {
+            // The report shows the thresholds in force.
+            try store.setMeta("rules", JSON.array(options.rules.settings.map { .array([.string($0.0), .string($0.1), .string($0.2)]) }).render(pretty: false))
+        }
         sequence = UInt64(try store.db.scalar("SELECT coalesce(max(first_seq + count), 0) FROM packet_chunk") ?? 0)
     }
 

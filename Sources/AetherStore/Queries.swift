@@ -130,3 +130,50 @@ enum JSONText {
         return .array(inner.split(separator: ",").compactMap { Int64($0) }.map { .int($0) })
     }
 }
+
+/// A value read back from SQL.
+public enum SQLValue: Sendable {
+    case int(Int64), double(Double), text(String), null
+    public var int: Int64 { if case .int(let v) = self { return v }; if case .double(let d) = self { return Int64(d) }; return 0 }
+    public var double: Double { if case .double(let d) = self { return d }; if case .int(let v) = self { return Double(v) }; return 0 }
+    public var text: String {
+        switch self {
+        case .text(let s): return s
+        case .int(let v): return String(v)
+        case .double(let d): return String(d)
+        case .null: return ""
+        }
+    }
+    public var isNull: Bool { if case .null = self { return true }; return false }
+}
+
+extension Store {
+    /// Rows of a read query (reports, tests).
+    public func rows(_ sql: String) throws -> [[SQLValue]] {
+        let s = try db.prepare(sql)
+        var out: [[SQLValue]] = []
+        while try s.step() {
+            out.append((0..<s.columnCount).map { i in
+                switch s.value(i) {
+                case let v as Int64: return .int(v)
+                case let d as Double: return .double(d)
+                case let t as String: return .text(t)
+                default: return .null
+                }
+            })
+        }
+        return out
+    }
+
+    public func setMeta(_ key: String, _ value: String) throws {
+        let s = try db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)")
+        s.bind(1, key); s.bind(2, value)
+        try s.run()
+    }
+
+    public func meta(_ key: String) throws -> String? {
+        let s = try db.prepare("SELECT value FROM meta WHERE key = ?")
+        s.bind(1, key)
+        return try s.step() ? s.text(0) : nil
+    }
+}

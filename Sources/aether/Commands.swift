@@ -1,6 +1,7 @@
 import AetherCapture
 import AetherCore
 import AetherEngine
+import AetherReport
 import AetherStore
 import ArgumentParser
 #if canImport(Glibc)
@@ -85,12 +86,15 @@ struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Ingest captures and analyze them.")
     @Argument(help: "pcap, pcapng or gzip files, or folders of them") var inputs: [String]
     @Option(help: "store file (default: reports/NAME.sqlite)") var db: String?
+    @Option(help: "HTML report to write (default: reports/NAME.html)") var report: String?
     @Option(help: "BPF filter applied while reading") var filter: String?
     @Option(help: "detector settings file (see aether rules)") var rules: String?
 
     func run() throws {
         let name = defaultName(inputs.first ?? "capture")
         let dbPath = db ?? "reports/\(name).sqlite"
+        let reportPath = report ?? "reports/\(name).html"
+        defer { try? writeReport(db: dbPath, to: reportPath, quiet: false) }
         var failed: Error?
         do { _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules) } catch let e as ExitCode where e.rawValue == 1 { failed = e }
         let store = try openStore(dbPath, readOnly: true)
@@ -336,5 +340,34 @@ struct Rules: ParsableCommand {
             print("# \(meaning)")
             print("\(k) = \(v)")
         }
+    }
+}
+
+/// Renders the report for a store and writes it (through a temporary file, then a rename).
+func writeReport(db: String, to path: String, quiet: Bool) throws {
+    let store = try openStore(db, readOnly: true)
+    let html: String
+    do { html = try Report(store: store, storePath: db).render() } catch let e as StoreError { throw BadInput(message: e.message) }
+    let dir = path.split(separator: "/").dropLast().joined(separator: "/")
+    if !dir.isEmpty { mkdir(path.hasPrefix("/") ? "/" + dir : dir, 0o755) }
+    let tmp = path + ".tmp"
+    guard let f = fopen(tmp, "w") else { throw BadInput(message: "\(path): cannot write: \(String(cString: strerror(errno)))") }
+    let bytes = Array(html.utf8)
+    let n = fwrite(bytes, 1, bytes.count, f)
+    let closed = fclose(f)
+    guard n == bytes.count, closed == 0, rename(tmp, path) == 0 else {
+        unlink(tmp)
+        throw BadInput(message: "\(path): cannot write the report: \(String(cString: strerror(errno)))")
+    }
+    if !quiet { print("report: \(path) (\(bytes.count) bytes)") }
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "report", abstract: "Write the self-contained HTML incident report.")
+    @Option(help: "store file") var db: String
+    @Option(name: [.short, .customLong("output")], help: "HTML file to write") var output: String
+
+    func run() throws {
+        try writeReport(db: db, to: output, quiet: false)
     }
 }

@@ -1,0 +1,73 @@
+/// A small HTML builder. Text and attribute values are escaped by `escape`, the one function
+/// everything taken from a packet passes through; `trusted` is only for our own static CSS,
+/// scripts and SVG built from numbers.
+public indirect enum Node {
+    case element(String, [(String, String)], [Node])
+    case text(String)
+    case trusted(String)
+    case group([Node])
+
+    public func render(into out: inout String) {
+        switch self {
+        case .text(let s): out += escape(s)
+        case .trusted(let s): out += s
+        case .group(let nodes): for n in nodes { n.render(into: &out) }
+        case .element(let name, let attrs, let children):
+            out += "<" + name
+            for (k, v) in attrs { out += " " + k + "=\"" + escape(v) + "\"" }
+            out += ">"
+            if HTML.void.contains(name) { return }
+            for c in children { c.render(into: &out) }
+            out += "</" + name + ">"
+        }
+    }
+
+    public var html: String {
+        var s = ""
+        render(into: &s)
+        return s
+    }
+}
+
+/// Escapes text for HTML element content and attribute values alike.
+public func escape(_ s: String) -> String {
+    var out = ""
+    out.reserveCapacity(s.utf8.count)
+    for c in s.unicodeScalars {
+        switch c {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&quot;"
+        case "'": out += "&#39;"
+        default:
+            if c.value < 0x20 && c != "\n" && c != "\t" { out += "&#\(c.value);" } else { out.unicodeScalars.append(c) }
+        }
+    }
+    return out
+}
+
+public enum HTML {
+    static let void: Set<String> = ["br", "meta", "input", "hr", "img", "link"]
+
+    public static func el(_ name: String, _ attrs: [(String, String)] = [], _ children: [Node] = []) -> Node {
+        .element(name, attrs, children)
+    }
+    public static func el(_ name: String, _ attrs: [(String, String)] = [], text: String) -> Node {
+        .element(name, attrs, [.text(text)])
+    }
+    public static func table(id: String, headers: [String], rows: [[Node]], numeric: Set<Int> = [], filter: Bool = true) -> Node {
+        var parts: [Node] = []
+        if filter && rows.count > 8 {
+            parts.append(el("input", [("class", "filter"), ("type", "search"), ("placeholder", "filter rows"), ("data-table", id)]))
+        }
+        let head = el("thead", [], [el("tr", [], headers.enumerated().map { i, h in
+            el("th", numeric.contains(i) ? [("class", "num")] : [], text: h)
+        })])
+        let body = el("tbody", [], rows.map { r in
+            el("tr", [], r.enumerated().map { i, cell in el("td", numeric.contains(i) ? [("class", "num")] : [], [cell]) })
+        })
+        parts.append(el("table", [("id", id), ("class", "sortable")], [head, body]))
+        return .group(parts)
+    }
+}
