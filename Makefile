@@ -1,6 +1,6 @@
 # AetherLens — set-up and everyday commands. See README.md.
 SHELL := /bin/bash
-APT_PACKAGES := libpcap-dev libsqlite3-dev zlib1g-dev libssl-dev tcpdump tshark nmap iproute2 iputils-ping curl gzip sqlite3 python3 time
+APT_PACKAGES := libpcap-dev libsqlite3-dev zlib1g-dev libssl-dev tcpdump tshark nmap iproute2 iputils-ping curl gzip sqlite3 python3 python3-venv time chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE := .build/release/aether
 DEBUG := .build/debug/aether
@@ -23,16 +23,29 @@ build: deps
 release: deps
 	swift build -c release
 
-# The main job: analyze the bundled capture into a store under reports/ and print its stats.
+# The main job: analyze the bundled capture into a store and report under reports/, print its stats.
 run: release
 	@mkdir -p reports
-	$(RELEASE) analyze Fixtures/demo.pcapng --db reports/demo.sqlite
+	$(RELEASE) analyze Fixtures/demo.pcapng --db reports/demo.sqlite --report reports/demo.html
 	@echo
 	$(RELEASE) stats --db reports/demo.sqlite --json
 
-test: deps
+# Playwright (from PyPI) drives the system chromium; no browser is downloaded.
+VENV := .build-venv
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q playwright
+
+SHARED ?= $(if $(AETHER_SHARED),$(AETHER_SHARED),../shared)
+REPORT_CAPTURES := Fixtures/demo.pcapng Fixtures/markup.pcap $(wildcard $(SHARED)/captures/http-dns_wikipedia.pcap $(SHARED)/captures/many-protocols_mixed.pcap $(SHARED)/captures/scan_nmap-lan-sweep.pcap $(SHARED)/captures/empty.pcap)
+
+test: deps $(VENV)/bin/python
 	swift build
 	swift test
+	@mkdir -p reports/check
+	@if [ -f $(SHARED)/bench/gencap.py ]; then python3 $(SHARED)/bench/gencap.py --out reports/check/gencap-s1.pcap --seed 1 --duration 7200 --packets 60000 --quiet; \
+	  else echo "SKIP: ../shared not found: gencap report check skipped"; fi
+	$(VENV)/bin/python Tests/browser/check_reports.py .build/debug/aether reports/check $(REPORT_CAPTURES) $(wildcard reports/check/gencap-s1.pcap)
 
 bench: release
 	bash scripts/bench.sh

@@ -10,7 +10,7 @@ extension Report {
     th,td{border-bottom:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
     th{background:#eef1f6;cursor:pointer;user-select:none;white-space:nowrap}th.sorted-asc::after{content:" ▲"}th.sorted-desc::after{content:" ▼"}
     td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-    code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}pre{background:#f4f6f9;padding:8px;overflow:auto;font-size:12px;max-height:320px}
+    code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}td code{white-space:nowrap}td code.hash{white-space:normal;word-break:break-all}pre{background:#f4f6f9;padding:8px;overflow:auto;font-size:12px;max-height:320px}
     .facts{display:grid;grid-template-columns:repeat(3,auto 1fr);gap:2px 12px}.facts dt{color:var(--mut)}.facts dd{margin:0;font-weight:600}
     .sev{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-size:12px;margin-right:4px}
     .sev.high{background:var(--hi)}.sev.medium{background:var(--me)}.sev.low{background:var(--lo)}

@@ -82,7 +82,7 @@ public struct Report {
                                                       "duration (s)", "packets", "data (bytes)", "out of order", "cut by snaplen", "status"],
                             rows: rows.map { r in
             let dur = r[6].isNull ? "" : String(format: "%.3f", Double(r[7].int - r[6].int) / 1e9)
-            return [.text(r[0].text), E.el("code", [], text: r[1].text), .text(r[2].text),
+            return [.text(r[0].text), E.el("code", [("class", "hash")], text: r[1].text), .text(r[2].text),
                     .text(r[3].text + (r[4].int == 1 ? " (gzip)" : "")), .text(r[5].text),
                     .text(r[6].isNull ? "" : ts(r[6].int)), .text(r[7].isNull ? "" : ts(r[7].int)), .text(dur),
                     .text(r[8].text), .text(r[10].text), .text(r[11].text), .text(r[12].text),
