@@ -36,10 +36,12 @@ def main():
                 if os.path.exists(db + suffix):
                     os.remove(db + suffix)
             code, _, err = run([aether, "analyze", cap, "--db", db, "--report", html])
-            if code not in (0, 1) or not os.path.exists(html):
+            if code != 0 or not os.path.exists(html):
                 failures.append(f"{name}: analyze failed ({code}): {err.strip()}")
                 continue
             stats = json.loads(run([aether, "stats", "--db", db, "--json"])[1])
+            if stats["packets"] == 0 and name != "empty":
+                failures.append(f"{name}: no packets")
             alerts = json.loads(run([aether, "alerts", "--db", db, "--json"])[1])
 
             context = browser.new_context(viewport={"width": 1280, "height": 900})
