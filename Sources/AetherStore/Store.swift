@@ -372,11 +372,14 @@ public final class Store {
 
     // MARK: reading
 
-    /// Every packet of one capture, decoded (tests, carving).
-    public func packets(captureID: Int64) throws -> [StoredPacket] {
+    /// Every packet of one capture, decoded (tests, carving); with a time range, only the chunks
+    /// whose min/max times overlap it are read.
+    public func packets(captureID: Int64, from: Int64 = Int64.min, to: Int64 = Int64.max) throws -> [StoredPacket] {
         let cols = ChunkBuilder.columnNames
-        let s = try db.prepare("SELECT count, first_seq, \(cols.joined(separator: ", ")) FROM packet_chunk WHERE capture_id = ? ORDER BY first_seq")
+        let s = try db.prepare("SELECT count, first_seq, \(cols.joined(separator: ", ")) FROM packet_chunk WHERE capture_id = ? AND ts_max >= ? AND ts_min <= ? ORDER BY first_seq")
         s.bind(1, captureID)
+        s.bind(2, from)
+        s.bind(3, to)
         var out: [StoredPacket] = []
         while try s.step() {
             let n = Int(s.int(0))

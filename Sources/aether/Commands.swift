@@ -371,3 +371,29 @@ struct ReportCommand: ParsableCommand {
         try writeReport(db: db, to: output, quiet: false)
     }
 }
+
+struct Carve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Copy an alert's or a connection's packets from the original captures into a pcap.")
+    @Option(help: "store file") var db: String
+    @Option(help: "alert id") var alert: Int64?
+    @Option(help: "connection (flow) id") var flow: Int64?
+    @Option(name: [.short, .customLong("output")], help: "pcap (or pcapng when link types differ) to write") var output: String
+
+    func validate() throws {
+        if (alert == nil) == (flow == nil) { throw ValidationError("give exactly one of --alert and --flow") }
+    }
+
+    func run() throws {
+        let store = try openStore(db, readOnly: true)
+        let carver = Carver(store: store)
+        do {
+            let flows = try alert.map { try carver.flows(ofAlert: $0) } ?? [flow!]
+            let n = try carver.carve(flows: flows, to: output)
+            print("carved \(n) packets of \(flows.count) connection(s) to \(output)")
+        } catch let e as CarveError {
+            throw BadInput(message: e.message)
+        } catch let e as CaptureError {
+            throw BadInput(message: e.description)
+        }
+    }
+}
