@@ -358,6 +358,9 @@ public final class Pipeline {
 
     public var sessionCounts: CaptureCounts? { session?.counts }
 
+    /// The last packet `feed` decoded (live mode's per-second summaries read it).
+    public var lastMeta: PacketMeta { meta }
+
     private func ingestFile(_ path: String) throws -> FileOutcome {
         // Open first: a file we cannot read at all is reported before anything is stored.
         let reader: CaptureReader

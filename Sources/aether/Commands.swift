@@ -1,9 +1,11 @@
 import AetherCapture
 import AetherCore
 import AetherEngine
+import AetherLive
 import AetherReport
 import AetherStore
 import ArgumentParser
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -395,5 +397,95 @@ struct Carve: ParsableCommand {
         } catch let e as CaptureError {
             throw BadInput(message: e.description)
         }
+    }
+}
+
+struct Tail: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Capture (or replay) through the pipeline and serve the live view over WebSocket.")
+    @Option(name: .short, help: "interface to capture on (root)") var interface: String?
+    @Option(help: "capture file to replay") var replay: String?
+    @Option(help: "replay speed: a multiple of real time, or max") var speed = "max"
+    @Option(help: "address:port to serve on") var listen = "127.0.0.1:8642"
+    @Option(help: "store file (default: a temporary one)") var db: String?
+    @Option(help: "access token, required for a non-loopback --listen") var token: String?
+    @Option(help: "BPF filter") var filter: String?
+    @Option(help: "detector settings file") var rules: String?
+    @Option(name: .customLong("buffer-mb"), help: "kernel capture buffer in MB") var bufferMB = 32
+
+    func parsedListen() throws -> (String, Int) {
+        var host = listen, port = 8642
+        if let colon = listen.lastIndex(of: ":"), !listen.hasSuffix("]") {
+            host = String(listen[..<colon]); guard let p = Int(listen[listen.index(after: colon)...]), p > 0, p < 65536 else {
+                throw ValidationError("--listen: bad port in '\(listen)'")
+            }
+            port = p
+        }
+        host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+
+    func parsedSpeed() throws -> Double {
+        if speed == "max" { return 0 }
+        guard let v = Double(speed), v > 0 else { throw ValidationError("--speed: a positive number or max") }
+        return v
+    }
+
+    func validate() throws {
+        if (interface == nil) == (replay == nil) { throw ValidationError("give exactly one of -i IFACE and --replay FILE") }
+        let (host, _) = try parsedListen()
+        if !LiveServer.isLoopback(host) && (token ?? "").isEmpty {
+            throw ValidationError("--listen \(listen) is not loopback: it needs --token (the live view shows your traffic)")
+        }
+        _ = try parsedSpeed()
+    }
+
+    func run() throws {
+        let (host, port) = try parsedListen()
+        var temp: String?
+        let dbPath: String
+        if let db { dbPath = db } else {
+            dbPath = "/tmp/aether-tail-\(getpid()).sqlite"
+            temp = dbPath
+        }
+        defer { if let temp { for s in ["", "-wal", "-shm"] { unlink(temp + s) } } }
+        let config = try loadRules(rules)
+        let store = try openStore(dbPath, readOnly: false)
+        let source: LiveSource
+        var captureFilter = filter
+        if let replay {
+            source = .replay(path: replay, speed: try parsedSpeed())
+        } else {
+            source = .interface(name: interface!, bufferMB: bufferMB)
+            // The view's own traffic is not evidence: keep it out of the capture.
+            let own = "not (tcp port \(port))"
+            captureFilter = filter.map { "(\($0)) and \(own)" } ?? own
+        }
+        let pipeline: Pipeline
+        do {
+            pipeline = try Pipeline(store: store, options: IngestOptions(filter: replay != nil ? filter : nil, detect: true, rules: config))
+        } catch let e as CaptureError { throw BadInput(message: e.description) }
+        let broadcaster = Broadcaster()
+        let session = LiveSession(pipeline: pipeline, source: source, filter: replay == nil ? captureFilter : nil, broadcaster: broadcaster)
+        let thread = Thread { session.run() }
+        thread.stackSize = 8 << 20
+        thread.start()
+        let server = LiveServer(host: host, port: port, token: token, broadcaster: broadcaster)
+        let shown = host.contains(":") ? "[\(host)]" : host
+        print("live view: http://\(shown):\(port)/\(token.map { "?token=\($0)" } ?? "")   (Ctrl-C to stop)")
+        fflush(stdout)
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var serverError: Error?
+        Task {
+            do { try await server.run() } catch { serverError = error }
+            done.signal()
+        }
+        done.wait()
+        session.stop()
+        while !session.isFinished { usleep(20_000) }
+        broadcaster.finishAll()
+        if let e = serverError { throw BadInput(message: "cannot serve on \(listen): \(e)") }
+        if let e = session.error { throw BadInput(message: e) }
+        let st = try store.stats()
+        print("stopped: \(st.packets) packets stored in \(dbPath)\(temp != nil ? " (temporary, removed)" : "")")
     }
 }
