@@ -388,10 +388,11 @@ public final class Pipeline {
         }
         // Leftovers of an interrupted ingest of this file are replaced, not double counted.
         let stale = try store.db.prepare("SELECT id FROM capture WHERE path = ? AND size = ? AND status = 'ingesting'")
+        // (Another process ingesting the same file at the same time would look the same; one ingest per store at a time.)
         stale.bind(1, path); stale.bind(2, Int64(reader.fileSize))
         var staleIDs: [Int64] = []
         while try stale.step() { staleIDs.append(stale.int(0)) }
-        for id in staleIDs { try store.discardCapture(id) }
+        for id in staleIDs { try store.markInterrupted(id) }
 
         let captureID = try store.beginCapture(path: path, size: reader.fileSize, format: reader.format.rawValue,
                                                compressed: reader.isCompressed, linkTypes: reader.linkTypes, filter: options.filter)

@@ -15,7 +15,14 @@ public final class Database {
         self.path = path
         var h: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
-        let rc = sqlite3_open_v2(path, &h, flags | SQLITE_OPEN_NOMUTEX, nil)
+        var rc = sqlite3_open_v2(path, &h, flags | SQLITE_OPEN_NOMUTEX, nil)
+        if readOnly && rc == SQLITE_OK, let opened = h, sqlite3_exec(opened, "SELECT count(*) FROM sqlite_master", nil, nil, nil) != SQLITE_OK {
+            // On read-only media WAL cannot make its -shm file; an immutable open reads the file as it is.
+            sqlite3_close(opened)
+            h = nil
+            let uri = "file:" + (path.addingPercentEncodingForURI) + "?immutable=1"
+            rc = sqlite3_open_v2(uri, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nil)
+        }
         guard rc == SQLITE_OK, let h else {
             let msg = h.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let h { sqlite3_close(h) }
@@ -129,5 +136,20 @@ extension String {
     init(format2 b: UInt8) {
         let s = String(b, radix: 16)
         self = s.count == 1 ? "0" + s : s
+    }
+}
+
+extension String {
+    /// Percent-encodes what an SQLite URI filename cannot carry as is.
+    var addingPercentEncodingForURI: String {
+        var out = ""
+        for b in utf8 {
+            switch b {
+            case UInt8(ascii: "?"), UInt8(ascii: "#"), UInt8(ascii: "%"), 0x80...0xFF, 0..<0x20:
+                out += "%" + (b < 16 ? "0" : "") + String(b, radix: 16, uppercase: true)
+            default: out.unicodeScalars.append(UnicodeScalar(b))
+            }
+        }
+        return out
     }
 }

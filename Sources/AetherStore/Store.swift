@@ -91,8 +91,16 @@ public final class Store {
             try db.execute("PRAGMA query_only = ON")
             try checkVersion()
         } else {
-            try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;")
-            try migrate()
+            do {
+                try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;")
+                try migrate()
+            } catch let e as StoreError {
+                let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+                if access(path, W_OK) != 0 && access(path, F_OK) == 0 || access(dir.isEmpty ? "/" : dir, W_OK) != 0 {
+                    throw StoreError("store \(path) is read-only: cannot write it or its directory (\(String(cString: strerror(errno))))")
+                }
+                throw e
+            }
         }
     }
 
@@ -152,12 +160,23 @@ public final class Store {
         return out
     }
 
-    /// Removes what an interrupted ingest of this capture left behind.
-    public func discardCapture(_ id: Int64) throws {
+    /// An ingest that never finished (killed, machine lost): its row stays, marked so, and what
+    /// it had written is removed so the next ingest of the file counts nothing twice.
+    public func markInterrupted(_ id: Int64) throws {
         try db.transaction {
+            for table in ["dns", "tls", "http"] {
+                try db.execute("DELETE FROM \(table) WHERE flow_id IN (SELECT id FROM flow WHERE capture_id = \(id))")
+            }
+            try db.execute("DELETE FROM alert_flow WHERE flow_id IN (SELECT id FROM flow WHERE capture_id = \(id))")
             try db.execute("DELETE FROM packet_chunk WHERE capture_id = \(id)")
             try db.execute("DELETE FROM flow WHERE capture_id = \(id)")
-            try db.execute("DELETE FROM capture WHERE id = \(id)")
+            try db.execute("""
+                UPDATE capture SET status = 'failed', packets = 0, bytes = 0, wire_bytes = 0, tcp = 0, udp = 0, icmp = 0, icmpv6 = 0,
+                  other_ip = 0, arp = 0, other = 0, ipv6_packets = 0, vlan_packets = 0, truncated_packets = 0,
+                  error = 'interrupted: this ingest did not finish; its partial data was removed and the file ingested again',
+                  finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+                WHERE id = \(id)
+                """)
         }
     }
 
