@@ -5,7 +5,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE := .build/release/aether
 DEBUG := .build/debug/aether
 
-.PHONY: deps build release run test bench demo-capture clean
+.PHONY: deps build release run test bench fuzz demo-capture clean
+
+FUZZ_SECONDS ?= 60
 
 # Installs the system packages when any is missing (a fresh Debian machine has none of them).
 deps:
@@ -42,6 +44,7 @@ REPORT_CAPTURES := Fixtures/demo.pcapng Fixtures/markup.pcap $(wildcard $(SHARED
 test: deps $(VENV)/bin/python
 	swift build
 	swift test
+	bash scripts/fuzz.sh 10
 	@mkdir -p reports/check
 	@extra=""; if [ -f $(SHARED)/bench/gencap.py ]; then \
 	  python3 $(SHARED)/bench/gencap.py --out reports/check/gencap-s1.pcap --seed 1 --duration 7200 --packets 60000 --quiet && extra=reports/check/gencap-s1.pcap; \
@@ -51,6 +54,9 @@ test: deps $(VENV)/bin/python
 	  [ -f reports/check/live-1m.pcap ] || python3 $(SHARED)/bench/gencap.py --out reports/check/live-1m.pcap --seed 4 --packets 1000000 --quiet; \
 	  $(VENV)/bin/python Tests/browser/check_live.py .build/debug/aether reports/check/gencap-s1.pcap reports/check/live-1m.pcap reports/check; \
 	else echo "SKIP: ../shared not found: live checks skipped"; fi
+
+fuzz: deps
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench: release
 	bash scripts/bench.sh
