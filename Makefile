@@ -58,7 +58,7 @@ test: deps $(VENV)/bin/python
 fuzz: deps
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
-bench: release
+bench: release $(VENV)/bin/python
 	bash scripts/bench.sh
 
 # Re-records Fixtures/demo.pcapng (root: network namespaces, nmap, curl, tcpdump).

@@ -177,6 +177,20 @@ public enum HTTPParser {
                           "SUBSCRIBE", "UNSUBSCRIBE", "NOTIFY", "M-SEARCH"]
     static let maxHeader = 8192
 
+    /// A method name and a space at the start: checked on bytes before anything is parsed, so
+    /// arbitrary data segments that happen to start with a capital letter cost a few compares.
+    public static func startsWithMethod(_ b: UnsafeRawBufferPointer) -> Bool {
+        guard b.count >= 4 else { return false }
+        for m in methodBytes where b.count > m.count {
+            var match = true
+            for i in 0..<m.count where b[i] != m[i] { match = false; break }
+            if match && b[m.count] == UInt8(ascii: " ") { return true }
+        }
+        return false
+    }
+
+    static let methodBytes: [[UInt8]] = methods.map { Array($0.utf8) }
+
     /// Cheap test on the first byte before any parsing.
     @inline(__always) public static func mayBeRequest(_ first: UInt8) -> Bool {
         first == UInt8(ascii: "G") || first == UInt8(ascii: "P") || first == UInt8(ascii: "H") || first == UInt8(ascii: "D")
@@ -185,7 +199,7 @@ public enum HTTPParser {
     }
 
     public static func parseRequest(_ b: UnsafeRawBufferPointer) -> HTTPRequest? {
-        guard let base = b.baseAddress else { return nil }
+        guard let base = b.baseAddress, startsWithMethod(b) else { return nil }
         let f = Frame(base: base, count: min(b.count, maxHeader))
         var lines: [(Int, Int)] = []
         var start = 0, i = 0

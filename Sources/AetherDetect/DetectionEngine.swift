@@ -51,6 +51,10 @@ public final class DetectionEngine {
     public let config: DetectorConfig
     public private(set) var alerts: [Alert] = []
     private var episodes: [EpisodeKey: Int] = [:]
+    /// Membership of each episode's targets and ports, so growing an episode is O(1), not a
+    /// scan of lists that can hold thousands of entries.
+    private var episodeDsts: [Int: Set<IPAddress>] = [:]
+    private var episodePorts: [Int: Set<UInt16>] = [:]
     private var changed = Set<Int>()
     private var announced = Set<Int>()
     private var nextAlertID: Int64
@@ -175,7 +179,7 @@ public final class DetectionEngine {
         extend(.host_sweep, src, p, flow, t)
         // slow_scan: the long window, only where no fast episode already covers the target.
         let fastV = episodes[EpisodeKey(kind: verticalKind, src: src, target: p.dst, port: 0, name: "")] != nil
-        let fastH = episodes[EpisodeKey(kind: .host_sweep, src: src, target: .zero, port: 0, name: protoName)].map { alerts[$0].ports.contains(p.port) } ?? false
+        let fastH = episodes[EpisodeKey(kind: .host_sweep, src: src, target: .zero, port: 0, name: protoName)].map { episodePorts[$0]?.contains(p.port) ?? false } ?? false
         if slowPorts >= config.slowPorts && !fastV { vertical(.slow_scan, src, p, protoName, slow, t) }
         if slowHosts >= config.slowHosts && !fastH { sweep(.slow_scan, src, p, protoName, slow, t) }
         if !fastV { extend(.slow_scan, src, p, flow, t) }
@@ -215,15 +219,11 @@ public final class DetectionEngine {
         let key = EpisodeKey(kind: kind, src: src, target: .zero, port: 0, name: proto)
         let hasPorts = p.proto != IPProto.icmp && p.proto != IPProto.icmpv6 && p.proto != Self.arpProto
         if let i = episodes[key] {
-            guard hasPorts, !alerts[i].ports.contains(p.port) else { return }
-            var a = alerts[i]
-            a.ports.append(p.port); a.ports.sort(); a.portCount = a.ports.count
-            for (q, flow, _) in w.probes(where: { $0.port == p.port && $0.proto == p.proto }) {
-                if !a.dsts.contains(q.dst) { a.dstCount += 1; if a.dsts.count < Alert.listLimit { a.dsts.append(q.dst) } }
-                if flow != 0 && a.flows.count < Alert.flowLimit { a.flows.append(flow) }
-            }
-            a.version += 1
-            alerts[i] = a
+            // Another port crossed the threshold: the sweep lists it and grows on it from now on.
+            guard hasPorts, episodePorts[i, default: []].insert(p.port).inserted else { return }
+            alerts[i].ports.append(p.port)
+            alerts[i].portCount += 1
+            alerts[i].version += 1
             changed.insert(i)
             return
         }
@@ -257,19 +257,16 @@ public final class DetectionEngine {
         for key in keys {
             guard let i = episodes[key] else { continue }
             // A sweep grows on the ports it is sweeping, not on every later connection of its source.
-            if key.target == .zero && !alerts[i].ports.isEmpty && !alerts[i].ports.contains(p.port) { continue }
-            var a = alerts[i]
-            if a.end >= t && a.flows.contains(flow) && flow != 0 { continue }
-            a.end = max(a.end, t)
-            if flow != 0 && a.flows.count < Alert.flowLimit && a.flows.last != flow { a.flows.append(flow) }
+            if key.target == .zero && !alerts[i].ports.isEmpty && !(episodePorts[i]?.contains(p.port) ?? false) { continue }
+            alerts[i].end = max(alerts[i].end, t)
+            if flow != 0 && alerts[i].flows.count < Alert.flowLimit && alerts[i].flows.last != flow { alerts[i].flows.append(flow) }
             if key.target != .zero {
-                if !a.ports.contains(p.port) { a.ports.append(p.port); a.ports.sort(); a.portCount = a.ports.count }
-            } else if !a.dsts.contains(p.dst) {
-                a.dstCount += 1
-                if a.dsts.count < Alert.listLimit { a.dsts.append(p.dst) }
+                if episodePorts[i, default: []].insert(p.port).inserted { alerts[i].ports.append(p.port); alerts[i].portCount += 1 }
+            } else if episodeDsts[i, default: []].insert(p.dst).inserted {
+                alerts[i].dstCount += 1
+                if alerts[i].dsts.count < Alert.listLimit { alerts[i].dsts.append(p.dst) }
             }
-            setEvidenceCount(&a, "probes", 1)
-            alerts[i] = a
+            setEvidenceCount(&alerts[i], "probes", 1)
             changed.insert(i)
         }
     }
@@ -332,8 +329,9 @@ public final class DetectionEngine {
             i = open(key, a)
         }
         var a = alerts[i]
-        if !a.dsts.contains(u.respAddress) {
-            a.dsts.append(u.respAddress); a.dstCount = a.dsts.count
+        if episodeDsts[i, default: []].insert(u.respAddress).inserted {
+            if a.dsts.count < Alert.listLimit { a.dsts.append(u.respAddress) }
+            a.dstCount += 1
             a.dst = nil // several destinations: the alert lists them
         }
         a.end = max(a.end, time)
@@ -374,7 +372,7 @@ public final class DetectionEngine {
         a.end = max(a.end, t)
         setEvidenceCount(&a, "packets", 1)
         setEvidenceMax(&a, "max_payload", Int64(bytes))
-        if flow != 0 && a.flows.count < Alert.flowLimit && !a.flows.contains(flow) { a.flows.append(flow) }
+        if flow != 0 && a.flows.count < Alert.flowLimit && a.flows.last != flow && !(a.flows.count < 64 && a.flows.contains(flow)) { a.flows.append(flow) }
         alerts[i] = a
         changed.insert(i)
     }
@@ -547,6 +545,8 @@ public final class DetectionEngine {
         alerts.append(a)
         let i = alerts.count - 1
         episodes[key] = i
+        episodeDsts[i] = Set(a.dsts)
+        episodePorts[i] = Set(a.ports)
         changed.insert(i)
         return i
     }
@@ -602,6 +602,7 @@ public final class DetectionEngine {
 
     private func finalized(_ alert: Alert) -> Alert {
         var a = alert
+        a.ports.sort()
         if a.kind == "port_scan" || a.kind == "udp_scan" || (a.kind == "slow_scan" && a.dst != nil) {
             let open = a.evidence.first(where: { $0.0 == "open_ports" }).map { e -> Int in
                 if case .array(let l) = e.1 { return l.count }; return 0 } ?? 0

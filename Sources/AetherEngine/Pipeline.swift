@@ -188,7 +188,7 @@ public final class Pipeline {
     private func inspect(_ packet: RawPacket, _ l: IPLayer, flowID: Int64) {
         guard let base = packet.bytes.baseAddress else { return }
         let p = UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured)
-        if var r = reassembly[flowID], l.src == r.client {
+        if !reassembly.isEmpty, var r = reassembly[flowID], l.src == r.client {
             guard l.tcpSeq == r.next else { return }
             r.bytes += p
             r.next = r.next &+ UInt32(p.count)
@@ -226,7 +226,7 @@ public final class Pipeline {
                 tlsRows[i].serverVersion = v
             }
         } else if HTTPParser.mayBeRequest(first) {
-            if let req = HTTPParser.parseRequest(p) {
+            if HTTPParser.startsWithMethod(p), let req = HTTPParser.parseRequest(p) {
                 pendingHTTP[flowID] = httpRows.count
                 httpRows.append(HTTPRow(ts: meta.timestamp, flowID: flowID, method: req.method, host: req.host, uri: req.uri,
                                         userAgent: req.userAgent))
@@ -245,9 +245,26 @@ public final class Pipeline {
                                 userAgent: req.userAgent))
     }
 
+    /// JA4 by a digest of the hello's lists: a capture has few distinct clients, so the hashing
+    /// and hex formatting run once per fingerprint, not once per connection.
+    private var ja4Cache: [UInt64: String] = [:]
+
     private func hello(_ p: UnsafeRawBufferPointer, flowID: Int64) {
         guard let h = TLSParser.parseClientHello(p) else { return }
-        let ja4 = h.ja4Prefix + "_" + String(sha256Hex(h.ja4CipherString).prefix(12)) + "_" + String(sha256Hex(h.ja4ExtensionString).prefix(12))
+        var key: UInt64 = h.serverName == nil ? 1 : 2
+        for c in h.ciphers { key = mix64(key ^ UInt64(c)) }
+        key = mix64(key ^ 0xE0)
+        for e in h.extensions { key = mix64(key ^ UInt64(e)) }
+        key = mix64(key ^ 0x51)
+        for a in h.signatureAlgorithms { key = mix64(key ^ UInt64(a)) }
+        for a in h.alpn.prefix(1) { for b in a.utf8 { key = mix64(key ^ UInt64(b) ^ 0x100) } }
+        key = mix64(key ^ UInt64(h.version.utf8.count) << 32 ^ UInt64(h.version.utf8.last ?? 0))
+        let ja4: String
+        if let cached = ja4Cache[key] { ja4 = cached } else {
+            ja4 = h.ja4Prefix + "_" + String(sha256Hex(h.ja4CipherString).prefix(12)) + "_" + String(sha256Hex(h.ja4ExtensionString).prefix(12))
+            if ja4Cache.count > 10_000 { ja4Cache.removeAll() }
+            ja4Cache[key] = ja4
+        }
         pendingTLS[flowID] = tlsRows.count
         tlsRows.append(TLSRow(ts: meta.timestamp, flowID: flowID, serverName: h.serverName, version: h.version,
                               alpn: h.alpn.joined(separator: ","), ja4: ja4))

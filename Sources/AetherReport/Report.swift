@@ -204,13 +204,13 @@ public struct Report {
         let dnsTotal = try store.db.scalar("SELECT count(DISTINCT qname) FROM dns") ?? 0
         let tls = try store.rows("""
             SELECT coalesce(server_name, '(no SNI)'), count(*), group_concat(DISTINCT version), group_concat(DISTINCT coalesce(alpn, '')),
-              group_concat(DISTINCT ja4) FROM tls GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 60
+              group_concat(DISTINCT ja4) FROM tls_v GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 60
             """)
         let http = try store.rows("""
             SELECT coalesce(host, '(no Host)'), count(*), group_concat(DISTINCT method), min(uri), group_concat(DISTINCT status)
             FROM http GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 60
             """)
-        let agents = try store.rows("SELECT user_agent, count(*) FROM http WHERE user_agent IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 20")
+        let agents = try store.rows("SELECT user_agent, count(*) FROM http_v WHERE user_agent IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 20")
         return [
             E.el("h3", [], text: "DNS names (\(dnsTotal) distinct; top 60)"),
             E.table(id: "dns-names", headers: ["name", "lookups", "NXDOMAIN", "qtypes"],

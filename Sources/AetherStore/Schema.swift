@@ -62,7 +62,6 @@ public enum Schema {
     );
     CREATE INDEX IF NOT EXISTS flow_orig ON flow(orig_h);
     CREATE INDEX IF NOT EXISTS flow_resp ON flow(resp_h, resp_p);
-    CREATE INDEX IF NOT EXISTS flow_time ON flow(first_ts);
     -- Distinct conversations by the ground truth's rule; the key is a 64-bit digest.
     CREATE TABLE IF NOT EXISTS conversation(key INTEGER PRIMARY KEY);
     CREATE TABLE IF NOT EXISTS series(
@@ -78,10 +77,13 @@ public enum Schema {
     CREATE TABLE IF NOT EXISTS dns(id INTEGER PRIMARY KEY, ts INTEGER, flow_id INTEGER,
         query INTEGER NOT NULL, response INTEGER NOT NULL, query_id INTEGER, qname TEXT, qtype INTEGER,
         rcode INTEGER, answers TEXT);
+    -- JA4 fingerprints and User-Agents repeat across thousands of rows: stored once each.
+    CREATE TABLE IF NOT EXISTS ja4(id INTEGER PRIMARY KEY, value TEXT UNIQUE NOT NULL);
+    CREATE TABLE IF NOT EXISTS user_agent(id INTEGER PRIMARY KEY, value TEXT UNIQUE NOT NULL);
     CREATE TABLE IF NOT EXISTS tls(id INTEGER PRIMARY KEY, ts INTEGER, flow_id INTEGER,
-        server_name TEXT, version TEXT, alpn TEXT, ja4 TEXT, server_version TEXT);
+        server_name TEXT, version TEXT, alpn TEXT, ja4_id INTEGER, server_version TEXT);
     CREATE TABLE IF NOT EXISTS http(id INTEGER PRIMARY KEY, ts INTEGER, flow_id INTEGER,
-        method TEXT, host TEXT, uri TEXT, user_agent TEXT, status INTEGER);
+        method TEXT, host TEXT, uri TEXT, user_agent_id INTEGER, status INTEGER);
     """
 
     /// Views for the plain sqlite3 shell: text times and protocol names.
@@ -111,12 +113,12 @@ public enum Schema {
       FROM dns d LEFT JOIN flow f ON f.id = d.flow_id;
     CREATE VIEW IF NOT EXISTS tls_v AS
       SELECT t.id, strftime('%Y-%m-%dT%H:%M:%fZ', t.ts / 1e9, 'unixepoch') AS ts, f.orig_h AS client, f.resp_h AS server,
-        f.resp_p AS port, t.server_name, t.version, t.server_version, t.alpn, t.ja4
-      FROM tls t LEFT JOIN flow f ON f.id = t.flow_id;
+        f.resp_p AS port, t.server_name, t.version, t.server_version, t.alpn, j.value AS ja4
+      FROM tls t LEFT JOIN flow f ON f.id = t.flow_id LEFT JOIN ja4 j ON j.id = t.ja4_id;
     CREATE VIEW IF NOT EXISTS http_v AS
       SELECT h.id, strftime('%Y-%m-%dT%H:%M:%fZ', h.ts / 1e9, 'unixepoch') AS ts, f.orig_h AS client, f.resp_h AS server,
-        f.resp_p AS port, h.method, h.host, h.uri, h.user_agent, h.status
-      FROM http h LEFT JOIN flow f ON f.id = h.flow_id;
+        f.resp_p AS port, h.method, h.host, h.uri, u.value AS user_agent, h.status
+      FROM http h LEFT JOIN flow f ON f.id = h.flow_id LEFT JOIN user_agent u ON u.id = h.user_agent_id;
     CREATE VIEW IF NOT EXISTS captures_v AS
       SELECT id, path, sha256, size, format, link_types,
         strftime('%Y-%m-%dT%H:%M:%fZ', first_ts / 1e9, 'unixepoch') AS first,

@@ -79,6 +79,7 @@ public final class Store {
     private var insertFlow: Statement?
     private var insertConversation: Statement?
     private var currentCapture: Int64 = 0
+    private var dictionaryCache: [String: Int64] = [:]
 
     public init(path: String, readOnly: Bool = false) throws {
         self.path = path
@@ -331,22 +332,37 @@ public final class Store {
         }
     }
 
+    /// The id of a value in a dictionary table (ja4, user_agent), adding it when new.
+    private func dictionaryID(_ table: String, _ value: String) throws -> Int64 {
+        if let id = dictionaryCache[table + "\u{0}" + value] { return id }
+        let ins = try db.prepare("INSERT OR IGNORE INTO \(table)(value) VALUES(?)")
+        ins.bind(1, value)
+        try ins.run()
+        let sel = try db.prepare("SELECT id FROM \(table) WHERE value = ?")
+        sel.bind(1, value)
+        guard try sel.step() else { throw StoreError("\(table): value vanished") }
+        let id = sel.int(0)
+        if dictionaryCache.count > 100_000 { dictionaryCache.removeAll() }
+        dictionaryCache[table + "\u{0}" + value] = id
+        return id
+    }
+
     public func insert(tls rows: [TLSRow]) throws {
         if rows.isEmpty { return }
-        let s = try db.prepare("INSERT INTO tls(ts, flow_id, server_name, version, alpn, ja4, server_version) VALUES(?,?,?,?,?,?,?)")
+        let s = try db.prepare("INSERT INTO tls(ts, flow_id, server_name, version, alpn, ja4_id, server_version) VALUES(?,?,?,?,?,?,?)")
         for r in rows {
             s.bind(1, r.ts); s.bind(2, r.flowID); s.bind(3, r.serverName); s.bind(4, r.version)
-            s.bind(5, r.alpn.isEmpty ? nil : r.alpn); s.bind(6, r.ja4); s.bind(7, r.serverVersion)
+            s.bind(5, r.alpn.isEmpty ? nil : r.alpn); s.bind(6, try dictionaryID("ja4", r.ja4)); s.bind(7, r.serverVersion)
             try s.run()
         }
     }
 
     public func insert(http rows: [HTTPRow]) throws {
         if rows.isEmpty { return }
-        let s = try db.prepare("INSERT INTO http(ts, flow_id, method, host, uri, user_agent, status) VALUES(?,?,?,?,?,?,?)")
+        let s = try db.prepare("INSERT INTO http(ts, flow_id, method, host, uri, user_agent_id, status) VALUES(?,?,?,?,?,?,?)")
         for r in rows {
             s.bind(1, r.ts); s.bind(2, r.flowID); s.bind(3, r.method); s.bind(4, r.host); s.bind(5, r.uri)
-            s.bind(6, r.userAgent)
+            if let ua = r.userAgent { s.bind(6, try dictionaryID("user_agent", ua)) } else { s.bindNull(6) }
             if let st = r.status { s.bind(7, Int64(st)) } else { s.bindNull(7) }
             try s.run()
         }
