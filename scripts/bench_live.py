@@ -40,7 +40,7 @@ with sync_playwright() as pw:
     proc = subprocess.Popen([AETHER, "tail", "--replay", CAPTURE, "--speed", "max", "--listen", f"127.0.0.1:{p}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     up(p, proc)
-    page = browser.new_page()
+    page = browser.new_page(bypass_csp=True)
     page.goto(f"http://127.0.0.1:{p}/")
     page.wait_for_function("document.getElementById('status').textContent.indexOf('replay ended') === 0", timeout=600000)
     wall = time.monotonic() - t0
@@ -54,15 +54,15 @@ with sync_playwright() as pw:
     proc = subprocess.Popen([AETHER, "tail", "-i", "lo", "--listen", f"127.0.0.1:{p}"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     up(p, proc)
-    page = browser.new_page()
+    page = browser.new_page(bypass_csp=True)
     page.goto(f"http://127.0.0.1:{p}/")
     page.wait_for_function("document.getElementById('status').className === 'open'", timeout=10000)
     time.sleep(1.5)
     samples = []
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for i in range(7):
+        time.sleep(1.2 + 0.13 * i)  # let the last sample's second close; land at different points within a second
         before = int(page.text_content("#total-packets") or 0)
-        time.sleep(0.3 + 0.13 * i)  # land at different points within the second
         sent = time.monotonic()
         sock.sendto(b"aether-latency", ("127.0.0.1", 9))
         page.wait_for_function(f"Number(document.getElementById('total-packets').textContent) > {before}", timeout=5000)

@@ -153,7 +153,7 @@ def browser_numbers_change():
     p = start_tail(["--replay", CAPTURE, "--speed", "300"], port)
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        page = b.new_page()
+        page = b.new_page(bypass_csp=True)
         errors, foreign = [], []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith(f"http://127.0.0.1:{port}") and not r.url.startswith(f"ws://127.0.0.1:{port}") else None)
