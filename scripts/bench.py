@@ -135,7 +135,6 @@ def main():
             lines.append(f"| {name} | {t:.2f} | | | {rss / 1024:.0f} | |")
             continue
         lines.append(f"| {name} | {t:.2f} | {n / t / 1e6:.2f} M | {tcpdump_t / t * 100:.0f} % | {rss / 1024:.0f} | {per} |")
-    lines.append("")
     if live:
         lines.append(f"| aether tail --replay (live path, Chromium on the page) | {live['replay_seconds']:.2f} | "
                      f"{live['replay_pps'] / 1e6:.2f} M | {tcpdump_t / live['replay_seconds'] * 100:.0f} % | {live['replay_peak_rss_mb']} | |")
