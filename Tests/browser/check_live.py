@@ -115,6 +115,12 @@ def replay_matches_analyze():
     tail_stats = json.loads(subprocess.run([AETHER, "stats", "--db", tail_db, "--json"], capture_output=True, text=True).stdout)
     if tail_stats["packets"] != stats["packets"]:
         fail(f"tail store has {tail_stats['packets']} packets, analyze {stats['packets']}")
+    status = subprocess.run([AETHER, "query", "--db", tail_db, "SELECT status FROM capture"], capture_output=True, text=True).stdout.split()
+    if status[1:] != ["complete"]:
+        fail(f"after Ctrl-C the capture row is {status[1:]}, not complete")
+    check = subprocess.run(["sqlite3", tail_db, "PRAGMA integrity_check"], capture_output=True, text=True).stdout.strip()
+    if check != "ok":
+        fail(f"tail store integrity: {check}")
     print(f"live ok: replay {stats['packets']} packets, {len(alerts)} alerts match analyze", flush=True)
 
 
