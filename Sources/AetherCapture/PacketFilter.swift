@@ -1,3 +1,4 @@
+import AetherCore
 import CPcap
 
 /// A BPF expression compiled by libpcap, once per link type, applied to packets we read ourselves.
@@ -24,7 +25,7 @@ public final class PacketFilter {
         if pcap_compile(dead, prog, expression, 1, PCAP_NETMASK_UNKNOWN) != 0 {
             let msg = String(cString: pcap_geterr(dead))
             prog.deallocate()
-            throw CaptureError(.unsupportedFormat, path: "--filter", "cannot compile '\(expression)' for \(LinkTypeName.name(linkType)): \(msg)")
+            throw CaptureError(.unsupportedFormat, path: "--filter", "cannot compile '\(expression)' for \(LinkType.name(linkType)): \(msg)")
         }
         programs[linkType] = prog
         return prog
@@ -39,6 +40,3 @@ public final class PacketFilter {
         return pcap_offline_filter(prog, &hdr, base.assumingMemoryBound(to: UInt8.self)) != 0
     }
 }
-
-import AetherCore
-typealias LinkTypeName = LinkType

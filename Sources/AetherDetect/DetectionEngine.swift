@@ -130,12 +130,11 @@ public final class DetectionEngine {
     }
 
     private func refusedByICMP(_ u: ConnectionUpdate) {
-        // The probe stays failed; record the refusal in an open episode's evidence.
-        let port = u.refusedProto == IPProto.icmp ? 0 : u.refusedRespPort
+        // The probe stays failed; the refusal is counted in an open episode's evidence.
         for kind in [Kind.udp_scan, .port_scan] {
             if let i = episodes[EpisodeKey(kind: kind, src: u.refusedOrig, target: u.refusedResp, port: 0, name: "")] {
-                bump(i, "refused")
-                _ = port
+                setEvidenceCount(&alerts[i], "refused_by_icmp", 1)
+                changed.insert(i)
             }
         }
     }
@@ -549,11 +548,6 @@ public final class DetectionEngine {
         episodePorts[i] = Set(a.ports)
         changed.insert(i)
         return i
-    }
-
-    private func bump(_ i: Int, _ key: String) {
-        setEvidenceCount(&alerts[i], key, 1)
-        changed.insert(i)
     }
 
     private func setEvidenceCount(_ a: inout Alert, _ key: String, _ delta: Int64) {

@@ -41,7 +41,6 @@ public final class LiveSession: @unchecked Sendable {
     private var totalBytes: UInt64 = 0
     private var drops: UInt64 = 0
     private var lastCheckpoint = 0.0
-    private var decoder = AetherDecodeProxy()
 
     public init(pipeline: Pipeline, source: LiveSource, filter: String?, broadcaster: Broadcaster) {
         self.pipeline = pipeline
@@ -220,8 +219,6 @@ public final class LiveSession: @unchecked Sendable {
         }
     }
 }
-
-struct AetherDecodeProxy {}
 
 func wallSeconds() -> Double {
     var ts = timespec()
