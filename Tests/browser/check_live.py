@@ -156,7 +156,11 @@ def live_scan_on_lo():
 
 def browser_numbers_change():
     port = free_port()
-    p = start_tail(["--replay", CAPTURE, "--speed", "300"], port)
+    live_db = os.path.join(WORK, "live-running.sqlite")
+    for s in ["", "-wal", "-shm"]:
+        if os.path.exists(live_db + s):
+            os.remove(live_db + s)
+    p = start_tail(["--replay", CAPTURE, "--speed", "300", "--db", live_db], port)
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         page = b.new_page(bypass_csp=True)
@@ -177,6 +181,17 @@ def browser_numbers_change():
             fail(f"live page requested outside the server: {foreign}")
         page.screenshot(path=os.path.join(WORK, "live.png"))
         print(f"live ok: page numbers {first} then {second}", flush=True)
+        # The store is committed every few seconds and readable while tail writes it (WAL).
+        time.sleep(2.5)
+        r = subprocess.run([AETHER, "report", "--db", live_db, "-o", os.path.join(WORK, "live-running.html")], capture_output=True, text=True)
+        packets = json.loads(subprocess.run([AETHER, "stats", "--db", live_db, "--json"], capture_output=True, text=True).stdout or "{}").get("packets", 0)
+        if r.returncode != 0:
+            fail(f"report while tail runs: {r.stderr.strip()}")
+        # Packets are counted in the capture row at each checkpoint while the session is open.
+        chunks = subprocess.run(["sqlite3", live_db, "SELECT count(*) FROM packet_chunk"], capture_output=True, text=True).stdout.strip()
+        if chunks in ("", "0"):
+            fail("no packets committed to the store while tail runs")
+        print(f"live ok: report written from the store while tail runs ({chunks} chunks committed)", flush=True)
         b.close()
     stop(p)
 
