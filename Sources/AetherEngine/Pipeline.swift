@@ -162,8 +162,13 @@ public final class Pipeline {
         if meta.outer.isFragment { joiner.join(&meta.outer) }
         if meta.hasInner && meta.inner.isFragment { joiner.join(&meta.inner) }
         counts.count(meta)
-        conversations.observe(meta)
         let flowID = connections.track(meta, sequence: sequence, captureID: captureID)
+        // A TCP/UDP packet of a connection already open has a 5-tuple already counted as a
+        // conversation; only new connections, ICMP (keyed by echo id) and tunnels need the digest.
+        let u = connections.update
+        if u.isNew || meta.hasInner || (meta.outer.proto != IPProto.tcp && meta.outer.proto != IPProto.udp) || u.id == 0 {
+            conversations.observe(meta)
+        }
         if detecting {
             detectorRef.observe(meta, connections.update)
             if connections.finishedCount > finishedSeen { feedFinished() }
