@@ -96,6 +96,7 @@ struct Analyze: ParsableCommand {
         let name = defaultName(inputs.first ?? "capture")
         let dbPath = db ?? "reports/\(name).sqlite"
         let reportPath = report ?? "reports/\(name).html"
+        if db == nil || report == nil { mkdir("reports", 0o755) }
         defer { try? writeReport(db: dbPath, to: reportPath, quiet: false) }
         var failed: Error?
         do { _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules) } catch let e as ExitCode where e.rawValue == 1 { failed = e }
