@@ -134,7 +134,7 @@ public final class DetectionEngine {
         for kind in [Kind.udp_scan, .port_scan] {
             if let i = episodes[EpisodeKey(kind: kind, src: u.refusedOrig, target: u.refusedResp, port: 0, name: "")] {
                 setEvidenceCount(&alerts[i], "refused_by_icmp", 1)
-                changed.insert(i)
+                touch(i)
             }
         }
     }
@@ -223,7 +223,7 @@ public final class DetectionEngine {
             alerts[i].ports.append(p.port)
             alerts[i].portCount += 1
             alerts[i].version += 1
-            changed.insert(i)
+            touch(i)
             return
         }
         if config.allowed(src: src, dst: nil) { return }
@@ -266,7 +266,7 @@ public final class DetectionEngine {
                 if alerts[i].dsts.count < Alert.listLimit { alerts[i].dsts.append(p.dst) }
             }
             setEvidenceCount(&alerts[i], "probes", 1)
-            changed.insert(i)
+            touch(i)
         }
     }
 
@@ -282,7 +282,7 @@ public final class DetectionEngine {
             let value: JSON = key.target != .zero ? .int(Int64(p.port)) : .string(p.dst.description)
             appendEvidence(&a, listKey, value)
             alerts[i] = a
-            changed.insert(i)
+            touch(i)
         }
     }
 
@@ -337,7 +337,7 @@ public final class DetectionEngine {
         if a.flows.count < Alert.flowLimit { a.flows.append(u.id) }
         setEvidenceCount(&a, "sessions", 1)
         alerts[i] = a
-        changed.insert(i)
+        touch(i)
     }
 
     private func unusual(_ m: PacketMeta, flow: Int64) {
@@ -373,7 +373,7 @@ public final class DetectionEngine {
         setEvidenceMax(&a, "max_payload", Int64(bytes))
         if flow != 0 && a.flows.count < Alert.flowLimit && a.flows.last != flow && !(a.flows.count < 64 && a.flows.contains(flow)) { a.flows.append(flow) }
         alerts[i] = a
-        changed.insert(i)
+        touch(i)
     }
 
     // MARK: finished connections: brute force and beacons
@@ -415,7 +415,7 @@ public final class DetectionEngine {
         a.end = max(a.end, c.lastTime)
         setEvidenceCount(&a, "failed_sessions", 1)
         alerts[i] = a
-        changed.insert(i)
+        touch(i)
     }
 
     private func beacon(_ c: Connection) {
@@ -438,7 +438,7 @@ public final class DetectionEngine {
             if a.flows.count < Alert.flowLimit { a.flows.append(c.id) }
             a.evidence = s.evidence(connections: n)
             alerts[i] = a
-            changed.insert(i)
+            touch(i)
             return
         }
         // Regular timing is what makes a beacon: a high average alone can come from a short run
@@ -489,7 +489,7 @@ public final class DetectionEngine {
             if a.flows.count < Alert.flowLimit && a.flows.last != flow { a.flows.append(flow) }
             setEvidenceValue(&a, "unique_names", .int(Int64(n)))
             alerts[i] = a
-            changed.insert(i)
+            touch(i)
             return
         }
         guard n >= config.tunnelUniqueNames, !config.allowed(src: src, dst: dst) else { return }
@@ -519,7 +519,7 @@ public final class DetectionEngine {
                 appendEvidence(&a, "examples", .string(msg.name))
             }
             alerts[i] = a
-            changed.insert(i)
+            touch(i)
             return
         }
         let examples = w.keys.sorted().prefix(10)
@@ -580,6 +580,12 @@ public final class DetectionEngine {
         }
     }
 
+    /// Marks an alert changed: its version moves, so the store and the live view pick it up.
+    private func touch(_ i: Int) {
+        alerts[i].version += 1
+        changed.insert(i)
+    }
+
     /// Alerts opened or grown since the last call, with whether each is new to the caller.
     public func drainChanges() -> [(alert: Alert, isNew: Bool)] {
         let out = changed.sorted().map { i -> (alert: Alert, isNew: Bool) in
@@ -593,6 +599,9 @@ public final class DetectionEngine {
 
     /// The alerts with counts filled in for output.
     public var finalAlerts: [Alert] { alerts.map(finalized) }
+
+    /// Only the alerts with these ids, with counts filled in.
+    public func finalAlerts(ids: Set<Int64>) -> [Alert] { alerts.filter { ids.contains($0.id) }.map(finalized) }
 
     private func finalized(_ alert: Alert) -> Alert {
         var a = alert

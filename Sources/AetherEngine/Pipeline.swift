@@ -115,6 +115,7 @@ public final class Pipeline {
     }
 
     private var savedVersions: [Int64: Int] = [:]
+    private var savedFlows: [Int64: Int] = [:]
 
     /// Writes alerts opened or grown since they were last written.
     private func saveChangedAlerts() throws {
@@ -122,8 +123,11 @@ public final class Pipeline {
         let changed = detector.alerts.filter { savedVersions[$0.id] != $0.version }.map(\.id)
         if changed.isEmpty { return }
         let ids = Set(changed)
-        try store.save(alerts: detector.finalAlerts.filter { ids.contains($0.id) })
-        for a in detector.alerts where ids.contains(a.id) { savedVersions[a.id] = a.version }
+        try store.save(alerts: detector.finalAlerts(ids: ids), savedFlows: savedFlows)
+        for a in detector.alerts where ids.contains(a.id) {
+            savedVersions[a.id] = a.version
+            savedFlows[a.id] = a.flows.count
+        }
     }
 
     /// Hands connections the table has finished to the detectors, once each.

@@ -297,8 +297,9 @@ public final class Store {
         (try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM alert")) ?? 1
     }
 
-    /// Writes alerts (replacing earlier versions of the same ids) with their flows.
-    public func save(alerts: [Alert]) throws {
+    /// Writes alerts (replacing earlier versions of the same ids) with their flows. An alert's
+    /// flows only grow, so `savedFlows[id]` of them are already stored and only the rest are written.
+    public func save(alerts: [Alert], savedFlows: [Int64: Int] = [:]) throws {
         if alerts.isEmpty { return }
         let a = try db.prepare("INSERT OR REPLACE INTO alert(id, kind, severity, src, dst, dsts, ports, proto, start_ts, end_ts, evidence) VALUES(?,?,?,?,?,?,?,?,?,?,?)")
         let del = try db.prepare("DELETE FROM alert_flow WHERE alert_id = ?")
@@ -311,9 +312,12 @@ public final class Store {
             a.bind(8, x.proto); a.bind(9, x.start); a.bind(10, x.end)
             a.bind(11, JSON.object(x.evidence).render(pretty: false))
             try a.run()
-            del.bind(1, x.id)
-            try del.run()
-            for flow in x.flows {
+            let already = min(savedFlows[x.id] ?? 0, x.flows.count)
+            if already == 0 {
+                del.bind(1, x.id)
+                try del.run()
+            }
+            for flow in x.flows[already...] {
                 f.bind(1, x.id); f.bind(2, flow)
                 try f.run()
             }
