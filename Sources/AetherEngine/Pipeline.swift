@@ -384,8 +384,9 @@ public final class Pipeline {
 
     public var sessionCounts: CaptureCounts? { session?.counts }
 
-    /// The last packet `feed` decoded (live mode's per-second summaries read it).
-    public var lastMeta: PacketMeta { meta }
+    /// What live mode's per-second summaries need of the last packet, without copying it.
+    public var lastProtocolClass: Int { CaptureCounts.protocolClass(meta) }
+    public var lastSource: IPAddress? { meta.network == .ipv4 || meta.network == .ipv6 ? meta.outer.src : nil }
 
     private func ingestFile(_ path: String) throws -> FileOutcome {
         // Open first: a file we cannot read at all is reported before anything is stored.

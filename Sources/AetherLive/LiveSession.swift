@@ -36,7 +36,11 @@ public final class LiveSession: @unchecked Sendable {
     private var secPackets: UInt64 = 0
     private var secBytes: UInt64 = 0
     private var secProto = [UInt64](repeating: 0, count: CaptureCounts.protocolNames.count)
-    private var talkers: [IPAddress: (bytes: UInt64, packets: UInt64)] = [:]
+    // Top talkers of the current second: a flat map to slots, reset each second.
+    private let talkerIndex = FlatMap<IPAddress>(capacity: 1024)
+    private var talkerHosts: [IPAddress] = []
+    private var talkerBytes: [UInt64] = []
+    private var talkerPackets: [UInt64] = []
     private var totalPackets: UInt64 = 0
     private var totalBytes: UInt64 = 0
     private var drops: UInt64 = 0
@@ -168,12 +172,16 @@ public final class LiveSession: @unchecked Sendable {
         totalBytes += UInt64(p.wireLength)
         secPackets += 1
         secBytes += UInt64(p.wireLength)
-        let m = pipeline.lastMeta
-        secProto[CaptureCounts.protocolClass(m)] += 1
-        if m.network == .ipv4 || m.network == .ipv6 {
-            var t = talkers[m.outer.src] ?? (0, 0)
-            t.bytes += UInt64(p.wireLength); t.packets += 1
-            talkers[m.outer.src] = t
+        secProto[pipeline.lastProtocolClass] += 1
+        if let src = pipeline.lastSource {
+            let slot: Int
+            if let s = talkerIndex.find(src) { slot = Int(s) } else {
+                slot = talkerHosts.count
+                talkerIndex.set(src, Int32(slot))
+                talkerHosts.append(src); talkerBytes.append(0); talkerPackets.append(0)
+            }
+            talkerBytes[slot] += UInt64(p.wireLength)
+            talkerPackets[slot] += 1
         }
     }
 
@@ -187,20 +195,23 @@ public final class LiveSession: @unchecked Sendable {
     private func flushSecond() {
         guard second != Int64.min else { return }
         publishAlerts()
-        let top = talkers.sorted { $0.value.bytes != $1.value.bytes ? $0.value.bytes > $1.value.bytes : $0.key < $1.key }.prefix(10)
+        let top = talkerHosts.indices.sorted {
+            talkerBytes[$0] != talkerBytes[$1] ? talkerBytes[$0] > talkerBytes[$1] : talkerHosts[$0] < talkerHosts[$1]
+        }.prefix(10)
         let msg = JSON.object([
             ("type", .string("summary")), ("t", .int(second + 1)),
             ("packets", .int(Int64(secPackets))), ("bytes", .int(Int64(secBytes))),
             ("total_packets", .int(Int64(totalPackets))), ("total_bytes", .int(Int64(totalBytes))),
             ("protocols", .object(CaptureCounts.protocolNames.enumerated().map { ($0.element, .int(Int64(secProto[$0.offset]))) })),
-            ("top_talkers", .array(top.map { .object([("host", .string($0.key.description)), ("bytes", .int(Int64($0.value.bytes))),
-                                                        ("packets", .int(Int64($0.value.packets)))]) })),
+            ("top_talkers", .array(top.map { .object([("host", .string(talkerHosts[$0].description)), ("bytes", .int(Int64(talkerBytes[$0]))),
+                                                        ("packets", .int(Int64(talkerPackets[$0])))]) })),
             ("drops", .int(Int64(drops))),
         ]).render(pretty: false)
         broadcaster.summary(msg)
         secPackets = 0; secBytes = 0
         for i in secProto.indices { secProto[i] = 0 }
-        talkers.removeAll(keepingCapacity: true)
+        talkerIndex.removeAll()
+        talkerHosts.removeAll(keepingCapacity: true); talkerBytes.removeAll(keepingCapacity: true); talkerPackets.removeAll(keepingCapacity: true)
         // The store is committed every couple of seconds: a crash loses at most that much.
         let now = wallSeconds()
         if now - lastCheckpoint >= 2 {
