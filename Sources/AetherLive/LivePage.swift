@@ -42,10 +42,16 @@ enum LivePage {
         out+='<polygon fill="'+colors[k]+'" fill-opacity="0.75" points="'+top.join(' ')+' '+bot.reverse().join(' ')+'"><title>'+k+'</title></polygon>';});}
       else{out+='<polyline fill="none" stroke="#3b6fb6" stroke-width="1.5" points="'+history.map(function(s,i){return x(i)+','+y(s[field]);}).join(' ')+'"/>';}
       el.innerHTML=out+'</svg>';}
-    function summary(m){history.push(m);if(history.length>120)history.shift();$('total-packets').textContent=m.total_packets;$('total-bytes').textContent=fmt(m.total_bytes);
+    // The page is redrawn at most once per animation frame, however fast summaries arrive (a
+    // replay at max speed); every summary still enters the history.
+    var latest=null,drawPending=false;
+    function draw(){drawPending=false;var m=latest;if(!m)return;
+      $('total-packets').textContent=m.total_packets;$('total-bytes').textContent=fmt(m.total_bytes);
       $('pps').textContent=m.packets;$('bps').textContent=fmt(m.bytes);$('drops').textContent=m.drops;$('clock').textContent=iso(m.t);
       chart($('chart-pps'),'packets','packets/s',true);chart($('chart-bps'),'bytes','bytes/s',false);
       $('talkers').innerHTML=m.top_talkers.map(function(t){return '<tr><td>'+esc(t.host)+'</td><td class="num">'+t.bytes+'</td><td class="num">'+t.packets+'</td></tr>';}).join('');}
+    function summary(m){history.push(m);if(history.length>120)history.shift();latest=m;
+      if(!drawPending){drawPending=true;requestAnimationFrame(draw);}}
     function alert(m){alerts[m.id]=m;var ids=Object.keys(alerts).map(Number).sort(function(a,b){return a-b;});$('alert-count').textContent=ids.length;
       $('alerts').innerHTML=ids.map(function(id){var a=alerts[id];var target=a.dst||(a.dsts||[]).slice(0,4).join(', ')+((a.dst_count||0)>4?' … ('+a.dst_count+')':'');
         return '<tr><td>'+a.id+'</td><td><span class="sev '+esc(a.severity)+'">'+esc(a.severity)+'</span></td><td>'+esc(a.kind)+'</td><td>'+esc(a.src)+'</td><td>'+esc(target)+'</td><td>'+esc((a.ports||[]).slice(0,8).join(','))+'</td><td>'+esc(a.state)+'</td><td>'+iso(a.start)+'</td><td>'+iso(a.end)+'</td></tr>';}).join('');}
