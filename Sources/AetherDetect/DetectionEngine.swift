@@ -72,7 +72,7 @@ public final class DetectionEngine {
     private var beacons: [ServiceKey: BeaconSeries] = [:]
     /// Outbound sessions on a listed port, decided once answered or finished: a scan's probes
     /// to such ports belong to the scan, not to a suspicious session of their own.
-    private var pendingOutbound: [Int64: ConnectionUpdate] = [:]
+    private var pendingOutbound: [Int64: (connection: Connection, start: Int64)] = [:]
 
     struct Pair: Hashable { var src: IPAddress; var dst: IPAddress }
     struct TunnelKey: Hashable { var src: IPAddress; var domain: String }
@@ -88,7 +88,8 @@ public final class DetectionEngine {
     // MARK: input
 
     /// Called for every packet after the connection table has seen it.
-    @inline(__always) public func observe(_ m: PacketMeta, _ u: ConnectionUpdate) {
+    @inline(__always) public func observe(_ m: PacketMeta, _ table: ConnectionTable) {
+        let u = table.update
         if m.timestamp > now { now = m.timestamp }
         if m.timestamp < firstTime { firstTime = m.timestamp }
         if m.network == .arp {
@@ -98,41 +99,41 @@ public final class DetectionEngine {
         guard m.network == .ipv4 || m.network == .ipv6 else { return }
         let p = m.outer.proto
         if p != IPProto.tcp && p != IPProto.udp { unusual(m, flow: u.id) }
-        if u.id != 0 && (u.isNew || u.answered || u.refused) { connectionEvent(u, m) }
-        if u.refusedByICMP != 0 { refusedByICMP(u) }
+        if u.id != 0 && (u.isNew || u.answered || u.refused), let c = table.current { connectionEvent(u, c, m) }
+        if let quoted = table.refusedByICMP { refusedByICMP(quoted) }
     }
 
-    private func connectionEvent(_ u: ConnectionUpdate, _ m: PacketMeta) {
-        let probe = Probe(dst: u.respAddress, port: u.proto == IPProto.icmp || u.proto == IPProto.icmpv6 ? 0 : u.respPort, proto: u.proto)
+    private func connectionEvent(_ u: ConnectionUpdate, _ c: Connection, _ m: PacketMeta) {
+        let probe = Probe(dst: c.respAddress, port: c.proto == IPProto.icmp || c.proto == IPProto.icmpv6 ? 0 : c.respPort, proto: c.proto)
         if u.isNew && u.fromOriginator {
             let l = m.hasInner ? m.inner : m.outer
             var isProbe = false
-            switch u.proto {
+            switch c.proto {
             case IPProto.tcp: isProbe = l.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
             case IPProto.udp: isProbe = true
             case IPProto.icmp: isProbe = l.icmpType == 8
             case IPProto.icmpv6: isProbe = l.icmpType == 128
             default: break
             }
-            if isProbe { addProbe(u.origAddress, probe, u.id, m.timestamp) }
-            if u.proto == IPProto.tcp || u.proto == IPProto.udp { considerOutbound(u) }
+            if isProbe { addProbe(c.origAddress, probe, c.id, m.timestamp) }
+            if c.proto == IPProto.tcp || c.proto == IPProto.udp { considerOutbound(c, at: u.timestamp) }
         }
-        if u.answered, let pending = pendingOutbound.removeValue(forKey: u.id) { outbound(pending, at: u.timestamp) }
+        if u.answered, let pending = pendingOutbound.removeValue(forKey: c.id) { outbound(pending.connection, start: pending.start, at: u.timestamp) }
         if u.answered {
-            if var s = probes[u.origAddress] {
-                probes[u.origAddress] = nil // avoid copy-on-write of the windows
+            if var s = probes[c.origAddress] {
+                probes[c.origAddress] = nil // avoid copy-on-write of the windows
                 s.fast.answered(probe)
                 s.slow.answered(probe)
-                probes[u.origAddress] = s
+                probes[c.origAddress] = s
             }
-            noteAnswer(u.origAddress, probe)
+            noteAnswer(c.origAddress, probe)
         }
     }
 
-    private func refusedByICMP(_ u: ConnectionUpdate) {
+    private func refusedByICMP(_ c: Connection) {
         // The probe stays failed; the refusal is counted in an open episode's evidence.
         for kind in [Kind.udp_scan, .port_scan] {
-            if let i = episodes[EpisodeKey(kind: kind, src: u.refusedOrig, target: u.refusedResp, port: 0, name: "")] {
+            if let i = episodes[EpisodeKey(kind: kind, src: c.origAddress, target: c.respAddress, port: 0, name: "")] {
                 setEvidenceCount(&alerts[i], "refused_by_icmp", 1)
                 touch(i)
             }
@@ -301,11 +302,11 @@ public final class DetectionEngine {
 
     // MARK: outbound and protocols
 
-    private func considerOutbound(_ u: ConnectionUpdate) {
-        guard config.badPorts.contains(u.respPort), config.isInternal(u.origAddress), !config.isInternal(u.respAddress),
-              !config.allowed(src: u.origAddress, dst: u.respAddress) else { return }
-        if pendingOutbound.count >= 100_000 { outbound(u, at: u.timestamp); return }
-        pendingOutbound[u.id] = u
+    private func considerOutbound(_ c: Connection, at t: Int64) {
+        guard config.badPorts.contains(c.respPort), config.isInternal(c.origAddress), !config.isInternal(c.respAddress),
+              !config.allowed(src: c.origAddress, dst: c.respAddress) else { return }
+        if pendingOutbound.count >= 100_000 { outbound(c, start: t, at: t); return }
+        pendingOutbound[c.id] = (c, t)
     }
 
     private func isScanning(_ src: IPAddress, _ dst: IPAddress, _ port: UInt16, _ proto: UInt8) -> Bool {
@@ -315,26 +316,26 @@ public final class DetectionEngine {
             || episodes[EpisodeKey(kind: .host_sweep, src: src, target: .zero, port: 0, name: name)].map { alerts[$0].ports.contains(port) } ?? false
     }
 
-    private func outbound(_ u: ConnectionUpdate, at time: Int64) {
-        if isScanning(u.origAddress, u.respAddress, u.respPort, u.proto) { return }
-        let key = EpisodeKey(kind: .suspicious_outbound, src: u.origAddress, target: .zero, port: u.respPort, name: "")
+    private func outbound(_ c: Connection, start: Int64, at time: Int64) {
+        if isScanning(c.origAddress, c.respAddress, c.respPort, c.proto) { return }
+        let key = EpisodeKey(kind: .suspicious_outbound, src: c.origAddress, target: .zero, port: c.respPort, name: "")
         let i: Int
         if let e = episodes[key] { i = e } else {
-            var a = Alert(kind: "suspicious_outbound", severity: "high", src: u.origAddress, dst: u.respAddress,
-                          proto: Self.protoName(u.proto), start: u.timestamp)
-            a.ports = [u.respPort]; a.portCount = 1
-            a.dsts = [u.respAddress]; a.dstCount = 1
-            a.evidence = [("service", .string(Self.serviceName(u.respPort))), ("sessions", .int(0))]
+            var a = Alert(kind: "suspicious_outbound", severity: "high", src: c.origAddress, dst: c.respAddress,
+                          proto: Self.protoName(c.proto), start: start)
+            a.ports = [c.respPort]; a.portCount = 1
+            a.dsts = [c.respAddress]; a.dstCount = 1
+            a.evidence = [("service", .string(Self.serviceName(c.respPort))), ("sessions", .int(0))]
             i = open(key, a)
         }
         var a = alerts[i]
-        if episodeDsts[i, default: []].insert(u.respAddress).inserted {
-            if a.dsts.count < Alert.listLimit { a.dsts.append(u.respAddress) }
+        if episodeDsts[i, default: []].insert(c.respAddress).inserted {
+            if a.dsts.count < Alert.listLimit { a.dsts.append(c.respAddress) }
             a.dstCount += 1
             a.dst = nil // several destinations: the alert lists them
         }
         a.end = max(a.end, time)
-        if a.flows.count < Alert.flowLimit { a.flows.append(u.id) }
+        if a.flows.count < Alert.flowLimit { a.flows.append(c.id) }
         setEvidenceCount(&a, "sessions", 1)
         alerts[i] = a
         touch(i)
@@ -379,7 +380,7 @@ public final class DetectionEngine {
     // MARK: finished connections: brute force and beacons
 
     public func finished(_ c: Connection) {
-        if let pending = pendingOutbound.removeValue(forKey: c.id) { outbound(pending, at: c.lastTime) }
+        if let pending = pendingOutbound.removeValue(forKey: c.id) { outbound(pending.connection, start: pending.start, at: c.lastTime) }
         if c.proto == IPProto.tcp && config.loginPorts.contains(c.respPort) { bruteForce(c) }
         if (c.proto == IPProto.tcp || c.proto == IPProto.udp) && ![53, 123, 5353, 137, 5355].contains(c.respPort)
             && config.isInternal(c.origAddress) && !config.isInternal(c.respAddress) { beacon(c) }

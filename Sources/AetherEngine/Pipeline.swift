@@ -169,12 +169,12 @@ public final class Pipeline {
         let flowID = connections.track(meta, sequence: sequence, captureID: captureID)
         // A TCP/UDP packet of a connection already open has a 5-tuple already counted as a
         // conversation; only new connections, ICMP (keyed by echo id) and tunnels need the digest.
-        let u = connections.update
-        if u.isNew || meta.hasInner || (meta.outer.proto != IPProto.tcp && meta.outer.proto != IPProto.udp) || u.id == 0 {
+        if connections.update.isNew || meta.hasInner || (meta.outer.proto != IPProto.tcp && meta.outer.proto != IPProto.udp)
+            || connections.update.id == 0 {
             conversations.observe(meta)
         }
         if detecting {
-            detectorRef.observe(meta, connections.update)
+            detectorRef.observe(meta, connections)
             if connections.finishedCount > finishedSeen { feedFinished() }
         }
         let l = meta.hasInner ? meta.inner : meta.outer

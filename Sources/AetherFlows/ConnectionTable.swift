@@ -1,13 +1,10 @@
 import AetherCore
 
 /// What the last tracked packet did to its connection; read by the detectors right after `track`.
+/// The connection itself is `ConnectionTable.current`, read only when an event needs it.
 public struct ConnectionUpdate: Sendable {
+    /// The connection's id (0: the packet belongs to none).
     public var id: Int64 = 0
-    public var proto: UInt8 = 0
-    public var origAddress = IPAddress.zero
-    public var respAddress = IPAddress.zero
-    public var origPort: UInt16 = 0
-    public var respPort: UInt16 = 0
     public var timestamp: Int64 = 0
     /// The packet opened this connection.
     public var isNew = false
@@ -16,12 +13,6 @@ public struct ConnectionUpdate: Sendable {
     public var answered = false
     /// The responder refused before any answer: RST to a SYN.
     public var refused = false
-    /// An ICMP error quoted a packet of connection `refusedByICMP` (0 if none).
-    public var refusedByICMP: Int64 = 0
-    public var refusedOrig = IPAddress.zero
-    public var refusedResp = IPAddress.zero
-    public var refusedRespPort: UInt16 = 0
-    public var refusedProto: UInt8 = 0
     public init() {}
 }
 
@@ -44,6 +35,13 @@ public final class ConnectionTable {
     /// `finished.count` without touching the array (read once per packet).
     public private(set) var finishedCount = 0
     public private(set) var update = ConnectionUpdate()
+    private var currentSlot: Int32 = -1
+    private var refusedSlot: Int32 = -1
+
+    /// The connection the last packet belongs to, as the packet left it.
+    public var current: Connection? { currentSlot >= 0 ? slots[Int(currentSlot)] : nil }
+    /// The connection whose packet the last packet (an ICMP error) quoted: it was refused.
+    public var refusedByICMP: Connection? { refusedSlot >= 0 ? slots[Int(refusedSlot)] : nil }
     public private(set) var nextID: Int64 = 1
     public private(set) var created: Int64 = 0
     public var active: Int { index.count }
@@ -106,8 +104,10 @@ public final class ConnectionTable {
     /// `sequence` is the pipeline-wide packet number.
     @inline(__always) public func track(_ m: PacketMeta, sequence: UInt64, captureID: Int64) -> Int64 {
         advance(to: m.timestamp)
-        update.isNew = false; update.answered = false; update.refused = false; update.refusedByICMP = 0
+        update.isNew = false; update.answered = false; update.refused = false
         update.id = 0
+        currentSlot = -1
+        refusedSlot = -1
         guard m.network == .ipv4 || m.network == .ipv6 else { return 0 }
         let outer = m.outer
         if outer.src == .zero && outer.dst == .zero && outer.proto == 0 { return 0 }
@@ -128,12 +128,7 @@ public final class ConnectionTable {
         var sp = q.srcPort, dp = q.dstPort
         if q.proto == IPProto.icmp || q.proto == IPProto.icmpv6 { sp = UInt16(q.icmpType); dp = Self.icmpCounterpart(q) }
         guard let slot = index.find(ConnectionKey(q.src, sp, q.dst, dp, q.proto)) else { return }
-        let c = slots[Int(slot)]
-        update.refusedByICMP = c.id
-        update.refusedOrig = c.origAddress
-        update.refusedResp = c.respAddress
-        update.refusedRespPort = c.respPort
-        update.refusedProto = c.proto
+        refusedSlot = slot
     }
 
     static func icmpCounterpart(_ l: IPLayer) -> UInt16 {
@@ -243,11 +238,7 @@ public final class ConnectionTable {
         let respPackets = slots[i].respPackets
         let os = slots[i].origState, rs = slots[i].respState
         update.id = id
-        update.proto = l.proto
-        update.origAddress = slots[i].origAddress
-        update.respAddress = slots[i].respAddress
-        update.origPort = slots[i].origPort
-        update.respPort = slots[i].respPort
+        currentSlot = slot
         update.timestamp = m.timestamp
         update.fromOriginator = fromOrig
         if !hadResponse && respPackets > 0 {

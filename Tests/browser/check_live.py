@@ -40,17 +40,22 @@ def free_port():
     return p
 
 
-def start_tail(args, port):
-    p = subprocess.Popen([AETHER, "tail", "--listen", f"127.0.0.1:{port}"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def wait_up(p, port, what):
+    """Waits for /healthz of a tail just started; a tail that exits or never answers fails."""
     for _ in range(200):
         try:
             if urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read() == b"ok\n":
-                return p
+                return
         except Exception:
             time.sleep(0.05)
         if p.poll() is not None:
             break
-    fail(f"tail {args} did not come up: {p.stderr.read() if p.poll() is not None else ''}")
+    fail(f"tail {what} did not come up: {p.stderr.read() if p.poll() is not None else ''}")
+
+
+def start_tail(args, port):
+    p = subprocess.Popen([AETHER, "tail", "--listen", f"127.0.0.1:{port}"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_up(p, port, args)
     return p
 
 
@@ -201,14 +206,7 @@ def safety():
     if r.returncode != 2 or "token" not in r.stderr:
         fail(f"non-loopback without token: exit {r.returncode}, {r.stderr.strip()}")
     port = free_port()
-    p = subprocess.Popen([AETHER, "tail", "--replay", BIG, "--speed", "max", "--listen", f"127.0.0.1:{port}", "--token", "s3cret"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            break
-        except Exception:
-            time.sleep(0.05)
+    p = start_tail(["--replay", BIG, "--speed", "max", "--token", "s3cret"], port)
 
     def upgrade(path, origin=None):
         s = socket.create_connection(("127.0.0.1", port))
