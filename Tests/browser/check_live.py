@@ -40,6 +40,12 @@ def free_port():
     return p
 
 
+def remove_store(path):
+    for suffix in ["", "-wal", "-shm"]:
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+
+
 def wait_up(p, port, what):
     """Waits for /healthz of a tail just started; a tail that exits or never answers fails."""
     for _ in range(200):
@@ -71,17 +77,13 @@ def stop(p):
 
 def replay_matches_analyze():
     db = os.path.join(WORK, "analyze.sqlite")
-    for s in ["", "-wal", "-shm"]:
-        if os.path.exists(db + s):
-            os.remove(db + s)
+    remove_store(db)
     subprocess.run([AETHER, "analyze", CAPTURE, "--db", db, "--report", os.path.join(WORK, "analyze.html")], capture_output=True)
     stats = json.loads(subprocess.run([AETHER, "stats", "--db", db, "--json"], capture_output=True, text=True).stdout)
     alerts = json.loads(subprocess.run([AETHER, "alerts", "--db", db, "--json"], capture_output=True, text=True).stdout)
     port = free_port()
     tail_db = os.path.join(WORK, "tail.sqlite")
-    for s in ["", "-wal", "-shm"]:
-        if os.path.exists(tail_db + s):
-            os.remove(tail_db + s)
+    remove_store(tail_db)
     p = start_tail(["--replay", CAPTURE, "--speed", "max", "--db", tail_db], port)
 
     async def client():
@@ -162,9 +164,7 @@ def live_scan_on_lo():
 def browser_numbers_change():
     port = free_port()
     live_db = os.path.join(WORK, "live-running.sqlite")
-    for s in ["", "-wal", "-shm"]:
-        if os.path.exists(live_db + s):
-            os.remove(live_db + s)
+    remove_store(live_db)
     p = start_tail(["--replay", CAPTURE, "--speed", "300", "--db", live_db], port)
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
