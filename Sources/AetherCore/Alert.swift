@@ -20,6 +20,10 @@ public struct Alert: Sendable {
     public var flows: [Int64] = []
     /// Bumped on every change; live mode sends an update when it moves.
     public var version = 0
+    /// Why it fired: each counter with the threshold it reached, as it stood when the episode opened.
+    public var why: [(String, JSON)] = []
+    /// The MITRE ATT&CK technique id.
+    public var technique = ""
 
     public static let listLimit = 4096
     public static let flowLimit = 1_000_000
@@ -43,6 +47,8 @@ public struct Alert: Sendable {
         o.append(("start", .double(Double(start) / 1e9)))
         o.append(("end", .double(Double(end) / 1e9)))
         o.append(("flows", .int(Int64(flows.count))))
+        if !technique.isEmpty { o.append(("technique", .string(technique))) }
+        if !why.isEmpty { o.append(("why", .object(why))) }
         if includeEvidence { o.append(("evidence", .object(evidence))) }
         return .object(o)
     }

@@ -3,6 +3,8 @@
 public struct DetectorConfig: Sendable {
     public var internalNetworks: [IPNetwork] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
                                                 "169.254.0.0/16", "127.0.0.0/8", "fc00::/7", "fe80::/10", "::1/128"].compactMap(IPNetwork.init)
+    /// The networks were given (`--internal`, or a rules file that changes them): no inference.
+    public var internalExplicit = false
     // Scans (defaults: Zeek's scan.zeek)
     public var scanPreset = "zeek"
     public var scanWindow: Int64 = 300
@@ -10,11 +12,15 @@ public struct DetectorConfig: Sendable {
     public var scanHosts = 25
     public var pingHosts = 25
     public var pingAnyHosts = 64
+    /// A small fast sweep: this many unanswered, near-consecutive echo targets within a few seconds.
+    public var pingSmallHosts = 10
+    public var pingSmallWindow: Int64 = 10
     public var slowWindow: Int64 = 3600
     public var slowPorts = 20
     public var slowHosts = 50
     // Outbound
-    public var badPorts: [UInt16] = [23, 445, 139, 3389, 4444, 5554, 6666, 6667, 6668, 6669, 7080, 9001, 9030, 1337, 31337, 12345, 2323, 447, 449]
+    // Tor's 9001/9030 are not listed: by port alone they name ordinary TLS services too.
+    public var badPorts: [UInt16] = [23, 445, 139, 3389, 4444, 5554, 6666, 6667, 6668, 6669, 7080, 1337, 31337, 12345, 2323, 447, 449]
     public var unusualICMPPayload = 512
     public var unusualICMPPackets = 5
     // Beacon (RITA-style)
@@ -26,6 +32,9 @@ public struct DetectorConfig: Sendable {
     public var tunnelUniqueNames = 100
     public var tunnelMinLabel = 24
     public var tunnelEntropy = 3.5
+    /// Data a client moves through one domain: encoded query label bytes plus TXT/NULL/CNAME/MX answer bytes.
+    public var tunnelBytes = 4096
+    public var tunnelMinQueries = 20
     public var dgaNames = 25
     public var dgaWindow: Int64 = 600
     // Brute force
@@ -74,6 +83,8 @@ public struct DetectorConfig: Sendable {
             ("scan.hosts", "\(scanHosts)", "host_sweep: distinct hosts failing on one port (or ARP) within the window"),
             ("ping.hosts", "\(pingHosts)", "ping_sweep: distinct hosts not answering echo within the window"),
             ("ping.any_hosts", "\(pingAnyHosts)", "ping_sweep: distinct hosts echoed within the window, answered or not"),
+            ("ping.small_hosts", "\(pingSmallHosts)", "ping_sweep: unanswered near-consecutive hosts within ping.small_window"),
+            ("ping.small_window", "\(pingSmallWindow)", "ping_sweep: seconds for the small fast sweep"),
             ("slow.window", "\(slowWindow)", "slow_scan: long window in seconds"),
             ("slow.ports", "\(slowPorts)", "slow_scan: distinct failed ports on one host within the long window"),
             ("slow.hosts", "\(slowHosts)", "slow_scan: distinct failed hosts on one port within the long window"),
@@ -87,9 +98,11 @@ public struct DetectorConfig: Sendable {
             ("dns_tunnel.unique_names", "\(tunnelUniqueNames)", "dns_tunnel: unique long or high-entropy subdomains under one domain (RITA: 100)"),
             ("dns_tunnel.min_label", "\(tunnelMinLabel)", "dns_tunnel: subdomain length counted as long"),
             ("dns_tunnel.entropy", "\(tunnelEntropy)", "dns_tunnel: bits per character counted as high entropy"),
+            ("dns_tunnel.bytes", "\(tunnelBytes)", "dns_tunnel: encoded query bytes plus TXT/NULL/CNAME/MX answer bytes for one client and domain"),
+            ("dns_tunnel.min_queries", "\(tunnelMinQueries)", "dns_tunnel: distinct names needed beside dns_tunnel.bytes"),
             ("dga.names", "\(dgaNames)", "dga: random-looking names answered NXDOMAIN within the window"),
             ("dga.window", "\(dgaWindow)", "dga: window in seconds"),
-            ("brute.login_ports", list(loginPorts), "brute_force: services with logins"),
+            ("brute.login_ports", list(loginPorts), "brute_force: ports of login services when no payload names the service (content decides otherwise)"),
             ("brute.sessions", "\(bruteSessions)", "brute_force: short failed sessions from one source to one service within the window"),
             ("brute.window", "\(bruteWindow)", "brute_force: window in seconds"),
             ("brute.max_duration", "\(bruteMaxDuration)", "brute_force: seconds under which a session is short"),
@@ -106,21 +119,21 @@ public struct DetectorConfig: Sendable {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             let t = line.trimmingSpaces
             if t.isEmpty { continue }
-            let kv = t.split(separator: "=", maxSplits: 1).map { String($0).trimmingSpaces }
+            let kv = t.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
             guard kv.count == 2 else { throw ConfigError("line \(n + 1): expected key = value") }
             try c.set(kv[0], kv[1], line: n + 1)
         }
         return c
     }
 
-    mutating func set(_ key: String, _ value: String, line: Int) throws {
+    public mutating func set(_ key: String, _ value: String, line: Int) throws {
         func int() throws -> Int { guard let v = Int(value), v >= 0 else { throw ConfigError("line \(line): \(key) needs a whole number") }; return v }
         func dbl() throws -> Double { guard let v = Double(value), v >= 0 else { throw ConfigError("line \(line): \(key) needs a number") }; return v }
         func ports() throws -> [UInt16] {
-            try value.split(separator: ",").map { guard let p = UInt16(String($0).trimmingSpaces) else { throw ConfigError("line \(line): bad port '\($0)'") }; return p }
+            try value.split(separator: ",").filter { !String($0).trimmingSpaces.isEmpty }.map { guard let p = UInt16(String($0).trimmingSpaces) else { throw ConfigError("line \(line): bad port '\($0)'") }; return p }
         }
         func nets() throws -> [IPNetwork] {
-            try value.split(separator: ",").map {
+            try value.split(separator: ",").filter { !String($0).trimmingSpaces.isEmpty }.map {
                 let s = String($0).trimmingSpaces
                 if let n = IPNetwork(s) { return n }
                 if let a = IPAddress(s) { return IPNetwork(a.isV4 ? "\(a)/32" : "\(a)/128")! }
@@ -128,13 +141,18 @@ public struct DetectorConfig: Sendable {
             }
         }
         switch key {
-        case "internal_networks": internalNetworks = try nets()
+        case "internal_networks":
+            let given = try nets()
+            if given != DetectorConfig().internalNetworks { internalExplicit = true }
+            internalNetworks = given
         case "scan.preset": try apply(preset: value)
         case "scan.window": scanWindow = Int64(try int())
         case "scan.ports": scanPorts = try int()
         case "scan.hosts": scanHosts = try int()
         case "ping.hosts": pingHosts = try int()
         case "ping.any_hosts": pingAnyHosts = try int()
+        case "ping.small_hosts": pingSmallHosts = max(2, try int())
+        case "ping.small_window": pingSmallWindow = Int64(try int())
         case "slow.window": slowWindow = Int64(try int())
         case "slow.ports": slowPorts = try int()
         case "slow.hosts": slowHosts = try int()
@@ -148,6 +166,8 @@ public struct DetectorConfig: Sendable {
         case "dns_tunnel.unique_names": tunnelUniqueNames = try int()
         case "dns_tunnel.min_label": tunnelMinLabel = try int()
         case "dns_tunnel.entropy": tunnelEntropy = try dbl()
+        case "dns_tunnel.bytes": tunnelBytes = try int()
+        case "dns_tunnel.min_queries": tunnelMinQueries = try int()
         case "dga.names": dgaNames = try int()
         case "dga.window": dgaWindow = Int64(try int())
         case "brute.login_ports": loginPorts = try ports()

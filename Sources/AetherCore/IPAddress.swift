@@ -16,6 +16,18 @@ public struct IPAddress: Hashable, Comparable, Sendable {
     @inlinable public var isV4: Bool { hi == 0 && (lo >> 32) == 0xFFFF }
     @inlinable public var v4Value: UInt32 { UInt32(truncatingIfNeeded: lo) }
 
+    /// Group, broadcast and link-scoped destinations: traffic to them stays on the local link
+    /// (or goes to a group), so it is never "outbound", a probe target or a beacon peer.
+    /// Directed broadcasts (x.x.x.255) are treated as broadcast, as most LANs are /24 or wider.
+    @inlinable public var isLinkScopedOrGroup: Bool {
+        if isV4 {
+            let v = v4Value
+            return v >> 28 == 0xE || v == 0xFFFF_FFFF || v & 0xFF == 0xFF || v >> 16 == 0xA9FE || v == 0
+        }
+        let top = hi >> 48
+        return hi >> 56 == 0xFF || top & 0xFFC0 == 0xFE80 || (hi == 0 && lo <= 1)
+    }
+
     @inlinable public static func < (a: IPAddress, b: IPAddress) -> Bool {
         a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo
     }

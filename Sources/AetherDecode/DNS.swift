@@ -6,6 +6,10 @@ public struct DNSAnswer: Sendable, Equatable {
     public var ttl: UInt32
     /// A/AAAA address, CNAME/NS/PTR name, or "TXT <n bytes>".
     public var data: String
+    /// RDATA length in bytes: what the record carries, whatever its type.
+    public var length = 0
+
+    public init(type: UInt16, ttl: UInt32, data: String) { self.type = type; self.ttl = ttl; self.data = data }
 }
 
 /// A DNS message's header, first question and answers.
@@ -70,7 +74,9 @@ public enum DNSParser {
             case 16: data = "TXT \(len) bytes"
             default: data = "\(len) bytes"
             }
-            m.answers.append(DNSAnswer(type: type, ttl: ttl, data: data))
+            var answer = DNSAnswer(type: type, ttl: ttl, data: data)
+            answer.length = len
+            m.answers.append(answer)
             o = rd + len
             read += 1
         }

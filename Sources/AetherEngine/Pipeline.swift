@@ -111,6 +111,10 @@ public final class Pipeline {
             try writeApplicationRows()
             try writeSeries()
             try saveChangedAlerts()
+            if let detector {
+                try store.setMeta("internal_scope", detector.scopeStatement)
+                try store.setMeta("internal_inferred", detector.internalInferred ? "1" : "0")
+            }
         }
     }
 
@@ -179,6 +183,9 @@ public final class Pipeline {
         }
         let l = meta.hasInner ? meta.inner : meta.outer
         if l.proto == IPProto.tcp && l.payloadCaptured > 0 && l.hasTransport {
+            let (service, seen) = connections.currentInspection
+            // A few segments name the service; login services are followed further for the outcome.
+            if seen < 8 || (seen < 64 && (service.hasLogin || service == .http)) { identify(packet, l, service) }
             inspect(packet, l, flowID: flowID)
         } else if l.proto == IPProto.udp && l.payloadCaptured >= 12 {
             // DNS, and the same format on mDNS and LLMNR.
@@ -191,6 +198,16 @@ public final class Pipeline {
         addSeries(meta)
         try store.append(meta, flowID: flowID, sequence: sequence, captureID: captureID)
         sequence += 1
+    }
+
+    /// The connection's service by content, and login outcomes its server states in clear.
+    private func identify(_ packet: RawPacket, _ l: IPLayer, _ known: Service) {
+        guard let base = packet.bytes.baseAddress else { return }
+        let p = UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured)
+        let fromResponder = !connections.update.fromOriginator
+        let service = known != .unknown ? known : ServiceIdentifier.identify(p, fromResponder: fromResponder)
+        let outcome = fromResponder ? ServiceIdentifier.loginOutcome(p, service: service) : .none
+        connections.noteInspected(service: service, outcome: outcome.rawValue)
     }
 
     /// TLS hellos and HTTP/1.x heads in TCP payloads. A byte or two decides whether to look.
@@ -260,6 +277,7 @@ public final class Pipeline {
 
     private func hello(_ p: UnsafeRawBufferPointer, flowID: Int64) {
         guard let h = TLSParser.parseClientHello(p) else { return }
+        detector?.tlsHello(flow: flowID, serverName: h.serverName)
         var key: UInt64 = h.serverName == nil ? 1 : 2
         for c in h.ciphers { key = mix64(key ^ UInt64(c)) }
         key = mix64(key ^ 0xE0)

@@ -35,6 +35,14 @@ public struct History: Sendable, Equatable {
 
     public func contains(_ c: Character) -> Bool { description.contains(c) }
 
+    /// The first letter (after a role flip's ^) is S or H: the connection opened in the capture.
+    public var startsWithSYN: Bool {
+        var w = letters.0
+        if UInt8(truncatingIfNeeded: w) == UInt8(ascii: "^") { w >>= 8 }
+        let c = UInt8(truncatingIfNeeded: w)
+        return c == UInt8(ascii: "S") || c == UInt8(ascii: "H") || c == UInt8(ascii: "s") || c == UInt8(ascii: "h")
+    }
+
     public var description: String {
         var bytes: [UInt8] = []
         for i in 0..<Int(count) {
@@ -73,6 +81,25 @@ public struct Connection: Sendable {
     public var tunnelParent: Int64 = 0
     public var tunnelKind: UInt8 = 0
     public var vlan: UInt16 = 0
+    /// The application protocol, from content (`Service.byPort` fills in when no payload said).
+    public var service = Service.unknown
+    /// Login outcomes the responder showed in clear (FTP 530, LDAP bind result…).
+    public var loginFailures: UInt8 = 0
+    public var loginSuccesses: UInt8 = 0
+    /// Payload segments looked at for the service and login outcomes (bounded).
+    public var inspected: UInt8 = 0
+    /// Originator payload after a pause of a second or more: a burst inside a long connection.
+    public var bursts: UInt32 = 0
+    var lastOrigPayload: Int64 = 0
+    /// The first packet carried no SYN: the capture joined an existing connection, or an idle
+    /// timeout split one (Zeek's history does not start with S).
+    public var joinedMidStream: Bool { proto == IPProto.tcp && !history.startsWithSYN }
+
+    /// The service name for conn.log: content first, then the port.
+    public var serviceName: String {
+        if service != .unknown { return service.name }
+        return ""
+    }
 
     // Intrusive idle list.
     var prev: Int32 = -1

@@ -13,6 +13,8 @@ public struct ConnectionUpdate: Sendable {
     public var answered = false
     /// The responder refused before any answer: RST to a SYN.
     public var refused = false
+    /// The originator sent payload after a second or more of silence (a burst).
+    public var burst = false
     public init() {}
 }
 
@@ -104,7 +106,7 @@ public final class ConnectionTable {
     /// `sequence` is the pipeline-wide packet number.
     @inline(__always) public func track(_ m: PacketMeta, sequence: UInt64, captureID: Int64) -> Int64 {
         advance(to: m.timestamp)
-        update.isNew = false; update.answered = false; update.refused = false
+        update.isNew = false; update.answered = false; update.refused = false; update.burst = false
         update.id = 0
         currentSlot = -1
         refusedSlot = -1
@@ -272,6 +274,14 @@ public final class ConnectionTable {
             buf[Int(s)].lastPacket = sequence
             let payload = UInt64(l.payloadLength)
             if isOrig {
+                if payload > 0 && l.proto == IPProto.tcp {
+                    let last = buf[Int(s)].lastOrigPayload
+                    if last != 0 && m.timestamp &- last >= 1_000_000_000 {
+                        buf[Int(s)].bursts &+= 1
+                        update.burst = true
+                    }
+                    buf[Int(s)].lastOrigPayload = m.timestamp
+                }
                 buf[Int(s)].origPackets += 1
                 buf[Int(s)].origIPBytes += UInt64(l.ipLength)
                 buf[Int(s)].origBytes += payload
@@ -332,6 +342,23 @@ public final class ConnectionTable {
             }
         }
         if isOrig { c.origState = me; c.respState = peer } else { c.respState = me; c.origState = peer }
+    }
+
+    // MARK: what the application layer learned about the current connection
+
+    /// Payload segments already inspected on the current connection, and its service so far.
+    @inline(__always) public var currentInspection: (service: Service, inspected: UInt8) {
+        guard currentSlot >= 0 else { return (.unknown, 255) }
+        return (slots[Int(currentSlot)].service, slots[Int(currentSlot)].inspected)
+    }
+
+    public func noteInspected(service: Service, outcome: UInt8) {
+        guard currentSlot >= 0 else { return }
+        let i = Int(currentSlot)
+        slots[i].inspected &+= 1
+        if slots[i].service == .unknown && service != .unknown { slots[i].service = service }
+        if outcome == 1 && slots[i].loginFailures < 255 { slots[i].loginFailures += 1 }
+        if outcome == 2 && slots[i].loginSuccesses < 255 { slots[i].loginSuccesses += 1 }
     }
 
     // MARK: slab and idle lists

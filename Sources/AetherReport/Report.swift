@@ -251,8 +251,12 @@ public struct Report {
               let rows = try JSONSerialization.jsonObject(with: data) as? [[String]] else {
             return .text("Detectors did not run on this store.")
         }
-        return E.table(id: "rules-table", headers: ["setting", "value", "meaning"],
-                       rows: rows.map { [E.el("code", [], text: $0[0]), E.el("code", [], text: $0[1]), .text($0[2])] }, filter: false)
+        let scope = try store.meta("internal_scope") ?? "internal networks as configured"
+        return E.el("div", [], [
+            E.el("p", [("id", "internal-scope")], text: "Monitored side: " + scope),
+            E.table(id: "rules-table", headers: ["setting", "value", "meaning"],
+                    rows: rows.map { [E.el("code", [], text: $0[0]), E.el("code", [], text: $0[1]), .text($0[2])] }, filter: false),
+        ])
     }
 
     func loadAlerts() throws -> [ReportAlert] {

@@ -21,6 +21,9 @@ public struct StoreStats: Sendable {
     public var dnsResponses: Int64 = 0
     public var tlsSNI: [String] = []
     public var httpHosts: [String] = []
+    /// Which side the detectors took as internal, and whether it was inferred from the capture.
+    public var internalScope: String?
+    public var internalInferred = false
 }
 
 extension Store {
@@ -54,6 +57,8 @@ extension Store {
         while try sni.step() { if let t = sni.text(0) { st.tlsSNI.append(t) } }
         let hosts = try db.prepare("SELECT DISTINCT host FROM http WHERE host IS NOT NULL ORDER BY 1")
         while try hosts.step() { if let t = hosts.text(0) { st.httpHosts.append(t) } }
+        st.internalScope = try meta("internal_scope")
+        st.internalInferred = try meta("internal_inferred") == "1"
         return st
     }
 
@@ -95,7 +100,8 @@ extension Store {
     public func alerts() throws -> [JSON] {
         let s = try db.prepare("""
             SELECT id, kind, severity, src, dst, dsts, ports, proto, start_ts, end_ts, evidence,
-              (SELECT count(*) FROM alert_flow WHERE alert_id = alert.id)
+              (SELECT count(*) FROM alert_flow WHERE alert_id = alert.id),
+              json_extract(evidence, '$.technique'), json_extract(evidence, '$.why')
             FROM alert ORDER BY start_ts, id
             """)
         var out: [JSON] = []
@@ -110,6 +116,8 @@ extension Store {
             o.append(("start", .double(Double(s.int(8)) / 1e9)))
             o.append(("end", .double(Double(s.int(9)) / 1e9)))
             o.append(("flows", .int(s.int(11))))
+            if let t = s.text(12) { o.append(("technique", .string(t))) }
+            if let w = s.text(13) { o.append(("why", .raw(w))) }
             o.append(("evidence", .raw(s.text(10) ?? "{}")))
             out.append(.object(o))
         }

@@ -310,7 +310,8 @@ public final class Store {
             a.bind(6, x.dst == nil ? JSON.array(x.dsts.map { .string($0.description) }).render(pretty: false) : nil)
             a.bind(7, JSON.array(x.ports.map { .int(Int64($0)) }).render(pretty: false))
             a.bind(8, x.proto); a.bind(9, x.start); a.bind(10, x.end)
-            a.bind(11, JSON.object(x.evidence).render(pretty: false))
+            // Technique and reasons ride in the evidence object; `alerts --json` lifts them out.
+            a.bind(11, JSON.object(x.evidence + [("technique", .string(x.technique)), ("why", .object(x.why))]).render(pretty: false))
             try a.run()
             let already = min(savedFlows[x.id] ?? 0, x.flows.count)
             if already == 0 {

@@ -37,8 +37,18 @@ func readText(_ path: String) -> String? {
     return String(decoding: bytes, as: UTF8.self)
 }
 
-func runIngest(_ inputs: [String], db: String, filter: String?, rules: String? = nil, detect: Bool = true) throws -> Store {
-    let config = try loadRules(rules)
+/// Rules from a file, with `--internal` applied: given networks turn inference off.
+func loadRules(_ path: String?, internal nets: String?) throws -> DetectorConfig {
+    var c = try loadRules(path)
+    if let nets {
+        do { try c.set("internal_networks", nets, line: 0) } catch let e as ConfigError { throw BadInput(message: "--internal: \(e.message)") }
+        c.internalExplicit = true
+    }
+    return c
+}
+
+func runIngest(_ inputs: [String], db: String, filter: String?, rules: String? = nil, internal nets: String? = nil, detect: Bool = true) throws -> Store {
+    let config = try loadRules(rules, internal: nets)
     let store = try openStore(db, readOnly: false)
     let pipeline: Pipeline
     do {
@@ -77,10 +87,11 @@ struct Ingest: ParsableCommand {
     @Option(help: "store file") var db: String
     @Option(help: "BPF filter applied while reading") var filter: String?
     @Option(help: "detector settings file (see aether rules)") var rules: String?
+    @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
     @Flag(name: .customLong("no-detect"), help: "store only; run no detectors") var noDetect = false
 
     func run() throws {
-        _ = try runIngest(inputs, db: db, filter: filter, rules: rules, detect: !noDetect)
+        _ = try runIngest(inputs, db: db, filter: filter, rules: rules, internal: `internal`, detect: !noDetect)
     }
 }
 
@@ -91,6 +102,7 @@ struct Analyze: ParsableCommand {
     @Option(help: "HTML report to write (default: reports/NAME.html)") var report: String?
     @Option(help: "BPF filter applied while reading") var filter: String?
     @Option(help: "detector settings file (see aether rules)") var rules: String?
+    @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
 
     func run() throws {
         let name = defaultName(inputs.first ?? "capture")
@@ -99,7 +111,7 @@ struct Analyze: ParsableCommand {
         if db == nil || report == nil { mkdir("reports", 0o755) }
         defer { try? writeReport(db: dbPath, to: reportPath, quiet: false) }
         var failed: Error?
-        do { _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules) } catch let e as ExitCode where e.rawValue == 1 { failed = e }
+        do { _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules, internal: `internal`) } catch let e as ExitCode where e.rawValue == 1 { failed = e }
         let store = try openStore(dbPath, readOnly: true)
         print(renderStats(try store.stats(), path: dbPath))
         let alerts = try store.alerts()
@@ -136,6 +148,8 @@ func statsJSON(_ s: StoreStats) -> JSON {
         ("dns_responses", .int(s.dnsResponses)),
         ("tls_sni", .array(s.tlsSNI.map { .string($0) })),
         ("http_hosts", .array(s.httpHosts.map { .string($0) })),
+        ("internal_networks", .object([("inferred", .bool(s.internalInferred)),
+                                       ("assumption", s.internalScope.map { .string($0) } ?? .null)])),
     ])
 }
 
@@ -339,6 +353,9 @@ struct Rules: ParsableCommand {
     func run() throws {
         let c = try loadRules(rules)
         print("# AetherLens detector settings. Copy to a file, change values, pass it with --rules FILE.")
+        print("# Internal networks: when no host of a capture is in internal_networks (and they were not changed")
+        print("# here or given with --internal), the originator of each connection is taken as the monitored side;")
+        print("# stats --json (internal_networks) and the report state which assumption was made.")
         for (k, v, meaning) in c.settings {
             print("# \(meaning)")
             print("\(k) = \(v)")
@@ -411,6 +428,7 @@ struct Tail: ParsableCommand {
     @Option(help: "access token, required for a non-loopback --listen") var token: String?
     @Option(help: "BPF filter") var filter: String?
     @Option(help: "detector settings file") var rules: String?
+    @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
     @Option(name: .customLong("buffer-mb"), help: "kernel capture buffer in MB") var bufferMB = 32
 
     func parsedListen() throws -> (String, Int) {
@@ -449,7 +467,7 @@ struct Tail: ParsableCommand {
             temp = dbPath
         }
         defer { if let temp { for s in ["", "-wal", "-shm"] { unlink(temp + s) } } }
-        let config = try loadRules(rules)
+        let config = try loadRules(rules, internal: `internal`)
         let store = try openStore(dbPath, readOnly: false)
         let source: LiveSource
         var captureFilter = filter

@@ -1,0 +1,86 @@
+import AetherCore
+import AetherFlows
+
+/// beacon: regular contact from one host to one service, either as new connections (their start
+/// times) or as bursts of payload inside one long-lived connection. Any unicast pair counts,
+/// internal or not: a beacon between two public hosts, or two private ones, is the same behaviour.
+/// A TCP connection that the capture joined mid-stream (an idle timeout cut a long-lived
+/// connection; no SYN opened it) is not a new contact.
+final class BeaconDetector: Detector {
+    struct ServiceKey: Hashable { var src: IPAddress; var dst: IPAddress; var port: UInt16; var proto: UInt8 }
+
+    private var series: [ServiceKey: BeaconSeries] = [:]
+    /// Burst start times inside each live connection, by connection id (bounded).
+    private var bursts: [Int64: BeaconSeries] = [:]
+    static let maxTrackedConnections = 50_000
+    /// Ports whose periodic traffic is the protocol's own (DNS, NTP, name services).
+    static let quietPorts: Set<UInt16> = [53, 123, 5353, 137, 138, 5355, 67, 68, 1900, 546, 547]
+
+    func handle(_ event: DetectorEvent, _ ctx: DetectionContext) {
+        switch event {
+        case .finished(let c):
+            bursts[c.id] = nil
+            guard eligible(c), !c.joinedMidStream else { return }
+            let key = ServiceKey(src: c.origAddress, dst: c.respAddress, port: c.respPort, proto: c.proto)
+            var s = series.removeValue(forKey: key) ?? BeaconSeries()
+            s.add(start: c.firstTime, bytes: Int64(c.origBytes + c.respBytes), flow: c.id)
+            series[key] = s
+            consider(s, c, end: c.lastTime, form: "connections", ctx)
+        case .burst(let c, let t):
+            guard eligible(c) else { return }
+            var s: BeaconSeries
+            if let b = bursts.removeValue(forKey: c.id) { s = b } else {
+                if bursts.count >= Self.maxTrackedConnections { return }
+                s = BeaconSeries()
+                if !c.joinedMidStream { s.add(start: c.firstTime, bytes: 0, flow: c.id) }
+            }
+            s.add(start: t, bytes: 0, flow: c.id)
+            bursts[c.id] = s
+            consider(s, c, end: t, form: "bursts in one connection", ctx)
+        default:
+            break
+        }
+    }
+
+    private func eligible(_ c: Connection) -> Bool {
+        (c.proto == IPProto.tcp || c.proto == IPProto.udp) && !Self.quietPorts.contains(c.respPort)
+            && !c.respAddress.isLinkScopedOrGroup && !c.origAddress.isLinkScopedOrGroup
+    }
+
+    private func consider(_ s: BeaconSeries, _ c: Connection, end: Int64, form: String, _ ctx: DetectionContext) {
+        let config = ctx.config
+        let n = s.starts.count
+        let book = ctx.book
+        let ek = EpisodeKey(.beacon, c.origAddress, target: c.respAddress, port: c.respPort)
+        let open = book[ek]
+        guard n >= config.beaconMinConnections else { return }
+        // Scoring sorts the series; past 64 contacts every 16th is enough to follow it.
+        if open != nil ? !(n < 64 || n % 16 == 0) : !s.recentGapsRegular(jitter: config.beaconMaxJitter) { return }
+        guard let score = s.score(spanStart: ctx.firstTime, now: ctx.now, minInterval: config.beaconMinInterval) else { return }
+        let regular = score.total >= config.beaconScore && 1 - score.tsMAD <= config.beaconMaxJitter && score.tsSkew >= 0.7
+        if let i = open {
+            book.update(i) { a in
+                a.end = max(a.end, end)
+                // The stored score is the latest one that still justifies the alert.
+                if regular { a.evidence = score.evidence(connections: n) + [("form", .string(form))] }
+                else { Evidence.set(&a, "contacts_seen", .int(Int64(n))) }
+            }
+            book.addFlow(i, c.id)
+            return
+        }
+        // Regular timing is what makes a beacon: a high average alone can come from a short run
+        // of lucky gaps early in a busy pair's history.
+        guard regular, !ctx.allowed(src: c.origAddress, dst: c.respAddress) else { return }
+        var a = Alert(kind: AlertKind.beacon.rawValue, severity: ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress) ? "high" : "medium",
+                      src: c.origAddress, dst: c.respAddress, proto: DetectionEngine.protoName(c.proto), start: s.starts.min() ?? c.firstTime)
+        a.end = end
+        a.ports = [c.respPort]; a.portCount = 1
+        var flows: [Int64] = []
+        for f in s.flows where flows.last != f { flows.append(f) }
+        a.flows = flows
+        a.evidence = score.evidence(connections: n) + [("form", .string(form))]
+        book.open(ek, a, why: [Evidence.crossed("score", score.total, config.beaconScore),
+                               Evidence.crossed("interval_deviation", 1 - score.tsMAD, config.beaconMaxJitter),
+                               Evidence.crossed("contacts", n, config.beaconMinConnections)])
+    }
+}

@@ -1,0 +1,103 @@
+import AetherCore
+import AetherDecode
+import AetherFlows
+
+/// What the packet that opened a connection was: the scan detectors judge probes by it.
+struct Opening {
+    var tcpFlags: UInt8
+    var icmpType: UInt8
+}
+
+/// What detectors are fed: typed events the engine derives once from each packet, each finished
+/// connection and each DNS message. A detector never reads the connection table's state.
+enum DetectorEvent {
+    /// The originator's first packet opened a connection.
+    case opened(Connection, Opening, time: Int64)
+    /// The responder's first packet: an answer (SYN-ACK, UDP reply, echo reply, data).
+    case answered(Connection, time: Int64)
+    /// The responder's first packet refused (RST before any answer).
+    case refused(Connection, time: Int64)
+    /// An ICMP error quoted a packet of this connection.
+    case refusedByICMP(Connection)
+    /// The originator sent payload again after a pause of a second or more.
+    case burst(Connection, time: Int64)
+    /// The connection table finished this connection (closed, reset or idle).
+    case finished(Connection)
+    /// A packet of an IP protocol other than TCP and UDP (ICMP included), outermost header.
+    case ipPacket(IPLayer, time: Int64, flow: Int64)
+    /// ARP over Ethernet: opcode, sender and target protocol addresses.
+    case arp(op: UInt16, sender: IPAddress, target: IPAddress, time: Int64)
+    /// A TLS ClientHello on the connection `flow`.
+    case tlsHello(flow: Int64, serverName: String?)
+    /// A DNS message from src to dst.
+    case dns(DNSMessage, src: IPAddress, dst: IPAddress, flow: Int64, time: Int64)
+}
+
+/// One detector family. Adding a detector is a type that implements this, its settings in
+/// DetectorConfig, its tests, and one line in `DetectionEngine.detectors`.
+protocol Detector: AnyObject {
+    func handle(_ event: DetectorEvent, _ ctx: DetectionContext)
+}
+
+/// What every detector shares: the settings, the episode book, the monitored side, event time.
+final class DetectionContext {
+    let config: DetectorConfig
+    let book: EpisodeBook
+    var scope: Scope
+    /// The latest event time, and the first, across all input.
+    var now = Int64.min
+    var firstTime = Int64.max
+
+    init(config: DetectorConfig, book: EpisodeBook) {
+        self.config = config
+        self.book = book
+        self.scope = Scope(config: config)
+    }
+
+    func allowed(src: IPAddress, dst: IPAddress?) -> Bool { config.allowed(src: src, dst: dst) }
+}
+
+/// Which side of the capture is the monitored (internal) one. The configured networks decide
+/// when any host of the capture is in them; when none is (a capture between public addresses,
+/// as many shared captures are), the originator of each connection is taken as the monitored
+/// side, and the assumption is stated in `stats --json`, the report and `aether rules`.
+/// `--internal` fixes the networks and turns inference off.
+struct Scope {
+    let networks: [IPNetwork]
+    let explicit: Bool
+    private(set) var sawInternal = false
+
+    init(config: DetectorConfig) {
+        networks = config.internalNetworks
+        explicit = config.internalExplicit
+    }
+
+    /// No host seen so far is in the configured networks, and they were not given explicitly.
+    var inferred: Bool { !explicit && !sawInternal }
+
+    @inline(__always) mutating func note(_ a: IPAddress) {
+        if sawInternal || a.isLinkScopedOrGroup { return }
+        if isConfiguredInternal(a) { sawInternal = true }
+    }
+
+    @inline(__always) func isConfiguredInternal(_ a: IPAddress) -> Bool {
+        for n in networks where n.contains(a) { return true }
+        return false
+    }
+
+    /// Traffic from src to dst leaves the monitored side. Group, broadcast and link-scoped
+    /// destinations never do.
+    func isOutbound(src: IPAddress, dst: IPAddress) -> Bool {
+        if dst.isLinkScopedOrGroup || src.isLinkScopedOrGroup { return false }
+        let si = isConfiguredInternal(src), di = isConfiguredInternal(dst)
+        if si && !di { return true }
+        return inferred && !si && !di
+    }
+
+    /// One line for reports and `aether rules`.
+    var statement: String {
+        if explicit { return "internal networks as given: " + networks.map(\.description).joined(separator: ", ") }
+        if sawInternal { return "internal networks as configured: " + networks.map(\.description).joined(separator: ", ") }
+        return "inferred: no host of the capture is in the configured internal networks, so the originator of each connection is taken as the monitored (internal) side; --internal NETS overrides"
+    }
+}

@@ -1,0 +1,186 @@
+import AetherCore
+
+/// The kinds of alert, each with its MITRE ATT&CK technique.
+public enum AlertKind: String, CaseIterable, Sendable {
+    case port_scan, host_sweep, udp_scan, ping_sweep, slow_scan, suspicious_outbound, unusual_protocol, beacon, dns_tunnel, dga, brute_force
+
+    var index: Int { Self.allCases.firstIndex(of: self)! }
+
+    public var technique: String {
+        switch self {
+        case .port_scan, .udp_scan, .slow_scan: return "T1046" // Network Service Discovery
+        case .host_sweep, .ping_sweep: return "T1595.001" // Active Scanning: Scanning IP Blocks
+        case .suspicious_outbound: return "T1571" // Non-Standard Port
+        case .unusual_protocol: return "T1095" // Non-Application Layer Protocol
+        case .beacon: return "T1071" // Application Layer Protocol (C2)
+        case .dns_tunnel: return "T1572" // Protocol Tunneling (T1071.004 DNS)
+        case .dga: return "T1568.002" // Dynamic Resolution: Domain Generation Algorithms
+        case .brute_force: return "T1110" // Brute Force
+        }
+    }
+}
+
+public enum Severity: String, Sendable { case low, medium, high }
+
+/// What identifies an episode: one alert per (kind, source, target) for the whole run.
+struct EpisodeKey: Hashable {
+    var kind: AlertKind
+    var src: IPAddress
+    var target: IPAddress
+    var port: UInt16
+    var name: String
+
+    init(_ kind: AlertKind, _ src: IPAddress, target: IPAddress = .zero, port: UInt16 = 0, name: String = "") {
+        self.kind = kind
+        self.src = src; self.target = target; self.port = port; self.name = name
+    }
+
+    // Hashing an enum and two words, not two strings: these keys are looked up per probe.
+    func hash(into h: inout Hasher) {
+        h.combine(mix64(src.hash64 ^ target.hash64 &* 31 ^ UInt64(port) << 8 ^ UInt64(kind.index)))
+    }
+}
+
+/// Every episode of every detector: one book, so a detector can ask whether another already
+/// covers a behaviour (a scan's probes to a listed port are not also suspicious outbound).
+final class EpisodeBook {
+    private(set) var alerts: [Alert] = []
+    private var episodes: [EpisodeKey: Int] = [:]
+    /// Membership of each episode's targets and ports, so growing an episode is O(1).
+    private var dstSets: [Int: Set<IPAddress>] = [:]
+    private var portSets: [Int: Set<UInt16>] = [:]
+    private var changed = Set<Int>()
+    private var announced = Set<Int>()
+    private var nextID: Int64
+
+    init(firstID: Int64) { nextID = firstID }
+
+    subscript(key: EpisodeKey) -> Int? { episodes[key] }
+
+    func contains(_ key: EpisodeKey) -> Bool { episodes[key] != nil }
+
+    /// Opens an episode: the alert with its kind's technique and the reason it fired.
+    @discardableResult
+    func open(_ key: EpisodeKey, _ alert: Alert, why: [(String, JSON)]) -> Int {
+        var a = alert
+        a.id = nextID
+        nextID += 1
+        a.why = why
+        a.technique = key.kind.technique
+        alerts.append(a)
+        let i = alerts.count - 1
+        episodes[key] = i
+        dstSets[i] = Set(a.dsts)
+        portSets[i] = Set(a.ports)
+        changed.insert(i)
+        return i
+    }
+
+    /// Changes an alert in place and marks it changed (its version moves, so the store and the
+    /// live view pick it up).
+    func update(_ i: Int, _ body: (inout Alert) -> Void) {
+        body(&alerts[i])
+        alerts[i].version += 1
+        changed.insert(i)
+    }
+
+    func hasPort(_ i: Int, _ p: UInt16) -> Bool { portSets[i]?.contains(p) ?? false }
+
+    /// Adds a port; true when it was new.
+    func addPort(_ i: Int, _ p: UInt16) -> Bool {
+        guard portSets[i, default: []].insert(p).inserted else { return false }
+        alerts[i].ports.append(p)
+        alerts[i].portCount += 1
+        return true
+    }
+
+    /// Adds a target; true when it was new.
+    func addTarget(_ i: Int, _ d: IPAddress) -> Bool {
+        guard dstSets[i, default: []].insert(d).inserted else { return false }
+        alerts[i].dstCount += 1
+        if alerts[i].dsts.count < Alert.listLimit { alerts[i].dsts.append(d) }
+        return true
+    }
+
+    func addFlow(_ i: Int, _ flow: Int64) {
+        guard flow != 0, alerts[i].flows.count < Alert.flowLimit, alerts[i].flows.last != flow else { return }
+        alerts[i].flows.append(flow)
+    }
+
+    /// Alerts opened or grown since the last call, with whether each is new to the caller.
+    func drainChanges() -> [(alert: Alert, isNew: Bool)] {
+        let out = changed.sorted().map { i -> (alert: Alert, isNew: Bool) in
+            let isNew = !announced.contains(i)
+            announced.insert(i)
+            return (Self.finalized(alerts[i]), isNew)
+        }
+        changed.removeAll(keepingCapacity: true)
+        return out
+    }
+
+    /// The alert with its derived counts filled in, so the stored evidence always agrees with
+    /// the lists it summarises.
+    static func finalized(_ alert: Alert) -> Alert {
+        var a = alert
+        a.ports.sort()
+        let kind = AlertKind(rawValue: a.kind)
+        if kind == .port_scan || kind == .udp_scan || (kind == .slow_scan && a.dst != nil) {
+            let open = Evidence.count(a, "open_ports")
+            Evidence.set(&a, "distinct_ports", .int(Int64(a.portCount)))
+            Evidence.set(&a, "answered_ports", .int(Int64(open)))
+            Evidence.set(&a, "unanswered_or_refused_ports", .int(Int64(max(0, a.portCount - open))))
+        } else if a.dst == nil && (kind == .host_sweep || kind == .ping_sweep || kind == .slow_scan) {
+            let answered = Evidence.count(a, "responding_hosts")
+            Evidence.set(&a, "distinct_hosts", .int(Int64(a.dstCount)))
+            Evidence.set(&a, "answered_hosts", .int(Int64(answered)))
+            Evidence.set(&a, "unanswered_or_refused_hosts", .int(Int64(max(0, a.dstCount - answered))))
+        }
+        a.evidence.append(("first", .string(Timestamp(nanoseconds: a.start).iso8601)))
+        a.evidence.append(("last", .string(Timestamp(nanoseconds: a.end).iso8601)))
+        return a
+    }
+}
+
+/// Ordered key/value evidence helpers.
+enum Evidence {
+    static func add(_ a: inout Alert, _ key: String, _ delta: Int64) {
+        if let j = a.evidence.firstIndex(where: { $0.0 == key }), case .int(let v) = a.evidence[j].1 {
+            a.evidence[j].1 = .int(v + delta)
+        } else {
+            a.evidence.append((key, .int(delta)))
+        }
+    }
+
+    static func max(_ a: inout Alert, _ key: String, _ v: Int64) {
+        if let j = a.evidence.firstIndex(where: { $0.0 == key }), case .int(let old) = a.evidence[j].1 {
+            if v > old { a.evidence[j].1 = .int(v) }
+        } else { a.evidence.append((key, .int(v))) }
+    }
+
+    static func set(_ a: inout Alert, _ key: String, _ v: JSON) {
+        if let j = a.evidence.firstIndex(where: { $0.0 == key }) { a.evidence[j].1 = v } else { a.evidence.append((key, v)) }
+    }
+
+    static func append(_ a: inout Alert, _ key: String, _ v: JSON, limit: Int = Alert.listLimit) {
+        if let j = a.evidence.firstIndex(where: { $0.0 == key }), case .array(var list) = a.evidence[j].1 {
+            if list.count < limit && !list.contains(where: { $0.render() == v.render() }) { list.append(v) }
+            a.evidence[j].1 = .array(list)
+        } else {
+            a.evidence.append((key, .array([v])))
+        }
+    }
+
+    static func count(_ a: Alert, _ key: String) -> Int {
+        guard let e = a.evidence.first(where: { $0.0 == key }), case .array(let l) = e.1 else { return 0 }
+        return l.count
+    }
+
+    /// One reason: the counter, its value and the threshold it reached.
+    static func crossed(_ counter: String, _ value: Int, _ threshold: Int) -> (String, JSON) {
+        (counter, .object([("value", .int(Int64(value))), ("threshold", .int(Int64(threshold)))]))
+    }
+
+    static func crossed(_ counter: String, _ value: Double, _ threshold: Double) -> (String, JSON) {
+        (counter, .object([("value", .double((value * 1000).rounded() / 1000)), ("threshold", .double(threshold))]))
+    }
+}

@@ -1,0 +1,137 @@
+import AetherCore
+import AetherFlows
+
+/// suspicious_outbound (a session from the monitored side to another on a listed port) and
+/// unusual_protocol (outbound IP protocols other than TCP/UDP/ICMP, oversized echoes). Group,
+/// broadcast and link-scoped destinations are never outbound (Scope.isOutbound).
+final class OutboundDetector: Detector {
+    /// Outbound sessions on a listed port, decided once they carried payload (a burst, or at
+    /// their end): a scan's probes to such ports, answered or not, carry none and belong to the scan.
+    private var pending: [Int64: (connection: Connection, start: Int64)] = [:]
+    /// Tor's ports name ordinary TLS services too: a session there is reported only when its
+    /// ClientHello carries the random `www.<base32>.com|net` name Tor clients send.
+    static let torPorts: Set<UInt16> = [9001, 9030]
+    private var awaitingHello: [Int64: (connection: Connection, start: Int64)] = [:]
+    private var packets: [Triple: Int] = [:]
+    /// Packets of one protocol between one pair before it is reported: an IP-protocol scan
+    /// sends one or two per protocol, a tunnel or a routing session many.
+    static let minPackets = 3
+
+    struct Triple: Hashable { var src: IPAddress; var dst: IPAddress; var proto: UInt8 }
+
+    func handle(_ event: DetectorEvent, _ ctx: DetectionContext) {
+        switch event {
+        case .opened(let c, _, let t):
+            if c.proto == IPProto.tcp && Self.torPorts.contains(c.respPort) && ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress)
+                && !ctx.allowed(src: c.origAddress, dst: c.respAddress) && awaitingHello.count < 100_000 {
+                awaitingHello[c.id] = (c, t)
+                return
+            }
+            guard c.proto == IPProto.tcp || c.proto == IPProto.udp, ctx.config.badPorts.contains(c.respPort),
+                  ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress),
+                  !ctx.allowed(src: c.origAddress, dst: c.respAddress) else { return }
+            if pending.count >= 100_000 { report(c, start: t, at: t, ctx); return }
+            pending[c.id] = (c, t)
+        case .tlsHello(let flow, let name):
+            if let p = awaitingHello.removeValue(forKey: flow), let name, Self.looksLikeTor(name) { pending[flow] = p }
+        case .burst(let c, let t):
+            // Payload again after a pause: a session, not a probe.
+            if let p = pending.removeValue(forKey: c.id) { report(p.connection, start: p.start, at: t, ctx) }
+        case .finished(let c):
+            awaitingHello[c.id] = nil
+            // A probe that was answered carries no payload; a session does.
+            if let p = pending.removeValue(forKey: c.id), c.origBytes + c.respBytes > 0 {
+                report(p.connection, start: p.start, at: c.lastTime, ctx)
+            }
+            if c.service != .unknown, let i = ctx.book[EpisodeKey(.suspicious_outbound, c.origAddress, port: c.respPort)] {
+                ctx.book.update(i) { Evidence.append(&$0, "service_by_content", .string(c.service.name), limit: 8) }
+            }
+        case .ipPacket(let o, let t, let flow):
+            unusual(o, t, flow, ctx)
+        default:
+            break
+        }
+    }
+
+    /// Tor clients name a random host: `www.` + 8 to 20 base32 letters + `.com` or `.net`.
+    static func looksLikeTor(_ name: String) -> Bool {
+        let parts = name.split(separator: ".")
+        guard parts.count == 3, parts[0] == "www", parts[2] == "com" || parts[2] == "net" else { return false }
+        let mid = parts[1].utf8
+        return mid.count >= 8 && mid.count <= 20 && mid.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 50 && $0 <= 55) }
+    }
+
+    private func isScanning(_ c: Connection, _ ctx: DetectionContext) -> Bool {
+        let book = ctx.book
+        let name = DetectionEngine.protoName(c.proto)
+        return book.contains(EpisodeKey(c.proto == IPProto.udp ? .udp_scan : .port_scan, c.origAddress, target: c.respAddress))
+            || book.contains(EpisodeKey(.slow_scan, c.origAddress, target: c.respAddress))
+            || (book[EpisodeKey(.host_sweep, c.origAddress, name: name)].map { book.hasPort($0, c.respPort) } ?? false)
+    }
+
+    private func report(_ c: Connection, start: Int64, at time: Int64, _ ctx: DetectionContext) {
+        if isScanning(c, ctx) { return }
+        let book = ctx.book
+        let key = EpisodeKey(.suspicious_outbound, c.origAddress, port: c.respPort)
+        let i: Int
+        if let e = book[key] { i = e } else {
+            var a = Alert(kind: AlertKind.suspicious_outbound.rawValue, severity: "high", src: c.origAddress, dst: c.respAddress,
+                          proto: DetectionEngine.protoName(c.proto), start: start)
+            a.ports = [c.respPort]; a.portCount = 1
+            a.dsts = [c.respAddress]; a.dstCount = 1
+            a.evidence = [("port_reputation", .string(Self.torPorts.contains(c.respPort) ? "Tor ORPort/DirPort, TLS with a Tor-style random server name"
+                                                                                            : DetectionEngine.portLabel(c.respPort))), ("sessions", .int(0))]
+            i = book.open(key, a, why: [("listed_port", .int(Int64(c.respPort))),
+                                        ("direction", .string(ctx.scope.inferred ? "outbound (monitored side inferred)" : "internal to external"))])
+        }
+        if book.addTarget(i, c.respAddress) { book.update(i) { $0.dst = nil } } // several destinations: the alert lists them
+        book.update(i) { a in
+            a.end = max(a.end, time)
+            Evidence.add(&a, "sessions", 1)
+        }
+        book.addFlow(i, c.id)
+    }
+
+    private func unusual(_ o: IPLayer, _ t: Int64, _ flow: Int64, _ ctx: DetectionContext) {
+        let p = o.proto
+        let config = ctx.config
+        guard ctx.scope.isOutbound(src: o.src, dst: o.dst) else { return }
+        if p == IPProto.icmp || p == IPProto.icmpv6 {
+            let request = (p == IPProto.icmp && o.icmpType == 8) || (p == IPProto.icmpv6 && o.icmpType == 128)
+            guard request, Int(o.payloadLength) > config.unusualICMPPayload else { return }
+            let key = Triple(src: o.src, dst: o.dst, proto: p)
+            let n = (packets[key] ?? 0) + 1
+            packets[key] = n
+            guard n >= config.unusualICMPPackets else { return }
+            episode(o, proto: "icmp", t, flow, ctx, why: [Evidence.crossed("oversized_echo_requests", n, config.unusualICMPPackets),
+                                                          Evidence.crossed("payload_bytes", Int(o.payloadLength), config.unusualICMPPayload)])
+            return
+        }
+        let key = Triple(src: o.src, dst: o.dst, proto: p)
+        let n = (packets[key] ?? 0) + 1
+        if packets.count < 1_000_000 || packets[key] != nil { packets[key] = n }
+        guard n >= Self.minPackets else { return }
+        // An IP-protocol scan's probes belong to the scan.
+        if ctx.book.contains(EpisodeKey(.port_scan, o.src, target: o.dst)) && n == Self.minPackets { return }
+        episode(o, proto: DetectionEngine.protoName(p), t, flow, ctx, why: [("ip_protocol", .int(Int64(p))),
+                                                                            Evidence.crossed("packets", n, Self.minPackets)])
+    }
+
+    private func episode(_ o: IPLayer, proto: String, _ t: Int64, _ flow: Int64, _ ctx: DetectionContext, why: [(String, JSON)]) {
+        let book = ctx.book
+        let key = EpisodeKey(.unusual_protocol, o.src, target: o.dst, port: UInt16(o.proto), name: proto)
+        if ctx.allowed(src: o.src, dst: o.dst) { return }
+        let i: Int
+        if let e = book[key] { i = e } else {
+            var a = Alert(kind: AlertKind.unusual_protocol.rawValue, severity: "medium", src: o.src, dst: o.dst, proto: proto, start: t)
+            a.evidence = [("ip_proto", .int(Int64(o.proto))), ("packets", .int(0)), ("max_payload", .int(0))]
+            i = book.open(key, a, why: why)
+        }
+        book.update(i) { a in
+            a.end = max(a.end, t)
+            Evidence.add(&a, "packets", 1)
+            Evidence.max(&a, "max_payload", Int64(o.payloadLength))
+        }
+        book.addFlow(i, flow)
+    }
+}

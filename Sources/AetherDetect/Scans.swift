@@ -1,0 +1,244 @@
+import AetherCore
+import AetherFlows
+
+/// port_scan, udp_scan, host_sweep, ping_sweep and slow_scan. A probe is any packet that opens
+/// a connection to learn whether something listens: a SYN, a UDP datagram, an echo, timestamp or
+/// address-mask request, an IP datagram of an unusual protocol, an ARP request; and a TCP packet
+/// without SYN (FIN, Xmas, NULL, ACK, Maimon) once the target answers it with RST. A probe counts
+/// as failed until answered: silence, RST and ICMP unreachable all leave it failed.
+final class ScanDetector: Detector {
+    static let arpProto: UInt8 = 255
+    /// IP-protocol probes (nmap -sO) are kept under this protocol, the IP protocol as the port.
+    static let ipProto: UInt8 = 0
+
+    private var probes: [IPAddress: (fast: ProbeWindow, slow: ProbeWindow, lastSeen: Int64)] = [:]
+    private var echoTargets: [IPAddress: WindowedDistinct<IPAddress>] = [:]
+    private var recentEcho: [IPAddress: WindowedDistinct<IPAddress>] = [:]
+    private var events = 0
+
+    func handle(_ event: DetectorEvent, _ ctx: DetectionContext) {
+        switch event {
+        case .opened(let c, let o, let t):
+            guard !c.respAddress.isLinkScopedOrGroup else { return }
+            var port = c.respPort, proto = c.proto, isProbe = false
+            switch c.proto {
+            case IPProto.tcp: isProbe = o.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
+            case IPProto.udp: isProbe = true
+            case IPProto.icmp: isProbe = o.icmpType == 8 || o.icmpType == 13 || o.icmpType == 15 || o.icmpType == 17; port = 0
+            case IPProto.icmpv6: isProbe = o.icmpType == 128; port = 0
+            default: isProbe = true; port = UInt16(c.proto); proto = Self.ipProto
+            }
+            if isProbe { addProbe(c.origAddress, Probe(dst: c.respAddress, port: port, proto: proto), c.id, t, ctx) }
+        case .refused(let c, _):
+            // A TCP probe without SYN (FIN, Xmas, NULL, ACK, Maimon) is known as a probe only
+            // by the RST it draws: a connection joined mid-stream is answered, not reset.
+            if c.proto == IPProto.tcp && c.joinedMidStream && !c.respAddress.isLinkScopedOrGroup && c.origBytes == 0 {
+                addProbe(c.origAddress, Probe(dst: c.respAddress, port: c.respPort, proto: IPProto.tcp), c.id, c.firstTime, ctx)
+            }
+        case .answered(let c, _):
+            let probe = Self.probe(of: c)
+            if var s = probes.removeValue(forKey: c.origAddress) {
+                s.fast.answered(probe)
+                s.slow.answered(probe)
+                probes[c.origAddress] = s
+            }
+            noteAnswer(c.origAddress, probe, ctx)
+        case .refusedByICMP(let c):
+            // The probe stays failed; the refusal is counted in an open episode's evidence.
+            for kind in [AlertKind.udp_scan, .port_scan] {
+                if let i = ctx.book[EpisodeKey(kind, c.origAddress, target: c.respAddress)] {
+                    ctx.book.update(i) { Evidence.add(&$0, "refused_by_icmp", 1) }
+                }
+            }
+        case .arp(let op, let sender, let target, let t):
+            if op == 1 && sender != target && sender != .zero {
+                addProbe(sender, Probe(dst: target, port: 0, proto: Self.arpProto), 0, t, ctx)
+            } else if op == 2 {
+                // A reply from the target answers the sender's probe.
+                let p = Probe(dst: sender, port: 0, proto: Self.arpProto)
+                if var s = probes.removeValue(forKey: target) {
+                    s.fast.answered(p); s.slow.answered(p)
+                    probes[target] = s
+                }
+            }
+        default:
+            break
+        }
+    }
+
+    static func probe(of c: Connection) -> Probe {
+        switch c.proto {
+        case IPProto.tcp, IPProto.udp: return Probe(dst: c.respAddress, port: c.respPort, proto: c.proto)
+        case IPProto.icmp, IPProto.icmpv6: return Probe(dst: c.respAddress, port: 0, proto: c.proto)
+        default: return Probe(dst: c.respAddress, port: UInt16(c.proto), proto: ipProto)
+        }
+    }
+
+    static func protoName(_ p: UInt8) -> String { p == ipProto ? "ip" : DetectionEngine.protoName(p) }
+
+    private func addProbe(_ src: IPAddress, _ p: Probe, _ flow: Int64, _ t: Int64, _ ctx: DetectionContext) {
+        let config = ctx.config
+        var s = probes.removeValue(forKey: src) ?? (ProbeWindow(window: config.scanWindow * 1_000_000_000),
+                                                    ProbeWindow(window: config.slowWindow * 1_000_000_000), t)
+        s.fast.probe(p, at: t, flow: flow)
+        s.slow.probe(p, at: t, flow: flow)
+        s.lastSeen = t
+        let fastPorts = s.fast.failedPorts(on: p.dst, proto: p.proto)
+        let fastHosts = s.fast.failedHosts(on: p.port, proto: p.proto)
+        let slowPorts = s.slow.failedPorts(on: p.dst, proto: p.proto)
+        let slowHosts = s.slow.failedHosts(on: p.port, proto: p.proto)
+        let fast = s.fast, slow = s.slow
+        probes[src] = s
+
+        let isEcho = p.proto == IPProto.icmp || p.proto == IPProto.icmpv6
+        let protoName = Self.protoName(p.proto)
+        if isEcho {
+            var all = echoTargets[src] ?? WindowedDistinct<IPAddress>(window: config.scanWindow * 1_000_000_000)
+            all.add(p.dst, at: t, flow: flow)
+            echoTargets[src] = all
+            var recent = recentEcho[src] ?? WindowedDistinct<IPAddress>(window: config.pingSmallWindow * 1_000_000_000, cap: 256)
+            recent.add(p.dst, at: t, flow: flow)
+            recentEcho[src] = recent
+            if fastHosts >= config.pingHosts {
+                sweep(.ping_sweep, src, p, protoName, fast, t, ctx, why: [Evidence.crossed("unanswered_hosts", fastHosts, config.pingHosts)])
+            } else if all.count >= config.pingAnyHosts {
+                sweep(.ping_sweep, src, p, protoName, fast, t, ctx, why: [Evidence.crossed("hosts_echoed", all.count, config.pingAnyHosts)])
+            } else if recent.count >= config.pingSmallHosts && fastHosts >= config.pingSmallHosts && Self.nearlyConsecutive(recent.keys) {
+                // Small and fast: few hosts, but all silent, adjacent and within seconds.
+                sweep(.ping_sweep, src, p, protoName, fast, t, ctx,
+                      why: [Evidence.crossed("unanswered_adjacent_hosts_in_\(config.pingSmallWindow)s", min(recent.count, fastHosts), config.pingSmallHosts)])
+            }
+            extend(.ping_sweep, src, p, flow, t, ctx)
+            return
+        }
+        if p.proto == Self.arpProto {
+            if fastHosts >= config.scanHosts {
+                sweep(.host_sweep, src, p, "arp", fast, t, ctx, why: [Evidence.crossed("unanswered_arp_hosts", fastHosts, config.scanHosts)])
+            }
+            extend(.host_sweep, src, p, flow, t, ctx)
+            return
+        }
+        let verticalKind: AlertKind = p.proto == IPProto.udp ? .udp_scan : .port_scan
+        if fastPorts >= config.scanPorts {
+            vertical(verticalKind, src, p, protoName, fast, t, ctx,
+                     why: [Evidence.crossed(p.proto == Self.ipProto ? "failed_ip_protocols" : "failed_ports", fastPorts, config.scanPorts)])
+        }
+        if fastHosts >= config.scanHosts {
+            sweep(.host_sweep, src, p, protoName, fast, t, ctx, why: [Evidence.crossed("failed_hosts", fastHosts, config.scanHosts)])
+        }
+        extend(verticalKind, src, p, flow, t, ctx)
+        extend(.host_sweep, src, p, flow, t, ctx)
+        // slow_scan: the long window, only where no fast episode already covers the target.
+        let book = ctx.book
+        let fastV = book.contains(EpisodeKey(verticalKind, src, target: p.dst))
+        let fastH = book[EpisodeKey(.host_sweep, src, name: protoName)].map { book.hasPort($0, p.port) } ?? false
+        if slowPorts >= config.slowPorts && !fastV {
+            vertical(.slow_scan, src, p, protoName, slow, t, ctx, why: [Evidence.crossed("failed_ports_in_\(config.slowWindow)s", slowPorts, config.slowPorts)])
+        }
+        if slowHosts >= config.slowHosts && !fastH {
+            sweep(.slow_scan, src, p, protoName, slow, t, ctx, why: [Evidence.crossed("failed_hosts_in_\(config.slowWindow)s", slowHosts, config.slowHosts)])
+        }
+        if !fastV { extend(.slow_scan, src, p, flow, t, ctx) }
+
+        events += 1
+        if events & 4095 == 0 { pruneIdle(ctx) }
+    }
+
+    /// The addresses lie close together (a sweep walks a range; a monitor's list need not).
+    static func nearlyConsecutive(_ hosts: [IPAddress]) -> Bool {
+        guard let lo = hosts.min(), let hi = hosts.max(), lo.hi == hi.hi else { return false }
+        return hi.lo &- lo.lo < UInt64(hosts.count * 2)
+    }
+
+    private func pruneIdle(_ ctx: DetectionContext) {
+        let now = ctx.now
+        let limit = now &- ctx.config.slowWindow * 1_000_000_000
+        probes = probes.filter { $0.value.lastSeen >= limit }
+        echoTargets = echoTargets.filter { var w = $0.value; w.prune(now); return w.count > 0 }
+        recentEcho = recentEcho.filter { var w = $0.value; w.prune(now); return w.count > 0 }
+    }
+
+    /// Opens (or finds) a per-host episode and gives it the probes that led up to it.
+    private func vertical(_ kind: AlertKind, _ src: IPAddress, _ p: Probe, _ proto: String, _ w: ProbeWindow, _ t: Int64,
+                          _ ctx: DetectionContext, why: [(String, JSON)]) {
+        let key = EpisodeKey(kind, src, target: p.dst)
+        if ctx.book.contains(key) || ctx.allowed(src: src, dst: p.dst) { return }
+        var a = Alert(kind: kind.rawValue, severity: kind == .slow_scan ? "medium" : "high", src: src, dst: p.dst, proto: proto, start: t)
+        var ports = EvidenceSet<UInt16>(cap: 65_536)
+        for (q, flow, _) in w.probes(where: { $0.dst == p.dst && $0.proto == p.proto }) {
+            ports.insert(q.port, hash: UInt64(q.port))
+            if flow != 0 { a.flows.append(flow) }
+            if let e = w.entries[q] { a.start = min(a.start, e.time) }
+        }
+        a.ports = ports.items.sorted()
+        a.portCount = ports.count
+        if p.proto == Self.ipProto { a.evidence = [("ip_protocols_probed", .int(Int64(ports.count)))] }
+        ctx.book.open(key, a, why: why)
+    }
+
+    /// One sweep episode per source and protocol, listing the ports swept: a source sweeping a
+    /// thousand ports is one alert that names them, not a thousand alerts.
+    private func sweep(_ kind: AlertKind, _ src: IPAddress, _ p: Probe, _ proto: String, _ w: ProbeWindow, _ t: Int64,
+                       _ ctx: DetectionContext, why: [(String, JSON)]) {
+        let key = EpisodeKey(kind, src, name: proto)
+        let hasPorts = p.proto != IPProto.icmp && p.proto != IPProto.icmpv6 && p.proto != Self.arpProto
+        let book = ctx.book
+        if let i = book[key] {
+            // Another port crossed the threshold: the sweep lists it and grows on it from now on.
+            guard hasPorts, !book.hasPort(i, p.port) else { return }
+            _ = book.addPort(i, p.port)
+            book.update(i) { _ in }
+            return
+        }
+        if ctx.allowed(src: src, dst: nil) { return }
+        var a = Alert(kind: kind.rawValue, severity: kind == .ping_sweep ? "low" : "medium", src: src, dst: nil, proto: proto, start: t)
+        var hosts = EvidenceSet<IPAddress>()
+        for (q, flow, _) in w.probes(where: { $0.port == p.port && $0.proto == p.proto }) {
+            hosts.insert(q.dst, hash: q.dst.hash64)
+            if flow != 0 { a.flows.append(flow) }
+            if let e = w.entries[q] { a.start = min(a.start, e.time) }
+        }
+        a.dsts = hosts.items
+        a.dstCount = hosts.count
+        if hasPorts { a.ports = [p.port]; a.portCount = 1 }
+        book.open(key, a, why: why)
+    }
+
+    /// A probe that belongs to an open episode makes it grow.
+    private func extend(_ kind: AlertKind, _ src: IPAddress, _ p: Probe, _ flow: Int64, _ t: Int64, _ ctx: DetectionContext) {
+        let proto = Self.protoName(p.proto)
+        let keys: [EpisodeKey]
+        switch kind {
+        case .port_scan, .udp_scan: keys = [EpisodeKey(kind, src, target: p.dst)]
+        case .slow_scan: keys = [EpisodeKey(kind, src, target: p.dst), EpisodeKey(kind, src, name: proto)]
+        default: keys = [EpisodeKey(kind, src, name: p.proto == Self.arpProto ? "arp" : proto)]
+        }
+        let book = ctx.book
+        for key in keys {
+            guard let i = book[key] else { continue }
+            // A sweep grows on the ports it is sweeping, not on every later connection of its source.
+            if key.target == .zero && !book.alerts[i].ports.isEmpty && !book.hasPort(i, p.port) { continue }
+            // A vertical scan grows on probes of its own protocol only.
+            if key.target != .zero && book.alerts[i].proto != proto { continue }
+            if key.target != .zero { _ = book.addPort(i, p.port) } else { _ = book.addTarget(i, p.dst) }
+            book.update(i) { a in
+                a.end = max(a.end, t)
+                Evidence.add(&a, "probes", 1)
+            }
+            book.addFlow(i, flow)
+        }
+    }
+
+    private func noteAnswer(_ src: IPAddress, _ p: Probe, _ ctx: DetectionContext) {
+        let proto = Self.protoName(p.proto)
+        for key in [EpisodeKey(p.proto == IPProto.udp ? .udp_scan : .port_scan, src, target: p.dst),
+                    EpisodeKey(.host_sweep, src, name: proto),
+                    EpisodeKey(.ping_sweep, src, name: proto),
+                    EpisodeKey(.slow_scan, src, target: p.dst)] {
+            guard let i = ctx.book[key] else { continue }
+            let listKey = key.target != .zero ? "open_ports" : "responding_hosts"
+            let value: JSON = key.target != .zero ? .int(Int64(p.port)) : .string(p.dst.description)
+            ctx.book.update(i) { Evidence.append(&$0, listKey, value) }
+        }
+    }
+}

@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Small clients and servers that scripts/record-attacks.sh runs inside the network namespaces it
+creates. Real sockets, real packets; nothing here leaves those namespaces. Each subcommand is one
+behaviour; the script writes the truth file from the arguments it passed, not from these."""
+import os
+import random
+import socket
+import ssl
+import struct
+import sys
+import threading
+import time
+
+
+def dns_query(name, qtype=1, qid=None):
+    qid = random.randrange(65536) if qid is None else qid
+    out = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.split("."):
+        b = label.encode("latin-1")
+        out += bytes([len(b)]) + b
+    return out + b"\x00" + struct.pack(">HH", qtype, 1)
+
+
+def ask(server, name, qtype=1, port=53, timeout=1.0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.sendto(dns_query(name, qtype), (server, port))
+        return s.recv(4096)
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
+def txt_server(addr, port):
+    """Authoritative for anything: answers every TXT question with 180 bytes of base64 'commands'."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, int(port)))
+    rng = random.Random(7)
+    alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    while True:
+        q, peer = s.recvfrom(4096)
+        if len(q) < 12:
+            continue
+        qid = q[:2]
+        end = 12
+        while end < len(q) and q[end] != 0:
+            end += q[end] + 1
+        question = q[12:end + 5]
+        data = bytes(rng.choice(alphabet) for _ in range(180))
+        rdata = bytes([len(data)]) + data
+        answer = b"\xc0\x0c" + struct.pack(">HHIH", 16, 1, 0, len(rdata)) + rdata
+        s.sendto(qid + struct.pack(">HHHHH", 0x8400, 1, 1, 0, 0) + question + answer, peer)
+
+
+def txt_c2(server, domain, count, gap):
+    for i in range(int(count)):
+        ask(server, "c%d.%s" % (i, domain), qtype=16)
+        time.sleep(float(gap))
+
+
+def dnscat(server, count, gap):
+    """dnscat2's wire form without a domain: a marker label, then the data in hex labels."""
+    rng = random.Random(11)
+    for _ in range(int(count)):
+        data = bytes(rng.randrange(256) for _ in range(60)).hex()
+        labels = [data[i:i + 60] for i in range(0, len(data), 60)]
+        ask(server, "dnscat." + ".".join(labels), qtype=rng.choice([5, 15, 16]))
+        time.sleep(float(gap))
+
+
+def dga(server, count, gap):
+    rng = random.Random(5)
+    for _ in range(int(count)):
+        label = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(rng.randrange(10, 18)))
+        ask(server, label + rng.choice([".com", ".net", ".info", ".ru"]))
+        time.sleep(float(gap))
+
+
+def lookups(server, names, rounds):
+    for _ in range(int(rounds)):
+        for n in names.split(","):
+            ask(server, n)
+            time.sleep(0.02)
+
+
+def http_beacon(url_host, port, interval, jitter, count, use_tls):
+    """A new connection each time: GET /beacon, read the answer, close, sleep."""
+    rng = random.Random(int(float(interval) * 1000) + int(float(jitter) * 100))
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    for i in range(int(count)):
+        try:
+            s = socket.create_connection((url_host, int(port)), timeout=3)
+            if use_tls == "tls":
+                s = ctx.wrap_socket(s, server_hostname="updates.example")
+            s.sendall(b"GET /beacon?id=%d HTTP/1.1\r\nHost: updates.example\r\nConnection: close\r\n\r\n" % i)
+            while s.recv(4096):
+                pass
+            s.close()
+        except OSError:
+            pass
+        j = float(jitter)
+        time.sleep(float(interval) * (1 + rng.uniform(-j, j)))
+
+
+def keepalive_beacon(host, port, interval, count):
+    """Bursts inside one long-lived HTTP/1.1 connection: a request every interval."""
+    s = socket.create_connection((host, int(port)), timeout=5)
+    for i in range(int(count)):
+        s.sendall(b"GET /poll?n=%d HTTP/1.1\r\nHost: updates.example\r\n\r\n" % i)
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            buf += s.recv(4096)
+        head, _, body = buf.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        while len(body) < length:
+            body += s.recv(4096)
+        time.sleep(float(interval))
+    s.close()
+
+
+def keepalive_idle(host, port, seconds):
+    """One connection kept open by TCP keep-alive probes only (no payload after the first request)."""
+    s = socket.create_connection((host, int(port)), timeout=5)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 2)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 2)
+    s.sendall(b"hello\n")
+    time.sleep(float(seconds))
+    s.close()
+
+
+class Handler:
+    pass
+
+
+def http_server(addr, port, cert=None):
+    """HTTP/1.1 with keep-alive, optionally TLS; small answers."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            body = b"ok " + self.path.encode()[:64] + b"\n"
+            if self.path.startswith("/big"):
+                body = os.urandom(4_000_000)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = ThreadingHTTPServer((addr, int(port)), H)
+    if cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, cert)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv.serve_forever()
+
+
+def echo_server(addr, port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, int(port)))
+    s.listen(64)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=lambda c=c: [c.sendall(d) for d in iter(lambda: c.recv(4096), b"")], daemon=True).start()
+
+
+def telnet_server(addr, port):
+    """inetd's job for inetutils-telnetd: one telnetd per accepted connection, the socket as fd 0-2."""
+    import subprocess
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, int(port)))
+    s.listen(64)
+    while True:
+        c, _ = s.accept()
+        subprocess.Popen(["/usr/sbin/telnetd", "-h"], stdin=c, stdout=c, stderr=c, close_fds=True)
+        c.close()
+
+
+def revshell(host, port, seconds):
+    s = socket.create_connection((host, int(port)), timeout=5)
+    end = time.time() + float(seconds)
+    while time.time() < end:
+        s.sendall(b"$ id\nuid=0(root) gid=0(root)\n")
+        s.recv(4096)
+        time.sleep(0.5)
+    s.close()
+
+
+def chatter(iface_addr, seconds):
+    """LAN discovery: mDNS and SSDP to their groups, a smart plug's broadcast every 2 s on UDP 6667,
+    an IGMP join, NetBIOS-style broadcast."""
+    m = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    m.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(iface_addr))
+    m.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+    b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    b.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    b.bind((iface_addr, 0))
+    g = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    g.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    g.bind(("", 5353))
+    g.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton("224.0.0.251") + socket.inet_aton(iface_addr))
+    g2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    g2.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton("239.255.255.250") + socket.inet_aton(iface_addr))
+    end = time.time() + float(seconds)
+    while time.time() < end:
+        m.sendto(dns_query("_googlecast._tcp.local", 12, 0), ("224.0.0.251", 5353))
+        m.sendto(b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n",
+                 ("239.255.255.250", 1900))
+        b.sendto(b'{"discover":"smartplug"}', ("255.255.255.255", 6667))
+        b.sendto(b'{"discover":"lan"}', ("10.70.0.255", 6667))
+        time.sleep(2)
+
+
+def pinger(hosts, rounds, gap):
+    import subprocess
+    for _ in range(int(rounds)):
+        for h in hosts.split(","):
+            subprocess.run(["ping", "-c", "1", "-W", "1", h], stdout=subprocess.DEVNULL)
+        time.sleep(float(gap))
+
+
+def dilate(path, factor, out):
+    """Stretches a pcap's time: every gap from the first packet is multiplied by factor. Used for
+    periodic behaviours (30 s and 300 s beacons, slow scans) recorded at a shorter period."""
+    with open(path, "rb") as f:
+        data = f.read()
+    magic = struct.unpack("<I", data[:4])[0]
+    assert magic in (0xA1B2C3D4, 0xA1B23C4D), "pcap (little-endian) expected"
+    scale = 1_000_000 if magic == 0xA1B2C3D4 else 1_000_000_000
+    o = 24
+    first = None
+    parts = [data[:24]]
+    while o + 16 <= len(data):
+        sec, frac, incl, orig = struct.unpack("<IIII", data[o:o + 16])
+        t = sec * scale + frac
+        if first is None:
+            first = t
+        t = first + int((t - first) * float(factor))
+        parts.append(struct.pack("<IIII", t // scale, t % scale, incl, orig) + data[o + 16:o + 16 + incl])
+        o += 16 + incl
+    with open(out, "wb") as f:
+        f.write(b"".join(parts))
+
+
+if __name__ == "__main__":
+    globals()[sys.argv[1]](*sys.argv[2:])
