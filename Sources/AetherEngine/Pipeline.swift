@@ -178,7 +178,7 @@ public final class Pipeline {
             conversations.observe(meta)
         }
         if detecting {
-            detectorRef.observe(meta, connections)
+            if !meta.outer.badChecksum && !(meta.hasInner && meta.inner.badChecksum) { detectorRef.observe(meta, connections) }
             if connections.finishedCount > finishedSeen { feedFinished() }
         }
         let l = meta.hasInner ? meta.inner : meta.outer
@@ -277,7 +277,7 @@ public final class Pipeline {
 
     private func hello(_ p: UnsafeRawBufferPointer, flowID: Int64) {
         guard let h = TLSParser.parseClientHello(p) else { return }
-        detector?.tlsHello(flow: flowID, serverName: h.serverName)
+        if !meta.outer.badChecksum { detector?.tlsHello(flow: flowID, serverName: h.serverName) }
         var key: UInt64 = h.serverName == nil ? 1 : 2
         for c in h.ciphers { key = mix64(key ^ UInt64(c)) }
         key = mix64(key ^ 0xE0)
@@ -304,8 +304,9 @@ public final class Pipeline {
 
     private func dnsMessages(_ payload: UnsafeRawBufferPointer, _ l: IPLayer, tcp: Bool, flowID: Int64) {
         let messages = tcp ? DNSParser.parseTCP(payload) : (DNSParser.parse(payload).map { [$0] } ?? [])
+        let trusted = !l.badChecksum
         for msg in messages {
-            detector?.dns(msg, src: l.src, dst: l.dst, flow: flowID, time: meta.timestamp)
+            if trusted { detector?.dns(msg, src: l.src, dst: l.dst, flow: flowID, time: meta.timestamp) }
             let key = DNSKey(flow: flowID, id: msg.id)
             if msg.isResponse {
                 let answers = msg.answers.map { $0.data }.joined(separator: ",")
