@@ -73,12 +73,13 @@ extension Store {
         public var respPkts: Int64, respBytes: Int64, respIPBytes: Int64
         public var tunnelParent: Int64?
         public var tunnel: String?
+        public var service: String?
     }
 
     public func flowRows(limit: Int?) throws -> [FlowRow] {
         var sql = """
             SELECT id, first_ts, last_ts, proto, orig_h, orig_p, resp_h, resp_p, conn_state, history, orig_pkts, orig_bytes,
-              orig_ip_bytes, resp_pkts, resp_bytes, resp_ip_bytes, tunnel_parent, tunnel
+              orig_ip_bytes, resp_pkts, resp_bytes, resp_ip_bytes, tunnel_parent, tunnel, service
             FROM flow ORDER BY first_ts, id
             """
         if let limit { sql += " LIMIT \(limit)" }
@@ -89,7 +90,7 @@ extension Store {
                                origP: s.int(5), respH: s.text(6) ?? "", respP: s.int(7), connState: s.text(8) ?? "",
                                history: s.text(9) ?? "", origPkts: s.int(10), origBytes: s.int(11), origIPBytes: s.int(12),
                                respPkts: s.int(13), respBytes: s.int(14), respIPBytes: s.int(15),
-                               tunnelParent: s.isNull(16) ? nil : s.int(16), tunnel: s.text(17)))
+                               tunnelParent: s.isNull(16) ? nil : s.int(16), tunnel: s.text(17), service: s.text(18)))
         }
         return out
     }

@@ -1,6 +1,6 @@
 /// The store's schema. Bump `version` with every change and add a migration step.
 public enum Schema {
-    public static let version = 1
+    public static let version = 2
 
     static let tables = """
     CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -58,7 +58,8 @@ public enum Schema {
         conn_state TEXT NOT NULL, history TEXT NOT NULL,
         orig_pkts INTEGER, orig_bytes INTEGER, orig_ip_bytes INTEGER,
         resp_pkts INTEGER, resp_bytes INTEGER, resp_ip_bytes INTEGER,
-        tunnel_parent INTEGER, tunnel TEXT, vlan INTEGER
+        tunnel_parent INTEGER, tunnel TEXT, vlan INTEGER,
+        service TEXT
     );
     CREATE INDEX IF NOT EXISTS flow_orig ON flow(orig_h);
     CREATE INDEX IF NOT EXISTS flow_resp ON flow(resp_h, resp_p);
@@ -86,6 +87,12 @@ public enum Schema {
         method TEXT, host TEXT, uri TEXT, user_agent_id INTEGER, status INTEGER);
     """
 
+    /// Steps from each older version to the next, in order; each runs in its own transaction.
+    static let migrations: [(from: Int, sql: String)] = [
+        // 1 → 2: connections carry the service identified by content (Zeek's conn.log column).
+        (1, "ALTER TABLE flow ADD COLUMN service TEXT; DROP VIEW IF EXISTS flows_v;"),
+    ]
+
     /// Views for the plain sqlite3 shell: text times and protocol names.
     static let views = """
     CREATE VIEW IF NOT EXISTS flows_v AS
@@ -95,7 +102,7 @@ public enum Schema {
           ELSE 'ip' || proto END AS proto,
         orig_h, orig_p, resp_h, resp_p,
         round((last_ts - first_ts) / 1e9, 6) AS duration,
-        conn_state, history, orig_pkts, orig_bytes, resp_pkts, resp_bytes, orig_ip_bytes, resp_ip_bytes, tunnel
+        service, conn_state, history, orig_pkts, orig_bytes, resp_pkts, resp_bytes, orig_ip_bytes, resp_ip_bytes, tunnel
       FROM flow;
     CREATE VIEW IF NOT EXISTS alerts_v AS
       SELECT id, kind, severity, src, coalesce(dst, dsts) AS target, ports, proto,

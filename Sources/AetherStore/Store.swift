@@ -135,7 +135,11 @@ public final class Store {
         if let v, v > Schema.version {
             throw StoreError("\(path) has schema version \(v), newer than this aether (\(Schema.version)); upgrade aether")
         }
-        // Version 1 is the first schema; later versions add steps here, each in its own transaction.
+        if let v {
+            for step in Schema.migrations where step.from >= v {
+                try db.transaction { try db.execute(step.sql) }
+            }
+        }
         try db.transaction {
             try db.execute(Schema.tables)
             try db.execute(Schema.views)
@@ -262,8 +266,8 @@ public final class Store {
             insertFlow = try db.prepare("""
                 INSERT INTO flow(id, capture_id, proto, orig_h, orig_p, resp_h, resp_p, first_ts, last_ts, first_frame,
                   first_seq, last_seq, conn_state, history, orig_pkts, orig_bytes, orig_ip_bytes, resp_pkts, resp_bytes,
-                  resp_ip_bytes, tunnel_parent, tunnel, vlan)
-                VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                  resp_ip_bytes, tunnel_parent, tunnel, vlan, service)
+                VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """)
         }
         let s = insertFlow!
@@ -279,6 +283,7 @@ public final class Store {
             if c.tunnelParent != 0 { s.bind(21, c.tunnelParent) } else { s.bindNull(21) }
             s.bind(22, c.tunnelKind == 0 ? nil : Self.tunnelName(c.tunnelKind))
             s.bind(23, Int64(c.vlan))
+            s.bind(24, c.service == .unknown ? nil : c.service.name)
             try s.run()
         }
     }

@@ -223,6 +223,7 @@ struct Flows: ParsableCommand {
                     ("resp_pkts", .int(r.respPkts)), ("resp_bytes", .int(r.respBytes)), ("resp_ip_bytes", .int(r.respIPBytes)),
                     ("tunnel_parent", r.tunnelParent.map { .string(uid($0)) } ?? .null),
                     ("tunnel", r.tunnel.map { .string($0) } ?? .null),
+                    ("service", r.service.map { .string($0) } ?? .null),
                 ])
             }).render())
         } else if zeek {
@@ -233,7 +234,7 @@ struct Flows: ParsableCommand {
                 let ts = Timestamp(nanoseconds: r.ts).decimalString
                 let tsShort = String(ts.dropLast(3))
                 let dur = r.lastTs > r.ts ? String(format6: Double(r.lastTs - r.ts) / 1e9) : "-"
-                let fields = [tsShort, uid(r.id), r.origH, "\(r.origP)", r.respH, "\(r.respP)", protoName(r.proto), "-", dur,
+                let fields = [tsShort, uid(r.id), r.origH, "\(r.origP)", r.respH, "\(r.respP)", protoName(r.proto), r.service ?? "-", dur,
                               "\(r.origBytes)", "\(r.respBytes)", r.connState, "-", "-", "0", r.history.isEmpty ? "-" : r.history,
                               "\(r.origPkts)", "\(r.origIPBytes)", "\(r.respPkts)", "\(r.respIPBytes)",
                               r.tunnelParent.map { uid($0) } ?? (r.tunnel ?? "-"), "\(r.proto)"]
