@@ -1,11 +1,13 @@
 # AetherLens — set-up and everyday commands. See README.md.
 SHELL := /bin/bash
 APT_PACKAGES := libpcap-dev libsqlite3-dev zlib1g-dev libssl-dev tcpdump tshark nmap iproute2 iputils-ping curl gzip sqlite3 python3 python3-venv time chromium
+# The tools scripts/record-attacks.sh runs (make attack-corpus); make test reads the committed corpus.
+ATTACK_PACKAGES := nmap masscan zmap hping3 hydra medusa ncrack iodine dns2tcp openssh-server vsftpd inetutils-telnetd dnsmasq unbound socat netcat-openbsd rsync tcpdump curl openssl python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE := .build/release/aether
 DEBUG := .build/debug/aether
 
-.PHONY: deps build release run test bench fuzz demo-capture clean
+.PHONY: deps attack-deps build release run test bench fuzz demo-capture attack-corpus clean
 
 FUZZ_SECONDS ?= 60
 
@@ -18,6 +20,18 @@ deps:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq -o DPkg::Lock::Timeout=600 >/dev/null && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing >/dev/null; \
 	fi
+
+attack-deps:
+	@missing=""; for p in $(ATTACK_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq -o DPkg::Lock::Timeout=600 >/dev/null && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing >/dev/null; \
+	fi
+
+# Re-records Fixtures/attacks (root: network namespaces, real attack tools and servers; about 10 minutes).
+attack-corpus: attack-deps
+	$(SUDO) bash scripts/record-attacks.sh Fixtures/attacks
 
 build: deps
 	swift build

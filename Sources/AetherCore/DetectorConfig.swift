@@ -27,7 +27,7 @@ public struct DetectorConfig: Sendable {
     public var beaconMinConnections = 10
     public var beaconScore = 0.8
     public var beaconMinInterval: Double = 1
-    public var beaconMaxJitter: Double = 0.1
+    public var beaconMaxJitter: Double = 0.2
     // DNS
     public var tunnelUniqueNames = 100
     public var tunnelMinLabel = 24
