@@ -165,14 +165,18 @@ final class ScanDetector: Detector {
         if ctx.book.contains(key) || ctx.allowed(src: src, dst: p.dst) { return }
         var a = Alert(kind: kind.rawValue, severity: kind == .slow_scan ? "medium" : "high", src: src, dst: p.dst, proto: proto, start: t)
         var ports = EvidenceSet<UInt16>(cap: 65_536)
-        for (q, flow, _) in w.probes(where: { $0.dst == p.dst && $0.proto == p.proto }) {
+        var answered: [JSON] = []
+        for (q, flow, failed) in w.probes(where: { $0.dst == p.dst && $0.proto == p.proto }) {
             ports.insert(q.port, hash: UInt64(q.port))
+            // What answered before the episode opened is evidence too, so the counts add up.
+            if !failed && answered.count < Alert.listLimit { answered.append(.int(Int64(q.port))) }
             if flow != 0 { a.flows.append(flow) }
             if let e = w.entries[q] { a.start = min(a.start, e.time) }
         }
         a.ports = ports.items.sorted()
         a.portCount = ports.count
         if p.proto == Self.ipProto { a.evidence = [("ip_protocols_probed", .int(Int64(ports.count)))] }
+        if !answered.isEmpty { a.evidence.append(("open_ports", .array(answered))) }
         ctx.book.open(key, a, why: why)
     }
 
@@ -193,13 +197,16 @@ final class ScanDetector: Detector {
         if ctx.allowed(src: src, dst: nil) { return }
         var a = Alert(kind: kind.rawValue, severity: kind == .ping_sweep ? "low" : "medium", src: src, dst: nil, proto: proto, start: t)
         var hosts = EvidenceSet<IPAddress>()
-        for (q, flow, _) in w.probes(where: { $0.port == p.port && $0.proto == p.proto }) {
+        var answered: [JSON] = []
+        for (q, flow, failed) in w.probes(where: { $0.port == p.port && $0.proto == p.proto }) {
             hosts.insert(q.dst, hash: q.dst.hash64)
+            if !failed && answered.count < Alert.listLimit { answered.append(.string(q.dst.description)) }
             if flow != 0 { a.flows.append(flow) }
             if let e = w.entries[q] { a.start = min(a.start, e.time) }
         }
         a.dsts = hosts.items
         a.dstCount = hosts.count
+        if !answered.isEmpty { a.evidence.append(("responding_hosts", .array(answered))) }
         if hasPorts { a.ports = [p.port]; a.portCount = 1 }
         book.open(key, a, why: why)
     }

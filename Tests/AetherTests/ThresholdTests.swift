@@ -84,6 +84,23 @@ final class ThresholdTests: XCTestCase {
         XCTAssertEqual(try kinds(sweep(config.scanHosts)), ["host_sweep"])
     }
 
+    /// The stored counters agree with each other: hosts that answered before the episode opened
+    /// are counted as answered, not as unanswered.
+    func testSweepEvidenceAddsUp() throws {
+        var b = PacketBuilder()
+        for h in 0..<30 {
+            let t = 1000 + Double(h) * 0.01
+            b.tcp(t, "10.0.0.5", 40000, "10.0.1.\(h + 1)", 445, flags: 0x02)
+            if h < 5 { b.tcp(t + 0.001, "10.0.1.\(h + 1)", 445, "10.0.0.5", 40000, flags: 0x12, seq: 9, ack: 1001) }
+        }
+        let a = try alerts(b)
+        XCTAssertEqual(a.count, 1)
+        let e = a[0]["evidence"] as! [String: Any]
+        XCTAssertEqual((e["distinct_hosts"] as? NSNumber)?.intValue, 30)
+        XCTAssertEqual((e["answered_hosts"] as? NSNumber)?.intValue, 5)
+        XCTAssertEqual((e["unanswered_or_refused_hosts"] as? NSNumber)?.intValue, 25)
+    }
+
     func testSmallFastPingSweepAtThreshold() throws {
         func sweep(_ n: Int) -> PacketBuilder {
             var b = PacketBuilder()
