@@ -54,7 +54,8 @@ public enum ServiceIdentifier {
             if contains(p, " NO ") && (contains(p, "AUTHENTICATIONFAILED") || contains(p, "ogin") || contains(p, "uthentication")) { return .failed }
             if contains(p, " OK ") && (contains(p, "ogged in") || contains(p, "LOGIN completed") || contains(p, "Login completed")) { return .succeeded }
         case .telnet:
-            if contains(p, "incorrect") || contains(p, "Login failed") || contains(p, "Access denied") { return .failed }
+            if contains(p, "incorrect") || contains(p, "Login failed") || contains(p, "Access denied") || contains(p, "Login invalid")
+                || contains(p, "uthentication failed") { return .failed }
             if contains(p, "Last login") { return .succeeded }
         case .http:
             if starts(p, "HTTP/1.") && p.count >= 12 {
@@ -78,6 +79,12 @@ public enum ServiceIdentifier {
             if p[0] == UInt8(ascii: "E"), contains(p, "28P01") || contains(p, "28000") { return .failed }
             if p.count >= 9, p[0] == UInt8(ascii: "R"), p[4] == 8, p[8] == 0 { return .succeeded }
         case .smb:
+            // SMB1: status at 9 (NT status, little-endian), command 0x73 SESSION_SETUP_ANDX at 8.
+            if p.count >= 13, p[4] == 0xFF, p[5] == 0x53, p[8] == 0x73 {
+                let status = UInt32(p[9]) | UInt32(p[10]) << 8 | UInt32(p[11]) << 16 | UInt32(p[12]) << 24
+                if status == 0xC000_006D { return .failed }
+                if status == 0 { return .succeeded }
+            }
             // SMB2 header after the 4-byte NetBIOS length: status at 8, command at 12 (1: SESSION_SETUP).
             if p.count >= 18, p[4] == 0xFE, p[5] == 0x53, p[16] == 1 {
                 let status = UInt32(p[12]) | UInt32(p[13]) << 8 | UInt32(p[14]) << 16 | UInt32(p[15]) << 24

@@ -57,7 +57,9 @@ final class BeaconDetector: Detector {
         // Scoring sorts the series; past 64 contacts every 16th is enough to follow it.
         if open != nil ? !(n < 64 || n % 16 == 0) : !s.recentGapsRegular(jitter: config.beaconMaxJitter) { return }
         guard let score = s.score(spanStart: ctx.firstTime, now: ctx.now, minInterval: config.beaconMinInterval) else { return }
-        let regular = score.total >= config.beaconScore && 1 - score.tsMAD <= config.beaconMaxJitter && score.tsSkew >= 0.7
+        // Few gaps can look regular by chance: the full jitter allowance needs twice the contacts.
+        let jitterBound = n >= 2 * config.beaconMinConnections ? config.beaconMaxJitter : config.beaconMaxJitter / 2
+        let regular = score.total >= config.beaconScore && 1 - score.tsMAD <= jitterBound && score.tsSkew >= 0.7
         if let i = open {
             book.update(i) { a in
                 a.end = max(a.end, end)
@@ -80,7 +82,7 @@ final class BeaconDetector: Detector {
         a.flows = flows
         a.evidence = score.evidence(connections: n) + [("form", .string(form))]
         book.open(ek, a, why: [Evidence.crossed("score", score.total, config.beaconScore),
-                               Evidence.crossed("interval_deviation", 1 - score.tsMAD, config.beaconMaxJitter),
+                               Evidence.crossed("interval_deviation", 1 - score.tsMAD, jitterBound),
                                Evidence.crossed("contacts", n, config.beaconMinConnections)])
     }
 }

@@ -59,7 +59,10 @@ final class BruteForceDetector: Detector {
         if c.service != .unknown && !c.service.loginIsEncrypted { return false }
         let duration = Double(c.lastTime - c.firstTime) / 1e9
         let answered = c.history.contains("h") || c.history.contains("H")
-        return answered && duration <= config.bruteMaxDuration && c.origBytes <= config.bruteMaxBytes
-            && c.respBytes <= config.bruteMaxBytes && c.origBytes > 0
+        // A login was tried only past the key exchange: a banner check (monitoring, a version
+        // scan) exchanges a line each way and leaves.
+        let pastKeyExchange = c.origPackets >= 6 && c.origBytes >= 256
+        return answered && pastKeyExchange && duration <= config.bruteMaxDuration && c.origBytes <= config.bruteMaxBytes
+            && c.respBytes <= config.bruteMaxBytes
     }
 }

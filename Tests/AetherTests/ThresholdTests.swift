@@ -141,6 +141,20 @@ final class ThresholdTests: XCTestCase {
         XCTAssertEqual(try kinds(ftp(config.bruteSessions, reply: "530 Login incorrect.\r\n")), ["brute_force"])
     }
 
+    func testSSHBannerChecksAreNotLogins() throws {
+        var b = PacketBuilder()
+        var rng = SplitMix(seed: 3)
+        var t = 1000.0
+        for i in 0..<30 {
+            t += 1 + Double(rng.next() % 1000) / 100
+            b.session(t, "10.0.0.5", UInt16(44000 + i), "10.0.0.9", 22, exchange: [
+                (false, Array("SSH-2.0-OpenSSH_9.2p1\r\n".utf8)), (true, Array("SSH-2.0-check_ssh\r\n".utf8)),
+            ])
+        }
+        let found = try alerts(b)
+        XCTAssertEqual(found.map { $0["kind"] as! String }, [], "\(found)")
+    }
+
     func testSuccessfulLoginsNeverCountAsFailed() throws {
         XCTAssertEqual(try kinds(ftp(config.bruteSessions * 3, reply: "230 Login successful.\r\n")), [])
     }

@@ -1,0 +1,60 @@
+import AetherCore
+import AetherDecode
+import XCTest
+
+/// Services by content and login outcomes over literal bytes, and every prefix of each input.
+final class ServiceIdentifierTests: XCTestCase {
+    func identify(_ b: [UInt8], responder: Bool) -> Service {
+        b.withUnsafeBytes { ServiceIdentifier.identify($0, fromResponder: responder) }
+    }
+
+    func outcome(_ b: [UInt8], _ s: Service) -> ServiceIdentifier.Outcome {
+        b.withUnsafeBytes { ServiceIdentifier.loginOutcome($0, service: s) }
+    }
+
+    static let ldapBindFailed: [UInt8] = [0x30, 0x0C, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0A, 0x01, 0x31, 0x04, 0x00, 0x04, 0x00]
+    static let ldapBindOK: [UInt8] = [0x30, 0x0C, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0A, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00]
+    static let mysqlDenied: [UInt8] = [0x48, 0x00, 0x00, 0x02, 0xFF, 0x15, 0x04, 0x23, 0x32, 0x38, 0x30, 0x30, 0x30]
+    static let smb2LogonFailure: [UInt8] = [0x00, 0x00, 0x00, 0x48, 0xFE, 0x53, 0x4D, 0x42, 0x40, 0x00, 0x00, 0x00,
+                                            0x6D, 0x00, 0x00, 0xC0, 0x01, 0x00, 0x01, 0x00]
+
+    func testServicesByContent() {
+        XCTAssertEqual(identify(Array("SSH-2.0-OpenSSH_9.2p1\r\n".utf8), responder: true), .ssh)
+        XCTAssertEqual(identify(Array("220 (vsFTPd 3.0.3)\r\n".utf8), responder: true), .ftp)
+        XCTAssertEqual(identify(Array("220 mx.example.org ESMTP Postfix\r\n".utf8), responder: true), .smtp)
+        XCTAssertEqual(identify(Array("+OK Dovecot ready.\r\n".utf8), responder: true), .pop3)
+        XCTAssertEqual(identify(Array("* OK IMAP4rev1 ready\r\n".utf8), responder: true), .imap)
+        XCTAssertEqual(identify([0xFF, 0xFD, 0x18, 0xFF, 0xFD, 0x20], responder: true), .telnet)
+        XCTAssertEqual(identify([0x16, 0x03, 0x01, 0x00, 0x10], responder: false), .tls)
+        XCTAssertEqual(identify(Array("GET / HTTP/1.1\r\n".utf8), responder: false), .http)
+        XCTAssertEqual(identify(Self.smb2LogonFailure, responder: true), .smb)
+        XCTAssertEqual(identify(Array("hello".utf8), responder: true), .unknown)
+    }
+
+    func testLoginOutcomesInClear() {
+        XCTAssertEqual(outcome(Array("331 Password please\r\n530 Login incorrect.\r\n".utf8), .ftp), .failed)
+        XCTAssertEqual(outcome(Array("230 Login successful.\r\n".utf8), .ftp), .succeeded)
+        XCTAssertEqual(outcome(Array("535 5.7.8 Authentication credentials invalid\r\n".utf8), .smtp), .failed)
+        XCTAssertEqual(outcome(Array("\r\nLogin incorrect\r\nlogin: ".utf8), .telnet), .failed)
+        XCTAssertEqual(outcome(Array("HTTP/1.1 401 Unauthorized\r\n".utf8), .http), .failed)
+        XCTAssertEqual(outcome(Self.ldapBindFailed, .ldap), .failed)
+        XCTAssertEqual(outcome(Self.ldapBindOK, .ldap), .succeeded)
+        XCTAssertEqual(outcome(Self.mysqlDenied, .mysql), .failed)
+        XCTAssertEqual(outcome(Self.smb2LogonFailure, .smb), .failed)
+        XCTAssertEqual(outcome(Array("150 Here comes the directory listing.\r\n".utf8), .ftp), .none)
+    }
+
+    /// Every prefix of every input is read without running past its end.
+    func testEveryTruncationIsSafe() {
+        let inputs: [[UInt8]] = [Array("SSH-2.0-x\r\n".utf8), Array("220 FTP\r\n530 no\r\n".utf8), Self.ldapBindFailed, Self.mysqlDenied,
+                                 Self.smb2LogonFailure, [0x03, 0x00, 0x00, 0x13, 0x0E, 0xE0, 0, 0, 0, 0, 0]]
+        for input in inputs {
+            for n in 0...input.count {
+                let cut = Array(input.prefix(n))
+                for s in Service.allCases { _ = outcome(cut, s) }
+                _ = identify(cut, responder: true)
+                _ = identify(cut, responder: false)
+            }
+        }
+    }
+}
