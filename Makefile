@@ -42,7 +42,7 @@ release: deps
 # The main job: analyze the bundled capture into a store and report under reports/, print its stats.
 run: release
 	@mkdir -p reports
-	$(RELEASE) analyze Fixtures/demo.pcapng --db reports/demo.sqlite --report reports/demo.html
+	$(RELEASE) analyze Fixtures/demo.pcapng --db reports/demo.sqlite --report reports/demo.html --force
 	@echo
 	$(RELEASE) stats --db reports/demo.sqlite --json
 

@@ -96,7 +96,7 @@ def main():
     ingest_t, ingest_rss, ingest_size = t, rss, size
 
     report = os.path.join(WORK, "report.html")
-    rt, rrss = best([AETHER, "report", "--db", db, "-o", report])
+    rt, rrss = best([AETHER, "report", "--db", db, "-o", report, "--force"])
     rows.append(("aether report (2 M-packet store)", rt, rrss, None))
 
     worst = os.path.join(WORK, "probes-1M.pcap")

@@ -97,6 +97,29 @@ public enum ServiceIdentifier {
         return .none
     }
 
+    /// SSH's login outcome from the server's packet sizes, as Zeek infers it: after the server's
+    /// NEWKEYS, its first encrypted packet (SERVICE_ACCEPT, "ssh-userauth") sets the size; a
+    /// later packet smaller than that can only be USERAUTH_SUCCESS (a bare message code), while
+    /// USERAUTH_FAILURE lists the methods left and is larger. `state`: bit 16 NEWKEYS seen, low
+    /// 16 bits the reference size.
+    public static func sshOutcome(_ p: UnsafeRawBufferPointer, length: Int, state: inout UInt32) -> Outcome {
+        if state & 0x1_0000 == 0 {
+            if starts(p, "SSH-") { return .none }
+            var o = 0
+            while o + 6 <= p.count {
+                let len = Int(p[o]) << 24 | Int(p[o + 1]) << 16 | Int(p[o + 2]) << 8 | Int(p[o + 3])
+                if p[o + 5] == 21 { state |= 0x1_0000; break }
+                guard len > 0, len < 65_536 else { break }
+                o += 4 + len
+            }
+            return .none
+        }
+        let size = UInt32(min(length, 0xFFFF))
+        let reference = state & 0xFFFF
+        if reference == 0 { state |= size; return .none }
+        return size < reference ? .succeeded : .none
+    }
+
     /// FTP/SMTP style: any line starting with the code.
     static func lines(_ p: UnsafeRawBufferPointer, failed: StaticString, succeeded: StaticString) -> Outcome {
         var lineStart = 0

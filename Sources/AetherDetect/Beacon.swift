@@ -35,7 +35,9 @@ struct BeaconSeries {
         let g = gaps.sorted()
         let median = quantile(g, 0.5)
         guard median >= minInterval else { return nil }
-        let tsSkew = 1 - abs(bowley(g))
+        // Gaps equal to within 1 % have no meaningful skew: milliseconds of scheduling noise
+        // would otherwise make a perfectly regular beacon look skewed.
+        let tsSkew = 1 - abs(bowley(g, minSpread: max(median * 0.01, 0.005)))
         let tsMAD = max(0, 1 - mad(g, median) / median)
         let observed = Double(max(now - spanStart, 1)) / 1e9
         let covered = Double(t.last! - t.first!) / 1e9
@@ -56,9 +58,9 @@ struct BeaconSeries {
         return s[lo] + (s[hi] - s[lo]) * (pos - Double(lo))
     }
 
-    func bowley(_ s: [Double]) -> Double {
+    func bowley(_ s: [Double], minSpread: Double = 0) -> Double {
         let q1 = quantile(s, 0.25), q2 = quantile(s, 0.5), q3 = quantile(s, 0.75)
-        guard q3 != q1, q2 != q1, q2 != q3 else { return 0 }
+        guard q3 - q1 > minSpread, q2 != q1, q2 != q3 else { return 0 }
         return (q1 + q3 - 2 * q2) / (q3 - q1)
     }
 

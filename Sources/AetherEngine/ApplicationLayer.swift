@@ -8,13 +8,19 @@ import AetherStore
 /// DNS messages (UDP and reassembled TCP) and SSDP, each paired with its answer.
 extension Pipeline {
     /// The connection's service by content, and login outcomes its server states in clear.
-    func identify(_ packet: RawPacket, _ l: IPLayer, _ known: Service) {
+    func identify(_ packet: RawPacket, _ l: IPLayer, _ known: Service, _ state: UInt32) {
         guard let base = packet.bytes.baseAddress else { return }
         let p = UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured)
         let fromResponder = !connections.update.fromOriginator
         let service = known != .unknown ? known : ServiceIdentifier.identify(p, fromResponder: fromResponder)
-        let outcome = fromResponder ? ServiceIdentifier.loginOutcome(p, service: service) : .none
-        connections.noteInspected(service: service, outcome: outcome.rawValue)
+        var state = state
+        var outcome = ServiceIdentifier.Outcome.none
+        if fromResponder {
+            // SSH's outcome is encrypted; its server packet sizes still tell a success (Zeek's heuristic).
+            outcome = service == .ssh ? ServiceIdentifier.sshOutcome(p, length: Int(l.payloadLength), state: &state)
+                                      : ServiceIdentifier.loginOutcome(p, service: service)
+        }
+        connections.noteInspected(service: service, outcome: outcome.rawValue, appState: state)
     }
 
     /// TLS hellos and HTTP/1.x heads in TCP payloads. A byte or two decides whether to look.

@@ -26,8 +26,10 @@ public struct Carver {
 
     /// Writes the packets of `flows` to `output`; returns how many.
     @discardableResult
-    public func carve(flows: [Int64], to output: String) throws -> Int {
+    public func carve(flows: [Int64], to output: String, force: Bool = false, protected: [String] = []) throws -> Int {
         guard !flows.isEmpty else { throw CarveError(message: "nothing to carve: no connections") }
+        // Never over a capture the store holds (under any name), the store, a link or a device.
+        try EvidenceFiles.checkTarget(output, force: force, protected: try store.captures().map(\.path) + protected + [store.path])
         let wanted = Set(flows)
         let list = flows.map(String.init).joined(separator: ",")
         let span = try store.rows("SELECT min(first_ts), max(last_ts) FROM flow WHERE id IN (\(list))")
@@ -112,9 +114,7 @@ public struct Carver {
                 block(6, epb)
             }
         }
-        guard let f = fopen(output, "w") else { throw CarveError(message: "\(output): cannot write: \(String(cString: strerror(errno)))") }
-        let n = fwrite(out, 1, out.count, f)
-        guard fclose(f) == 0, n == out.count else { throw CarveError(message: "\(output): write failed") }
+        try EvidenceFiles.write(out, to: output, force: force, protected: try store.captures().map(\.path) + protected + [store.path])
         return packets.count
     }
 }

@@ -183,9 +183,9 @@ public final class Pipeline {
         }
         let l = meta.hasInner ? meta.inner : meta.outer
         if l.proto == IPProto.tcp && l.payloadCaptured > 0 && l.hasTransport {
-            let (service, seen) = connections.currentInspection
+            let (service, seen, state) = connections.currentInspection
             // A few segments name the service; login services are followed further for the outcome.
-            if seen < 8 || (seen < 64 && (service.hasLogin || service == .http)) { identify(packet, l, service) }
+            if seen < 8 || (seen < 64 && (service.hasLogin || service == .http)) { identify(packet, l, service, state) }
             inspect(packet, l, flowID: flowID)
         } else if l.proto == IPProto.udp && l.payloadCaptured >= 12 {
             // DNS, and the same format on mDNS and LLMNR.

@@ -88,6 +88,8 @@ public struct Connection: Sendable {
     public var loginSuccesses: UInt8 = 0
     /// Payload segments looked at for the service and login outcomes (bounded).
     public var inspected: UInt8 = 0
+    /// A protocol analyzer's small state (SSH: server NEWKEYS seen, first encrypted size).
+    public var appState: UInt32 = 0
     /// Originator payload after a pause of a second or more: a burst inside a long connection.
     public var bursts: UInt32 = 0
     var lastOrigPayload: Int64 = 0

@@ -347,15 +347,16 @@ public final class ConnectionTable {
     // MARK: what the application layer learned about the current connection
 
     /// Payload segments already inspected on the current connection, and its service so far.
-    @inline(__always) public var currentInspection: (service: Service, inspected: UInt8) {
-        guard currentSlot >= 0 else { return (.unknown, 255) }
-        return (slots[Int(currentSlot)].service, slots[Int(currentSlot)].inspected)
+    @inline(__always) public var currentInspection: (service: Service, inspected: UInt8, appState: UInt32) {
+        guard currentSlot >= 0 else { return (.unknown, 255, 0) }
+        return (slots[Int(currentSlot)].service, slots[Int(currentSlot)].inspected, slots[Int(currentSlot)].appState)
     }
 
-    public func noteInspected(service: Service, outcome: UInt8) {
+    public func noteInspected(service: Service, outcome: UInt8, appState: UInt32) {
         guard currentSlot >= 0 else { return }
         let i = Int(currentSlot)
         slots[i].inspected &+= 1
+        slots[i].appState = appState
         if slots[i].service == .unknown && service != .unknown { slots[i].service = service }
         if outcome == 1 && slots[i].loginFailures < 255 { slots[i].loginFailures += 1 }
         if outcome == 2 && slots[i].loginSuccesses < 255 { slots[i].loginSuccesses += 1 }

@@ -11,12 +11,16 @@ public final class Database {
     let handle: OpaquePointer
     public let path: String
 
-    public init(path: String, readOnly: Bool = false) throws {
+    /// `immutable`: read the file as it is, taking no lock and making no -wal or -shm file
+    /// (for deciding whether a file is ours before touching it).
+    public init(path: String, readOnly: Bool = false, immutable: Bool = false) throws {
         self.path = path
         var h: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
-        var rc = sqlite3_open_v2(path, &h, flags | SQLITE_OPEN_NOMUTEX, nil)
-        if readOnly && rc == SQLITE_OK, let opened = h, sqlite3_exec(opened, "SELECT count(*) FROM sqlite_master", nil, nil, nil) != SQLITE_OK {
+        var rc = immutable
+            ? sqlite3_open_v2("file:" + path.addingPercentEncodingForURI + "?immutable=1", &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nil)
+            : sqlite3_open_v2(path, &h, flags | SQLITE_OPEN_NOMUTEX, nil)
+        if readOnly && !immutable && rc == SQLITE_OK, let opened = h, sqlite3_exec(opened, "SELECT count(*) FROM sqlite_master", nil, nil, nil) != SQLITE_OK {
             // On read-only media WAL cannot make its -shm file; an immutable open reads the file as it is.
             sqlite3_close(opened)
             h = nil

@@ -47,8 +47,16 @@ func loadRules(_ path: String?, internal nets: String?) throws -> DetectorConfig
     return c
 }
 
+/// Every input is a regular file or a folder; checked before a store is created.
+func checkInputs(_ inputs: [String]) throws {
+    for i in inputs {
+        do { try EvidenceFiles.checkInput(i) } catch let e as FileRefusal { throw BadInput(message: e.message) }
+    }
+}
+
 func runIngest(_ inputs: [String], db: String, filter: String?, rules: String? = nil, internal nets: String? = nil, detect: Bool = true) throws -> Store {
     let config = try loadRules(rules, internal: nets)
+    try checkInputs(inputs)
     let store = try openStore(db, readOnly: false)
     let pipeline: Pipeline
     do {
@@ -103,13 +111,18 @@ struct Analyze: ParsableCommand {
     @Option(help: "BPF filter applied while reading") var filter: String?
     @Option(help: "detector settings file (see aether rules)") var rules: String?
     @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
+    @Flag(help: "replace an existing report file") var force = false
 
     func run() throws {
         let name = defaultName(inputs.first ?? "capture")
         let dbPath = db ?? "reports/\(name).sqlite"
         let reportPath = report ?? "reports/\(name).html"
+        // Refuse before anything is created: inputs that are not there, a report target that must not be written.
+        try checkInputs(inputs)
+        do { try EvidenceFiles.checkTarget(reportPath, force: force, protected: inputs) } catch let e as FileRefusal {
+            throw BadInput(message: e.message)
+        }
         if db == nil || report == nil { mkdir("reports", 0o755) }
-        defer { try? writeReport(db: dbPath, to: reportPath, quiet: false) }
         var failed: Error?
         do { _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules, internal: `internal`) } catch let e as ExitCode where e.rawValue == 1 { failed = e }
         let store = try openStore(dbPath, readOnly: true)
@@ -117,6 +130,7 @@ struct Analyze: ParsableCommand {
         let alerts = try store.alerts()
         print("")
         print(alerts.isEmpty ? "No alerts." : renderAlerts(alerts))
+        try writeReport(db: dbPath, to: reportPath, force: force, quiet: false)
         if let failed { throw failed }
     }
 }
@@ -364,22 +378,18 @@ struct Rules: ParsableCommand {
     }
 }
 
-/// Renders the report for a store and writes it (through a temporary file, then a rename).
-func writeReport(db: String, to path: String, quiet: Bool) throws {
+/// Renders the report for a store and writes it: never over a capture, the store, a link or
+/// (without `force`) an existing file.
+func writeReport(db: String, to path: String, force: Bool, quiet: Bool) throws {
     let store = try openStore(db, readOnly: true)
     let html: String
     do { html = try Report(store: store, storePath: db).render() } catch let e as StoreError { throw BadInput(message: e.message) }
     let dir = path.split(separator: "/").dropLast().joined(separator: "/")
     if !dir.isEmpty { mkdir(path.hasPrefix("/") ? "/" + dir : dir, 0o755) }
-    let tmp = path + ".tmp"
-    guard let f = fopen(tmp, "w") else { throw BadInput(message: "\(path): cannot write: \(String(cString: strerror(errno)))") }
     let bytes = Array(html.utf8)
-    let n = fwrite(bytes, 1, bytes.count, f)
-    let closed = fclose(f)
-    guard n == bytes.count, closed == 0, rename(tmp, path) == 0 else {
-        unlink(tmp)
-        throw BadInput(message: "\(path): cannot write the report: \(String(cString: strerror(errno)))")
-    }
+    do {
+        try EvidenceFiles.write(bytes, to: path, force: force, protected: try store.captures().map(\.path) + [db])
+    } catch let e as FileRefusal { throw BadInput(message: e.message) }
     if !quiet { print("report: \(path) (\(bytes.count) bytes)") }
 }
 
@@ -387,9 +397,10 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "report", abstract: "Write the self-contained HTML incident report.")
     @Option(help: "store file") var db: String
     @Option(name: [.short, .customLong("output")], help: "HTML file to write") var output: String
+    @Flag(help: "replace an existing report file") var force = false
 
     func run() throws {
-        try writeReport(db: db, to: output, quiet: false)
+        try writeReport(db: db, to: output, force: force, quiet: false)
     }
 }
 
@@ -399,6 +410,7 @@ struct Carve: ParsableCommand {
     @Option(help: "alert id") var alert: Int64?
     @Option(help: "connection (flow) id") var flow: Int64?
     @Option(name: [.short, .customLong("output")], help: "pcap (or pcapng when link types differ) to write") var output: String
+    @Flag(help: "replace an existing output file") var force = false
 
     func validate() throws {
         if (alert == nil) == (flow == nil) { throw ValidationError("give exactly one of --alert and --flow") }
@@ -409,9 +421,11 @@ struct Carve: ParsableCommand {
         let carver = Carver(store: store)
         do {
             let flows = try alert.map { try carver.flows(ofAlert: $0) } ?? [flow!]
-            let n = try carver.carve(flows: flows, to: output)
+            let n = try carver.carve(flows: flows, to: output, force: force, protected: [db])
             print("carved \(n) packets of \(flows.count) connection(s) to \(output)")
         } catch let e as CarveError {
+            throw BadInput(message: e.message)
+        } catch let e as FileRefusal {
             throw BadInput(message: e.message)
         } catch let e as CaptureError {
             throw BadInput(message: e.description)
@@ -463,11 +477,24 @@ struct Tail: ParsableCommand {
         let (host, port) = try parsedListen()
         var temp: String?
         let dbPath: String
+        var tempDir: String?
         if let db { dbPath = db } else {
-            dbPath = "/tmp/aether-tail-\(getpid()).sqlite"
+            // A private folder (mkdtemp, mode 0700): no other user can plant or read the store.
+            var template = Array("/tmp/aether-tail-XXXXXX".utf8CString)
+            guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+                throw BadInput(message: "cannot make a temporary folder: \(String(cString: strerror(errno)))")
+            }
+            tempDir = String(cString: template)
+            dbPath = tempDir! + "/live.sqlite"
             temp = dbPath
         }
-        defer { if let temp { for s in ["", "-wal", "-shm"] { unlink(temp + s) } } }
+        defer {
+            if let temp { for s in ["", "-wal", "-shm"] { unlink(temp + s) } }
+            if let tempDir { rmdir(tempDir) }
+        }
+        if let replay {
+            do { try EvidenceFiles.checkInput(replay) } catch let e as FileRefusal { throw BadInput(message: e.message) }
+        }
         let config = try loadRules(rules, internal: `internal`)
         let store = try openStore(dbPath, readOnly: false)
         let source: LiveSource

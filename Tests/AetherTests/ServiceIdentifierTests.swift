@@ -44,6 +44,21 @@ final class ServiceIdentifierTests: XCTestCase {
         XCTAssertEqual(outcome(Array("150 Here comes the directory listing.\r\n".utf8), .ftp), .none)
     }
 
+    /// SSH: after the server's NEWKEYS, a packet smaller than the first encrypted one is a success.
+    func testSSHOutcomeBySize() {
+        var state: UInt32 = 0
+        func step(_ b: [UInt8]) -> ServiceIdentifier.Outcome {
+            b.withUnsafeBytes { ServiceIdentifier.sshOutcome($0, length: b.count, state: &state) }
+        }
+        XCTAssertEqual(step(Array("SSH-2.0-OpenSSH_9.2\r\n".utf8)), .none)
+        // KEXDH_REPLY (31) and NEWKEYS (21) in one segment: two binary packets.
+        let kex: [UInt8] = [0, 0, 0, 12, 6, 31] + Array(repeating: 0, count: 10) + [0, 0, 0, 12, 10, 21] + Array(repeating: 0, count: 10)
+        XCTAssertEqual(step(kex), .none)
+        XCTAssertEqual(step(Array(repeating: 1, count: 44)), .none)  // SERVICE_ACCEPT sets the size
+        XCTAssertEqual(step(Array(repeating: 1, count: 52)), .none)  // USERAUTH_FAILURE is larger
+        XCTAssertEqual(step(Array(repeating: 1, count: 28)), .succeeded)
+    }
+
     /// Every prefix of every input is read without running past its end.
     func testEveryTruncationIsSafe() {
         let inputs: [[UInt8]] = [Array("SSH-2.0-x\r\n".utf8), Array("220 FTP\r\n530 no\r\n".utf8), Self.ldapBindFailed, Self.mysqlDenied,

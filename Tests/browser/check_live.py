@@ -78,7 +78,7 @@ def stop(p):
 def replay_matches_analyze():
     db = os.path.join(WORK, "analyze.sqlite")
     remove_store(db)
-    subprocess.run([AETHER, "analyze", CAPTURE, "--db", db, "--report", os.path.join(WORK, "analyze.html")], capture_output=True)
+    subprocess.run([AETHER, "analyze", CAPTURE, "--db", db, "--report", os.path.join(WORK, "analyze.html"), "--force"], capture_output=True)
     stats = json.loads(subprocess.run([AETHER, "stats", "--db", db, "--json"], capture_output=True, text=True).stdout)
     alerts = json.loads(subprocess.run([AETHER, "alerts", "--db", db, "--json"], capture_output=True, text=True).stdout)
     port = free_port()
@@ -188,7 +188,7 @@ def browser_numbers_change():
         print(f"live ok: page numbers {first} then {second}", flush=True)
         # The store is committed every few seconds and readable while tail writes it (WAL).
         time.sleep(2.5)
-        r = subprocess.run([AETHER, "report", "--db", live_db, "-o", os.path.join(WORK, "live-running.html")], capture_output=True, text=True)
+        r = subprocess.run([AETHER, "report", "--db", live_db, "-o", os.path.join(WORK, "live-running.html"), "--force"], capture_output=True, text=True)
         packets = json.loads(subprocess.run([AETHER, "stats", "--db", live_db, "--json"], capture_output=True, text=True).stdout or "{}").get("packets", 0)
         if r.returncode != 0:
             fail(f"report while tail runs: {r.stderr.strip()}")

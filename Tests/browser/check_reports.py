@@ -35,7 +35,7 @@ def main():
             for suffix in ["", "-wal", "-shm"]:
                 if os.path.exists(db + suffix):
                     os.remove(db + suffix)
-            code, _, err = run([aether, "analyze", cap, "--db", db, "--report", html])
+            code, _, err = run([aether, "analyze", cap, "--db", db, "--report", html, "--force"])
             if code != 0 or not os.path.exists(html):
                 failures.append(f"{name}: analyze failed ({code}): {err.strip()}")
                 continue
