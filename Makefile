@@ -53,21 +53,9 @@ $(VENV)/bin/python:
 	$(VENV)/bin/pip install -q playwright websockets
 
 SHARED ?= $(if $(AETHER_SHARED),$(AETHER_SHARED),../shared)
-REPORT_CAPTURES := Fixtures/demo.pcapng Fixtures/markup.pcap $(wildcard $(SHARED)/captures/http-dns_wikipedia.pcap $(SHARED)/captures/many-protocols_mixed.pcap $(SHARED)/captures/scan_nmap-lan-sweep.pcap $(SHARED)/captures/empty.pcap)
 
 test: deps $(VENV)/bin/python
-	swift build
-	swift test
-	bash scripts/fuzz.sh 10
-	@mkdir -p reports/check
-	@extra=""; if [ -f $(SHARED)/bench/gencap.py ]; then \
-	  python3 $(SHARED)/bench/gencap.py --out reports/check/gencap-s1.pcap --seed 1 --duration 7200 --packets 60000 --quiet && extra=reports/check/gencap-s1.pcap; \
-	  else echo "SKIP: ../shared not found: gencap report check skipped"; fi; \
-	$(VENV)/bin/python Tests/browser/check_reports.py .build/debug/aether reports/check $(REPORT_CAPTURES) $$extra
-	@if [ -f $(SHARED)/bench/gencap.py ]; then \
-	  [ -f reports/check/live-1m.pcap ] || python3 $(SHARED)/bench/gencap.py --out reports/check/live-1m.pcap --seed 4 --packets 1000000 --quiet; \
-	  $(VENV)/bin/python Tests/browser/check_live.py .build/debug/aether reports/check/gencap-s1.pcap reports/check/live-1m.pcap reports/check; \
-	else echo "SKIP: ../shared not found: live checks skipped"; fi
+	bash scripts/test-all.sh $(SHARED) $(VENV)/bin/python
 
 fuzz: deps
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)

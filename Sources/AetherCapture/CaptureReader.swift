@@ -135,8 +135,13 @@ public final class CaptureReader {
             }
             pcapLengthsSwapped = minor < 3
             pcapSnap = u32(p, 16)
-            // The upper bits carry FCS and other flags, not the link type.
-            pcapLinkType = u32(p, 20) & 0x03FF_FFFF
+            // The upper bits carry FCS flags; bits 16-25 are reserved and must be zero (libpcap
+            // and Wireshark refuse a file that sets them).
+            let field = u32(p, 20)
+            guard field & 0x03FF_0000 == 0 else {
+                throw fail(.corrupt, "pcap header: reserved bits set in the link-type field (0x\(String(field, radix: 16)))", at: 20)
+            }
+            pcapLinkType = field & 0xFFFF
             linkTypes = [pcapLinkType]
             input.advance(24)
         case 0x0A0D_0D0A:

@@ -1,4 +1,7 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var message: String
@@ -53,6 +56,59 @@ public final class Database {
             throw StoreError("\(path): \(String(cString: sqlite3_errmsg(handle)))")
         }
         return Statement(s, db: self)
+    }
+
+    /// One read-only statement, as `aether query` takes it: anything after the first statement
+    /// (but blanks, semicolons and comments) and any statement that would write are refused
+    /// before it runs, so a refused `VACUUM INTO` leaves no file behind.
+    public func prepareReadOnlyStatement(_ sql: String) throws -> Statement {
+        var s: OpaquePointer?
+        var tail: UnsafePointer<CChar>?
+        let rc = sql.withCString { base -> Int32 in
+            let rc = sqlite3_prepare_v2(handle, base, -1, &s, &tail)
+            if rc == SQLITE_OK, let t = tail, !Self.isBlank(String(cString: t)) {
+                sqlite3_finalize(s); s = nil
+                return SQLITE_MISUSE
+            }
+            return rc
+        }
+        if rc == SQLITE_MISUSE { throw StoreError("one statement only: found more SQL after the first ';'") }
+        guard rc == SQLITE_OK, let s else { throw StoreError("\(path): \(String(cString: sqlite3_errmsg(handle)))") }
+        guard sqlite3_stmt_readonly(s) != 0 else {
+            sqlite3_finalize(s)
+            throw StoreError("only read-only SQL is allowed here")
+        }
+        return Statement(s, db: self)
+    }
+
+    static func isBlank(_ sql: String) -> Bool {
+        var rest = Substring(sql)
+        while let c = rest.first {
+            if c == " " || c == "\n" || c == "\t" || c == "\r" || c == ";" { rest.removeFirst(); continue }
+            if rest.hasPrefix("--") { rest = rest.drop(while: { $0 != "\n" }); continue }
+            if rest.hasPrefix("/*") {
+                rest = rest.dropFirst(2)
+                while !rest.isEmpty && !rest.hasPrefix("*/") { rest.removeFirst() }
+                rest = rest.dropFirst(2)
+                continue
+            }
+            return false
+        }
+        return true
+    }
+
+    private var deadline = 0.0
+    /// Interrupts any statement still running `seconds` from now (SQLITE_INTERRUPT).
+    public func limitTime(seconds: Double) {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        deadline = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 + seconds
+        sqlite3_progress_handler(handle, 10_000, { ctx in
+            let db = Unmanaged<Database>.fromOpaque(ctx!).takeUnretainedValue()
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 > db.deadline ? 1 : 0
+        }, Unmanaged.passUnretained(self).toOpaque())
     }
 
     public var lastInsertID: Int64 { sqlite3_last_insert_rowid(handle) }
@@ -118,6 +174,15 @@ public final class Statement {
         guard let p = sqlite3_column_text(s, i) else { return nil }
         return String(cString: p)
     }
+    public func blobSize(_ i: Int32) -> Int { Int(sqlite3_column_bytes(s, i)) }
+
+    /// A value for display: blobs past `limit` bytes shown by their first bytes and their size.
+    public func displayValue(_ i: Int32, blobLimit limit: Int) -> Any? {
+        guard sqlite3_column_type(s, i) == SQLITE_BLOB, blobSize(i) > limit, let p = sqlite3_column_blob(s, i) else { return value(i) }
+        let head = UnsafeRawBufferPointer(start: p, count: limit).map { String(format2: $0) }.joined()
+        return "x'\(head)'… (\(blobSize(i)) bytes, truncated)"
+    }
+
     public func blob(_ i: Int32) -> [UInt8] {
         let n = Int(sqlite3_column_bytes(s, i))
         guard n > 0, let p = sqlite3_column_blob(s, i) else { return [] }

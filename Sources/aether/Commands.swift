@@ -291,29 +291,43 @@ func uid(_ id: Int64) -> String {
 }
 
 struct Query: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run read-only SQL against a store.")
+    static let configuration = CommandConfiguration(abstract: "Run one read-only SQL statement against a store.")
     @Option(help: "store file") var db: String
     @Flag(help: "JSON array of objects") var json = false
+    @Option(help: "seconds before the statement is interrupted") var timeout: Double = 30
+    @Option(name: .customLong("blob-bytes"), help: "bytes of a blob shown before it is truncated") var blobBytes = 64
     @Argument(help: "SQL") var sql: String
 
+    /// Rows go out as they come (JSON too): memory does not grow with the result.
     func run() throws {
         let store = try openStore(db, readOnly: true)
         let s: Statement
-        do { s = try store.db.prepare(sql) } catch let e as StoreError { throw BadInput(message: e.message) }
-        var rows: [JSON] = []
-        var header = false
+        do { s = try store.db.prepareReadOnlyStatement(sql) } catch let e as StoreError { throw BadInput(message: e.message) }
+        store.db.limitTime(seconds: timeout)
+        var header = false, first = true
+        var out = ""
+        func flush(_ force: Bool = false) {
+            if force || out.utf8.count > 1 << 16 { print(out, terminator: ""); out = "" }
+        }
+        if json { out = "[" }
         do {
             while try s.step() {
                 let n = s.columnCount
                 if json {
-                    rows.append(.object((0..<n).map { i in (s.name(i), jsonValue(s.value(i))) }))
+                    out += (first ? "\n" : ",\n") + JSON.object((0..<n).map { i in (s.name(i), jsonValue(s.displayValue(i, blobLimit: blobBytes))) }).render(pretty: false)
+                    first = false
                 } else {
-                    if !header { print((0..<n).map { s.name($0) }.joined(separator: "\t")); header = true }
-                    print((0..<n).map { i in s.value(i).map { "\($0)" } ?? "NULL" }.joined(separator: "\t"))
+                    if !header { out += (0..<n).map { s.name($0) }.joined(separator: "\t") + "\n"; header = true }
+                    out += (0..<n).map { i in s.displayValue(i, blobLimit: blobBytes).map { "\($0)" } ?? "NULL" }.joined(separator: "\t") + "\n"
                 }
+                flush()
             }
-        } catch let e as StoreError { throw BadInput(message: e.message) }
-        if json { print(JSON.array(rows).render()) }
+        } catch let e as StoreError {
+            flush(true)
+            throw BadInput(message: e.message.contains("interrupt") ? "query interrupted after --timeout \(timeout) s" : e.message)
+        }
+        if json { out += "\n]\n" }
+        flush(true)
     }
 
     func jsonValue(_ v: Any?) -> JSON {

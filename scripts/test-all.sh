@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# make test: every suite in turn, then one line over all of them: "N passed, N failed".
+# Usage: test-all.sh SHARED VENV_PYTHON
+set -uo pipefail
+cd "$(dirname "$0")/.."
+shared=$1 py=$2
+passed=0 failed=0
+log=$(mktemp /tmp/aether-test.XXXXXX)
+trap 'rm -f "$log"' EXIT
+check() { # NAME COMMAND...: one suite; its "ok" lines count as passed checks
+  local name=$1; shift
+  echo "== $name"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local oks; oks=$(grep -cE "^(report|live|flood|fuzz) ok" "$log")
+  passed=$((passed + oks))
+  if [ "$rc" -ne 0 ]; then failed=$((failed + 1)); echo "FAILED: $name (exit $rc)"; elif [ "$oks" -eq 0 ]; then passed=$((passed + 1)); fi
+}
+echo "== swift build"
+if ! swift build; then echo "0 passed, 1 failed"; exit 1; fi
+echo "== swift test"
+swift test 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+line=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1)
+if [ -n "$line" ]; then
+  n=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$line"); f=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$line")
+  passed=$((passed + n - f)); failed=$((failed + f))
+fi
+[ "$rc" -ne 0 ] && [ -z "$line" -o "${f:-0}" = 0 ] && { failed=$((failed + 1)); echo "FAILED: swift test (exit $rc)"; }
+check "fuzz (10 s per target)" bash scripts/fuzz.sh 10
+mkdir -p reports/check
+extra=""
+if [ -f "$shared/bench/gencap.py" ]; then
+  python3 "$shared/bench/gencap.py" --out reports/check/gencap-s1.pcap --seed 1 --duration 7200 --packets 60000 --quiet && extra=reports/check/gencap-s1.pcap
+else echo "SKIP: ../shared not found: gencap report check skipped"; fi
+caps="Fixtures/demo.pcapng Fixtures/markup.pcap"
+for c in http-dns_wikipedia.pcap many-protocols_mixed.pcap scan_nmap-lan-sweep.pcap empty.pcap; do
+  [ -f "$shared/captures/$c" ] && caps="$caps $shared/captures/$c"
+done
+check "report checks (headless Chromium)" "$py" Tests/browser/check_reports.py .build/debug/aether reports/check $caps $extra
+if [ -f "$shared/bench/gencap.py" ]; then
+  [ -f reports/check/live-1m.pcap ] || python3 "$shared/bench/gencap.py" --out reports/check/live-1m.pcap --seed 4 --packets 1000000 --quiet
+  check "live checks" "$py" Tests/browser/check_live.py .build/debug/aether reports/check/gencap-s1.pcap reports/check/live-1m.pcap reports/check
+else echo "SKIP: ../shared not found: live checks skipped"; fi
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
