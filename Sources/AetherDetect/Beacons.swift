@@ -10,6 +10,9 @@ final class BeaconDetector: Detector {
     struct ServiceKey: Hashable { var src: IPAddress; var dst: IPAddress; var port: UInt16; var proto: UInt8 }
 
     private var series: [ServiceKey: BeaconSeries] = [:]
+    /// A pair's first contact, kept compactly until a second one makes it a series.
+    private var firstContacts: [ServiceKey: (start: Int64, bytes: Int64, flow: Int64)] = [:]
+    static let maxPairs = 500_000
     /// Burst start times inside each live connection, by connection id (bounded).
     private var bursts: [Int64: BeaconSeries] = [:]
     static let maxTrackedConnections = 50_000
@@ -20,10 +23,21 @@ final class BeaconDetector: Detector {
         switch event {
         case .finished(let c):
             bursts[c.id] = nil
-            guard eligible(c), !c.joinedMidStream else { return }
+            // Contact is a connection the other side answered (a flood of unanswered SYNs is not).
+            guard eligible(c), !c.joinedMidStream, c.respPackets > 0 else { return }
             let key = ServiceKey(src: c.origAddress, dst: c.respAddress, port: c.respPort, proto: c.proto)
-            var s = series.removeValue(forKey: key) ?? BeaconSeries()
-            s.add(start: c.firstTime, bytes: Int64(c.origBytes + c.respBytes), flow: c.id)
+            let bytes = Int64(c.origBytes + c.respBytes)
+            var s: BeaconSeries
+            if let existing = series.removeValue(forKey: key) { s = existing } else {
+                guard let first = firstContacts.removeValue(forKey: key) else {
+                    if firstContacts.count >= Self.maxPairs { firstContacts.removeAll(keepingCapacity: true) }
+                    firstContacts[key] = (c.firstTime, bytes, c.id)
+                    return
+                }
+                s = BeaconSeries()
+                s.add(start: first.start, bytes: first.bytes, flow: first.flow)
+            }
+            s.add(start: c.firstTime, bytes: bytes, flow: c.id)
             series[key] = s
             consider(s, c, end: c.lastTime, form: "connections", ctx)
         case .burst(let c, let t):

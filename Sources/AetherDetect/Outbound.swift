@@ -7,11 +7,15 @@ import AetherFlows
 final class OutboundDetector: Detector {
     /// Outbound sessions on a listed port, decided once they carried payload (a burst, or at
     /// their end): a scan's probes to such ports, answered or not, carry none and belong to the scan.
-    private var pending: [Int64: (connection: Connection, start: Int64)] = [:]
+    /// Start times of outbound sessions on listed ports, by connection id, until they carry payload.
+    private var pending: [Int64: Int64] = [:]
     /// Tor's ports name ordinary TLS services too: a session there is reported only when its
     /// ClientHello carries the random `www.<base32>.com|net` name Tor clients send.
     static let torPorts: Set<UInt16> = [9001, 9030]
-    private var awaitingHello: [Int64: (connection: Connection, start: Int64)] = [:]
+    private var awaitingHello: [Int64: Int64] = [:]
+    /// Sessions not followed because the table was full (a flood): counted, not grown without bound.
+    private(set) var untracked = 0
+    static let maxPending = 100_000
     private var packets: [Triple: Int] = [:]
     /// Packets of one protocol between one pair before it is reported: an IP-protocol scan
     /// sends one or two per protocol, a tunnel or a routing session many.
@@ -23,25 +27,24 @@ final class OutboundDetector: Detector {
         switch event {
         case .opened(let c, _, let t):
             if c.proto == IPProto.tcp && Self.torPorts.contains(c.respPort) && ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress)
-                && !ctx.allowed(src: c.origAddress, dst: c.respAddress) && awaitingHello.count < 100_000 {
-                awaitingHello[c.id] = (c, t)
+                && !ctx.allowed(src: c.origAddress, dst: c.respAddress) {
+                if awaitingHello.count < Self.maxPending { awaitingHello[c.id] = t } else { untracked += 1 }
                 return
             }
             guard c.proto == IPProto.tcp || c.proto == IPProto.udp, ctx.config.badPorts.contains(c.respPort),
                   ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress),
                   !ctx.allowed(src: c.origAddress, dst: c.respAddress) else { return }
-            if pending.count >= 100_000 { report(c, start: t, at: t, ctx); return }
-            pending[c.id] = (c, t)
+            if pending.count < Self.maxPending { pending[c.id] = t } else { untracked += 1 }
         case .tlsHello(let flow, let name):
-            if let p = awaitingHello.removeValue(forKey: flow), let name, Self.looksLikeTor(name) { pending[flow] = p }
+            if let start = awaitingHello.removeValue(forKey: flow), let name, Self.looksLikeTor(name) { pending[flow] = start }
         case .burst(let c, let t):
             // Payload again after a pause: a session, not a probe.
-            if let p = pending.removeValue(forKey: c.id) { report(p.connection, start: p.start, at: t, ctx) }
+            if let start = pending.removeValue(forKey: c.id) { report(c, start: start, at: t, ctx) }
         case .finished(let c):
             awaitingHello[c.id] = nil
             // A probe that was answered carries no payload; a session does.
-            if let p = pending.removeValue(forKey: c.id), c.origBytes + c.respBytes > 0 {
-                report(p.connection, start: p.start, at: c.lastTime, ctx)
+            if let start = pending.removeValue(forKey: c.id), c.origBytes + c.respBytes > 0 {
+                report(c, start: start, at: c.lastTime, ctx)
             }
             if c.service != .unknown, let i = ctx.book[EpisodeKey(.suspicious_outbound, c.origAddress, port: c.respPort)] {
                 ctx.book.update(i) { Evidence.append(&$0, "service_by_content", .string(c.service.name), limit: 8) }

@@ -12,6 +12,10 @@ final class ScanDetector: Detector {
     static let ipProto: UInt8 = 0
 
     private var probes: [IPAddress: (fast: ProbeWindow, slow: ProbeWindow, lastSeen: Int64)] = [:]
+    /// A source's first probe, kept compactly: a flood of a million sources that probe once each
+    /// holds a million small records, not a million pairs of windows. The second probe promotes it.
+    private var firstProbes: [IPAddress: FirstProbe] = [:]
+    struct FirstProbe { var probe: Probe; var time: Int64; var flow: Int64; var failed: Bool }
     private var echoTargets: [IPAddress: WindowedDistinct<IPAddress>] = [:]
     private var recentEcho: [IPAddress: WindowedDistinct<IPAddress>] = [:]
     private var events = 0
@@ -37,6 +41,7 @@ final class ScanDetector: Detector {
             }
         case .answered(let c, _):
             let probe = Self.probe(of: c)
+            if let f = firstProbes[c.origAddress], f.probe == probe { firstProbes[c.origAddress]?.failed = false }
             if var s = probes.removeValue(forKey: c.origAddress) {
                 s.fast.answered(probe)
                 s.slow.answered(probe)
@@ -56,6 +61,7 @@ final class ScanDetector: Detector {
             } else if op == 2 {
                 // A reply from the target answers the sender's probe.
                 let p = Probe(dst: sender, port: 0, proto: Self.arpProto)
+                if let f = firstProbes[target], f.probe == p { firstProbes[target]?.failed = false }
                 if var s = probes.removeValue(forKey: target) {
                     s.fast.answered(p); s.slow.answered(p)
                     probes[target] = s
@@ -78,8 +84,22 @@ final class ScanDetector: Detector {
 
     private func addProbe(_ src: IPAddress, _ p: Probe, _ flow: Int64, _ t: Int64, _ ctx: DetectionContext) {
         let config = ctx.config
-        var s = probes.removeValue(forKey: src) ?? (ProbeWindow(window: config.scanWindow * 1_000_000_000),
-                                                    ProbeWindow(window: config.slowWindow * 1_000_000_000), t)
+        events += 1
+        if events & 4095 == 0 { pruneIdle(ctx) }
+        var s: (fast: ProbeWindow, slow: ProbeWindow, lastSeen: Int64)
+        if let existing = probes.removeValue(forKey: src) { s = existing } else {
+            guard let first = firstProbes[src], first.probe != p else {
+                // One probe crosses no threshold (each is at least 2): remember it compactly.
+                firstProbes[src] = FirstProbe(probe: p, time: t, flow: flow, failed: firstProbes[src]?.failed ?? true)
+                return
+            }
+            firstProbes[src] = nil
+            s = (ProbeWindow(window: config.scanWindow * 1_000_000_000), ProbeWindow(window: config.slowWindow * 1_000_000_000), t)
+            s.fast.probe(first.probe, at: first.time, flow: first.flow)
+            s.slow.probe(first.probe, at: first.time, flow: first.flow)
+            if !first.failed { s.fast.answered(first.probe); s.slow.answered(first.probe) }
+            if first.probe.proto == IPProto.icmp || first.probe.proto == IPProto.icmpv6 { _ = noteEcho(src, first.probe.dst, first.time, first.flow, config) }
+        }
         s.fast.probe(p, at: t, flow: flow)
         s.slow.probe(p, at: t, flow: flow)
         s.lastSeen = t
@@ -93,12 +113,7 @@ final class ScanDetector: Detector {
         let isEcho = p.proto == IPProto.icmp || p.proto == IPProto.icmpv6
         let protoName = Self.protoName(p.proto)
         if isEcho {
-            var all = echoTargets[src] ?? WindowedDistinct<IPAddress>(window: config.scanWindow * 1_000_000_000)
-            all.add(p.dst, at: t, flow: flow)
-            echoTargets[src] = all
-            var recent = recentEcho[src] ?? WindowedDistinct<IPAddress>(window: config.pingSmallWindow * 1_000_000_000, cap: 256)
-            recent.add(p.dst, at: t, flow: flow)
-            recentEcho[src] = recent
+            let (all, recent) = noteEcho(src, p.dst, t, flow, config)
             if fastHosts >= config.pingHosts {
                 sweep(.ping_sweep, src, p, protoName, fast, t, ctx, why: [Evidence.crossed("unanswered_hosts", fastHosts, config.pingHosts)])
             } else if all.count >= config.pingAnyHosts {
@@ -139,9 +154,18 @@ final class ScanDetector: Detector {
             sweep(.slow_scan, src, p, protoName, slow, t, ctx, why: [Evidence.crossed("failed_hosts_in_\(config.slowWindow)s", slowHosts, config.slowHosts)])
         }
         if !fastV { extend(.slow_scan, src, p, flow, t, ctx) }
+    }
 
-        events += 1
-        if events & 4095 == 0 { pruneIdle(ctx) }
+    /// Echo targets of a source: all within the scan window, and the recent ones.
+    private func noteEcho(_ src: IPAddress, _ dst: IPAddress, _ t: Int64, _ flow: Int64, _ config: DetectorConfig)
+        -> (all: WindowedDistinct<IPAddress>, recent: WindowedDistinct<IPAddress>) {
+        var all = echoTargets.removeValue(forKey: src) ?? WindowedDistinct<IPAddress>(window: config.scanWindow * 1_000_000_000)
+        all.add(dst, at: t, flow: flow)
+        echoTargets[src] = all
+        var recent = recentEcho.removeValue(forKey: src) ?? WindowedDistinct<IPAddress>(window: config.pingSmallWindow * 1_000_000_000, cap: 256)
+        recent.add(dst, at: t, flow: flow)
+        recentEcho[src] = recent
+        return (all, recent)
     }
 
     /// The addresses lie close together (a sweep walks a range; a monitor's list need not).
@@ -154,6 +178,7 @@ final class ScanDetector: Detector {
         let now = ctx.now
         let limit = now &- ctx.config.slowWindow * 1_000_000_000
         probes = probes.filter { $0.value.lastSeen >= limit }
+        if firstProbes.count > 65_536 { firstProbes = firstProbes.filter { $0.value.time >= limit } }
         echoTargets = echoTargets.filter { var w = $0.value; w.prune(now); return w.count > 0 }
         recentEcho = recentEcho.filter { var w = $0.value; w.prune(now); return w.count > 0 }
     }

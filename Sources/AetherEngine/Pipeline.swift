@@ -99,7 +99,12 @@ public final class Pipeline {
 
     /// Ends all open connections and writes what remains.
     public func finish() throws {
-        connections.flushAll()
+        // In batches: a flood leaves a million connections open at the end.
+        while connections.flush(limit: 65_536) {
+            feedFinished()
+            try store.db.transaction { try store.insert(connections: connections.drainFinished()) }
+            finishedSeen = 0
+        }
         feedFinished()
         try store.db.transaction {
             try store.insert(connections: connections.drainFinished())

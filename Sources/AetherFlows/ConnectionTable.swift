@@ -84,6 +84,20 @@ public final class ConnectionTable {
         }
     }
 
+    /// Ends up to `limit` connections; false once none is left. The caller drains `finished`
+    /// between calls, so ending a million connections never holds a million copies at once.
+    public func flush(limit: Int) -> Bool {
+        var n = 0
+        for c in 0..<4 {
+            while heads[c] >= 0 {
+                if n == limit { return true }
+                evict(heads[c])
+                n += 1
+            }
+        }
+        return false
+    }
+
     /// Expires connections idle past their timeout at event time `now`.
     @inline(__always) public func advance(to now: Int64) {
         if now <= clock { return }
