@@ -16,6 +16,8 @@ final class ScanDetector: Detector {
     /// holds a million small records, not a million pairs of windows. The second probe promotes it.
     private var firstProbes: [IPAddress: FirstProbe] = [:]
     struct FirstProbe { var probe: Probe; var time: Int64; var flow: Int64; var failed: Bool }
+    static let maxFirstProbes = 262_144
+    private(set) var untrackedProbes = 0
     private var echoTargets: [IPAddress: WindowedDistinct<IPAddress>] = [:]
     private var recentEcho: [IPAddress: WindowedDistinct<IPAddress>] = [:]
     private var events = 0
@@ -89,7 +91,10 @@ final class ScanDetector: Detector {
         var s: (fast: ProbeWindow, slow: ProbeWindow, lastSeen: Int64)
         if let existing = probes.removeValue(forKey: src) { s = existing } else {
             guard let first = firstProbes[src], first.probe != p else {
-                // One probe crosses no threshold (each is at least 2): remember it compactly.
+                // One probe crosses no threshold (each is at least 2): remember it compactly, up to
+                // a bound; past it (a flood of single-probe sources) a source's first probe is
+                // counted instead, and its second becomes its first.
+                if firstProbes[src] == nil && firstProbes.count >= Self.maxFirstProbes { untrackedProbes += 1; return }
                 firstProbes[src] = FirstProbe(probe: p, time: t, flow: flow, failed: firstProbes[src]?.failed ?? true)
                 return
             }
@@ -178,7 +183,7 @@ final class ScanDetector: Detector {
         let now = ctx.now
         let limit = now &- ctx.config.slowWindow * 1_000_000_000
         probes = probes.filter { $0.value.lastSeen >= limit }
-        if firstProbes.count > 65_536 { firstProbes = firstProbes.filter { $0.value.time >= limit } }
+        if firstProbes.count > 65_536 { firstProbes = firstProbes.filter { $0.value.time >= now &- ctx.config.scanWindow * 1_000_000_000 } }
         echoTargets = echoTargets.filter { var w = $0.value; w.prune(now); return w.count > 0 }
         recentEcho = recentEcho.filter { var w = $0.value; w.prune(now); return w.count > 0 }
     }

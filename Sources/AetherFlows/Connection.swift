@@ -9,8 +9,8 @@ public enum EndpointState: UInt8, Sendable {
 /// first appearance (upper case from the originator). Fixed size: no allocation.
 public struct History: Sendable, Equatable {
     var letters: (UInt64, UInt64, UInt64) = (0, 0, 0)
-    var count: UInt8 = 0
     var seen: UInt64 = 0
+    var count: UInt8 = 0
 
     public init() {}
 
@@ -55,12 +55,9 @@ public struct History: Sendable, Equatable {
 
 /// One connection in Zeek's model: the row of the `flow` table.
 public struct Connection: Sendable {
+    // Fields in falling order of alignment: a million live connections (a SYN flood) are a
+    // million of these, and padding between mixed sizes would cost tens of megabytes.
     public var id: Int64 = 0
-    public var proto: UInt8 = 0
-    public var origAddress = IPAddress.zero
-    public var respAddress = IPAddress.zero
-    public var origPort: UInt16 = 0
-    public var respPort: UInt16 = 0
     public var firstTime: Int64 = 0
     public var lastTime: Int64 = 0
     /// Pipeline-wide packet sequence numbers of the first and last packet.
@@ -74,13 +71,26 @@ public struct Connection: Sendable {
     public var respBytes: UInt64 = 0
     public var origIPBytes: UInt64 = 0
     public var respIPBytes: UInt64 = 0
-    public var origState = EndpointState.inactive
-    public var respState = EndpointState.inactive
-    public var history = History()
     /// The outer connection (VXLAN) or tunnel this one was carried in.
     public var tunnelParent: Int64 = 0
-    public var tunnelKind: UInt8 = 0
+    var lastOrigPayload: Int64 = 0
+    public var origAddress = IPAddress.zero
+    public var respAddress = IPAddress.zero
+    public var history = History()
+    /// A protocol analyzer's small state (SSH: server NEWKEYS seen, first encrypted size).
+    public var appState: UInt32 = 0
+    /// Originator payload after a pause of a second or more: a burst inside a long connection.
+    public var bursts: UInt32 = 0
+    // Intrusive idle list.
+    var prev: Int32 = -1
+    var next: Int32 = -1
+    public var origPort: UInt16 = 0
+    public var respPort: UInt16 = 0
     public var vlan: UInt16 = 0
+    public var proto: UInt8 = 0
+    public var origState = EndpointState.inactive
+    public var respState = EndpointState.inactive
+    public var tunnelKind: UInt8 = 0
     /// The application protocol, from content (`Service.byPort` fills in when no payload said).
     public var service = Service.unknown
     /// Login outcomes the responder showed in clear (FTP 530, LDAP bind result…).
@@ -88,11 +98,8 @@ public struct Connection: Sendable {
     public var loginSuccesses: UInt8 = 0
     /// Payload segments looked at for the service and login outcomes (bounded).
     public var inspected: UInt8 = 0
-    /// A protocol analyzer's small state (SSH: server NEWKEYS seen, first encrypted size).
-    public var appState: UInt32 = 0
-    /// Originator payload after a pause of a second or more: a burst inside a long connection.
-    public var bursts: UInt32 = 0
-    var lastOrigPayload: Int64 = 0
+    var timeoutClass: UInt8 = 0
+
     /// The first packet carried no SYN: the capture joined an existing connection, or an idle
     /// timeout split one (Zeek's history does not start with S).
     public var joinedMidStream: Bool { proto == IPProto.tcp && !history.startsWithSYN }
@@ -102,11 +109,6 @@ public struct Connection: Sendable {
         if service != .unknown { return service.name }
         return ""
     }
-
-    // Intrusive idle list.
-    var prev: Int32 = -1
-    var next: Int32 = -1
-    var timeoutClass: UInt8 = 0
 
     public init() {}
 

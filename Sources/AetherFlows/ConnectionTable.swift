@@ -50,10 +50,10 @@ public final class ConnectionTable {
     /// The latest event time seen; timeouts are measured against it, never the wall clock.
     public private(set) var clock: Int64 = Int64.min
 
-    private var slots: [Connection] = []
-    private var keys: [ConnectionKey] = []
+    private let slots = Slab<Connection>()
+    private let keys: Slab<ConnectionKey>
     private var free: [Int32] = []
-    private let index = FlatMap<ConnectionKey>(capacity: 1 << 14)
+    private let index: SlotIndex
     // Heads and tails of the idle lists, one per timeout class (oldest at head).
     private var heads: [Int32] = [-1, -1, -1, -1]
     private var tails: [Int32] = [-1, -1, -1, -1]
@@ -70,6 +70,9 @@ public final class ConnectionTable {
     public init(timeouts: Timeouts = Timeouts(), startID: Int64 = 1) {
         self.timeouts = timeouts
         self.nextID = startID
+        let k = Slab<ConnectionKey>()
+        keys = k
+        index = SlotIndex(keys: k, capacity: 1 << 14)
     }
 
     public func drainFinished() -> [Connection] {
@@ -275,40 +278,41 @@ public final class ConnectionTable {
 
     @inline(__always) @discardableResult
     private func update(_ s: Int32, _ l: IPLayer, _ m: PacketMeta, sequence: UInt64) -> Bool {
-        slots.withUnsafeMutableBufferPointer { buf in
+        do {
+            let c = slots.pointer(Int(s))
             let isOrig: Bool
-            if buf[Int(s)].origAddress != buf[Int(s)].respAddress {
-                isOrig = l.src == buf[Int(s)].origAddress
+            if c.pointee.origAddress != c.pointee.respAddress {
+                isOrig = l.src == c.pointee.origAddress
             } else if l.proto == IPProto.icmp || l.proto == IPProto.icmpv6 {
-                isOrig = UInt16(l.icmpType) == buf[Int(s)].origPort
+                isOrig = UInt16(l.icmpType) == c.pointee.origPort
             } else {
-                isOrig = l.srcPort == buf[Int(s)].origPort
+                isOrig = l.srcPort == c.pointee.origPort
             }
-            buf[Int(s)].lastTime = max(buf[Int(s)].lastTime, m.timestamp)
-            buf[Int(s)].lastPacket = sequence
+            c.pointee.lastTime = max(c.pointee.lastTime, m.timestamp)
+            c.pointee.lastPacket = sequence
             let payload = UInt64(l.payloadLength)
             if isOrig {
                 if payload > 0 && l.proto == IPProto.tcp {
-                    let last = buf[Int(s)].lastOrigPayload
+                    let last = c.pointee.lastOrigPayload
                     if last != 0 && m.timestamp &- last >= 1_000_000_000 {
-                        buf[Int(s)].bursts &+= 1
+                        c.pointee.bursts &+= 1
                         update.burst = true
                     }
-                    buf[Int(s)].lastOrigPayload = m.timestamp
+                    c.pointee.lastOrigPayload = m.timestamp
                 }
-                buf[Int(s)].origPackets += 1
-                buf[Int(s)].origIPBytes += UInt64(l.ipLength)
-                buf[Int(s)].origBytes += payload
+                c.pointee.origPackets += 1
+                c.pointee.origIPBytes += UInt64(l.ipLength)
+                c.pointee.origBytes += payload
             } else {
-                buf[Int(s)].respPackets += 1
-                buf[Int(s)].respIPBytes += UInt64(l.ipLength)
-                buf[Int(s)].respBytes += payload
+                c.pointee.respPackets += 1
+                c.pointee.respIPBytes += UInt64(l.ipLength)
+                c.pointee.respBytes += payload
             }
             switch l.proto {
             case IPProto.tcp:
-                if l.hasTransport { Self.tcpStep(&buf[Int(s)], isOrig: isOrig, flags: l.tcpFlags, payload: payload) }
+                if l.hasTransport { Self.tcpStep(&c.pointee, isOrig: isOrig, flags: l.tcpFlags, payload: payload) }
             case IPProto.udp:
-                buf[Int(s)].history.add(isOrig ? UInt8(ascii: "D") : UInt8(ascii: "d"))
+                c.pointee.history.add(isOrig ? UInt8(ascii: "D") : UInt8(ascii: "d"))
             default:
                 break
             }
@@ -389,14 +393,14 @@ public final class ConnectionTable {
             slots.append(c)
             keys.append(key)
         }
-        index.set(key, s)
+        index.insert(key, slot: s)
         link(s)
         return s
     }
 
     private func evict(_ s: Int32) {
         unlink(s)
-        index.remove(keys[Int(s)])
+        index.remove(keys[Int(s)], slot: s)
         finished.append(slots[Int(s)])
         finishedCount += 1
         free.append(s)
