@@ -13,7 +13,7 @@ public struct DetectorConfig: Sendable {
     public var pingHosts = 25
     public var pingAnyHosts = 64
     /// A small fast sweep: this many unanswered, near-consecutive echo targets within a few seconds.
-    public var pingSmallHosts = 10
+    public var pingSmallHosts = 8
     public var pingSmallWindow: Int64 = 10
     public var slowWindow: Int64 = 3600
     public var slowPorts = 20

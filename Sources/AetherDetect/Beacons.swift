@@ -16,8 +16,8 @@ final class BeaconDetector: Detector {
     /// Burst start times inside each live connection, by connection id (bounded).
     private var bursts: [Int64: BeaconSeries] = [:]
     static let maxTrackedConnections = 50_000
-    /// Ports whose periodic traffic is the protocol's own (DNS, NTP, name services).
-    static let quietPorts: Set<UInt16> = [53, 123, 5353, 137, 138, 5355, 67, 68, 1900, 546, 547]
+    /// Ports whose periodic traffic is the protocol's own (DNS, NTP, name services, SNMP polls, syslog).
+    static let quietPorts: Set<UInt16> = [53, 123, 5353, 137, 138, 5355, 67, 68, 1900, 546, 547, 161, 162, 514]
 
     func handle(_ event: DetectorEvent, _ ctx: DetectionContext) {
         switch event {
