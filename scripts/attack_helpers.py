@@ -136,10 +136,6 @@ def keepalive_idle(host, port, seconds):
     s.close()
 
 
-class Handler:
-    pass
-
-
 def http_server(addr, port, cert=None):
     """HTTP/1.1 with keep-alive, optionally TLS; small answers."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -167,11 +163,16 @@ def http_server(addr, port, cert=None):
     srv.serve_forever()
 
 
-def echo_server(addr, port):
+def listener(addr, port):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, int(port)))
     s.listen(64)
+    return s
+
+
+def echo_server(addr, port):
+    s = listener(addr, port)
     while True:
         c, _ = s.accept()
         threading.Thread(target=lambda c=c: [c.sendall(d) for d in iter(lambda: c.recv(4096), b"")], daemon=True).start()
@@ -180,10 +181,7 @@ def echo_server(addr, port):
 def telnet_server(addr, port):
     """inetd's job for inetutils-telnetd: one telnetd per accepted connection, the socket as fd 0-2."""
     import subprocess
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((addr, int(port)))
-    s.listen(64)
+    s = listener(addr, port)
     while True:
         c, _ = s.accept()
         subprocess.Popen(["/usr/sbin/telnetd", "-h"], stdin=c, stdout=c, stderr=c, close_fds=True)

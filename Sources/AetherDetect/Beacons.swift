@@ -19,6 +19,8 @@ final class BeaconDetector: Detector {
     /// Ports whose periodic traffic is the protocol's own (DNS, NTP, name services, SNMP polls, syslog).
     static let quietPorts: Set<UInt16> = [53, 123, 5353, 137, 138, 5355, 67, 68, 1900, 546, 547, 161, 162, 514]
 
+    let events: Set<DetectorEvent.Kind> = [.finished, .burst]
+
     func handle(_ event: DetectorEvent, _ ctx: DetectionContext) {
         switch event {
         case .finished(let c):
@@ -68,8 +70,10 @@ final class BeaconDetector: Detector {
         let ek = EpisodeKey(.beacon, c.origAddress, target: c.respAddress, port: c.respPort)
         let open = book[ek]
         guard n >= config.beaconMinConnections else { return }
-        // Scoring sorts the series; past 64 contacts every 16th is enough to follow it.
-        if open != nil ? !(n < 64 || n % 16 == 0) : !s.recentGapsRegular(jitter: config.beaconMaxJitter) { return }
+        // Scoring sorts the series: past 64 contacts every 16th is enough to follow it, and a
+        // series not yet reported is scored only when its latest gaps look regular.
+        if n >= 64 && n % 16 != 0 { return }
+        if open == nil && !s.recentGapsRegular(jitter: config.beaconMaxJitter) { return }
         guard let score = s.score(spanStart: ctx.firstTime, now: ctx.now, minInterval: config.beaconMinInterval) else { return }
         // Few gaps can look regular by chance: the full jitter allowance needs twice the contacts.
         let jitterBound = n >= 2 * config.beaconMinConnections ? config.beaconMaxJitter : config.beaconMaxJitter / 2

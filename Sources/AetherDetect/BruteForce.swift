@@ -11,6 +11,8 @@ final class BruteForceDetector: Detector {
     struct ServiceKey: Hashable { var src: IPAddress; var dst: IPAddress; var port: UInt16 }
     private var sessions: [ServiceKey: WindowedDistinct<Int64>] = [:]
 
+    let events: Set<DetectorEvent.Kind> = [.finished]
+
     func handle(_ event: DetectorEvent, _ ctx: DetectionContext) {
         guard case .finished(let c) = event, c.proto == IPProto.tcp else { return }
         let config = ctx.config

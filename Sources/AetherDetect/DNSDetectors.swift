@@ -22,6 +22,8 @@ final class DNSDetector: Detector {
     /// Record types that carry data back to a tunnel client.
     static let dataTypes: Set<UInt16> = [5, 10, 15, 16, 33, 255, 65399]
 
+    let events: Set<DetectorEvent.Kind> = [.dns]
+
     func handle(_ event: DetectorEvent, _ ctx: DetectionContext) {
         guard case .dns(let msg, let src, let dst, let flow, let time) = event else { return }
         if !msg.isResponse {

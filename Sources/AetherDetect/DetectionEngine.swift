@@ -14,6 +14,8 @@ public final class DetectionEngine {
     /// The detector families, in the order they see each event: scans first, so that the
     /// outbound detector can tell a scan's probes from sessions of their own.
     private let detectors: [Detector]
+    /// For each event kind, the detectors that take it.
+    private let routes: [[Detector]]
 
     public var alerts: [Alert] { book.alerts }
 
@@ -21,7 +23,9 @@ public final class DetectionEngine {
         self.config = config
         book = EpisodeBook(firstID: firstAlertID)
         context = DetectionContext(config: config, book: book)
-        detectors = [ScanDetector(), OutboundDetector(), BeaconDetector(), DNSDetector(), BruteForceDetector()]
+        let all: [Detector] = [ScanDetector(), OutboundDetector(), BeaconDetector(), DNSDetector(), BruteForceDetector()]
+        detectors = all
+        routes = DetectorEvent.Kind.allCases.map { k in all.filter { $0.events.contains(k) } }
     }
 
     /// Whether the monitored side was inferred (no host in the configured internal networks).
@@ -30,7 +34,7 @@ public final class DetectionEngine {
     public var scopeStatement: String { context.scope.statement }
 
     @inline(__always) private func send(_ e: DetectorEvent) {
-        for d in detectors { d.handle(e, context) }
+        for d in routes[e.kind.rawValue] { d.handle(e, context) }
     }
 
     // MARK: input

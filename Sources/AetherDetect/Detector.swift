@@ -11,6 +11,24 @@ struct Opening {
 /// What detectors are fed: typed events the engine derives once from each packet, each finished
 /// connection and each DNS message. A detector never reads the connection table's state.
 enum DetectorEvent {
+    /// The event kinds, for dispatching each event only to the detectors that take it.
+    enum Kind: Int, CaseIterable { case opened, answered, refused, refusedByICMP, burst, finished, ipPacket, arp, tlsHello, dns }
+
+    var kind: Kind {
+        switch self {
+        case .opened: return .opened
+        case .answered: return .answered
+        case .refused: return .refused
+        case .refusedByICMP: return .refusedByICMP
+        case .burst: return .burst
+        case .finished: return .finished
+        case .ipPacket: return .ipPacket
+        case .arp: return .arp
+        case .tlsHello: return .tlsHello
+        case .dns: return .dns
+        }
+    }
+
     /// The originator's first packet opened a connection.
     case opened(Connection, Opening, time: Int64)
     /// The responder's first packet: an answer (SYN-ACK, UDP reply, echo reply, data).
@@ -36,6 +54,8 @@ enum DetectorEvent {
 /// One detector family. Adding a detector is a type that implements this, its settings in
 /// DetectorConfig, its tests, and one line in `DetectionEngine.detectors`.
 protocol Detector: AnyObject {
+    /// The event kinds this detector takes; it is handed no others.
+    var events: Set<DetectorEvent.Kind> { get }
     func handle(_ event: DetectorEvent, _ ctx: DetectionContext)
 }
 

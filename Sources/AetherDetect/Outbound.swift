@@ -23,6 +23,8 @@ final class OutboundDetector: Detector {
 
     struct Triple: Hashable { var src: IPAddress; var dst: IPAddress; var proto: UInt8 }
 
+    let events: Set<DetectorEvent.Kind> = [.opened, .tlsHello, .burst, .finished, .ipPacket]
+
     func handle(_ event: DetectorEvent, _ ctx: DetectionContext) {
         switch event {
         case .opened(let c, _, let t):

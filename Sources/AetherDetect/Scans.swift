@@ -20,7 +20,9 @@ final class ScanDetector: Detector {
     private(set) var untrackedProbes = 0
     private var echoTargets: [IPAddress: WindowedDistinct<IPAddress>] = [:]
     private var recentEcho: [IPAddress: WindowedDistinct<IPAddress>] = [:]
-    private var events = 0
+    private var probeCount = 0
+
+    let events: Set<DetectorEvent.Kind> = [.opened, .refused, .answered, .refusedByICMP, .arp]
 
     func handle(_ event: DetectorEvent, _ ctx: DetectionContext) {
         switch event {
@@ -86,8 +88,8 @@ final class ScanDetector: Detector {
 
     private func addProbe(_ src: IPAddress, _ p: Probe, _ flow: Int64, _ t: Int64, _ ctx: DetectionContext) {
         let config = ctx.config
-        events += 1
-        if events & 4095 == 0 { pruneIdle(ctx) }
+        probeCount += 1
+        if probeCount & 4095 == 0 { pruneIdle(ctx) }
         var s: (fast: ProbeWindow, slow: ProbeWindow, lastSeen: Int64)
         if let existing = probes.removeValue(forKey: src) { s = existing } else {
             guard let first = firstProbes[src], first.probe != p else {
