@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
+import AetherCore
 import Logging
 import NIOCore
 
@@ -11,14 +12,50 @@ public struct LiveServer: Sendable {
     public let port: Int
     public let token: String?
     public let broadcaster: Broadcaster
+    /// Names a browser may use for this server besides its listen address (`--allow-host`).
+    public let allowedHosts: [String]
 
-    public init(host: String, port: Int, token: String?, broadcaster: Broadcaster) {
+    public init(host: String, port: Int, token: String?, broadcaster: Broadcaster, allowedHosts: [String] = []) {
         self.host = host; self.port = port; self.token = token; self.broadcaster = broadcaster
+        self.allowedHosts = allowedHosts
     }
 
-    /// Loopback needs no token; any other address does.
+    /// Loopback needs no token; any other address does. The address is parsed, not matched
+    /// by prefix: `127.evil.invalid` is a name, not loopback.
     public static func isLoopback(_ host: String) -> Bool {
-        host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
+        if host == "localhost" { return true }
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        guard let a = IPAddress(bare) else { return false }
+        return a.isV4 ? a.v4Value >> 24 == 127 : a == IPAddress(hi: 0, lo: 1)
+    }
+
+    /// The Host header must name this server: its listen address (loopback names when it
+    /// listens on loopback) or a name given with `--allow-host`. A page on another site that
+    /// rebinds its name to this address sends its own name and is refused.
+    func hostAllowed(_ request: HTTPRequest) -> Bool {
+        guard let authority = request.authority?.lowercased() else { return false }
+        var name = authority
+        if let close = name.lastIndex(of: "]") {
+            name = String(name[...close])
+        } else if let colon = name.lastIndex(of: ":"), name.filter({ $0 == ":" }).count == 1 {
+            guard Int(name[name.index(after: colon)...]) == port else { return false }
+            name = String(name[..<colon])
+        }
+        let bare = name.hasPrefix("[") ? String(name.dropFirst().dropLast()) : name
+        if bare == host.lowercased() || allowedHosts.contains(where: { $0.lowercased() == bare }) { return true }
+        if Self.isLoopback(host) { return Self.isLoopback(bare) }
+        if host == "0.0.0.0" || host == "::" { return IPAddress(bare) != nil }
+        return false
+    }
+
+    /// Equal in time whatever the first difference: the comparison takes no early exit.
+    static func sameSecret(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = UInt8(truncatingIfNeeded: x.count ^ y.count)
+        for i in 0..<max(x.count, y.count) {
+            diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+        }
+        return diff == 0 && x.count == y.count
     }
 
     static func query(_ path: String, _ name: String) -> String? {
@@ -32,8 +69,8 @@ public struct LiveServer: Sendable {
 
     func authorized(_ request: HTTPRequest) -> Bool {
         guard let token else { return true }
-        if Self.query(request.path ?? "", "token") == token { return true }
-        if let auth = request.headerFields[.authorization], auth == "Bearer \(token)" { return true }
+        if let given = Self.query(request.path ?? "", "token"), Self.sameSecret(given, token) { return true }
+        if let auth = request.headerFields[.authorization], Self.sameSecret(auth, "Bearer \(token)") { return true }
         return false
     }
 
@@ -46,6 +83,8 @@ public struct LiveServer: Sendable {
 
     public func run() async throws {
         let router = Router()
+        let server = self
+        router.add(middleware: HostCheck(server: server))
         let page = LivePage.html
         let broadcaster = self.broadcaster
         router.get("/") { _, _ -> Response in
@@ -55,7 +94,6 @@ public struct LiveServer: Sendable {
         router.get("/healthz") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
-        let server = self
         router.get("/api/snapshot") { request, _ -> Response in
             guard server.authorized(request.head) else { return Response(status: .unauthorized) }
             return Response(status: .ok, headers: [.contentType: "application/json"],
@@ -69,7 +107,8 @@ public struct LiveServer: Sendable {
         let app = Application(
             router: router,
             server: .http1WebSocketUpgrade(configuration: .init(ws: ws)) { request, _, _ in
-                guard (request.path ?? "").split(separator: "?").first == "/ws", server.authorized(request), server.originAllowed(request) else {
+                guard (request.path ?? "").split(separator: "?").first == "/ws", server.hostAllowed(request), server.authorized(request),
+                      server.originAllowed(request) else {
                     return .dontUpgrade
                 }
                 return .upgrade([:]) { inbound, outbound, _ in
@@ -88,5 +127,18 @@ public struct LiveServer: Sendable {
             logger: Logger(label: "aether.live", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         try await app.runService()
+    }
+}
+
+/// Refuses (421) a request whose Host header names another site (DNS rebinding).
+struct HostCheck<Context: RequestContext>: RouterMiddleware {
+    let server: LiveServer
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard server.hostAllowed(request.head) else {
+            return Response(status: .misdirectedRequest, headers: [.contentType: "text/plain"],
+                            body: .init(byteBuffer: ByteBuffer(string: "this server does not answer to that Host\n")))
+        }
+        return try await next(request, context)
     }
 }

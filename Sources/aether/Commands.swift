@@ -454,7 +454,22 @@ struct Tail: ParsableCommand {
     @Option(help: "replay speed: a multiple of real time, or max") var speed = "max"
     @Option(help: "address:port to serve on") var listen = "127.0.0.1:8642"
     @Option(help: "store file (default: a temporary one)") var db: String?
-    @Option(help: "access token, required for a non-loopback --listen") var token: String?
+    @Option(help: "access token, required for a non-loopback --listen (better: --token-file or AETHER_TOKEN, which no process list shows)") var token: String?
+    @Option(name: .customLong("token-file"), help: "file whose first line is the access token") var tokenFile: String?
+    @Option(name: .customLong("allow-host"), help: "a name browsers may use for this server (Host header), besides its address") var allowHost: [String] = []
+
+    /// The token from --token, --token-file or AETHER_TOKEN, in that order.
+    func resolvedToken() throws -> String? {
+        if let token, !token.isEmpty { return token }
+        if let tokenFile {
+            guard let text = readText(tokenFile), let line = text.split(separator: "\n").first, !line.isEmpty else {
+                throw ValidationError("--token-file \(tokenFile): cannot read a token from it")
+            }
+            return String(line).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if let env = ProcessInfo.processInfo.environment["AETHER_TOKEN"], !env.isEmpty { return env }
+        return nil
+    }
     @Option(help: "BPF filter") var filter: String?
     @Option(help: "detector settings file") var rules: String?
     @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
@@ -481,8 +496,9 @@ struct Tail: ParsableCommand {
     func validate() throws {
         if (interface == nil) == (replay == nil) { throw ValidationError("give exactly one of -i IFACE and --replay FILE") }
         let (host, _) = try parsedListen()
-        if !LiveServer.isLoopback(host) && (token ?? "").isEmpty {
-            throw ValidationError("--listen \(listen) is not loopback: it needs --token (the live view shows your traffic)")
+        let secret = try resolvedToken() ?? ""
+        if !LiveServer.isLoopback(host) && secret.isEmpty {
+            throw ValidationError("--listen \(listen) is not loopback: it needs --token, --token-file or AETHER_TOKEN (the live view shows your traffic)")
         }
         _ = try parsedSpeed()
     }
@@ -530,9 +546,11 @@ struct Tail: ParsableCommand {
         let thread = Thread { session.run() }
         thread.stackSize = 8 << 20
         thread.start()
-        let server = LiveServer(host: host, port: port, token: token, broadcaster: broadcaster)
+        let secret = try resolvedToken()
+        let server = LiveServer(host: host, port: port, token: secret, broadcaster: broadcaster, allowedHosts: allowHost)
         let shown = host.contains(":") ? "[\(host)]" : host
-        print("live view: http://\(shown):\(port)/\(token.map { "?token=\($0)" } ?? "")   (Ctrl-C to stop)")
+        // The token is never printed: it would end up in terminal scroll-back and logs.
+        print("live view: http://\(shown):\(port)/\(secret != nil ? "?token=<your token>" : "")   (Ctrl-C to stop)")
         fflush(stdout)
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var serverError: Error?

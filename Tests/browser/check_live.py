@@ -205,21 +205,34 @@ def safety():
     r = subprocess.run([AETHER, "tail", "--replay", CAPTURE, "--listen", "0.0.0.0:8643"], capture_output=True, text=True, timeout=20)
     if r.returncode != 2 or "token" not in r.stderr:
         fail(f"non-loopback without token: exit {r.returncode}, {r.stderr.strip()}")
+    # A name that starts like loopback is not loopback.
+    r = subprocess.run([AETHER, "tail", "--replay", CAPTURE, "--listen", "127.evil.invalid:8643"], capture_output=True, text=True, timeout=20)
+    if r.returncode != 2 or "token" not in r.stderr:
+        fail(f"127.evil.invalid counted as loopback: exit {r.returncode}, {r.stderr.strip()}")
     port = free_port()
     p = start_tail(["--replay", BIG, "--speed", "max", "--token", "s3cret"], port)
 
-    def upgrade(path, origin=None):
+    # DNS rebinding: a foreign Host (with a matching Origin) gets neither the snapshot nor the stream.
+    rebind = socket.create_connection(("127.0.0.1", port))
+    rebind.sendall(f"GET /api/snapshot?token=s3cret HTTP/1.1\r\nHost: evil.example:{port}\r\nOrigin: http://evil.example:{port}\r\n\r\n".encode())
+    status = rebind.recv(200).split(b"\r\n")[0].decode()
+    rebind.close()
+    if " 421 " not in status:
+        fail(f"foreign Host answered: {status}")
+
+    def upgrade(path, origin=None, host=None):
         s = socket.create_connection(("127.0.0.1", port))
-        req = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        req = (f"GET {path} HTTP/1.1\r\nHost: {host or f'127.0.0.1:{port}'}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n")
         if origin:
             req += f"Origin: {origin}\r\n"
         s.sendall((req + "\r\n").encode())
         status = s.recv(200).split(b"\r\n")[0].decode()
         return s, status
-    for path, origin, what in [("/ws?token=wrong", None, "bad token"), ("/ws", None, "no token"),
-                               ("/ws?token=s3cret", "http://evil.example", "foreign Origin")]:
-        s, status = upgrade(path, origin)
+    for path, origin, host, what in [("/ws?token=wrong", None, None, "bad token"), ("/ws", None, None, "no token"),
+                                     ("/ws?token=s3cret", "http://evil.example", None, "foreign Origin"),
+                                     ("/ws?token=s3cret", f"http://evil.example:{port}", f"evil.example:{port}", "foreign Host")]:
+        s, status = upgrade(path, origin, host)
         s.close()
         if " 101 " in status:
             fail(f"/ws with {what} was upgraded")
@@ -251,7 +264,7 @@ def safety():
     stop(p)
     if peak > RSS_BOUND_MB:
         fail(f"server peak RSS {peak} MB with a client that never reads (bound {RSS_BOUND_MB} MB)")
-    print(f"live ok: safety checks; peak RSS {peak} MB with a stalled client during the big replay (bound {RSS_BOUND_MB} MB)", flush=True)
+    print(f"live ok: safety checks (tokens, Origin, Host against rebinding, exact loopback); peak RSS {peak} MB with a stalled client during the big replay (bound {RSS_BOUND_MB} MB)", flush=True)
 
 
 replay_matches_analyze()
