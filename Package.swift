@@ -39,6 +39,6 @@ let package = Package(
             "AetherLive",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "AetherTests", dependencies: ["AetherEngine", "AetherReport", "AetherCapture", "AetherDecode", "AetherDetect", "AetherFlows", "AetherStore"]),
+        .testTarget(name: "AetherTests", dependencies: ["AetherEngine", "AetherReport", "AetherCapture", "AetherDecode", "AetherDetect", "AetherFlows", "AetherStore", "AetherLive"]),
     ]
 )
