@@ -21,6 +21,22 @@ public final class Broadcaster: Sendable {
 
     public var clientCount: Int { state.withLock { $0.clients.count } }
 
+    private let admitted = Mutex(0)
+    /// Takes one of `limit` places for a client about to be upgraded; false when all are taken.
+    /// Decided before the handshake answer, so clients arriving together cannot all slip in.
+    public func admit(limit: Int) -> Bool {
+        admitted.withLock { n in
+            guard n < limit else { return false }
+            n += 1
+            return true
+        }
+    }
+
+    /// Gives a place back when its client is gone.
+    public func release() { admitted.withLock { $0 = max(0, $0 - 1) } }
+
+    public func isFull(_ limit: Int) -> Bool { admitted.withLock { $0 >= limit } }
+
     public func subscribe() -> (id: Int, stream: AsyncStream<String>) {
         state.withLock { s in
             let backlog = (s.latestSummary == nil ? 0 : 1) + s.alerts.count + (s.end == nil ? 0 : 1)

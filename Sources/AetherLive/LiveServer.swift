@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import AetherCore
 import Logging
@@ -15,9 +16,13 @@ public struct LiveServer: Sendable {
     /// Names a browser may use for this server besides its listen address (`--allow-host`).
     public let allowedHosts: [String]
 
-    public init(host: String, port: Int, token: String?, broadcaster: Broadcaster, allowedHosts: [String] = []) {
+    /// Live clients at most; past it an upgrade is answered 503.
+    public let maxClients: Int
+
+    public init(host: String, port: Int, token: String?, broadcaster: Broadcaster, allowedHosts: [String] = [], maxClients: Int = 256) {
         self.host = host; self.port = port; self.token = token; self.broadcaster = broadcaster
         self.allowedHosts = allowedHosts
+        self.maxClients = maxClients
     }
 
     /// Loopback needs no token; any other address does. The address is parsed, not matched
@@ -99,21 +104,30 @@ public struct LiveServer: Sendable {
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: broadcaster.snapshot())))
         }
-        // Reached only when the upgrade was refused (bad token, foreign Origin, not an upgrade).
+        // Reached only when the upgrade was refused (full, bad token, foreign Origin, not an upgrade).
         router.get("/ws") { _, _ -> Response in
-            Response(status: .forbidden, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "forbidden\n")))
+            if broadcaster.isFull(server.maxClients) {
+                return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain", .retryAfter: "5"],
+                                body: .init(byteBuffer: ByteBuffer(string: "too many live clients\n")))
+            }
+            return Response(status: .forbidden, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "forbidden\n")))
         }
         let ws = WebSocketServerConfiguration(maxFrameSize: 4096)
+        // A request that stalls (half-open, slowloris) is closed after 20 s of silence; headers
+        // are bounded well below the decoder's defaults.
+        let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(20),
+                                               httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024,
+                                                                               maxHeaderFieldCount: 100))
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(configuration: .init(ws: ws)) { request, _, _ in
+            server: .http1WebSocketUpgrade(configuration: .init(http1: http1, ws: ws)) { request, _, _ in
                 guard (request.path ?? "").split(separator: "?").first == "/ws", server.hostAllowed(request), server.authorized(request),
-                      server.originAllowed(request) else {
+                      server.originAllowed(request), broadcaster.admit(limit: server.maxClients) else {
                     return .dontUpgrade
                 }
                 return .upgrade([:]) { inbound, outbound, _ in
                     let (id, stream) = broadcaster.subscribe()
-                    defer { broadcaster.unsubscribe(id) }
+                    defer { broadcaster.unsubscribe(id); broadcaster.release() }
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         // Read (and ignore) what the client sends, so a close is noticed.
                         group.addTask { for try await _ in inbound {} }

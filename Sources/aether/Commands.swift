@@ -457,6 +457,7 @@ struct Tail: ParsableCommand {
     @Option(help: "access token, required for a non-loopback --listen (better: --token-file or AETHER_TOKEN, which no process list shows)") var token: String?
     @Option(name: .customLong("token-file"), help: "file whose first line is the access token") var tokenFile: String?
     @Option(name: .customLong("allow-host"), help: "a name browsers may use for this server (Host header), besides its address") var allowHost: [String] = []
+    @Option(name: .customLong("max-clients"), help: "live clients at most; more are answered 503") var maxClients = 256
 
     /// The token from --token, --token-file or AETHER_TOKEN, in that order.
     func resolvedToken() throws -> String? {
@@ -547,7 +548,7 @@ struct Tail: ParsableCommand {
         thread.stackSize = 8 << 20
         thread.start()
         let secret = try resolvedToken()
-        let server = LiveServer(host: host, port: port, token: secret, broadcaster: broadcaster, allowedHosts: allowHost)
+        let server = LiveServer(host: host, port: port, token: secret, broadcaster: broadcaster, allowedHosts: allowHost, maxClients: maxClients)
         let shown = host.contains(":") ? "[\(host)]" : host
         // The token is never printed: it would end up in terminal scroll-back and logs.
         print("live view: http://\(shown):\(port)/\(secret != nil ? "?token=<your token>" : "")   (Ctrl-C to stop)")

@@ -205,6 +205,26 @@ def safety():
     r = subprocess.run([AETHER, "tail", "--replay", CAPTURE, "--listen", "0.0.0.0:8643"], capture_output=True, text=True, timeout=20)
     if r.returncode != 2 or "token" not in r.stderr:
         fail(f"non-loopback without token: exit {r.returncode}, {r.stderr.strip()}")
+    # A cap on clients: past it an upgrade is refused; a place is given back when a client leaves.
+    cport = free_port()
+    cp = start_tail(["--replay", CAPTURE, "--max-clients", "2"], cport)
+
+    def cap_upgrade():
+        s = socket.create_connection(("127.0.0.1", cport))
+        s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{cport}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        return s, s.recv(200).split(b"\r\n")[0].decode()
+    first, second, third = cap_upgrade(), cap_upgrade(), cap_upgrade()
+    if " 101 " not in first[1] or " 101 " not in second[1] or " 101 " in third[1]:
+        fail(f"client cap 2: {first[1]!r}, {second[1]!r}, {third[1]!r}")
+    first[0].close()
+    time.sleep(1)
+    fourth = cap_upgrade()
+    if " 101 " not in fourth[1]:
+        fail(f"a place was not given back: {fourth[1]!r}")
+    for c in (second, third, fourth):
+        c[0].close()
+    stop(cp)
     # A name that starts like loopback is not loopback.
     r = subprocess.run([AETHER, "tail", "--replay", CAPTURE, "--listen", "127.evil.invalid:8643"], capture_output=True, text=True, timeout=20)
     if r.returncode != 2 or "token" not in r.stderr:
