@@ -8,6 +8,8 @@ public struct DNSAnswer: Sendable, Equatable {
     public var data: String
     /// RDATA length in bytes: what the record carries, whatever its type.
     public var length = 0
+    /// FNV-1a of the RDATA: tells new data from the same answer given again.
+    public var digest: UInt64 = 0
 
     public init(type: UInt16, ttl: UInt32, data: String) { self.type = type; self.ttl = ttl; self.data = data }
 }
@@ -76,6 +78,9 @@ public enum DNSParser {
             }
             var answer = DNSAnswer(type: type, ttl: ttl, data: data)
             answer.length = len
+            var h: UInt64 = 0xCBF2_9CE4_8422_2325
+            for i in 0..<len { h = (h ^ UInt64(f.u8(rd + i))) &* 0x100_0000_01B3 }
+            answer.digest = h
             m.answers.append(answer)
             o = rd + len
             read += 1

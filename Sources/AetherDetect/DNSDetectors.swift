@@ -14,6 +14,8 @@ final class DNSDetector: Detector {
         var queryBytes = 0
         var answerBytes = 0
         var queries = 0
+        /// Answers already counted: a CDN gives the same CNAME again and again, a tunnel never.
+        var seenAnswers = Set<UInt64>()
     }
 
     private var dnsServers = Set<IPAddress>()
@@ -33,8 +35,7 @@ final class DNSDetector: Detector {
         } else {
             guard !dnsServers.contains(dst), !src.isLinkScopedOrGroup else { return }
             if msg.rcode == 3 { dga(msg, client: dst, server: src, flow: flow, time: time, ctx) }
-            let carried = msg.answers.reduce(0) { Self.dataTypes.contains($1.type) ? $0 + $1.length : $0 }
-            if carried > 0 { answer(msg, client: dst, server: src, bytes: carried, flow: flow, time: time, ctx) }
+            if msg.answers.contains(where: { Self.dataTypes.contains($0.type) }) { answer(msg, client: dst, server: src, flow: flow, time: time, ctx) }
         }
     }
 
@@ -81,12 +82,16 @@ final class DNSDetector: Detector {
         evaluate(key, b, server: dst, flow: flow, time: time, example: msg.name, ctx)
     }
 
-    private func answer(_ msg: DNSMessage, client: IPAddress, server: IPAddress, bytes: Int, flow: Int64, time: Int64, _ ctx: DetectionContext) {
+    private func answer(_ msg: DNSMessage, client: IPAddress, server: IPAddress, flow: Int64, time: Int64, _ ctx: DetectionContext) {
         let (domain, _) = Self.split(msg.name)
         guard !domain.isEmpty, !domain.hasSuffix("arpa"), !domain.hasSuffix("local") else { return }
         let key = TunnelKey(src: client, domain: domain)
         guard var b = buckets.removeValue(forKey: key) else { return }
-        b.answerBytes += bytes
+        for a in msg.answers where Self.dataTypes.contains(a.type) {
+            // Only new data counts; past 4096 distinct answers every answer is new enough.
+            if b.seenAnswers.count < 4096 { guard b.seenAnswers.insert(a.digest).inserted else { continue } }
+            b.answerBytes += a.length
+        }
         buckets[key] = b
         evaluate(key, b, server: server, flow: flow, time: time, example: nil, ctx)
     }

@@ -199,7 +199,7 @@ final class ThresholdTests: XCTestCase {
         XCTAssertEqual(try kinds(probe), [], "an answered SYN that carried nothing is a probe, not a session")
     }
 
-    func dnsRun(_ n: Int, nx: Bool, txt: Int? = nil) -> PacketBuilder {
+    func dnsRun(_ n: Int, nx: Bool, txt: Int? = nil, sameAnswer: Bool = false) -> PacketBuilder {
         var b = PacketBuilder()
         let letters = Array("qwertyuiopasdfghjklzxcvbnm0123456789")
         var rng = SplitMix(seed: 42)
@@ -210,7 +210,8 @@ final class ThresholdTests: XCTestCase {
             b.udp(t, "10.0.0.5", UInt16(50000 + i), "10.0.0.53", 53, payload: PacketBuilder.dnsQuery(name, id: UInt16(i), qtype: txt != nil ? 16 : 1))
             b.udp(t + 0.01, "10.0.0.53", 53, "10.0.0.5", UInt16(50000 + i),
                   payload: PacketBuilder.dnsAnswer(name, id: UInt16(i), rcode: nx ? 3 : 0, qtype: txt != nil ? 16 : 1,
-                                                    txt: txt.map { Array(repeating: UInt8(ascii: "Q"), count: $0) }))
+                                                    txt: txt.map { n in sameAnswer ? Array(repeating: UInt8(ascii: "Q"), count: n)
+                                                                           : Array("\(i)-".utf8) + Array(repeating: UInt8(65 + i % 26), count: n) }))
         }
         return b
     }
@@ -224,6 +225,11 @@ final class ThresholdTests: XCTestCase {
         // 250-byte answers: the bytes threshold is passed well before the name count.
         XCTAssertEqual(try kinds(dnsRun(config.tunnelMinQueries - 1, nx: false, txt: 250)), [])
         XCTAssertEqual(try kinds(dnsRun(config.tunnelMinQueries, nx: false, txt: 250)), ["dns_tunnel"])
+    }
+
+    /// The same answer given again (a CDN's CNAME, a fixed TXT record) carries no new data.
+    func testRepeatedAnswersCarryNoData() throws {
+        XCTAssertEqual(try kinds(dnsRun(config.tunnelMinQueries * 3, nx: false, txt: 250, sameAnswer: true)), [])
     }
 
     func testRulesAsPrintedAreAccepted() throws {
