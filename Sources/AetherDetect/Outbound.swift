@@ -74,10 +74,26 @@ final class OutboundDetector: Detector {
             || (book[EpisodeKey(.host_sweep, c.origAddress, name: name)].map { book.hasPort($0, c.respPort) } ?? false)
     }
 
+    /// Sources with an episode of their own per (destination, port); past `groupAfter` more
+    /// sources of the same destination and port join one grouped episode that counts them, so
+    /// a worm or a flood of hosts is one alert with a count, not one alert per host.
+    private var sourcesPerTarget: [GroupKey: Int] = [:]
+    struct GroupKey: Hashable { var dst: IPAddress; var port: UInt16 }
+    static let groupAfter = 64
+    /// The sources of each grouped episode (exact up to 65,536, estimated past).
+    private var groupSources: [Int: EvidenceSet<IPAddress>] = [:]
+
     private func report(_ c: Connection, start: Int64, at time: Int64, _ ctx: DetectionContext) {
         if isScanning(c, ctx) { return }
         let book = ctx.book
-        let key = EpisodeKey(.suspicious_outbound, c.origAddress, port: c.respPort)
+        let own = EpisodeKey(.suspicious_outbound, c.origAddress, port: c.respPort)
+        if book[own] == nil {
+            let g = GroupKey(dst: c.respAddress, port: c.respPort)
+            let n = sourcesPerTarget[g, default: 0]
+            if n >= Self.groupAfter { group(c, start: start, at: time, ctx); return }
+            if sourcesPerTarget.count < 100_000 || n > 0 { sourcesPerTarget[g] = n + 1 }
+        }
+        let key = own
         let i: Int
         if let e = book[key] { i = e } else {
             var a = Alert(kind: AlertKind.suspicious_outbound.rawValue, severity: "high", src: c.origAddress, dst: c.respAddress,
@@ -92,6 +108,31 @@ final class OutboundDetector: Detector {
         if book.addTarget(i, c.respAddress) { book.update(i) { $0.dst = nil } } // several destinations: the alert lists them
         book.update(i) { a in
             a.end = max(a.end, time)
+            Evidence.add(&a, "sessions", 1)
+        }
+        book.addFlow(i, c.id)
+    }
+
+    /// The grouped episode of many sources to one destination and port.
+    private func group(_ c: Connection, start: Int64, at time: Int64, _ ctx: DetectionContext) {
+        let book = ctx.book
+        let key = EpisodeKey(.suspicious_outbound, .zero, target: c.respAddress, port: c.respPort, name: "grouped")
+        let i: Int
+        if let e = book[key] { i = e } else {
+            var a = Alert(kind: AlertKind.suspicious_outbound.rawValue, severity: "high", src: c.origAddress, dst: c.respAddress,
+                          proto: DetectionEngine.protoName(c.proto), start: start)
+            a.ports = [c.respPort]; a.portCount = 1
+            a.evidence = [("grouped", .string("more than \(Self.groupAfter) sources to this destination and port; src is the first of them")),
+                          ("port_reputation", .string(DetectionEngine.portLabel(c.respPort))), ("sources", .int(0)), ("sessions", .int(0))]
+            i = book.open(key, a, why: [("listed_port", .int(Int64(c.respPort))), Evidence.crossed("sources", Self.groupAfter + 1, Self.groupAfter + 1)])
+        }
+        var seen = groupSources.removeValue(forKey: i) ?? EvidenceSet<IPAddress>(cap: 65_536)
+        seen.insert(c.origAddress, hash: c.origAddress.hash64)
+        let sources = seen.count
+        groupSources[i] = seen
+        book.update(i) { a in
+            a.end = max(a.end, time)
+            Evidence.set(&a, "sources", .int(Int64(sources)))
             Evidence.add(&a, "sessions", 1)
         }
         book.addFlow(i, c.id)

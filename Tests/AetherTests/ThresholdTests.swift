@@ -199,6 +199,21 @@ final class ThresholdTests: XCTestCase {
         XCTAssertEqual(try kinds(probe), [], "an answered SYN that carried nothing is a probe, not a session")
     }
 
+    /// Many hosts to one destination and port: the first 64 each an alert, the rest one grouped
+    /// alert that counts them.
+    func testManySourcesAreGrouped() throws {
+        var b = PacketBuilder()
+        for i in 0..<300 {
+            b.session(1000 + Double(i) * 0.01, "10.2.\(i / 250).\(i % 250 + 1)", 43000, "203.0.113.9", 4444,
+                      exchange: [(true, Array("id\n".utf8)), (false, Array("uid=0\n".utf8))])
+        }
+        let found = try alerts(b)
+        XCTAssertEqual(found.count, 65)
+        let grouped = found.compactMap { $0["evidence"] as? [String: Any] }.filter { $0["grouped"] != nil }
+        XCTAssertEqual(grouped.count, 1)
+        XCTAssertEqual((grouped.first?["sources"] as? NSNumber)?.intValue, 300 - 64)
+    }
+
     func dnsRun(_ n: Int, nx: Bool, txt: Int? = nil, sameAnswer: Bool = false) -> PacketBuilder {
         var b = PacketBuilder()
         let letters = Array("qwertyuiopasdfghjklzxcvbnm0123456789")
