@@ -23,29 +23,6 @@ public enum Service: UInt8, Sendable, CaseIterable {
     /// Logins whose outcome the protocol does not show in clear: only the session's shape tells.
     public var loginIsEncrypted: Bool { self == .ssh || self == .rdp || self == .tls }
 
-    /// The usual server ports: a service elsewhere is on a non-standard port (ATT&CK T1571).
-    public var standardPorts: [UInt16] {
-        switch self {
-        case .ssh: return [22]
-        case .ftp: return [21]
-        case .telnet: return [23]
-        case .smtp: return [25, 587, 465, 2525]
-        case .pop3: return [110]
-        case .imap: return [143]
-        case .http: return [80, 8080, 8000, 8008, 8081, 8888, 3128, 81, 591, 8443]
-        case .tls: return [443, 8443, 993, 995, 465, 636, 853, 5223, 5061, 990, 992]
-        case .dns: return [53, 5353, 5355]
-        case .ldap: return [389]
-        case .mysql: return [3306]
-        case .postgresql: return [5432]
-        case .smb: return [445, 139]
-        case .rdp: return [3389]
-        case .vnc: return [5900, 5901]
-        case .irc: return [6667, 6697, 6660, 6661, 6662, 6663, 6664, 6665, 6666, 6668, 6669]
-        case .unknown: return []
-        }
-    }
-
     /// What a server port suggests when no payload says otherwise.
     public static func byPort(_ port: UInt16) -> Service {
         switch port {

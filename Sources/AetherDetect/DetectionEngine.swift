@@ -11,9 +11,6 @@ public final class DetectionEngine {
     public let config: DetectorConfig
     private let book: EpisodeBook
     private let context: DetectionContext
-    /// The detector families, in the order they see each event: scans first, so that the
-    /// outbound detector can tell a scan's probes from sessions of their own.
-    private let detectors: [Detector]
     /// For each event kind, the detectors that take it.
     private let routes: [[Detector]]
 
@@ -23,8 +20,9 @@ public final class DetectionEngine {
         self.config = config
         book = EpisodeBook(firstID: firstAlertID)
         context = DetectionContext(config: config, book: book)
+        // The detector families, in the order they see each event: scans first, so that the
+        // outbound detector can tell a scan's probes from sessions of their own.
         let all: [Detector] = [ScanDetector(), OutboundDetector(), BeaconDetector(), DNSDetector(), BruteForceDetector()]
-        detectors = all
         routes = DetectorEvent.Kind.allCases.map { k in all.filter { $0.events.contains(k) } }
     }
 

@@ -104,12 +104,6 @@ public struct Connection: Sendable {
     /// timeout split one (Zeek's history does not start with S).
     public var joinedMidStream: Bool { proto == IPProto.tcp && !history.startsWithSYN }
 
-    /// The service name for conn.log: content first, then the port.
-    public var serviceName: String {
-        if service != .unknown { return service.name }
-        return ""
-    }
-
     public init() {}
 
     /// Zeek's conn_state, from base/protocols/conn/main.zeek.
