@@ -79,8 +79,6 @@ public struct Connection: Sendable {
     public var history = History()
     /// A protocol analyzer's small state (SSH: server NEWKEYS seen, first encrypted size).
     public var appState: UInt32 = 0
-    /// Originator payload after a pause of a second or more: a burst inside a long connection.
-    public var bursts: UInt32 = 0
     // Intrusive idle list.
     var prev: Int32 = -1
     var next: Int32 = -1

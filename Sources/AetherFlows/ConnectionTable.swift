@@ -295,7 +295,6 @@ public final class ConnectionTable {
                 if payload > 0 && l.proto == IPProto.tcp {
                     let last = c.pointee.lastOrigPayload
                     if last != 0 && m.timestamp &- last >= 1_000_000_000 {
-                        c.pointee.bursts &+= 1
                         update.burst = true
                     }
                     c.pointee.lastOrigPayload = m.timestamp

@@ -1,0 +1,135 @@
+import AetherCapture
+import AetherCore
+import AetherEngine
+import AetherLive
+import AetherReport
+import AetherStore
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `aether tail`: the live view (capture or replay, the server, its access rules).
+struct Tail: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Capture (or replay) through the pipeline and serve the live view over WebSocket.")
+    @Option(name: .short, help: "interface to capture on (root)") var interface: String?
+    @Option(help: "capture file to replay") var replay: String?
+    @Option(help: "replay speed: a multiple of real time, or max") var speed = "max"
+    @Option(help: "address:port to serve on") var listen = "127.0.0.1:8642"
+    @Option(help: "store file (default: a temporary one)") var db: String?
+    @Option(help: "access token, required for a non-loopback --listen (better: --token-file or AETHER_TOKEN, which no process list shows)") var token: String?
+    @Option(name: .customLong("token-file"), help: "file whose first line is the access token") var tokenFile: String?
+    @Option(name: .customLong("allow-host"), help: "a name browsers may use for this server (Host header), besides its address") var allowHost: [String] = []
+    @Option(name: .customLong("max-clients"), help: "live clients at most; more are answered 503") var maxClients = 256
+
+    /// The token from --token, --token-file or AETHER_TOKEN, in that order.
+    func resolvedToken() throws -> String? {
+        if let token, !token.isEmpty { return token }
+        if let tokenFile {
+            guard let text = readText(tokenFile), let line = text.split(separator: "\n").first, !line.isEmpty else {
+                throw ValidationError("--token-file \(tokenFile): cannot read a token from it")
+            }
+            return String(line).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if let env = ProcessInfo.processInfo.environment["AETHER_TOKEN"], !env.isEmpty { return env }
+        return nil
+    }
+    @Option(help: "BPF filter") var filter: String?
+    @Option(help: "detector settings file") var rules: String?
+    @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
+    @Option(name: .customLong("buffer-mb"), help: "kernel capture buffer in MB") var bufferMB = 32
+
+    func parsedListen() throws -> (String, Int) {
+        var host = listen, port = 8642
+        if let colon = listen.lastIndex(of: ":"), !listen.hasSuffix("]") {
+            host = String(listen[..<colon]); guard let p = Int(listen[listen.index(after: colon)...]), p > 0, p < 65536 else {
+                throw ValidationError("--listen: bad port in '\(listen)'")
+            }
+            port = p
+        }
+        host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+
+    func parsedSpeed() throws -> Double {
+        if speed == "max" { return 0 }
+        guard let v = Double(speed), v > 0 else { throw ValidationError("--speed: a positive number or max") }
+        return v
+    }
+
+    func validate() throws {
+        if (interface == nil) == (replay == nil) { throw ValidationError("give exactly one of -i IFACE and --replay FILE") }
+        let (host, _) = try parsedListen()
+        let secret = try resolvedToken() ?? ""
+        if !LiveServer.isLoopback(host) && secret.isEmpty {
+            throw ValidationError("--listen \(listen) is not loopback: it needs --token, --token-file or AETHER_TOKEN (the live view shows your traffic)")
+        }
+        _ = try parsedSpeed()
+    }
+
+    func run() throws {
+        let (host, port) = try parsedListen()
+        var temp: String?
+        let dbPath: String
+        var tempDir: String?
+        if let db { dbPath = db } else {
+            // A private folder (mkdtemp, mode 0700): no other user can plant or read the store.
+            var template = Array("/tmp/aether-tail-XXXXXX".utf8CString)
+            guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+                throw BadInput(message: "cannot make a temporary folder: \(String(cString: strerror(errno)))")
+            }
+            tempDir = String(cString: template)
+            dbPath = tempDir! + "/live.sqlite"
+            temp = dbPath
+        }
+        defer {
+            if let temp { for s in ["", "-wal", "-shm"] { unlink(temp + s) } }
+            if let tempDir { rmdir(tempDir) }
+        }
+        if let replay {
+            do { try EvidenceFiles.checkInput(replay) } catch let e as FileRefusal { throw BadInput(message: e.message) }
+        }
+        let config = try loadRules(rules, internal: `internal`)
+        let store = try openStore(dbPath, readOnly: false)
+        let source: LiveSource
+        var captureFilter = filter
+        if let replay {
+            source = .replay(path: replay, speed: try parsedSpeed())
+        } else {
+            source = .interface(name: interface!, bufferMB: bufferMB)
+            // The view's own traffic is not evidence: keep it out of the capture.
+            let own = "not (tcp port \(port))"
+            captureFilter = filter.map { "(\($0)) and \(own)" } ?? own
+        }
+        let pipeline: Pipeline
+        do {
+            pipeline = try Pipeline(store: store, options: IngestOptions(filter: replay != nil ? filter : nil, detect: true, rules: config))
+        } catch let e as CaptureError { throw BadInput(message: e.description) }
+        let broadcaster = Broadcaster()
+        let session = LiveSession(pipeline: pipeline, source: source, filter: replay == nil ? captureFilter : nil, broadcaster: broadcaster)
+        let thread = Thread { session.run() }
+        thread.stackSize = 8 << 20
+        thread.start()
+        let secret = try resolvedToken()
+        let server = LiveServer(host: host, port: port, token: secret, broadcaster: broadcaster, allowedHosts: allowHost, maxClients: maxClients)
+        let shown = host.contains(":") ? "[\(host)]" : host
+        // The token is never printed: it would end up in terminal scroll-back and logs.
+        print("live view: http://\(shown):\(port)/\(secret != nil ? "?token=<your token>" : "")   (Ctrl-C to stop)")
+        fflush(stdout)
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var serverError: Error?
+        Task {
+            do { try await server.run() } catch { serverError = error }
+            done.signal()
+        }
+        done.wait()
+        session.stop()
+        while !session.isFinished { usleep(20_000) }
+        broadcaster.finishAll()
+        if let e = serverError { throw BadInput(message: "cannot serve on \(listen): \(e)") }
+        if let e = session.error { throw BadInput(message: e) }
+        let st = try store.stats()
+        print("stopped: \(st.packets) packets stored in \(dbPath)\(temp != nil ? " (temporary, removed)" : "")")
+    }
+}
