@@ -100,7 +100,7 @@ public final class Pipeline {
     /// Ends all open connections and writes what remains.
     public func finish() throws {
         // In batches: a flood leaves a million connections open at the end.
-        while connections.flush(limit: 65_536) {
+        while connections.flush(limit: 16_384) {
             feedFinished()
             try store.db.transaction { try store.insert(connections: connections.drainFinished()) }
             finishedSeen = 0

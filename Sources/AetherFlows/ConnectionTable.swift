@@ -41,18 +41,27 @@ public final class ConnectionTable {
     private var refusedSlot: Int32 = -1
 
     /// The connection the last packet belongs to, as the packet left it.
-    public var current: Connection? { currentSlot >= 0 ? slots[Int(currentSlot)] : nil }
+    public var current: Connection? { currentSlot >= 0 ? connection(at: currentSlot) : nil }
     /// The connection whose packet the last packet (an ICMP error) quoted: it was refused.
-    public var refusedByICMP: Connection? { refusedSlot >= 0 ? slots[Int(refusedSlot)] : nil }
+    public var refusedByICMP: Connection? { refusedSlot >= 0 ? connection(at: refusedSlot) : nil }
+
+    @inline(__always) private func connection(at s: Int32) -> Connection {
+        s & Attempt.tag != 0 ? attempts[Int(s & ~Attempt.tag)].connection : slots[Int(s)]
+    }
     public private(set) var nextID: Int64 = 1
     public private(set) var created: Int64 = 0
     public var active: Int { index.count }
     /// The latest event time seen; timeouts are measured against it, never the wall clock.
     public private(set) var clock: Int64 = Int64.min
 
-    private let slots = Slab<Connection>()
-    private let keys: Slab<ConnectionKey>
+    private let slots: Slab<Connection>
     private var free: [Int32] = []
+    /// Connection attempts (pure SYNs, unanswered) in their compact form; their slots carry
+    /// `Attempt.tag`. A SYN flood of a million sources is a million of these at 112 bytes.
+    private let attempts: Slab<Attempt>
+    private var freeAttempts: [Int32] = []
+    private var attemptHead: Int32 = -1
+    private var attemptTail: Int32 = -1
     private let index: SlotIndex
     // Heads and tails of the idle lists, one per timeout class (oldest at head).
     private var heads: [Int32] = [-1, -1, -1, -1]
@@ -70,9 +79,10 @@ public final class ConnectionTable {
     public init(timeouts: Timeouts = Timeouts(), startID: Int64 = 1) {
         self.timeouts = timeouts
         self.nextID = startID
-        let k = Slab<ConnectionKey>()
-        keys = k
-        index = SlotIndex(keys: k, capacity: 1 << 14)
+        let keys = SlotKeys()
+        slots = keys.connections
+        attempts = keys.attempts
+        index = SlotIndex(keys: keys, capacity: 1 << 14)
     }
 
     public func drainFinished() -> [Connection] {
@@ -85,6 +95,7 @@ public final class ConnectionTable {
         for c in 0..<4 {
             while heads[c] >= 0 { evict(heads[c]) }
         }
+        while attemptHead >= 0 { evict(attemptHead | Attempt.tag) }
     }
 
     /// Ends up to `limit` connections; false once none is left. The caller drains `finished`
@@ -98,6 +109,11 @@ public final class ConnectionTable {
                 n += 1
             }
         }
+        while attemptHead >= 0 {
+            if n == limit { return true }
+            evict(attemptHead | Attempt.tag)
+            n += 1
+        }
         return false
     }
 
@@ -109,6 +125,10 @@ public final class ConnectionTable {
         expire(1, timeouts.udp)
         expire(2, timeouts.other)
         expire(3, timeouts.closed)
+        while attemptHead >= 0 {
+            if attempts[Int(attemptHead)].lastTime &+ timeouts.closed >= clock { return }
+            evict(attemptHead | Attempt.tag)
+        }
     }
 
     @inline(__always) private func expire(_ c: Int, _ timeout: Int64) {
@@ -151,39 +171,7 @@ public final class ConnectionTable {
     }
 
     static func icmpCounterpart(_ l: IPLayer) -> UInt16 {
-        let t = l.icmpType
-        if l.proto == IPProto.icmp {
-            switch t {
-            case 8: return 0
-            case 0: return 8
-            case 13: return 14
-            case 14: return 13
-            case 15: return 16
-            case 16: return 15
-            case 10: return 9
-            case 9: return 10
-            case 17: return 18
-            case 18: return 17
-            default: return UInt16(l.icmpCode)
-            }
-        }
-        switch t {
-        case 128: return 129
-        case 129: return 128
-        case 133: return 134
-        case 134: return 133
-        case 135: return 136
-        case 136: return 135
-        case 130: return 131
-        case 131: return 130
-        case 139: return 140
-        case 140: return 139
-        case 144: return 145
-        case 145: return 144
-        case 146: return 147
-        case 147: return 146
-        default: return UInt16(l.icmpCode)
-        }
+        ICMPPair.counterpart(of: UInt16(l.icmpType), proto: l.proto) ?? UInt16(l.icmpCode)
     }
 
     @inline(__always) private func observe(_ l: IPLayer, _ m: PacketMeta, sequence: UInt64, captureID: Int64,
@@ -194,6 +182,22 @@ public final class ConnectionTable {
         let key = ConnectionKey(l.src, sp, l.dst, dp, l.proto)
         var slot = index.find(key) ?? -1
         let tcp = l.proto == IPProto.tcp
+        let pureSYN = tcp && l.hasTransport && l.payloadLength == 0
+            && l.tcpFlags & (TCPFlag.syn | TCPFlag.ack | TCPFlag.fin | TCPFlag.rst) == TCPFlag.syn
+        if slot >= 0 && slot & Attempt.tag != 0 {
+            let a = attempts.pointer(Int(slot & ~Attempt.tag))
+            if pureSYN && l.src == a.pointee.origAddress && l.srcPort == a.pointee.origPort && a.pointee.packets < Attempt.packetLimit {
+                // A retransmitted SYN: the attempt stays compact.
+                a.pointee.packets += 1
+                a.pointee.ipBytes &+= UInt32(l.ipLength)
+                a.pointee.lastTime = max(a.pointee.lastTime, m.timestamp)
+                a.pointee.lastPacket = sequence
+                unlinkAttempt(slot & ~Attempt.tag)
+                linkAttempt(slot & ~Attempt.tag)
+                return reportAttempt(slot, m)
+            }
+            slot = promote(slot, key)
+        }
         if slot >= 0 && tcp && l.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn {
             // A fresh SYN on a finished connection starts a new one (Zeek's connection reuse).
             let c = slots[Int(slot)]
@@ -202,6 +206,15 @@ public final class ConnectionTable {
                 evict(slot)
                 slot = -1
             }
+        }
+        if slot < 0 && pureSYN && tunnelParent == 0 && tunnelKind == 0 {
+            let a = Attempt(id: nextID, firstTime: m.timestamp, lastTime: m.timestamp, firstPacket: sequence, lastPacket: sequence,
+                            firstFrame: m.frame, captureID: captureID, origAddress: l.src, respAddress: l.dst,
+                            ipBytes: UInt32(l.ipLength), packets: 1, origPort: sp, respPort: dp, vlan: m.vlanID)
+            nextID += 1; created += 1
+            let s = allocateAttempt(a, key)
+            update.isNew = true
+            return reportAttempt(s, m)
         }
         if slot < 0 {
             var c = Connection()
@@ -273,6 +286,15 @@ public final class ConnectionTable {
                 link(slot)
             }
         }
+        return id
+    }
+
+    @inline(__always) private func reportAttempt(_ slot: Int32, _ m: PacketMeta) -> Int64 {
+        let id = attempts[Int(slot & ~Attempt.tag)].id
+        update.id = id
+        currentSlot = slot
+        update.timestamp = m.timestamp
+        update.fromOriginator = true
         return id
     }
 
@@ -365,12 +387,12 @@ public final class ConnectionTable {
 
     /// Payload segments already inspected on the current connection, and its service so far.
     @inline(__always) public var currentInspection: (service: Service, inspected: UInt8, appState: UInt32) {
-        guard currentSlot >= 0 else { return (.unknown, 255, 0) }
+        guard currentSlot >= 0 && currentSlot & Attempt.tag == 0 else { return (.unknown, 255, 0) }
         return (slots[Int(currentSlot)].service, slots[Int(currentSlot)].inspected, slots[Int(currentSlot)].appState)
     }
 
     public func noteInspected(service: Service, outcome: UInt8, appState: UInt32) {
-        guard currentSlot >= 0 else { return }
+        guard currentSlot >= 0 && currentSlot & Attempt.tag == 0 else { return }
         let i = Int(currentSlot)
         slots[i].inspected &+= 1
         slots[i].appState = appState
@@ -381,28 +403,77 @@ public final class ConnectionTable {
 
     // MARK: slab and idle lists
 
-    private func allocate(_ c: Connection, _ key: ConnectionKey) -> Int32 {
-        let s: Int32
+    private func store(_ c: Connection) -> Int32 {
         if let f = free.popLast() {
-            s = f
-            slots[Int(s)] = c
-            keys[Int(s)] = key
-        } else {
-            s = Int32(slots.count)
-            slots.append(c)
-            keys.append(key)
+            slots[Int(f)] = c
+            return f
         }
+        slots.append(c)
+        return Int32(slots.count - 1)
+    }
+
+    private func allocate(_ c: Connection, _ key: ConnectionKey) -> Int32 {
+        let s = store(c)
         index.insert(key, slot: s)
         link(s)
         return s
     }
 
+    private func allocateAttempt(_ a: Attempt, _ key: ConnectionKey) -> Int32 {
+        let s: Int32
+        if let f = freeAttempts.popLast() {
+            s = f
+            attempts[Int(s)] = a
+        } else {
+            s = Int32(attempts.count)
+            attempts.append(a)
+        }
+        index.insert(key, slot: s | Attempt.tag)
+        linkAttempt(s)
+        return s | Attempt.tag
+    }
+
+    /// Makes an attempt a full connection in place of it (same id, same index cell).
+    private func promote(_ tagged: Int32, _ key: ConnectionKey) -> Int32 {
+        let a = tagged & ~Attempt.tag
+        unlinkAttempt(a)
+        let s = store(attempts[Int(a)].connection)
+        freeAttempts.append(a)
+        index.move(key, from: tagged, to: s)
+        link(s)
+        return s
+    }
+
     private func evict(_ s: Int32) {
+        if s & Attempt.tag != 0 {
+            let a = s & ~Attempt.tag
+            unlinkAttempt(a)
+            index.remove(attempts[Int(a)].key, slot: s)
+            finished.append(attempts[Int(a)].connection)
+            finishedCount += 1
+            freeAttempts.append(a)
+            return
+        }
         unlink(s)
-        index.remove(keys[Int(s)], slot: s)
+        index.remove(slots[Int(s)].key, slot: s)
         finished.append(slots[Int(s)])
         finishedCount += 1
         free.append(s)
+    }
+
+    @inline(__always) private func linkAttempt(_ s: Int32) {
+        attempts[Int(s)].prev = attemptTail
+        attempts[Int(s)].next = -1
+        if attemptTail >= 0 { attempts[Int(attemptTail)].next = s } else { attemptHead = s }
+        attemptTail = s
+    }
+
+    @inline(__always) private func unlinkAttempt(_ s: Int32) {
+        let p = attempts[Int(s)].prev, n = attempts[Int(s)].next
+        if p >= 0 { attempts[Int(p)].next = n } else { attemptHead = n }
+        if n >= 0 { attempts[Int(n)].prev = p } else { attemptTail = p }
+        attempts[Int(s)].prev = -1
+        attempts[Int(s)].next = -1
     }
 
     @inline(__always) private func link(_ s: Int32) {

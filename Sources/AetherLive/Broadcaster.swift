@@ -1,7 +1,8 @@
 import Synchronization
 
-/// Fans messages out to WebSocket clients. Each client has a bounded buffer that keeps the
-/// newest frames: a browser that stops reading loses frames, the server never grows for it.
+/// Fans messages out to WebSocket clients. Each client has a `Mailbox` that holds the newest
+/// state, not a queue: a browser that reads slowly gets coalesced summaries, one that stops
+/// reading costs a few kilobytes, and the server never grows for it.
 /// A client that connects late first gets the current state (the latest summary, every alert,
 /// and `end` if the replay is over).
 public final class Broadcaster: Sendable {
@@ -9,12 +10,11 @@ public final class Broadcaster: Sendable {
         var latestSummary: String?
         var alerts: [Int64: String] = [:]
         var end: String?
-        var clients: [Int: AsyncStream<String>.Continuation] = [:]
+        var clients: [Int: Mailbox] = [:]
         var nextClient = 0
         var sent: UInt64 = 0
     }
 
-    public static let clientBuffer = 256
     private let state = Mutex(State())
 
     public init() {}
@@ -37,34 +37,46 @@ public final class Broadcaster: Sendable {
 
     public func isFull(_ limit: Int) -> Bool { admitted.withLock { $0 >= limit } }
 
-    public func subscribe() -> (id: Int, stream: AsyncStream<String>) {
+    /// A new client's mailbox, holding the current state (summary, every alert, `end`).
+    func subscribe() -> (id: Int, mailbox: Mailbox) {
         state.withLock { s in
-            let backlog = (s.latestSummary == nil ? 0 : 1) + s.alerts.count + (s.end == nil ? 0 : 1)
-            let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(max(Self.clientBuffer, backlog + 16)))
-            if let summary = s.latestSummary { continuation.yield(summary) }
-            for id in s.alerts.keys.sorted() { continuation.yield(s.alerts[id]!) }
-            if let end = s.end { continuation.yield(end) }
+            let box = Mailbox()
+            for id in s.alerts.keys.sorted() { box.post(alert: id, s.alerts[id]!) }
+            if let summary = s.latestSummary { box.post(summary: summary) }
+            if let end = s.end { box.post(end: end) }
             let id = s.nextClient
             s.nextClient += 1
-            s.clients[id] = continuation
-            return (id, stream)
+            s.clients[id] = box
+            return (id, box)
         }
     }
 
     public func unsubscribe(_ id: Int) {
         let c = state.withLock { $0.clients.removeValue(forKey: id) }
-        c?.finish()
+        c?.close()
     }
 
-    public func summary(_ message: String) { publish(message) { $0.latestSummary = message } }
-    public func alert(id: Int64, _ message: String) { publish(message) { $0.alerts[id] = message } }
-    public func end(_ message: String) { publish(message) { $0.end = message } }
-
-    private func publish(_ message: String, remember: (inout State) -> Void) {
+    public func summary(_ message: String) {
         state.withLock { s in
-            remember(&s)
+            s.latestSummary = message
             s.sent += 1
-            for c in s.clients.values { c.yield(message) }
+            for c in s.clients.values { c.post(summary: message) }
+        }
+    }
+
+    public func alert(id: Int64, _ message: String) {
+        state.withLock { s in
+            s.alerts[id] = message
+            s.sent += 1
+            for c in s.clients.values { c.post(alert: id, message) }
+        }
+    }
+
+    public func end(_ message: String) {
+        state.withLock { s in
+            s.end = message
+            s.sent += 1
+            for c in s.clients.values { c.post(end: message) }
         }
     }
 
@@ -77,11 +89,11 @@ public final class Broadcaster: Sendable {
     }
 
     public func finishAll() {
-        let all = state.withLock { s -> [AsyncStream<String>.Continuation] in
+        let all = state.withLock { s -> [Mailbox] in
             let c = Array(s.clients.values)
             s.clients.removeAll()
             return c
         }
-        for c in all { c.finish() }
+        for c in all { c.close() }
     }
 }

@@ -16,6 +16,10 @@ public struct LiveServer: Sendable {
     /// Names a browser may use for this server besides its listen address (`--allow-host`).
     public let allowedHosts: [String]
 
+    /// The shortest time between two messages to one client (a live capture makes one summary
+    /// a second; only a fast replay is slowed, and then coalesced).
+    static let summaryInterval = Duration.milliseconds(100)
+
     /// Live clients at most; past it an upgrade is answered 503.
     public let maxClients: Int
 
@@ -120,24 +124,36 @@ public struct LiveServer: Sendable {
                                                                                maxHeaderFieldCount: 100))
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(configuration: .init(http1: http1, ws: ws)) { request, _, _ in
+            server: HTTPServerBuilder { responder in
+                GuardedChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: .init(http1: http1, ws: ws)) { request, _, _ in
                 guard (request.path ?? "").split(separator: "?").first == "/ws", server.hostAllowed(request), server.authorized(request),
                       server.originAllowed(request), broadcaster.admit(limit: server.maxClients) else {
                     return .dontUpgrade
                 }
                 return .upgrade([:]) { inbound, outbound, _ in
-                    let (id, stream) = broadcaster.subscribe()
+                    let (id, mailbox) = broadcaster.subscribe()
                     defer { broadcaster.unsubscribe(id); broadcaster.release() }
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         // Read (and ignore) what the client sends, so a close is noticed.
                         group.addTask { for try await _ in inbound {} }
-                        group.addTask { for await message in stream { try await outbound.write(.text(message)) } }
+                        // A write waits while the socket cannot take more; meanwhile the mailbox
+                        // coalesces, so what goes out next is the newest state.
+                        // Summaries go out at most every `summaryInterval`: a replay at full speed
+                        // makes thousands a second, which no page can draw and which would keep
+                        // every client's task busy; the newest one is always among those sent.
+                        group.addTask {
+                            while let batch = await mailbox.next() {
+                                for message in batch { try await outbound.write(.text(message)) }
+                                try await Task.sleep(for: LiveServer.summaryInterval)
+                            }
+                        }
                         _ = try await group.next()
                         group.cancelAll()
                     }
                 }
+            })
             },
-            configuration: .init(address: .hostname(host, port: port), serverName: "aether"),
+            configuration: .init(address: .hostname(host, port: port), serverName: "aether", backlog: 1024),
             logger: Logger(label: "aether.live", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         try await app.runService()
@@ -155,4 +171,18 @@ struct HostCheck<Context: RequestContext>: RouterMiddleware {
         }
         return try await next(request, context)
     }
+}
+
+/// Puts a `RequestGuard` in front of the HTTP decoder of every connection.
+struct GuardedChannel<Inner: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Inner.Value
+    let inner: Inner
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(RequestGuard(), position: .first)
+        }.flatMap { inner.setup(channel: channel, logger: logger) }
+    }
+
+    func handle(value: Value, logger: Logger) async { await inner.handle(value: value, logger: logger) }
 }

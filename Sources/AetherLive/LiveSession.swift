@@ -73,6 +73,11 @@ public final class LiveSession: @unchecked Sendable {
     }
 
     private func replay(_ path: String, speed: Double) throws {
+        // A replay is the one thing here that can use a whole core for as long as it likes;
+        // answering the page, /healthz and the handshakes comes first.
+        #if canImport(Glibc)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) // on Linux: this thread only
+        #endif
         let reader = try CaptureReader(path: path)
         _ = try pipeline.beginSession(label: "replay:\(path)", linkTypes: reader.linkTypes)
         let startWall = wallSeconds()

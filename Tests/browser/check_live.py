@@ -20,24 +20,11 @@ import time
 import urllib.request
 
 import websockets
+from livekit import fail, failures, free_port
 from playwright.sync_api import sync_playwright
 
 AETHER, CAPTURE, BIG, WORK = sys.argv[1:5]
 RSS_BOUND_MB = 400
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL " + msg, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def remove_store(path):
