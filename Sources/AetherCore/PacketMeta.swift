@@ -34,6 +34,41 @@ public enum IPProto {
     public static let ipv6: UInt8 = 41
     public static let gre: UInt8 = 47
     public static let icmpv6: UInt8 = 58
+
+    /// The one table of protocol names (alerts, the report, the live view, stats).
+    public static func name(_ p: UInt8) -> String {
+        switch p {
+        case tcp: return "tcp"
+        case udp: return "udp"
+        case icmp: return "icmp"
+        case icmpv6: return "icmpv6"
+        case gre: return "gre"
+        case ipv6: return "ipv6-in-ipv4"
+        case ipip: return "ip-in-ip"
+        default: return "ip\(p)"
+        }
+    }
+
+    /// Zeek's conn.log `proto` (its transport_proto enum): ICMPv6 is "icmp" there too.
+    public static func zeekName(_ p: UInt8) -> String {
+        switch p {
+        case tcp: return "tcp"
+        case udp: return "udp"
+        case icmp, icmpv6: return "icmp"
+        default: return "unknown_transport"
+        }
+    }
+
+    /// The `tunnel` column: what carried an inner connection.
+    public static func tunnelName(_ p: UInt8) -> String {
+        switch p {
+        case gre: return "gre"
+        case ipip: return "ip-in-ip"
+        case ipv6: return "6in4"
+        case udp: return "vxlan"
+        default: return "ip\(p)"
+        }
+    }
 }
 
 public enum TCPFlag {

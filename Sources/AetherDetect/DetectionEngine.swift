@@ -86,19 +86,8 @@ public final class DetectionEngine {
     /// Only the alerts with these ids, with counts filled in.
     public func finalAlerts(ids: Set<Int64>) -> [Alert] { book.alerts.filter { ids.contains($0.id) }.map(EpisodeBook.finalized) }
 
-    static func protoName(_ p: UInt8) -> String {
-        switch p {
-        case IPProto.tcp: return "tcp"
-        case IPProto.udp: return "udp"
-        case IPProto.icmp: return "icmp"
-        case IPProto.icmpv6: return "icmpv6"
-        case IPProto.gre: return "gre"
-        case IPProto.ipv6: return "ipv6-in-ipv4"
-        case IPProto.ipip: return "ip-in-ip"
-        case ScanDetector.arpProto: return "arp"
-        default: return "ip\(p)"
-        }
-    }
+    /// ARP counts as a protocol of its own for the scan detectors (a sweep by ARP requests).
+    static func protoName(_ p: UInt8) -> String { p == ScanDetector.arpProto ? "arp" : IPProto.name(p) }
 
     /// What a listed port is known for (a reputation, not a service: content names that).
     static func portLabel(_ port: UInt16) -> String {

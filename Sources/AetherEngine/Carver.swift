@@ -18,10 +18,10 @@ public struct Carver {
     public init(store: Store) { self.store = store }
 
     public func flows(ofAlert id: Int64) throws -> [Int64] {
-        guard try store.db.scalar("SELECT count(*) FROM alert WHERE id = \(id)") == 1 else {
+        guard try store.alertExists(id) else {
             throw CarveError(message: "no alert \(id) in this store")
         }
-        return try store.rows("SELECT flow_id FROM alert_flow WHERE alert_id = \(id)").map { $0[0].int }
+        return try store.flowIDs(ofAlert: id)
     }
 
     /// Writes the packets of `flows` to `output`; returns how many.
@@ -31,10 +31,7 @@ public struct Carver {
         // Never over a capture the store holds (under any name), the store, a link or a device.
         try EvidenceFiles.checkTarget(output, force: force, protected: try store.captures().map(\.path) + protected + [store.path])
         let wanted = Set(flows)
-        let list = flows.map(String.init).joined(separator: ",")
-        let span = try store.rows("SELECT min(first_ts), max(last_ts) FROM flow WHERE id IN (\(list))")
-        guard let lo = span.first?[0], !lo.isNull else { throw CarveError(message: "those connections are not in the store") }
-        let from = lo.int, to = span[0][1].int
+        guard let (from, to) = try store.timeSpan(ofFlows: flows) else { throw CarveError(message: "those connections are not in the store") }
         // Which frames of which capture, from the packet columns of the chunks that overlap the span.
         var frames: [Int64: Set<UInt64>] = [:]
         for capture in try store.captures() {

@@ -85,7 +85,7 @@ public final class Pipeline {
             // The report shows the thresholds in force.
             try store.setMeta("rules", JSON.array(options.rules.settings.map { .array([.string($0.0), .string($0.1), .string($0.2)]) }).render(pretty: false))
         }
-        sequence = UInt64(try store.db.scalar("SELECT coalesce(max(first_seq + count), 0) FROM packet_chunk") ?? 0)
+        sequence = try store.nextPacketSequence()
     }
 
     /// Ingests the given files and folders as one timeline.
@@ -102,11 +102,11 @@ public final class Pipeline {
         // In batches: a flood leaves a million connections open at the end.
         while connections.flush(limit: 16_384) {
             feedFinished()
-            try store.db.transaction { try store.insert(connections: connections.drainFinished()) }
+            try store.transaction { try store.insert(connections: connections.drainFinished()) }
             finishedSeen = 0
         }
         feedFinished()
-        try store.db.transaction {
+        try store.transaction {
             try store.insert(connections: connections.drainFinished())
             finishedSeen = 0
             try store.insert(conversations: conversations.drainNew())
@@ -243,7 +243,7 @@ public final class Pipeline {
     public func beginSession(label: String, linkTypes: [UInt32]) throws -> Int64 {
         let id = try store.beginCapture(path: label, size: 0, format: "live", compressed: false, linkTypes: linkTypes, filter: options.filter)
         session = (id, CaptureCounts(), 0, linkTypes)
-        try store.db.execute("BEGIN")
+        try store.begin()
         return id
     }
 
@@ -269,7 +269,7 @@ public final class Pipeline {
         try flushFinished()
         try saveChangedAlerts()
         try store.finishCapture(s.id, counts: s.counts, sha256: "", status: "ingesting", error: nil)
-        try store.db.execute("COMMIT; BEGIN")
+        try store.checkpoint()
     }
 
     /// Closes the session: everything written, the capture row complete.
@@ -277,7 +277,7 @@ public final class Pipeline {
         guard let s = session else { return }
         try store.flushChunk(captureID: s.id)
         try flushFinished()
-        try store.db.execute("COMMIT")
+        try store.commit()
         try store.updateLinkTypes(s.id, s.linkTypes)
         try store.finishCapture(s.id, counts: s.counts, sha256: "", status: error == nil ? "complete" : "truncated", error: error)
         session = nil
@@ -308,7 +308,7 @@ public final class Pipeline {
         }
         // The same bytes ingested again add nothing. Only files whose size matches a stored
         // capture pay for a separate hashing pass.
-        let sizeMatches = try store.db.scalar("SELECT count(*) FROM capture WHERE size = \(reader.fileSize) AND status IN ('complete','truncated')") ?? 0
+        let sizeMatches = try store.finishedCaptureCount(size: reader.fileSize)
         if sizeMatches > 0 {
             let sha = try sha256OfFile(path)
             if let prior = try store.capture(withSHA256: sha), prior.status == "complete" || prior.status == "truncated" {
@@ -316,12 +316,8 @@ public final class Pipeline {
             }
         }
         // Leftovers of an interrupted ingest of this file are replaced, not double counted.
-        let stale = try store.db.prepare("SELECT id FROM capture WHERE path = ? AND size = ? AND status = 'ingesting'")
         // (Another process ingesting the same file at the same time would look the same; one ingest per store at a time.)
-        stale.bind(1, path); stale.bind(2, Int64(reader.fileSize))
-        var staleIDs: [Int64] = []
-        while try stale.step() { staleIDs.append(stale.int(0)) }
-        for id in staleIDs { try store.markInterrupted(id) }
+        for id in try store.unfinishedCaptures(path: path, size: reader.fileSize) { try store.markInterrupted(id) }
 
         let captureID = try store.beginCapture(path: path, size: reader.fileSize, format: reader.format.rawValue,
                                                compressed: reader.isCompressed, linkTypes: reader.linkTypes, filter: options.filter)
@@ -331,7 +327,7 @@ public final class Pipeline {
         let progress = options.progress && isatty(2) != 0
         var lastReport = monotonicSeconds()
         let started = lastReport
-        try store.db.execute("BEGIN")
+        try store.begin()
         do {
             while try reader.next() {
                 frame += 1
@@ -342,7 +338,7 @@ public final class Pipeline {
                 try process(reader.packet, frame: frame, captureID: captureID, counts: &counts)
                 if sequence & 0xFFFF == 0 {
                     try flushFinished()
-                    try store.db.execute("COMMIT; BEGIN")
+                    try store.checkpoint()
                     if progress {
                         let now = monotonicSeconds()
                         if now - lastReport > 0.5 {
@@ -358,7 +354,7 @@ public final class Pipeline {
         }
         try store.flushChunk(captureID: captureID)
         try flushFinished()
-        try store.db.execute("COMMIT")
+        try store.commit()
         if progress { printProgress("\r\u{1B}[K") }
         counts.outOfOrder = reader.outOfOrder
         let sha = reader.sha256()

@@ -141,6 +141,19 @@ public final class Statement {
     deinit { sqlite3_finalize(s) }
 
     public func reset() { sqlite3_reset(s); sqlite3_clear_bindings(s) }
+
+    /// Columns by the names the statement gives them, so readers do not count positions.
+    private lazy var columnIndex: [String: Int32] = Dictionary(uniqueKeysWithValues: (0..<columnCount).map { (name($0), $0) })
+
+    func column(_ name: String) -> Int32 {
+        guard let i = columnIndex[name] else { preconditionFailure("no column \(name) in this statement") }
+        return i
+    }
+    func int(_ name: String) -> Int64 { int(column(name)) }
+    func double(_ name: String) -> Double { double(column(name)) }
+    func text(_ name: String) -> String? { text(column(name)) }
+    func isNull(_ name: String) -> Bool { isNull(column(name)) }
+    func optionalInt(_ name: String) -> Int64? { isNull(name) ? nil : int(name) }
     public func bind(_ i: Int32, _ v: Int64) { sqlite3_bind_int64(s, i, v) }
     public func bind(_ i: Int32, _ v: Int) { sqlite3_bind_int64(s, i, Int64(v)) }
     public func bind(_ i: Int32, _ v: Double) { sqlite3_bind_double(s, i, v) }

@@ -96,50 +96,6 @@ extension Store {
     }
 }
 
-extension Store {
-    /// Alerts as `aether alerts --json` prints them.
-    public func alerts() throws -> [JSON] {
-        let s = try db.prepare("""
-            SELECT id, kind, severity, src, dst, dsts, ports, proto, start_ts, end_ts, evidence,
-              (SELECT count(*) FROM alert_flow WHERE alert_id = alert.id),
-              json_extract(evidence, '$.technique'), json_extract(evidence, '$.why')
-            FROM alert ORDER BY start_ts, id
-            """)
-        var out: [JSON] = []
-        while try s.step() {
-            var o: [(String, JSON)] = [("id", .int(s.int(0))), ("kind", .string(s.text(1) ?? "")),
-                                       ("severity", .string(s.text(2) ?? "")), ("src", .string(s.text(3) ?? ""))]
-            if let d = s.text(4) { o.append(("dst", .string(d))) } else {
-                o.append(("dsts", JSONText.parseStringArray(s.text(5) ?? "[]")))
-            }
-            o.append(("ports", JSONText.parseIntArray(s.text(6) ?? "[]")))
-            o.append(("proto", .string(s.text(7) ?? "")))
-            o.append(("start", .double(Double(s.int(8)) / 1e9)))
-            o.append(("end", .double(Double(s.int(9)) / 1e9)))
-            o.append(("flows", .int(s.int(11))))
-            if let t = s.text(12) { o.append(("technique", .string(t))) }
-            if let w = s.text(13) { o.append(("why", .raw(w))) }
-            o.append(("evidence", .raw(s.text(10) ?? "{}")))
-            out.append(.object(o))
-        }
-        return out
-    }
-}
-
-/// The two flat shapes the alert table keeps as JSON text.
-enum JSONText {
-    static func parseStringArray(_ t: String) -> JSON {
-        let inner = t.dropFirst().dropLast()
-        if inner.isEmpty { return .array([]) }
-        return .array(inner.split(separator: ",").map { .string(String($0.dropFirst().dropLast())) })
-    }
-    static func parseIntArray(_ t: String) -> JSON {
-        let inner = t.dropFirst().dropLast()
-        if inner.isEmpty { return .array([]) }
-        return .array(inner.split(separator: ",").compactMap { Int64($0) }.map { .int($0) })
-    }
-}
-
 /// A value read back from SQL.
 public enum SQLValue: Sendable {
     case int(Int64), double(Double), text(String), null
@@ -157,8 +113,8 @@ public enum SQLValue: Sendable {
 }
 
 extension Store {
-    /// Rows of a read query (reports, tests).
-    public func rows(_ sql: String) throws -> [[SQLValue]] {
+    /// Rows of a read query (tests).
+    func rows(_ sql: String) throws -> [[SQLValue]] {
         let s = try db.prepare(sql)
         var out: [[SQLValue]] = []
         while try s.step() {
@@ -185,4 +141,34 @@ extension Store {
         s.bind(1, key)
         return try s.step() ? s.text(0) : nil
     }
+}
+
+extension StoreStats {
+    /// `aether stats --json`, and the numbers a report embeds: one encoder for both.
+    public var json: JSON {
+        let s = self
+        return .object([
+        ("packets", .int(s.packets)),
+        ("bytes", .int(s.bytes)),
+        ("wire_bytes", .int(s.wireBytes)),
+        ("flows", .int(s.flows)),
+        ("connections", .int(s.connections)),
+        ("protocols", .object(s.protocols.map { ($0.0, .int($0.1)) })),
+        ("ipv6_packets", .int(s.ipv6Packets)),
+        ("vlan_packets", .int(s.vlanPackets)),
+        ("truncated_packets", .int(s.truncatedPackets)),
+        ("out_of_order", .int(s.outOfOrder)),
+        ("captures", .int(Int64(s.captures))),
+        ("incomplete_captures", .int(Int64(s.incomplete))),
+        ("start", s.first.map { .string(Timestamp(nanoseconds: $0).decimalString) } ?? .null),
+        ("end", s.last.map { .string(Timestamp(nanoseconds: $0).decimalString) } ?? .null),
+        ("store_packet_bytes", .int(s.chunkBytes)),
+        ("dns_queries", .int(s.dnsQueries)),
+        ("dns_responses", .int(s.dnsResponses)),
+        ("tls_sni", .array(s.tlsSNI.map { .string($0) })),
+        ("http_hosts", .array(s.httpHosts.map { .string($0) })),
+        ("internal_networks", .object([("inferred", .bool(s.internalInferred)),
+                                       ("assumption", s.internalScope.map { .string($0) } ?? .null)])),
+    ])
+}
 }

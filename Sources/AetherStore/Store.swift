@@ -12,7 +12,7 @@ public struct CaptureRecord: Sendable {
 
 /// The SQLite store: schema, writer and readers.
 public final class Store {
-    public let db: Database
+    let db: Database
     public let path: String
     public static let chunkSize = 65_536
 
@@ -225,20 +225,10 @@ public final class Store {
             s.bind(15, Int64(c.origPackets)); s.bind(16, Int64(c.origBytes)); s.bind(17, Int64(c.origIPBytes))
             s.bind(18, Int64(c.respPackets)); s.bind(19, Int64(c.respBytes)); s.bind(20, Int64(c.respIPBytes))
             if c.tunnelParent != 0 { s.bind(21, c.tunnelParent) } else { s.bindNull(21) }
-            s.bind(22, c.tunnelKind == 0 ? nil : Self.tunnelName(c.tunnelKind))
+            s.bind(22, c.tunnelKind == 0 ? nil : IPProto.tunnelName(c.tunnelKind))
             s.bind(23, Int64(c.vlan))
             s.bind(24, c.service == .unknown ? nil : c.service.name)
             try s.run()
-        }
-    }
-
-    static func tunnelName(_ proto: UInt8) -> String {
-        switch proto {
-        case IPProto.gre: return "gre"
-        case IPProto.ipip: return "ip-in-ip"
-        case IPProto.ipv6: return "6in4"
-        case IPProto.udp: return "vxlan"
-        default: return "ip\(proto)"
         }
     }
 

@@ -141,32 +141,6 @@ func defaultName(_ path: String) -> String {
     return base.isEmpty ? "capture" : base
 }
 
-func statsJSON(_ s: StoreStats) -> JSON {
-    .object([
-        ("packets", .int(s.packets)),
-        ("bytes", .int(s.bytes)),
-        ("wire_bytes", .int(s.wireBytes)),
-        ("flows", .int(s.flows)),
-        ("connections", .int(s.connections)),
-        ("protocols", .object(s.protocols.map { ($0.0, .int($0.1)) })),
-        ("ipv6_packets", .int(s.ipv6Packets)),
-        ("vlan_packets", .int(s.vlanPackets)),
-        ("truncated_packets", .int(s.truncatedPackets)),
-        ("out_of_order", .int(s.outOfOrder)),
-        ("captures", .int(Int64(s.captures))),
-        ("incomplete_captures", .int(Int64(s.incomplete))),
-        ("start", s.first.map { .string(Timestamp(nanoseconds: $0).decimalString) } ?? .null),
-        ("end", s.last.map { .string(Timestamp(nanoseconds: $0).decimalString) } ?? .null),
-        ("store_packet_bytes", .int(s.chunkBytes)),
-        ("dns_queries", .int(s.dnsQueries)),
-        ("dns_responses", .int(s.dnsResponses)),
-        ("tls_sni", .array(s.tlsSNI.map { .string($0) })),
-        ("http_hosts", .array(s.httpHosts.map { .string($0) })),
-        ("internal_networks", .object([("inferred", .bool(s.internalInferred)),
-                                       ("assumption", s.internalScope.map { .string($0) } ?? .null)])),
-    ])
-}
-
 func renderStats(_ s: StoreStats, path: String) -> String {
     var lines: [String] = []
     func row(_ k: String, _ v: String) { lines.append(k + String(repeating: " ", count: max(1, 22 - k.count)) + v) }
@@ -206,7 +180,7 @@ struct Stats: ParsableCommand {
     func run() throws {
         let store = try openStore(db, readOnly: true)
         let s = try store.stats()
-        print(json ? statsJSON(s).render() : renderStats(s, path: db))
+        print(json ? s.json.render() : renderStats(s, path: db))
     }
 }
 
@@ -229,7 +203,7 @@ struct Flows: ParsableCommand {
             print(JSON.array(rows.map { r in
                 .object([
                     ("id", .int(r.id)), ("uid", .string(uid(r.id))), ("ts", .string(Timestamp(nanoseconds: r.ts).decimalString)),
-                    ("proto", .string(protoName(r.proto))), ("orig_h", .string(r.origH)), ("orig_p", .int(r.origP)),
+                    ("proto", .string(IPProto.zeekName(UInt8(truncatingIfNeeded: r.proto)))), ("orig_h", .string(r.origH)), ("orig_p", .int(r.origP)),
                     ("resp_h", .string(r.respH)), ("resp_p", .int(r.respP)),
                     ("duration", .double(Double(r.lastTs - r.ts) / 1e9)),
                     ("conn_state", .string(r.connState)), ("history", .string(r.history)),
@@ -248,7 +222,7 @@ struct Flows: ParsableCommand {
                 let ts = Timestamp(nanoseconds: r.ts).decimalString
                 let tsShort = String(ts.dropLast(3))
                 let dur = r.lastTs > r.ts ? String(format6: Double(r.lastTs - r.ts) / 1e9) : "-"
-                let fields = [tsShort, uid(r.id), r.origH, "\(r.origP)", r.respH, "\(r.respP)", protoName(r.proto), r.service ?? "-", dur,
+                let fields = [tsShort, uid(r.id), r.origH, "\(r.origP)", r.respH, "\(r.respP)", IPProto.zeekName(UInt8(truncatingIfNeeded: r.proto)), r.service ?? "-", dur,
                               "\(r.origBytes)", "\(r.respBytes)", r.connState, "-", "-", "0", r.history.isEmpty ? "-" : r.history,
                               "\(r.origPkts)", "\(r.origIPBytes)", "\(r.respPkts)", "\(r.respIPBytes)",
                               r.tunnelParent.map { uid($0) } ?? (r.tunnel ?? "-"), "\(r.proto)"]
@@ -257,7 +231,7 @@ struct Flows: ParsableCommand {
         } else {
             print(["ts", "proto", "orig", "resp", "state", "history", "orig_pkts", "resp_pkts"].joined(separator: "\t"))
             for r in rows {
-                print([Timestamp(nanoseconds: r.ts).iso8601, protoName(r.proto), "\(r.origH):\(r.origP)", "\(r.respH):\(r.respP)",
+                print([Timestamp(nanoseconds: r.ts).iso8601, IPProto.zeekName(UInt8(truncatingIfNeeded: r.proto)), "\(r.origH):\(r.origP)", "\(r.respH):\(r.respP)",
                        r.connState, r.history.isEmpty ? "-" : r.history, "\(r.origPkts)", "\(r.respPkts)"].joined(separator: "\t"))
             }
         }
@@ -269,15 +243,6 @@ extension String {
         let micros = Int64((v * 1e6).rounded())
         let frac = String(micros % 1_000_000)
         self = "\(micros / 1_000_000).\(String(repeating: "0", count: 6 - frac.count))\(frac)"
-    }
-}
-
-func protoName(_ p: Int64) -> String {
-    switch p {
-    case 6: return "tcp"
-    case 17: return "udp"
-    case 1, 58: return "icmp"
-    default: return "unknown_transport"
     }
 }
 
@@ -302,8 +267,7 @@ struct Query: ParsableCommand {
     func run() throws {
         let store = try openStore(db, readOnly: true)
         let s: Statement
-        do { s = try store.db.prepareReadOnlyStatement(sql) } catch let e as StoreError { throw BadInput(message: e.message) }
-        store.db.limitTime(seconds: timeout)
+        do { s = try store.analystQuery(sql, timeoutSeconds: timeout) } catch let e as StoreError { throw BadInput(message: e.message) }
         var header = false, first = true
         var out = ""
         func flush(_ force: Bool = false) {

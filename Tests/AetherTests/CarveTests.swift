@@ -1,6 +1,6 @@
 import AetherCapture
 import AetherEngine
-import AetherStore
+@testable import AetherStore
 import Foundation
 import XCTest
 

@@ -1,4 +1,4 @@
-import AetherStore
+@testable import AetherStore
 import Foundation
 import XCTest
 

@@ -1,5 +1,5 @@
 import AetherEngine
-import AetherStore
+@testable import AetherStore
 import Foundation
 import XCTest
 

@@ -1,4 +1,4 @@
-import AetherStore
+@testable import AetherStore
 import XCTest
 
 /// A store written by the previous schema opens, gains what the new one adds, and keeps its rows.
