@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE := .build/release/aether
 DEBUG := .build/debug/aether
 
-.PHONY: deps attack-deps build release run test bench fuzz demo-capture attack-corpus clean
+.PHONY: deps attack-deps build release run test bench fuzz demo-capture attack-corpus format lint clean
 
 FUZZ_SECONDS ?= 60
 
@@ -66,6 +66,12 @@ bench: release $(VENV)/bin/python
 # Re-records Fixtures/demo.pcapng (root: network namespaces, nmap, curl, tcpdump).
 demo-capture: deps
 	bash scripts/make-demo-capture.sh Fixtures/demo.pcapng
+
+format:
+	swift format format -i -r Sources Tests
+
+lint:
+	swift format lint --strict -r Sources Tests
 
 clean:
 	rm -rf .build reports/*.sqlite*

@@ -18,7 +18,7 @@ build_module() { # name sources...
 }
 if [ ! -f $B/stamp ] || [ -n "$(find Sources/AetherCore Sources/AetherDecode Sources/AetherCapture Tests/fuzz -newer $B/stamp -name '*.swift' | head -1)" ]; then
   build_module AetherCore Sources/AetherCore/*.swift
-  build_module AetherDecode Sources/AetherDecode/*.swift
+  build_module AetherDecode $(find Sources/AetherDecode -name "*.swift")
   build_module AetherCapture Sources/AetherCapture/*.swift
   for t in reader decode appl; do
     swiftc -O -parse-as-library -sanitize=fuzzer,address $inc Tests/fuzz/$t.swift -L $B -lAetherCapture -lAetherDecode -lAetherCore \

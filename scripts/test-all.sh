@@ -16,6 +16,7 @@ check() { # NAME COMMAND...: one suite; its "ok" lines count as passed checks
   passed=$((passed + oks))
   if [ "$rc" -ne 0 ]; then failed=$((failed + 1)); echo "FAILED: $name (exit $rc)"; elif [ "$oks" -eq 0 ]; then passed=$((passed + 1)); fi
 }
+check "swift format lint (make format fixes)" swift format lint --strict -r Sources Tests
 echo "== swift build"
 if ! swift build; then echo "0 passed, 1 failed"; exit 1; fi
 echo "== swift test"

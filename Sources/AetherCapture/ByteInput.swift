@@ -2,7 +2,7 @@ import CCrypto
 import CZlib
 import Dispatch
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// SHA-256 of a file as stored, computed on another core from its own file descriptor so the
@@ -50,7 +50,9 @@ final class FileHasher: @unchecked Sendable {
         var md = [UInt8](repeating: 0, count: 32)
         var len: UInt32 = 0
         EVP_DigestFinal_ex(ctx, &md, &len)
-        return md.map { let s = String($0, radix: 16); return s.count == 1 ? "0" + s : s }.joined()
+        return md.map {
+            let s = String($0, radix: 16); return s.count == 1 ? "0" + s : s
+        }.joined()
     }
 }
 
@@ -96,8 +98,9 @@ final class ByteInput {
         fd = open(path, O_RDONLY)
         if fd < 0 {
             let e = errno
-            throw CaptureError(e == ENOENT ? .notFound : .unreadable, path: path,
-                               "cannot open: \(String(cString: strerror(e)))")
+            throw CaptureError(
+                e == ENOENT ? .notFound : .unreadable, path: path,
+                "cannot open: \(String(cString: strerror(e)))")
         }
         fileSize = UInt64(st.st_size)
         posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
@@ -183,8 +186,9 @@ final class ByteInput {
             if zs.avail_in == 0 {
                 let r = readRaw(into: UnsafeMutableRawPointer(zin), max: zinCapacity)
                 if r == 0 {
-                    throw CaptureError(.truncated, path: path, offset: offset + UInt64(end - start),
-                                       "gzip stream cut short")
+                    throw CaptureError(
+                        .truncated, path: path, offset: offset + UInt64(end - start),
+                        "gzip stream cut short")
                 }
                 zs.next_in = zin
                 zs.avail_in = UInt32(r)
@@ -210,8 +214,9 @@ final class ByteInput {
                 continue
             }
             if rc != Z_OK && rc != Z_BUF_ERROR {
-                throw CaptureError(.corrupt, path: path, offset: offset + UInt64(end - start + produced),
-                                   "gzip data corrupt (zlib error \(rc))")
+                throw CaptureError(
+                    .corrupt, path: path, offset: offset + UInt64(end - start + produced),
+                    "gzip data corrupt (zlib error \(rc))")
             }
             if produced > 0 { return produced }
         }
@@ -223,7 +228,7 @@ final class ByteInput {
 
 /// SHA-256 of a file without parsing it (for the "already ingested" check).
 public func sha256OfFile(_ path: String) throws -> String {
-    _ = try ByteInput(path: path, hash: false) // same existence and permission errors as reading
+    _ = try ByteInput(path: path, hash: false)  // same existence and permission errors as reading
     return FileHasher.hash(path)
 }
 
@@ -237,5 +242,7 @@ public func sha256Hex(_ s: String) -> String {
     EVP_DigestUpdate(ctx, bytes, bytes.count)
     EVP_DigestFinal_ex(ctx, &md, &len)
     EVP_MD_CTX_free(ctx)
-    return md.map { let h = String($0, radix: 16); return h.count == 1 ? "0" + h : h }.joined()
+    return md.map {
+        let h = String($0, radix: 16); return h.count == 1 ? "0" + h : h
+    }.joined()
 }

@@ -47,7 +47,9 @@ struct TimestampScale {
                 ns = Int64(wide.high >> (shift - 64))
             } else {
                 let high = wide.high, low = wide.low
-                if high >> shift != 0 { ns = Int64.max } else {
+                if high >> shift != 0 {
+                    ns = Int64.max
+                } else {
                     let v = (high << (64 - shift)) | (low >> shift)
                     ns = v > UInt64(Int64.max) ? Int64.max : Int64(v)
                 }
@@ -170,10 +172,13 @@ public final class CaptureReader {
         if let hit = known.first(where: { starts($0.0) }) {
             what = "not a pcap or pcapng file; it looks like \(hit.1)"
         } else if b.count >= 16, (1...48).contains(b[8]), (Int(b[10]) << 8 | Int(b[11])) >= 16,
-                  (Int(b[10]) << 8 | Int(b[11])) % 8 == 0 {
+            (Int(b[10]) << 8 | Int(b[11])) % 8 == 0
+        {
             what = "not a pcap or pcapng file; it looks like Endace ERF"
         }
-        let hex = b.prefix(4).map { let s = String($0, radix: 16); return s.count == 1 ? "0" + s : s }.joined(separator: " ")
+        let hex = b.prefix(4).map {
+            let s = String($0, radix: 16); return s.count == 1 ? "0" + s : s
+        }.joined(separator: " ")
         return "\(what) (first bytes \(hex)); convert it with editcap -F pcapng"
     }
 
@@ -227,7 +232,11 @@ public final class CaptureReader {
             if rawType == 0x0A0D_0D0A {
                 // A section header sets the byte order for everything up to the next one.
                 let bom = p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
-                if bom == 0x1A2B_3C4D { swapped = false } else if bom == 0x4D3C_2B1A { swapped = true } else {
+                if bom == 0x1A2B_3C4D {
+                    swapped = false
+                } else if bom == 0x4D3C_2B1A {
+                    swapped = true
+                } else {
                     throw fail(.corrupt, "section header with a bad byte-order magic", at: blockOffset)
                 }
             }
@@ -306,7 +315,7 @@ public final class CaptureReader {
                 input.advance(Int(total))
                 return true
             default:
-                break // statistics, name resolution, custom and unknown blocks: skipped by length
+                break  // statistics, name resolution, custom and unknown blocks: skipped by length
             }
             input.advance(Int(total))
         }
@@ -316,8 +325,10 @@ public final class CaptureReader {
         try walkOptions(p, from: from, to: to, blockOffset: blockOffset) { _, _, _ in }
     }
 
-    private func walkOptions(_ p: UnsafeRawPointer, from: Int, to: Int, blockOffset: UInt64,
-                             _ visit: (UInt16, Int, Int) -> Void) throws {
+    private func walkOptions(
+        _ p: UnsafeRawPointer, from: Int, to: Int, blockOffset: UInt64,
+        _ visit: (UInt16, Int, Int) -> Void
+    ) throws {
         var o = from
         while o + 4 <= to {
             let code = u16(p, o), len = Int(u16(p, o + 2))

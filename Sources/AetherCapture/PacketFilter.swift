@@ -8,7 +8,7 @@ public final class PacketFilter {
 
     public init(expression: String) throws {
         self.expression = expression
-        _ = try program(for: 1) // validate the syntax up front against Ethernet
+        _ = try program(for: 1)  // validate the syntax up front against Ethernet
     }
 
     deinit {

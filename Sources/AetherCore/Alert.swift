@@ -38,7 +38,9 @@ public struct Alert: Sendable {
         var o: [(String, JSON)] = [
             ("id", .int(id)), ("kind", .string(kind)), ("severity", .string(severity)), ("src", .string(src.description)),
         ]
-        if let dst { o.append(("dst", .string(dst.description))) } else {
+        if let dst {
+            o.append(("dst", .string(dst.description)))
+        } else {
             o.append(("dsts", .array(dsts.map { .string($0.description) })))
             o.append(("dst_count", .int(Int64(dstCount))))
         }

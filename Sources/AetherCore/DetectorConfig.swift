@@ -1,8 +1,10 @@
 /// Every threshold the detectors use, with documented defaults. An analyst overrides any of
 /// them from a rules file of `key = value` lines (`aether rules` prints this list).
 public struct DetectorConfig: Sendable {
-    public var internalNetworks: [IPNetwork] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
-                                                "169.254.0.0/16", "127.0.0.0/8", "fc00::/7", "fe80::/10", "::1/128"].compactMap(IPNetwork.init)
+    public var internalNetworks: [IPNetwork] = [
+        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+        "169.254.0.0/16", "127.0.0.0/8", "fc00::/7", "fe80::/10", "::1/128",
+    ].compactMap(IPNetwork.init)
     /// The networks were given (`--internal`, or a rules file that changes them): no inference.
     public var internalExplicit = false
     // Scans (defaults: Zeek's scan.zeek)
@@ -130,7 +132,9 @@ public struct DetectorConfig: Sendable {
         func int() throws -> Int { guard let v = Int(value), v >= 0 else { throw ConfigError("line \(line): \(key) needs a whole number") }; return v }
         func dbl() throws -> Double { guard let v = Double(value), v >= 0 else { throw ConfigError("line \(line): \(key) needs a number") }; return v }
         func ports() throws -> [UInt16] {
-            try value.split(separator: ",").filter { !String($0).trimmingSpaces.isEmpty }.map { guard let p = UInt16(String($0).trimmingSpaces) else { throw ConfigError("line \(line): bad port '\($0)'") }; return p }
+            try value.split(separator: ",").filter { !String($0).trimmingSpaces.isEmpty }.map {
+                guard let p = UInt16(String($0).trimmingSpaces) else { throw ConfigError("line \(line): bad port '\($0)'") }; return p
+            }
         }
         func nets() throws -> [IPNetwork] {
             try value.split(separator: ",").filter { !String($0).trimmingSpaces.isEmpty }.map {

@@ -119,7 +119,9 @@ extension IPAddress: CustomStringConvertible {
                 while j < 8 && words[j] == 0 { j += 1 }
                 if j - i > bestLen && j - i >= 2 { bestStart = i; bestLen = j - i }
                 i = j
-            } else { i += 1 }
+            } else {
+                i += 1
+            }
         }
         var out = ""
         var k = 0
@@ -140,7 +142,7 @@ extension IPAddress: CustomStringConvertible {
 /// An IP network in CIDR form, for the internal-network list.
 public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
     public var base: IPAddress
-    public var prefix: Int // over the 128-bit form
+    public var prefix: Int  // over the 128-bit form
 
     public init?(_ text: String) {
         let parts = text.split(separator: "/")

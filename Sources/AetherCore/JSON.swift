@@ -27,7 +27,8 @@ public indirect enum JSON: Sendable {
         case .object(let o):
             if o.isEmpty { return "{}" }
             let sep = pretty ? ": " : ":"
-            return "{" + nl + o.map { pad + JSON.quote($0.0) + sep + $0.1.render(pretty: pretty, indent: indent + 1) }
+            return "{" + nl
+                + o.map { pad + JSON.quote($0.0) + sep + $0.1.render(pretty: pretty, indent: indent + 1) }
                 .joined(separator: "," + nl) + nl + end + "}"
         }
     }
@@ -41,7 +42,7 @@ public indirect enum JSON: Sendable {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case "<": out += "\\u003c" // safe to embed in HTML script blocks
+            case "<": out += "\\u003c"  // safe to embed in HTML script blocks
             case ">": out += "\\u003e"
             case "&": out += "\\u0026"
             default:

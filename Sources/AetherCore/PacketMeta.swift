@@ -81,7 +81,8 @@ public enum TCPFlag {
 
 /// What the network layer of a frame turned out to be.
 public enum NetworkKind: UInt8, Sendable {
-    case none = 0, ipv4, ipv6, arp, other
+    case none = 0
+    case ipv4, ipv6, arp, other
 }
 
 /// One IP header and the transport header above it, as plain values.
@@ -172,4 +173,3 @@ public struct RawPacket {
     public var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
     public init() {}
 }
-

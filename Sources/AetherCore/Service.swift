@@ -2,7 +2,8 @@
 /// identified by content (banners, handshakes) first, by the server port only when no payload
 /// was seen.
 public enum Service: UInt8, Sendable, CaseIterable {
-    case unknown = 0, ssh, ftp, telnet, smtp, pop3, imap, http, tls, dns, ldap, mysql, postgresql, smb, rdp, vnc, irc
+    case unknown = 0
+    case ssh, ftp, telnet, smtp, pop3, imap, http, tls, dns, ldap, mysql, postgresql, smb, rdp, vnc, irc
 
     public var name: String {
         switch self {

@@ -12,8 +12,9 @@ import AetherCore
     @inline(__always) func u32(_ o: Int) -> UInt32 { UInt32(bigEndian: base.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
     @inline(__always) func v4(_ o: Int) -> IPAddress { IPAddress(v4: u32(o)) }
     @inline(__always) func v6(_ o: Int) -> IPAddress {
-        IPAddress(hi: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: o, as: UInt64.self)),
-                  lo: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: o + 8, as: UInt64.self)))
+        IPAddress(
+            hi: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: o, as: UInt64.self)),
+            lo: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: o + 8, as: UInt64.self)))
     }
 }
 
@@ -33,7 +34,6 @@ public enum EtherType {
 /// error quotes, and one level of tunnel. Stateless; no allocation.
 public struct Decoder: Sendable {
     public static let maxExtensionHeaders = 8
-    public static let vxlanPort: UInt16 = 4789
 
     public init() {}
 
@@ -55,31 +55,21 @@ public struct Decoder: Sendable {
         case LinkType.ethernet:
             guard ethernet(f, 0, &etherType, &l3, &m) else { m.truncated = true; return }
         case LinkType.linuxSLL:
-            guard f.has(0, 16) else { m.truncated = true; return }
-            etherType = f.u16(14); l3 = 16
-            if etherType == EtherType.vlan || etherType == EtherType.qinq {
-                guard vlanTags(f, &etherType, &l3, &m) else { m.truncated = true; return }
-            }
+            guard let sll = LinuxSLLView(f, at: 0) else { m.truncated = true; return }
+            etherType = sll.protocolType; l3 = sll.payload
+            guard vlanTags(f, &etherType, &l3, &m) else { m.truncated = true; return }
         case LinkType.linuxSLL2:
-            guard f.has(0, 20) else { m.truncated = true; return }
-            etherType = f.u16(0); l3 = 20
-            if etherType == EtherType.vlan || etherType == EtherType.qinq {
-                guard vlanTags(f, &etherType, &l3, &m) else { m.truncated = true; return }
-            }
+            guard let sll = LinuxSLL2View(f, at: 0) else { m.truncated = true; return }
+            etherType = sll.protocolType; l3 = sll.payload
+            guard vlanTags(f, &etherType, &l3, &m) else { m.truncated = true; return }
         case LinkType.null, LinkType.loop:
-            guard f.has(0, 4) else { m.truncated = true; return }
-            // The family is in the capturing host's byte order for NULL; accept either.
-            let raw = f.base.loadUnaligned(as: UInt32.self)
-            let family = raw > 0xFFFF ? raw.byteSwapped : raw
-            switch family {
+            guard let lo = LoopbackView(f, at: 0) else { m.truncated = true; return }
+            switch lo.family {
             case 2: etherType = EtherType.ipv4
             case 10, 24, 28, 30: etherType = EtherType.ipv6
-            default:
-                // Some "NULL" captures carry a Cisco HDLC header (address 0x0F/0x8F, control 0,
-                // then an ethertype), as Wireshark's heuristics also accept.
-                etherType = (f.u8(0) == 0x0F || f.u8(0) == 0x8F) && f.u8(1) == 0 ? f.u16(2) : 0
+            default: etherType = lo.ciscoHDLCType ?? 0
             }
-            l3 = 4
+            l3 = lo.payload
         case LinkType.raw, LinkType.rawAlt1, LinkType.rawAlt2, LinkType.ipv4, LinkType.ipv6:
             guard f.has(0, 1) else { m.truncated = true; return }
             etherType = f.u8(0) >> 4 == 6 ? EtherType.ipv6 : (f.u8(0) >> 4 == 4 ? EtherType.ipv4 : 0)
@@ -99,10 +89,10 @@ public struct Decoder: Sendable {
             if truncated { m.truncated = true }
         case EtherType.arp:
             m.network = .arp
-            if f.has(l3, 28) && f.u16(l3) == 1 && f.u16(l3 + 2) == EtherType.ipv4 && f.u8(l3 + 4) == 6 && f.u8(l3 + 5) == 4 {
-                m.arpOp = f.u16(l3 + 6)
-                m.arpSender = f.v4(l3 + 14)
-                m.arpTarget = f.v4(l3 + 24)
+            if let arp = ARPView(f, at: l3) {
+                m.arpOp = arp.operation
+                m.arpSender = arp.senderAddress
+                m.arpTarget = arp.targetAddress
             }
         default:
             m.network = etherType == 0 ? .none : .other
@@ -111,97 +101,71 @@ public struct Decoder: Sendable {
 
     @inline(__always) func vlanTags(_ f: Frame, _ type: inout UInt16, _ o: inout Int, _ m: inout PacketMeta) -> Bool {
         while type == EtherType.vlan || type == EtherType.qinq || type == EtherType.qinqOld {
-            guard f.has(o, 4) else { return false }
-            if m.vlanTags == 0 { m.vlanID = f.u16(o) & 0x0FFF }
+            guard let tag = VLANTagView(f, at: o) else { return false }
+            if m.vlanTags == 0 { m.vlanID = tag.vlanID }
             m.vlanTags &+= 1
-            type = f.u16(o + 2)
-            o += 4
+            type = tag.etherType
+            o += VLANTagView.length
             if m.vlanTags > 8 { return false }
         }
         return true
     }
 
     func ethernet(_ f: Frame, _ start: Int, _ type: inout UInt16, _ o: inout Int, _ m: inout PacketMeta) -> Bool {
-        guard f.has(start, 14) else { return false }
-        type = f.u16(start + 12)
-        o = start + 14
+        guard let eth = EthernetView(f, at: start) else { return false }
+        type = eth.etherType
+        o = eth.payload
         guard vlanTags(f, &type, &o, &m) else { return false }
         if type == EtherType.pppoeSession {
-            guard f.has(o, 8) else { return false }
-            let pppProto = f.u16(o + 6)
-            type = pppProto == 0x0021 ? EtherType.ipv4 : (pppProto == 0x0057 ? EtherType.ipv6 : 0)
-            o += 8
+            guard let pppoe = PPPoESessionView(f, at: o) else { return false }
+            type = PPPProtocol.etherType(pppoe.pppProtocol)
+            o = pppoe.payload
         }
         return true
-    }
-
-    /// The IPv4 header checksum is set and wrong. Zero means the sender's NIC was to fill it in
-    /// (checksum offload, as Windows captures show), not a corrupt header.
-    @inline(__always) static func headerChecksumFails(_ f: Frame, _ o: Int, _ ihl: Int) -> Bool {
-        if f.u16(o + 10) == 0 { return false }
-        var sum: UInt32 = 0
-        var i = 0
-        while i < ihl { sum &+= UInt32(f.u16(o + i)); i += 2 }
-        while sum >> 16 != 0 { sum = (sum & 0xFFFF) &+ (sum >> 16) }
-        return sum != 0xFFFF
     }
 
     /// Reads an IP header at `o`. False when not even the addresses could be read.
     func ip(_ f: Frame, _ o: Int, isV6: Bool, _ l: inout IPLayer, _ truncated: inout Bool) -> Bool {
         if !isV6 {
-            guard f.has(o, 20), f.u8(o) >> 4 == 4 else { truncated = true; return false }
-            let ihl = Int(f.u8(o) & 0x0F) * 4
+            guard let h = IPv4View(f, at: o) else { truncated = true; return false }
+            let ihl = h.headerLength
             l.isV6 = false
-            l.src = f.v4(o + 12)
-            l.dst = f.v4(o + 16)
-            l.proto = f.u8(o + 9)
-            l.ipID = UInt32(f.u16(o + 4))
-            let total = Int(f.u16(o + 2))
-            let frag = f.u16(o + 6)
-            l.fragmentOffset = UInt32(frag & 0x1FFF) * 8
-            l.moreFragments = frag & 0x2000 != 0
+            l.src = h.source
+            l.dst = h.destination
+            l.proto = h.proto
+            l.ipID = UInt32(h.identification)
+            l.fragmentOffset = h.fragmentOffset
+            l.moreFragments = h.moreFragments
             // A zero total length is what TSO offload captures show; trust the capture then.
+            let total = h.totalLength
             let length = total >= ihl && total > 0 ? total : f.count - o
             l.ipLength = UInt32(length)
-            guard ihl >= 20, f.has(o, ihl) else { truncated = true; return true }
-            l.badChecksum = Self.headerChecksumFails(f, o, ihl)
+            guard h.headerCaptured else { truncated = true; return true }
+            l.badChecksum = h.checksumFails
             l.payloadOffset = o + ihl
             l.payloadLength = UInt32(length - ihl)
             return true
         }
-        guard f.has(o, 40), f.u8(o) >> 4 == 6 else { truncated = true; return false }
+        guard let h = IPv6View(f, at: o) else { truncated = true; return false }
         l.isV6 = true
-        l.src = f.v6(o + 8)
-        l.dst = f.v6(o + 24)
-        let payload = Int(f.u16(o + 4))
-        l.ipLength = UInt32(40 + payload)
-        var next = f.u8(o + 6)
-        var p = o + 40
+        l.src = h.source
+        l.dst = h.destination
+        let payload = h.payloadLength
+        l.ipLength = UInt32(IPv6View.length + payload)
+        var next = h.nextHeader
+        var p = h.payload
         var consumed = 0
         var steps = 0
-        loop: while steps < Decoder.maxExtensionHeaders {
-            switch next {
-            case 0, 43, 60, 135, 139, 140:
-                guard f.has(p, 8) else { truncated = true; break loop }
-                let len = (Int(f.u8(p + 1)) + 1) * 8
-                next = f.u8(p)
-                p += len; consumed += len
-            case 44:
-                guard f.has(p, 8) else { truncated = true; break loop }
-                let fo = f.u16(p + 2)
-                l.fragmentOffset = UInt32(fo & 0xFFF8)
-                l.moreFragments = fo & 1 != 0
-                l.ipID = f.u32(p + 4)
-                next = f.u8(p)
-                p += 8; consumed += 8
-            case 51:
-                guard f.has(p, 8) else { truncated = true; break loop }
-                let len = (Int(f.u8(p + 1)) + 2) * 4
-                next = f.u8(p)
-                p += len; consumed += len
-            default:
-                break loop
+        while steps < Decoder.maxExtensionHeaders && IPv6ExtensionView.isExtension(next) {
+            guard let x = IPv6ExtensionView(f, at: p, kind: next) else { truncated = true; break }
+            if next == 44 {
+                l.fragmentOffset = x.fragmentOffset
+                l.moreFragments = x.moreFragments
+                l.ipID = x.identification
             }
+            let len = x.headerLength
+            next = x.nextHeader
+            p += len; consumed += len
             steps += 1
         }
         l.proto = next
@@ -217,29 +181,28 @@ public struct Decoder: Sendable {
         let end = min(f.count, o + Int(l.payloadLength))
         switch l.proto {
         case IPProto.tcp:
-            guard f.has(o, 20) else { truncated = true; return }
-            l.srcPort = f.u16(o); l.dstPort = f.u16(o + 2)
-            l.tcpSeq = f.u32(o + 4)
-            l.tcpFlags = f.u8(o + 13)
-            let doff = Int(f.u8(o + 12) >> 4) * 4
+            guard let t = TCPView(f, at: o) else { truncated = true; return }
+            l.srcPort = t.sourcePort; l.dstPort = t.destinationPort
+            l.tcpSeq = t.sequence
+            l.tcpFlags = t.flags
             l.hasTransport = true
-            let hdr = max(20, doff)
+            let hdr = t.headerLength
             l.payloadLength = UInt32(max(0, Int(l.payloadLength) - hdr))
             l.payloadOffset = o + hdr
         case IPProto.udp:
-            guard f.has(o, 8) else { truncated = true; return }
-            l.srcPort = f.u16(o); l.dstPort = f.u16(o + 2)
+            guard let u = UDPView(f, at: o) else { truncated = true; return }
+            l.srcPort = u.sourcePort; l.dstPort = u.destinationPort
             l.hasTransport = true
-            l.payloadLength = UInt32(max(0, Int(l.payloadLength) - 8))
-            l.payloadOffset = o + 8
+            l.payloadLength = UInt32(max(0, Int(l.payloadLength) - UDPView.length))
+            l.payloadOffset = u.payload
         case IPProto.icmp, IPProto.icmpv6:
-            guard f.has(o, 4) else { truncated = true; return }
-            l.icmpType = f.u8(o); l.icmpCode = f.u8(o + 1)
+            guard let c = ICMPView(f, at: o) else { truncated = true; return }
+            l.icmpType = c.type; l.icmpCode = c.code
             l.srcPort = UInt16(l.icmpType); l.dstPort = UInt16(l.icmpCode)
-            if f.has(o, 8) { l.icmpID = f.u16(o + 4) }
+            if let id = c.identifier { l.icmpID = id }
             l.hasTransport = true
-            l.payloadLength = UInt32(max(0, Int(l.payloadLength) - 8))
-            l.payloadOffset = o + 8
+            l.payloadLength = UInt32(max(0, Int(l.payloadLength) - ICMPView.length))
+            l.payloadOffset = o + ICMPView.length
         default:
             l.hasTransport = true
         }
@@ -273,21 +236,8 @@ public struct Decoder: Sendable {
         case IPProto.ipip: innerOffset = o.payloadOffset
         case IPProto.ipv6: innerOffset = o.payloadOffset; innerV6 = true
         case IPProto.gre:
-            let g = o.payloadOffset
-            guard f.has(g, 4) else { return }
-            let flags = f.u16(g), proto = f.u16(g + 2)
-            let version = flags & 0x7
-            var p = g + 4
-            if version == 0 {
-                if flags & 0x8000 != 0 || flags & 0x4000 != 0 { p += 4 }
-                if flags & 0x2000 != 0 { p += 4 }
-                if flags & 0x1000 != 0 { p += 4 }
-            } else if version == 1 {
-                p += 4 // key: payload length and call id
-                if flags & 0x1000 != 0 { p += 4 }
-                if flags & 0x0080 != 0 { p += 4 }
-            } else { return }
-            switch proto {
+            guard let gre = GREView(f, at: o.payloadOffset), let p = gre.payload else { return }
+            switch gre.protocolType {
             case EtherType.ipv4: innerOffset = p
             case EtherType.ipv6: innerOffset = p; innerV6 = true
             case EtherType.transparentEthernet:
@@ -296,21 +246,21 @@ public struct Decoder: Sendable {
                 guard ethernet(f, p, &t, &l3, &scratch) else { return }
                 if t == EtherType.ipv4 { innerOffset = l3 } else if t == EtherType.ipv6 { innerOffset = l3; innerV6 = true }
             case EtherType.ppp:
-                guard f.has(p, 4) else { return }
-                var q = p
-                if f.u8(q) == 0xFF && f.u8(q + 1) == 0x03 { q += 2 }
-                let pp = f.u8(q) & 1 == 1 ? UInt16(f.u8(q)) : f.u16(q)
-                q += pp < 0x100 && f.u8(q) & 1 == 1 ? 1 : 2
-                if pp == 0x21 { innerOffset = q } else if pp == 0x57 { innerOffset = q; innerV6 = true }
+                guard let ppp = PPPView(f, at: p) else { return }
+                let (pp, q) = ppp.protocolAndPayload
+                if pp == PPPProtocol.ipv4 { innerOffset = q } else if pp == PPPProtocol.ipv6 { innerOffset = q; innerV6 = true }
             default: return
             }
-        case IPProto.udp where o.dstPort == Decoder.vxlanPort:
-            let v = o.payloadOffset
-            guard f.has(v, 8), f.u8(v) & 0x08 != 0 else { return }
+        case IPProto.udp where o.dstPort == VXLANView.port:
+            guard let vx = VXLANView(f, at: o.payloadOffset) else { return }
             var t: UInt16 = 0, l3 = 0
             var scratch = PacketMeta()
-            guard ethernet(f, v + 8, &t, &l3, &scratch) else { return }
-            if t == EtherType.ipv4 { innerOffset = l3 } else if t == EtherType.ipv6 { innerOffset = l3; innerV6 = true } else {
+            guard ethernet(f, vx.payload, &t, &l3, &scratch) else { return }
+            if t == EtherType.ipv4 {
+                innerOffset = l3
+            } else if t == EtherType.ipv6 {
+                innerOffset = l3; innerV6 = true
+            } else {
                 m.hasInner = false
             }
         default: return
@@ -329,16 +279,18 @@ public struct Decoder: Sendable {
         let o = q.payloadOffset
         guard q.fragmentOffset == 0, o > 0 else { return }
         switch q.proto {
+        // An ICMP error quotes only the first 8 bytes of the transport header: read the fields
+        // that lie in them, each only if captured.
         case IPProto.tcp, IPProto.udp:
             guard f.has(o, 4) else { return }
-            q.srcPort = f.u16(o); q.dstPort = f.u16(o + 2)
+            q.srcPort = f.u16(o + TCPView.Field.sourcePort); q.dstPort = f.u16(o + TCPView.Field.destinationPort)
             q.hasTransport = true
-            if q.proto == IPProto.tcp && f.has(o, 14) { q.tcpFlags = f.u8(o + 13) }
+            if q.proto == IPProto.tcp && f.has(o + TCPView.Field.flags, 1) { q.tcpFlags = f.u8(o + TCPView.Field.flags) }
         case IPProto.icmp, IPProto.icmpv6:
             guard f.has(o, 2) else { return }
-            q.icmpType = f.u8(o); q.icmpCode = f.u8(o + 1)
+            q.icmpType = f.u8(o + ICMPView.Field.type); q.icmpCode = f.u8(o + ICMPView.Field.code)
             q.srcPort = UInt16(q.icmpType); q.dstPort = UInt16(q.icmpCode)
-            if f.has(o, 6) { q.icmpID = f.u16(o + 4) }
+            if f.has(o + ICMPView.Field.identifier, 2) { q.icmpID = f.u16(o + ICMPView.Field.identifier) }
             q.hasTransport = true
         default:
             q.hasTransport = true

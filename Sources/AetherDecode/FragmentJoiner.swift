@@ -35,9 +35,10 @@ public struct FragmentJoiner {
         let i = slot(l)
         if l.fragmentOffset == 0 {
             guard l.hasTransport else { return }
-            table[i] = Entry(src: l.src, dst: l.dst, id: l.ipID, proto: l.proto, used: true,
-                             srcPort: l.srcPort, dstPort: l.dstPort, icmpType: l.icmpType,
-                             icmpCode: l.icmpCode, icmpID: l.icmpID)
+            table[i] = Entry(
+                src: l.src, dst: l.dst, id: l.ipID, proto: l.proto, used: true,
+                srcPort: l.srcPort, dstPort: l.dstPort, icmpType: l.icmpType,
+                icmpCode: l.icmpCode, icmpID: l.icmpID)
         } else {
             let e = table[i]
             guard e.used, e.id == l.ipID, e.proto == l.proto, e.src == l.src, e.dst == l.dst else { return }

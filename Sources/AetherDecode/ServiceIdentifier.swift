@@ -13,7 +13,7 @@ public enum ServiceIdentifier {
         }
         if starts(p, "SSH-") { return .ssh }
         if p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04 { return .tls }
-        if p[0] == 0xFF && p[1] >= 0xFB && p[1] <= 0xFE { return .telnet } // IAC WILL/WONT/DO/DONT
+        if p[0] == 0xFF && p[1] >= 0xFB && p[1] <= 0xFE { return .telnet }  // IAC WILL/WONT/DO/DONT
         if fromResponder {
             if starts(p, "220") {
                 if contains(p, "FTP") || contains(p, "ftp") || contains(p, "FileZilla") { return .ftp }
@@ -29,9 +29,9 @@ public enum ServiceIdentifier {
         } else {
             if HTTPParser.startsWithMethod(p) { return .http }
             if starts(p, "NICK ") || starts(p, "USER ") { return .irc }
-            if p.count >= 8, p[4] == 0, p[5] == 3, p[6] == 0, p[7] == 0 { return .postgresql } // StartupMessage 3.0
-            if p[0] == 0x30, p.count >= 7, p[2] == 0x02, p[3] == 0x01, p[5] == 0x60 { return .ldap } // BindRequest
-            if p[0] == 0x03, p[1] == 0x00, p.count >= 11, p[5] == 0xE0 { return .rdp } // TPKT + X.224 CR
+            if p.count >= 8, p[4] == 0, p[5] == 3, p[6] == 0, p[7] == 0 { return .postgresql }  // StartupMessage 3.0
+            if p[0] == 0x30, p.count >= 7, p[2] == 0x02, p[3] == 0x01, p[5] == 0x60 { return .ldap }  // BindRequest
+            if p[0] == 0x03, p[1] == 0x00, p.count >= 11, p[5] == 0xE0 { return .rdp }  // TPKT + X.224 CR
         }
         if p.count >= 8, p[0] == 0, p[4] == 0xFE || p[4] == 0xFF, p[5] == 0x53, p[6] == 0x4D, p[7] == 0x42 { return .smb }
         return .unknown
@@ -48,14 +48,22 @@ public enum ServiceIdentifier {
         case .smtp:
             return lines(p, failed: "535", succeeded: "235")
         case .pop3:
-            if starts(p, "-ERR") && (contains(p, "auth") || contains(p, "pass") || contains(p, "login") || contains(p, "Auth") || contains(p, "denied") || contains(p, "invalid") || contains(p, "Invalid")) { return .failed }
+            if starts(p, "-ERR")
+                && (contains(p, "auth") || contains(p, "pass") || contains(p, "login") || contains(p, "Auth") || contains(p, "denied") || contains(p, "invalid")
+                    || contains(p, "Invalid"))
+            {
+                return .failed
+            }
             if starts(p, "+OK") && (contains(p, "ogged in") || contains(p, "maildrop") || contains(p, "Mailbox")) { return .succeeded }
         case .imap:
             if contains(p, " NO ") && (contains(p, "AUTHENTICATIONFAILED") || contains(p, "ogin") || contains(p, "uthentication")) { return .failed }
             if contains(p, " OK ") && (contains(p, "ogged in") || contains(p, "LOGIN completed") || contains(p, "Login completed")) { return .succeeded }
         case .telnet:
             if contains(p, "incorrect") || contains(p, "Login failed") || contains(p, "Access denied") || contains(p, "Login invalid")
-                || contains(p, "uthentication failed") { return .failed }
+                || contains(p, "uthentication failed")
+            {
+                return .failed
+            }
             if contains(p, "Last login") { return .succeeded }
         case .http:
             if starts(p, "HTTP/1.") && p.count >= 12 {
@@ -74,7 +82,7 @@ public enum ServiceIdentifier {
             }
         case .mysql:
             if p.count >= 7, p[4] == 0xFF, Int(p[5]) | Int(p[6]) << 8 == 1045 { return .failed }
-            if p.count >= 5, p[4] == 0x00, p[3] == 2 { return .succeeded } // OK packet answering the login
+            if p.count >= 5, p[4] == 0x00, p[3] == 2 { return .succeeded }  // OK packet answering the login
         case .postgresql:
             if p[0] == UInt8(ascii: "E"), contains(p, "28P01") || contains(p, "28000") { return .failed }
             if p.count >= 9, p[0] == UInt8(ascii: "R"), p[4] == 8, p[8] == 0 { return .succeeded }

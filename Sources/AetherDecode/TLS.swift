@@ -58,7 +58,7 @@ public enum TLSParser {
         var o = 11 + 32
         guard f.has(o, 1) else { return name(version) }
         o += 1 + Int(f.u8(o))
-        o += 3 // cipher suite, compression
+        o += 3  // cipher suite, compression
         guard f.has(o, 2) else { return name(version) }
         let end = min(b.count, o + 2 + Int(f.u16(o)))
         o += 2
@@ -154,7 +154,9 @@ public enum TLSParser {
         let hex = Array("0123456789abcdef".utf8)
         for i in 0..<n {
             let c = f.u8(o + i)
-            if c >= 32 && c < 127 && c != UInt8(ascii: "\\") { out.append(c) } else {
+            if c >= 32 && c < 127 && c != UInt8(ascii: "\\") {
+                out.append(c)
+            } else {
                 out += [UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(c >> 4)], hex[Int(c & 15)]]
             }
         }
@@ -173,8 +175,10 @@ public struct HTTPRequest: Sendable, Equatable {
 
 public enum HTTPParser {
     // HTTP's methods and UPnP's (which tshark also dissects as HTTP).
-    static let methods = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
-                          "SUBSCRIBE", "UNSUBSCRIBE", "NOTIFY", "M-SEARCH"]
+    static let methods = [
+        "GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+        "SUBSCRIBE", "UNSUBSCRIBE", "NOTIFY", "M-SEARCH",
+    ]
     static let maxHeader = 8192
 
     /// A method name and a space at the start: checked on bytes before anything is parsed, so
@@ -231,7 +235,8 @@ public enum HTTPParser {
     /// The status code of an HTTP/1.x response's first line.
     public static func parseStatus(_ b: UnsafeRawBufferPointer) -> Int? {
         guard b.count >= 12, b[0] == UInt8(ascii: "H"), b[1] == UInt8(ascii: "T"), b[2] == UInt8(ascii: "T"),
-              b[3] == UInt8(ascii: "P"), b[4] == UInt8(ascii: "/"), b[8] == UInt8(ascii: " ") else { return nil }
+            b[3] == UInt8(ascii: "P"), b[4] == UInt8(ascii: "/"), b[8] == UInt8(ascii: " ")
+        else { return nil }
         var v = 0
         for k in 9..<12 {
             let d = Int(b[k]) - 48

@@ -47,8 +47,9 @@ struct BeaconSeries {
         let dsSkew = 1 - abs(bowley(b))
         let dsMAD = max(0, 1 - mad(b, bMedian) / 32)
         let dsSmall = max(0, 1 - mode(b) / 65535)
-        return BeaconScore(interval: median, tsSkew: tsSkew, tsMAD: tsMAD, coverage: coverage,
-                           dsSkew: dsSkew, dsMAD: dsMAD, dsSmall: dsSmall, histogram: histogram(gaps, median))
+        return BeaconScore(
+            interval: median, tsSkew: tsSkew, tsMAD: tsMAD, coverage: coverage,
+            dsSkew: dsSkew, dsMAD: dsMAD, dsSmall: dsSmall, histogram: histogram(gaps, median))
     }
 
     func quantile(_ s: [Double], _ q: Double) -> Double {
@@ -95,11 +96,12 @@ struct BeaconScore {
 
     func evidence(connections: Int) -> [(String, JSON)] {
         func r(_ v: Double) -> JSON { .double((v * 1000).rounded() / 1000) }
-        return [("score", r(total)), ("connections", .int(Int64(connections))), ("median_interval_s", r(interval)),
-                ("timing_score", r(timing)), ("size_score", r(size)), ("interval_skew_score", r(tsSkew)),
-                ("interval_mad_score", r(tsMAD)), ("coverage_score", r(coverage)), ("size_skew_score", r(dsSkew)),
-                ("size_mad_score", r(dsMAD)), ("size_smallness_score", r(dsSmall)),
-                ("interval_histogram", .array(histogram.map { .int(Int64($0)) }))]
+        return [
+            ("score", r(total)), ("connections", .int(Int64(connections))), ("median_interval_s", r(interval)),
+            ("timing_score", r(timing)), ("size_score", r(size)), ("interval_skew_score", r(tsSkew)),
+            ("interval_mad_score", r(tsMAD)), ("coverage_score", r(coverage)), ("size_skew_score", r(dsSkew)),
+            ("size_mad_score", r(dsMAD)), ("size_smallness_score", r(dsSmall)),
+            ("interval_histogram", .array(histogram.map { .int(Int64($0)) })),
+        ]
     }
 }
-

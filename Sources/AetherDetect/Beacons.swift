@@ -30,7 +30,9 @@ final class BeaconDetector: Detector {
             let key = ServiceKey(src: c.origAddress, dst: c.respAddress, port: c.respPort, proto: c.proto)
             let bytes = Int64(c.origBytes + c.respBytes)
             var s: BeaconSeries
-            if let existing = series.removeValue(forKey: key) { s = existing } else {
+            if let existing = series.removeValue(forKey: key) {
+                s = existing
+            } else {
                 guard let first = firstContacts.removeValue(forKey: key) else {
                     if firstContacts.count >= Self.maxPairs { firstContacts.removeAll(keepingCapacity: true) }
                     firstContacts[key] = (c.firstTime, bytes, c.id)
@@ -45,7 +47,9 @@ final class BeaconDetector: Detector {
         case .burst(let c, let t):
             guard eligible(c) else { return }
             var s: BeaconSeries
-            if let b = bursts.removeValue(forKey: c.id) { s = b } else {
+            if let b = bursts.removeValue(forKey: c.id) {
+                s = b
+            } else {
                 if bursts.count >= Self.maxTrackedConnections { return }
                 s = BeaconSeries()
                 if !c.joinedMidStream { s.add(start: c.firstTime, bytes: 0, flow: c.id) }
@@ -82,8 +86,11 @@ final class BeaconDetector: Detector {
             book.update(i) { a in
                 a.end = max(a.end, end)
                 // The stored score is the latest one that still justifies the alert.
-                if regular { a.evidence = score.evidence(connections: n) + [("form", .string(form))] }
-                else { Evidence.set(&a, "contacts_seen", .int(Int64(n))) }
+                if regular {
+                    a.evidence = score.evidence(connections: n) + [("form", .string(form))]
+                } else {
+                    Evidence.set(&a, "contacts_seen", .int(Int64(n)))
+                }
             }
             book.addFlow(i, c.id)
             return
@@ -91,16 +98,21 @@ final class BeaconDetector: Detector {
         // Regular timing is what makes a beacon: a high average alone can come from a short run
         // of lucky gaps early in a busy pair's history.
         guard regular, !ctx.allowed(src: c.origAddress, dst: c.respAddress) else { return }
-        var a = Alert(kind: AlertKind.beacon.rawValue, severity: ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress) ? "high" : "medium",
-                      src: c.origAddress, dst: c.respAddress, proto: DetectionEngine.protoName(c.proto), start: s.starts.min() ?? c.firstTime)
+        var a = Alert(
+            kind: AlertKind.beacon.rawValue, severity: ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress) ? "high" : "medium",
+            src: c.origAddress, dst: c.respAddress, proto: DetectionEngine.protoName(c.proto), start: s.starts.min() ?? c.firstTime)
         a.end = end
         a.ports = [c.respPort]; a.portCount = 1
         var flows: [Int64] = []
         for f in s.flows where flows.last != f { flows.append(f) }
         a.flows = flows
         a.evidence = score.evidence(connections: n) + [("form", .string(form))]
-        book.open(ek, a, why: [Evidence.crossed("score", score.total, config.beaconScore),
-                               Evidence.crossed("interval_deviation", 1 - score.tsMAD, jitterBound),
-                               Evidence.crossed("contacts", n, config.beaconMinConnections)])
+        book.open(
+            ek, a,
+            why: [
+                Evidence.crossed("score", score.total, config.beaconScore),
+                Evidence.crossed("interval_deviation", 1 - score.tsMAD, jitterBound),
+                Evidence.crossed("contacts", n, config.beaconMinConnections),
+            ])
     }
 }

@@ -46,10 +46,12 @@ final class BruteForceDetector: Detector {
         var a = Alert(kind: AlertKind.brute_force.rawValue, severity: "high", src: c.origAddress, dst: c.respAddress, proto: "tcp", start: start)
         a.ports = [c.respPort]; a.portCount = 1
         let how = c.loginFailures > 0 ? "protocol said the login failed" : "encrypted login: short, small, answered session"
-        a.evidence = [("service", .string(service.name.isEmpty ? "port \(c.respPort)" : service.name)),
-                      ("service_from", .string(c.service != .unknown ? "content" : "port")),
-                      ("failure_from", .string(how)),
-                      ("failed_sessions", .int(Int64(flows.count))), ("failed_logins_in_clear", .int(Int64(c.loginFailures)))]
+        a.evidence = [
+            ("service", .string(service.name.isEmpty ? "port \(c.respPort)" : service.name)),
+            ("service_from", .string(c.service != .unknown ? "content" : "port")),
+            ("failure_from", .string(how)),
+            ("failed_sessions", .int(Int64(flows.count))), ("failed_logins_in_clear", .int(Int64(c.loginFailures))),
+        ]
         a.flows = flows
         a.end = c.lastTime
         book.open(ek, a, why: [Evidence.crossed("failed_sessions", n, config.bruteSessions)])

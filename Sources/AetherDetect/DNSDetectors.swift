@@ -108,7 +108,9 @@ final class DNSDetector: Detector {
             Evidence.set(&a, "queries", .int(Int64(b.queries)))
         }
         if let i = book[ek] {
-            book.update(i) { a in a.end = max(a.end, time); counters(&a) }
+            book.update(i) { a in
+                a.end = max(a.end, time); counters(&a)
+            }
             book.addFlow(i, flow)
             return
         }

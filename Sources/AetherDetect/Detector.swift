@@ -118,6 +118,7 @@ struct Scope {
     var statement: String {
         if explicit { return "internal networks as given: " + networks.map(\.description).joined(separator: ", ") }
         if sawInternal { return "internal networks as configured: " + networks.map(\.description).joined(separator: ", ") }
-        return "inferred: no host of the capture is in the configured internal networks, so the originator of each connection is taken as the monitored (internal) side; --internal NETS overrides"
+        return
+            "inferred: no host of the capture is in the configured internal networks, so the originator of each connection is taken as the monitored (internal) side; --internal NETS overrides"
     }
 }

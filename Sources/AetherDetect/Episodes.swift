@@ -8,14 +8,14 @@ public enum AlertKind: String, CaseIterable, Sendable {
 
     public var technique: String {
         switch self {
-        case .port_scan, .udp_scan, .slow_scan: return "T1046" // Network Service Discovery
-        case .host_sweep, .ping_sweep: return "T1595.001" // Active Scanning: Scanning IP Blocks
-        case .suspicious_outbound: return "T1571" // Non-Standard Port
-        case .unusual_protocol: return "T1095" // Non-Application Layer Protocol
-        case .beacon: return "T1071" // Application Layer Protocol (C2)
-        case .dns_tunnel: return "T1572" // Protocol Tunneling (T1071.004 DNS)
-        case .dga: return "T1568.002" // Dynamic Resolution: Domain Generation Algorithms
-        case .brute_force: return "T1110" // Brute Force
+        case .port_scan, .udp_scan, .slow_scan: return "T1046"  // Network Service Discovery
+        case .host_sweep, .ping_sweep: return "T1595.001"  // Active Scanning: Scanning IP Blocks
+        case .suspicious_outbound: return "T1571"  // Non-Standard Port
+        case .unusual_protocol: return "T1095"  // Non-Application Layer Protocol
+        case .beacon: return "T1071"  // Application Layer Protocol (C2)
+        case .dns_tunnel: return "T1572"  // Protocol Tunneling (T1071.004 DNS)
+        case .dga: return "T1568.002"  // Dynamic Resolution: Domain Generation Algorithms
+        case .brute_force: return "T1110"  // Brute Force
         }
     }
 }
@@ -154,7 +154,9 @@ enum Evidence {
     static func max(_ a: inout Alert, _ key: String, _ v: Int64) {
         if let j = a.evidence.firstIndex(where: { $0.0 == key }), case .int(let old) = a.evidence[j].1 {
             if v > old { a.evidence[j].1 = .int(v) }
-        } else { a.evidence.append((key, .int(v))) }
+        } else {
+            a.evidence.append((key, .int(v)))
+        }
     }
 
     static func set(_ a: inout Alert, _ key: String, _ v: JSON) {

@@ -1,6 +1,6 @@
 import AetherCore
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum Names {
@@ -46,4 +46,3 @@ enum Names {
         return h
     }
 }
-

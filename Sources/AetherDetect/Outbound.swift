@@ -29,13 +29,15 @@ final class OutboundDetector: Detector {
         switch event {
         case .opened(let c, _, let t):
             if c.proto == IPProto.tcp && Self.torPorts.contains(c.respPort) && ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress)
-                && !ctx.allowed(src: c.origAddress, dst: c.respAddress) {
+                && !ctx.allowed(src: c.origAddress, dst: c.respAddress)
+            {
                 if awaitingHello.count < Self.maxPending { awaitingHello[c.id] = t } else { untracked += 1 }
                 return
             }
             guard c.proto == IPProto.tcp || c.proto == IPProto.udp, ctx.config.badPorts.contains(c.respPort),
-                  ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress),
-                  !ctx.allowed(src: c.origAddress, dst: c.respAddress) else { return }
+                ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress),
+                !ctx.allowed(src: c.origAddress, dst: c.respAddress)
+            else { return }
             if pending.count < Self.maxPending { pending[c.id] = t } else { untracked += 1 }
         case .tlsHello(let flow, let name):
             if let start = awaitingHello.removeValue(forKey: flow), let name, Self.looksLikeTor(name) { pending[flow] = start }
@@ -95,17 +97,31 @@ final class OutboundDetector: Detector {
         }
         let key = own
         let i: Int
-        if let e = book[key] { i = e } else {
-            var a = Alert(kind: AlertKind.suspicious_outbound.rawValue, severity: "high", src: c.origAddress, dst: c.respAddress,
-                          proto: DetectionEngine.protoName(c.proto), start: start)
+        if let e = book[key] {
+            i = e
+        } else {
+            var a = Alert(
+                kind: AlertKind.suspicious_outbound.rawValue, severity: "high", src: c.origAddress, dst: c.respAddress,
+                proto: DetectionEngine.protoName(c.proto), start: start)
             a.ports = [c.respPort]; a.portCount = 1
             a.dsts = [c.respAddress]; a.dstCount = 1
-            a.evidence = [("port_reputation", .string(Self.torPorts.contains(c.respPort) ? "Tor ORPort/DirPort, TLS with a Tor-style random server name"
-                                                                                            : DetectionEngine.portLabel(c.respPort))), ("sessions", .int(0))]
-            i = book.open(key, a, why: [("listed_port", .int(Int64(c.respPort))),
-                                        ("direction", .string(ctx.scope.inferred ? "outbound (monitored side inferred)" : "internal to external"))])
+            a.evidence = [
+                (
+                    "port_reputation",
+                    .string(
+                        Self.torPorts.contains(c.respPort)
+                            ? "Tor ORPort/DirPort, TLS with a Tor-style random server name"
+                            : DetectionEngine.portLabel(c.respPort))
+                ), ("sessions", .int(0)),
+            ]
+            i = book.open(
+                key, a,
+                why: [
+                    ("listed_port", .int(Int64(c.respPort))),
+                    ("direction", .string(ctx.scope.inferred ? "outbound (monitored side inferred)" : "internal to external")),
+                ])
         }
-        if book.addTarget(i, c.respAddress) { book.update(i) { $0.dst = nil } } // several destinations: the alert lists them
+        if book.addTarget(i, c.respAddress) { book.update(i) { $0.dst = nil } }  // several destinations: the alert lists them
         book.update(i) { a in
             a.end = max(a.end, time)
             Evidence.add(&a, "sessions", 1)
@@ -118,12 +134,17 @@ final class OutboundDetector: Detector {
         let book = ctx.book
         let key = EpisodeKey(.suspicious_outbound, .zero, target: c.respAddress, port: c.respPort, name: "grouped")
         let i: Int
-        if let e = book[key] { i = e } else {
-            var a = Alert(kind: AlertKind.suspicious_outbound.rawValue, severity: "high", src: c.origAddress, dst: c.respAddress,
-                          proto: DetectionEngine.protoName(c.proto), start: start)
+        if let e = book[key] {
+            i = e
+        } else {
+            var a = Alert(
+                kind: AlertKind.suspicious_outbound.rawValue, severity: "high", src: c.origAddress, dst: c.respAddress,
+                proto: DetectionEngine.protoName(c.proto), start: start)
             a.ports = [c.respPort]; a.portCount = 1
-            a.evidence = [("grouped", .string("more than \(Self.groupAfter) sources to this destination and port; src is the first of them")),
-                          ("port_reputation", .string(DetectionEngine.portLabel(c.respPort))), ("sources", .int(0)), ("sessions", .int(0))]
+            a.evidence = [
+                ("grouped", .string("more than \(Self.groupAfter) sources to this destination and port; src is the first of them")),
+                ("port_reputation", .string(DetectionEngine.portLabel(c.respPort))), ("sources", .int(0)), ("sessions", .int(0)),
+            ]
             i = book.open(key, a, why: [("listed_port", .int(Int64(c.respPort))), Evidence.crossed("sources", Self.groupAfter + 1, Self.groupAfter + 1)])
         }
         var seen = groupSources.removeValue(forKey: i) ?? EvidenceSet<IPAddress>(cap: 65_536)
@@ -149,8 +170,12 @@ final class OutboundDetector: Detector {
             let n = (packets[key] ?? 0) + 1
             packets[key] = n
             guard n >= config.unusualICMPPackets else { return }
-            episode(o, proto: "icmp", t, flow, ctx, why: [Evidence.crossed("oversized_echo_requests", n, config.unusualICMPPackets),
-                                                          Evidence.crossed("payload_bytes", Int(o.payloadLength), config.unusualICMPPayload)])
+            episode(
+                o, proto: "icmp", t, flow, ctx,
+                why: [
+                    Evidence.crossed("oversized_echo_requests", n, config.unusualICMPPackets),
+                    Evidence.crossed("payload_bytes", Int(o.payloadLength), config.unusualICMPPayload),
+                ])
             return
         }
         let key = Triple(src: o.src, dst: o.dst, proto: p)
@@ -159,8 +184,12 @@ final class OutboundDetector: Detector {
         guard n >= Self.minPackets else { return }
         // An IP-protocol scan's probes belong to the scan.
         if ctx.book.contains(EpisodeKey(.port_scan, o.src, target: o.dst)) && n == Self.minPackets { return }
-        episode(o, proto: DetectionEngine.protoName(p), t, flow, ctx, why: [("ip_protocol", .int(Int64(p))),
-                                                                            Evidence.crossed("packets", n, Self.minPackets)])
+        episode(
+            o, proto: DetectionEngine.protoName(p), t, flow, ctx,
+            why: [
+                ("ip_protocol", .int(Int64(p))),
+                Evidence.crossed("packets", n, Self.minPackets),
+            ])
     }
 
     private func episode(_ o: IPLayer, proto: String, _ t: Int64, _ flow: Int64, _ ctx: DetectionContext, why: [(String, JSON)]) {
@@ -168,7 +197,9 @@ final class OutboundDetector: Detector {
         let key = EpisodeKey(.unusual_protocol, o.src, target: o.dst, port: UInt16(o.proto), name: proto)
         if ctx.allowed(src: o.src, dst: o.dst) { return }
         let i: Int
-        if let e = book[key] { i = e } else {
+        if let e = book[key] {
+            i = e
+        } else {
             var a = Alert(kind: AlertKind.unusual_protocol.rawValue, severity: "medium", src: o.src, dst: o.dst, proto: proto, start: t)
             a.evidence = [("ip_proto", .int(Int64(o.proto))), ("packets", .int(0)), ("max_payload", .int(0))]
             i = book.open(key, a, why: why)

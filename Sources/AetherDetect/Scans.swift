@@ -91,7 +91,9 @@ final class ScanDetector: Detector {
         probeCount += 1
         if probeCount & 4095 == 0 { pruneIdle(ctx) }
         var s: (fast: ProbeWindow, slow: ProbeWindow, lastSeen: Int64)
-        if let existing = probes.removeValue(forKey: src) { s = existing } else {
+        if let existing = probes.removeValue(forKey: src) {
+            s = existing
+        } else {
             guard let first = firstProbes[src], first.probe != p else {
                 // One probe crosses no threshold (each is at least 2): remember it compactly, up to
                 // a bound; past it (a flood of single-probe sources) a source's first probe is
@@ -127,8 +129,9 @@ final class ScanDetector: Detector {
                 sweep(.ping_sweep, src, p, protoName, fast, t, ctx, why: [Evidence.crossed("hosts_echoed", all.count, config.pingAnyHosts)])
             } else if recent.count >= config.pingSmallHosts && fastHosts >= config.pingSmallHosts && Self.nearlyConsecutive(recent.keys) {
                 // Small and fast: few hosts, but all silent, adjacent and within seconds.
-                sweep(.ping_sweep, src, p, protoName, fast, t, ctx,
-                      why: [Evidence.crossed("unanswered_adjacent_hosts_in_\(config.pingSmallWindow)s", min(recent.count, fastHosts), config.pingSmallHosts)])
+                sweep(
+                    .ping_sweep, src, p, protoName, fast, t, ctx,
+                    why: [Evidence.crossed("unanswered_adjacent_hosts_in_\(config.pingSmallWindow)s", min(recent.count, fastHosts), config.pingSmallHosts)])
             }
             extend(.ping_sweep, src, p, flow, t, ctx)
             return
@@ -142,8 +145,9 @@ final class ScanDetector: Detector {
         }
         let verticalKind: AlertKind = p.proto == IPProto.udp ? .udp_scan : .port_scan
         if fastPorts >= config.scanPorts {
-            vertical(verticalKind, src, p, protoName, fast, t, ctx,
-                     why: [Evidence.crossed(p.proto == Self.ipProto ? "failed_ip_protocols" : "failed_ports", fastPorts, config.scanPorts)])
+            vertical(
+                verticalKind, src, p, protoName, fast, t, ctx,
+                why: [Evidence.crossed(p.proto == Self.ipProto ? "failed_ip_protocols" : "failed_ports", fastPorts, config.scanPorts)])
         }
         if fastHosts >= config.scanHosts {
             sweep(.host_sweep, src, p, protoName, fast, t, ctx, why: [Evidence.crossed("failed_hosts", fastHosts, config.scanHosts)])
@@ -164,8 +168,11 @@ final class ScanDetector: Detector {
     }
 
     /// Echo targets of a source: all within the scan window, and the recent ones.
-    private func noteEcho(_ src: IPAddress, _ dst: IPAddress, _ t: Int64, _ flow: Int64, _ config: DetectorConfig)
-        -> (all: WindowedDistinct<IPAddress>, recent: WindowedDistinct<IPAddress>) {
+    private func noteEcho(
+        _ src: IPAddress, _ dst: IPAddress, _ t: Int64, _ flow: Int64, _ config: DetectorConfig
+    )
+        -> (all: WindowedDistinct<IPAddress>, recent: WindowedDistinct<IPAddress>)
+    {
         var all = echoTargets.removeValue(forKey: src) ?? WindowedDistinct<IPAddress>(window: config.scanWindow * 1_000_000_000)
         all.add(dst, at: t, flow: flow)
         echoTargets[src] = all
@@ -186,13 +193,19 @@ final class ScanDetector: Detector {
         let limit = now &- ctx.config.slowWindow * 1_000_000_000
         probes = probes.filter { $0.value.lastSeen >= limit }
         if firstProbes.count > 65_536 { firstProbes = firstProbes.filter { $0.value.time >= now &- ctx.config.scanWindow * 1_000_000_000 } }
-        echoTargets = echoTargets.filter { var w = $0.value; w.prune(now); return w.count > 0 }
-        recentEcho = recentEcho.filter { var w = $0.value; w.prune(now); return w.count > 0 }
+        echoTargets = echoTargets.filter {
+            var w = $0.value; w.prune(now); return w.count > 0
+        }
+        recentEcho = recentEcho.filter {
+            var w = $0.value; w.prune(now); return w.count > 0
+        }
     }
 
     /// Opens (or finds) a per-host episode and gives it the probes that led up to it.
-    private func vertical(_ kind: AlertKind, _ src: IPAddress, _ p: Probe, _ proto: String, _ w: ProbeWindow, _ t: Int64,
-                          _ ctx: DetectionContext, why: [(String, JSON)]) {
+    private func vertical(
+        _ kind: AlertKind, _ src: IPAddress, _ p: Probe, _ proto: String, _ w: ProbeWindow, _ t: Int64,
+        _ ctx: DetectionContext, why: [(String, JSON)]
+    ) {
         let key = EpisodeKey(kind, src, target: p.dst)
         if ctx.book.contains(key) || ctx.allowed(src: src, dst: p.dst) { return }
         var a = Alert(kind: kind.rawValue, severity: kind == .slow_scan ? "medium" : "high", src: src, dst: p.dst, proto: proto, start: t)
@@ -214,8 +227,10 @@ final class ScanDetector: Detector {
 
     /// One sweep episode per source and protocol, listing the ports swept: a source sweeping a
     /// thousand ports is one alert that names them, not a thousand alerts.
-    private func sweep(_ kind: AlertKind, _ src: IPAddress, _ p: Probe, _ proto: String, _ w: ProbeWindow, _ t: Int64,
-                       _ ctx: DetectionContext, why: [(String, JSON)]) {
+    private func sweep(
+        _ kind: AlertKind, _ src: IPAddress, _ p: Probe, _ proto: String, _ w: ProbeWindow, _ t: Int64,
+        _ ctx: DetectionContext, why: [(String, JSON)]
+    ) {
         let key = EpisodeKey(kind, src, name: proto)
         let hasPorts = p.proto != IPProto.icmp && p.proto != IPProto.icmpv6 && p.proto != Self.arpProto
         let book = ctx.book
@@ -270,10 +285,12 @@ final class ScanDetector: Detector {
 
     private func noteAnswer(_ src: IPAddress, _ p: Probe, _ ctx: DetectionContext) {
         let proto = Self.protoName(p.proto)
-        for key in [EpisodeKey(p.proto == IPProto.udp ? .udp_scan : .port_scan, src, target: p.dst),
-                    EpisodeKey(.host_sweep, src, name: proto),
-                    EpisodeKey(.ping_sweep, src, name: proto),
-                    EpisodeKey(.slow_scan, src, target: p.dst)] {
+        for key in [
+            EpisodeKey(p.proto == IPProto.udp ? .udp_scan : .port_scan, src, target: p.dst),
+            EpisodeKey(.host_sweep, src, name: proto),
+            EpisodeKey(.ping_sweep, src, name: proto),
+            EpisodeKey(.slow_scan, src, target: p.dst),
+        ] {
             guard let i = ctx.book[key] else { continue }
             let listKey = key.target != .zero ? "open_ports" : "responding_hosts"
             let value: JSON = key.target != .zero ? .int(Int64(p.port)) : .string(p.dst.description)

@@ -1,6 +1,6 @@
 import AetherCore
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Distinct keys seen within a sliding window of event time, exact up to `cap` keys.
@@ -107,4 +107,3 @@ struct EvidenceSet<K: Hashable> {
 
     var count: Int { sketch.map { max($0.estimate, exactCount) } ?? exactCount }
 }
-

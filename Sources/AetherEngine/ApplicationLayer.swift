@@ -17,8 +17,10 @@ extension Pipeline {
         var outcome = ServiceIdentifier.Outcome.none
         if fromResponder {
             // SSH's outcome is encrypted; its server packet sizes still tell a success (Zeek's heuristic).
-            outcome = service == .ssh ? ServiceIdentifier.sshOutcome(p, length: Int(l.payloadLength), state: &state)
-                                      : ServiceIdentifier.loginOutcome(p, service: service)
+            outcome =
+                service == .ssh
+                ? ServiceIdentifier.sshOutcome(p, length: Int(l.payloadLength), state: &state)
+                : ServiceIdentifier.loginOutcome(p, service: service)
         }
         connections.noteInspected(service: service, outcome: outcome.rawValue, appState: state)
     }
@@ -67,8 +69,10 @@ extension Pipeline {
         } else if HTTPParser.mayBeRequest(first) {
             if HTTPParser.startsWithMethod(p), let req = HTTPParser.parseRequest(p) {
                 pendingHTTP[flowID] = httpRows.count
-                httpRows.append(HTTPRow(ts: meta.timestamp, flowID: flowID, method: req.method, host: req.host, uri: req.uri,
-                                        userAgent: req.userAgent))
+                httpRows.append(
+                    HTTPRow(
+                        ts: meta.timestamp, flowID: flowID, method: req.method, host: req.host, uri: req.uri,
+                        userAgent: req.userAgent))
             } else if let status = HTTPParser.parseStatus(p), let i = pendingHTTP.removeValue(forKey: flowID) {
                 httpRows[i].status = status
             }
@@ -80,10 +84,11 @@ extension Pipeline {
         guard let base = packet.bytes.baseAddress else { return }
         let p = UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured)
         guard let req = HTTPParser.parseRequest(p) else { return }
-        httpRows.append(HTTPRow(ts: meta.timestamp, flowID: flowID, method: req.method, host: req.host, uri: req.uri,
-                                userAgent: req.userAgent))
+        httpRows.append(
+            HTTPRow(
+                ts: meta.timestamp, flowID: flowID, method: req.method, host: req.host, uri: req.uri,
+                userAgent: req.userAgent))
     }
-
 
     func hello(_ p: UnsafeRawBufferPointer, flowID: Int64) {
         guard let h = TLSParser.parseClientHello(p) else { return }
@@ -97,14 +102,18 @@ extension Pipeline {
         for a in h.alpn.prefix(1) { for b in a.utf8 { key = mix64(key ^ UInt64(b) ^ 0x100) } }
         key = mix64(key ^ UInt64(h.version.utf8.count) << 32 ^ UInt64(h.version.utf8.last ?? 0))
         let ja4: String
-        if let cached = ja4Cache[key] { ja4 = cached } else {
+        if let cached = ja4Cache[key] {
+            ja4 = cached
+        } else {
             ja4 = h.ja4Prefix + "_" + String(sha256Hex(h.ja4CipherString).prefix(12)) + "_" + String(sha256Hex(h.ja4ExtensionString).prefix(12))
             if ja4Cache.count > 10_000 { ja4Cache.removeAll() }
             ja4Cache[key] = ja4
         }
         pendingTLS[flowID] = tlsRows.count
-        tlsRows.append(TLSRow(ts: meta.timestamp, flowID: flowID, serverName: h.serverName, version: h.version,
-                              alpn: h.alpn.joined(separator: ","), ja4: ja4))
+        tlsRows.append(
+            TLSRow(
+                ts: meta.timestamp, flowID: flowID, serverName: h.serverName, version: h.version,
+                alpn: h.alpn.joined(separator: ","), ja4: ja4))
     }
 
     func dns(_ packet: RawPacket, _ l: IPLayer, flowID: Int64) {
@@ -125,13 +134,17 @@ extension Pipeline {
                     dnsRows[i].rcode = msg.rcode
                     dnsRows[i].answers = answers
                 } else {
-                    dnsRows.append(DNSRow(ts: meta.timestamp, flowID: flowID, hasQuery: false, hasResponse: true, id: msg.id,
-                                          name: msg.name, qtype: msg.qtype, rcode: msg.rcode, answers: answers))
+                    dnsRows.append(
+                        DNSRow(
+                            ts: meta.timestamp, flowID: flowID, hasQuery: false, hasResponse: true, id: msg.id,
+                            name: msg.name, qtype: msg.qtype, rcode: msg.rcode, answers: answers))
                 }
             } else {
                 pendingDNS[key] = dnsRows.count
-                dnsRows.append(DNSRow(ts: meta.timestamp, flowID: flowID, hasQuery: true, hasResponse: false, id: msg.id,
-                                      name: msg.name, qtype: msg.qtype, rcode: 0, answers: ""))
+                dnsRows.append(
+                    DNSRow(
+                        ts: meta.timestamp, flowID: flowID, hasQuery: true, hasResponse: false, id: msg.id,
+                        name: msg.name, qtype: msg.qtype, rcode: 0, answers: ""))
             }
         }
     }

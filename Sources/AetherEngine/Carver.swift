@@ -2,7 +2,7 @@ import AetherCapture
 import AetherCore
 import AetherStore
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct CarveError: Error, CustomStringConvertible, Sendable {
@@ -47,7 +47,8 @@ public struct Carver {
             guard stat(c.path, &st) == 0 else { throw CarveError(message: "cannot carve: source file \(c.path) is missing") }
             let now = try sha256OfFile(c.path)
             guard now == c.sha256 else {
-                throw CarveError(message: "cannot carve: \(c.path) has changed since it was ingested (sha256 \(now.prefix(12))…, stored \((c.sha256 ?? "").prefix(12))…)")
+                throw CarveError(
+                    message: "cannot carve: \(c.path) has changed since it was ingested (sha256 \(now.prefix(12))…, stored \((c.sha256 ?? "").prefix(12))…)")
             }
         }
         var packets: [(linkType: UInt32, ts: Int64, wire: UInt32, bytes: [UInt8])] = []
@@ -97,7 +98,7 @@ public struct Carver {
                 withUnsafeBytes(of: UInt16(lt).littleEndian) { idb += $0 }
                 idb += [0, 0]
                 withUnsafeBytes(of: UInt32(262_144).littleEndian) { idb += $0 }
-                idb += [9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0] // if_tsresol = 9, end of options
+                idb += [9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0]  // if_tsresol = 9, end of options
                 block(1, idb)
             }
             for p in packets {

@@ -1,6 +1,6 @@
 import AetherCapture
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Expands files and folders into capture files; a folder contributes its regular files,

@@ -5,7 +5,7 @@ import AetherDetect
 import AetherFlows
 import AetherStore
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct IngestOptions: Sendable {
@@ -179,7 +179,8 @@ public final class Pipeline {
         // A TCP/UDP packet of a connection already open has a 5-tuple already counted as a
         // conversation; only new connections, ICMP (keyed by echo id) and tunnels need the digest.
         if connections.update.isNew || meta.hasInner || (meta.outer.proto != IPProto.tcp && meta.outer.proto != IPProto.udp)
-            || connections.update.id == 0 {
+            || connections.update.id == 0
+        {
             conversations.observe(meta)
         }
         if detecting {
@@ -222,7 +223,9 @@ public final class Pipeline {
     @inline(__always) private func addSeries(_ m: PacketMeta) {
         let second = m.timestamp >= 0 ? m.timestamp / 1_000_000_000 : (m.timestamp - 999_999_999) / 1_000_000_000
         if second != lastSecond {
-            if let slot = seriesIndex[second] { lastSeriesSlot = slot } else {
+            if let slot = seriesIndex[second] {
+                lastSeriesSlot = slot
+            } else {
                 lastSeriesSlot = seriesSeconds.count
                 seriesIndex[second] = lastSeriesSlot
                 seriesSeconds.append(second)
@@ -250,7 +253,7 @@ public final class Pipeline {
     /// One packet of the open session, through the same path as a file's packets.
     public func feed(_ packet: RawPacket) throws {
         guard var s = session else { return }
-        session = nil // keep the counts uniquely referenced while we mutate them
+        session = nil  // keep the counts uniquely referenced while we mutate them
         s.frame += 1
         if !s.linkTypes.contains(packet.linkType) { s.linkTypes.append(packet.linkType) }
         if let filter, try !filter.matches(packet) {
@@ -300,8 +303,9 @@ public final class Pipeline {
                 if let sha, let prior = try store.capture(withSHA256: sha), prior.status == "failed" {
                     return FileOutcome(path: path, status: .failed, packets: 0, error: e, sha256: sha)
                 }
-                let id = try store.beginCapture(path: path, size: fileSize(path), format: "unknown", compressed: false,
-                                                linkTypes: [], filter: options.filter)
+                let id = try store.beginCapture(
+                    path: path, size: fileSize(path), format: "unknown", compressed: false,
+                    linkTypes: [], filter: options.filter)
                 try store.finishCapture(id, counts: CaptureCounts(), sha256: sha ?? "", status: "failed", error: e.description)
             }
             return FileOutcome(path: path, status: .failed, packets: 0, error: e)
@@ -319,8 +323,9 @@ public final class Pipeline {
         // (Another process ingesting the same file at the same time would look the same; one ingest per store at a time.)
         for id in try store.unfinishedCaptures(path: path, size: reader.fileSize) { try store.markInterrupted(id) }
 
-        let captureID = try store.beginCapture(path: path, size: reader.fileSize, format: reader.format.rawValue,
-                                               compressed: reader.isCompressed, linkTypes: reader.linkTypes, filter: options.filter)
+        let captureID = try store.beginCapture(
+            path: path, size: reader.fileSize, format: reader.format.rawValue,
+            compressed: reader.isCompressed, linkTypes: reader.linkTypes, filter: options.filter)
         var counts = CaptureCounts()
         var failure: CaptureError?
         var frame: UInt64 = 0

@@ -174,15 +174,18 @@ public final class ConnectionTable {
         ICMPPair.counterpart(of: UInt16(l.icmpType), proto: l.proto) ?? UInt16(l.icmpCode)
     }
 
-    @inline(__always) private func observe(_ l: IPLayer, _ m: PacketMeta, sequence: UInt64, captureID: Int64,
-                                           tunnelParent: Int64, tunnelKind: UInt8) -> Int64 {
+    @inline(__always) private func observe(
+        _ l: IPLayer, _ m: PacketMeta, sequence: UInt64, captureID: Int64,
+        tunnelParent: Int64, tunnelKind: UInt8
+    ) -> Int64 {
         var sp = l.srcPort, dp = l.dstPort
         let isICMP = l.proto == IPProto.icmp || l.proto == IPProto.icmpv6
         if isICMP { sp = UInt16(l.icmpType); dp = Self.icmpCounterpart(l) }
         let key = ConnectionKey(l.src, sp, l.dst, dp, l.proto)
         var slot = index.find(key) ?? -1
         let tcp = l.proto == IPProto.tcp
-        let pureSYN = tcp && l.hasTransport && l.payloadLength == 0
+        let pureSYN =
+            tcp && l.hasTransport && l.payloadLength == 0
             && l.tcpFlags & (TCPFlag.syn | TCPFlag.ack | TCPFlag.fin | TCPFlag.rst) == TCPFlag.syn
         if slot >= 0 && slot & Attempt.tag != 0 {
             let a = attempts.pointer(Int(slot & ~Attempt.tag))
@@ -208,9 +211,10 @@ public final class ConnectionTable {
             }
         }
         if slot < 0 && pureSYN && tunnelParent == 0 && tunnelKind == 0 {
-            let a = Attempt(id: nextID, firstTime: m.timestamp, lastTime: m.timestamp, firstPacket: sequence, lastPacket: sequence,
-                            firstFrame: m.frame, captureID: captureID, origAddress: l.src, respAddress: l.dst,
-                            ipBytes: UInt32(l.ipLength), packets: 1, origPort: sp, respPort: dp, vlan: m.vlanID)
+            let a = Attempt(
+                id: nextID, firstTime: m.timestamp, lastTime: m.timestamp, firstPacket: sequence, lastPacket: sequence,
+                firstFrame: m.frame, captureID: captureID, origAddress: l.src, respAddress: l.dst,
+                ipBytes: UInt32(l.ipLength), packets: 1, origPort: sp, respPort: dp, vlan: m.vlanID)
             nextID += 1; created += 1
             let s = allocateAttempt(a, key)
             update.isNew = true
@@ -239,7 +243,8 @@ public final class ConnectionTable {
                 flip = Self.likelyServerPorts.contains(sp) && !Self.likelyServerPorts.contains(dp)
             } else if isICMP {
                 // Zeek makes the sender of a request the originator even if the reply came first.
-                flip = (l.proto == IPProto.icmp && (l.icmpType == 0 || l.icmpType == 14 || l.icmpType == 16 || l.icmpType == 18))
+                flip =
+                    (l.proto == IPProto.icmp && (l.icmpType == 0 || l.icmpType == 14 || l.icmpType == 16 || l.icmpType == 18))
                     || (l.proto == IPProto.icmpv6 && (l.icmpType == 129 || l.icmpType == 134 || l.icmpType == 136))
             }
             if flip {
@@ -360,8 +365,7 @@ public final class ConnectionTable {
         }
         if fin { c.history.add(letter("F")) }
         if rst { c.history.add(letter("R")) }
-        if payload > 0 { c.history.add(letter("D")) }
-        else if ack && !syn && !fin && !rst { c.history.add(letter("A")) }
+        if payload > 0 { c.history.add(letter("D")) } else if ack && !syn && !fin && !rst { c.history.add(letter("A")) }
 
         if rst {
             me = .reset

@@ -97,61 +97,68 @@ public struct LiveServer: Sendable {
         let page = LivePage.html
         let broadcaster = self.broadcaster
         router.get("/") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                     body: .init(byteBuffer: ByteBuffer(string: page)))
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: page)))
         }
         router.get("/healthz") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
         router.get("/api/snapshot") { request, _ -> Response in
             guard server.authorized(request.head) else { return Response(status: .unauthorized) }
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: broadcaster.snapshot())))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: broadcaster.snapshot())))
         }
         // Reached only when the upgrade was refused (full, bad token, foreign Origin, not an upgrade).
         router.get("/ws") { _, _ -> Response in
             if broadcaster.isFull(server.maxClients) {
-                return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain", .retryAfter: "5"],
-                                body: .init(byteBuffer: ByteBuffer(string: "too many live clients\n")))
+                return Response(
+                    status: .serviceUnavailable, headers: [.contentType: "text/plain", .retryAfter: "5"],
+                    body: .init(byteBuffer: ByteBuffer(string: "too many live clients\n")))
             }
             return Response(status: .forbidden, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "forbidden\n")))
         }
         let ws = WebSocketServerConfiguration(maxFrameSize: 4096)
         // A request that stalls (half-open, slowloris) is closed after 20 s of silence; headers
         // are bounded well below the decoder's defaults.
-        let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(20),
-                                               httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024,
-                                                                               maxHeaderFieldCount: 100))
+        let http1 = HTTP1Channel.Configuration(
+            idleTimeout: .seconds(20),
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024,
+                maxHeaderFieldCount: 100))
         let app = Application(
             router: router,
             server: HTTPServerBuilder { responder in
-                GuardedChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: .init(http1: http1, ws: ws)) { request, _, _ in
-                guard (request.path ?? "").split(separator: "?").first == "/ws", server.hostAllowed(request), server.authorized(request),
-                      server.originAllowed(request), broadcaster.admit(limit: server.maxClients) else {
-                    return .dontUpgrade
-                }
-                return .upgrade([:]) { inbound, outbound, _ in
-                    let (id, mailbox) = broadcaster.subscribe()
-                    defer { broadcaster.unsubscribe(id); broadcaster.release() }
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        // Read (and ignore) what the client sends, so a close is noticed.
-                        group.addTask { for try await _ in inbound {} }
-                        // A write waits while the socket cannot take more; meanwhile the mailbox
-                        // coalesces, so what goes out next is the newest state.
-                        // Summaries go out at most every `summaryInterval`: a replay at full speed
-                        // makes thousands a second, which no page can draw and which would keep
-                        // every client's task busy; the newest one is always among those sent.
-                        group.addTask {
-                            while let batch = await mailbox.next() {
-                                for message in batch { try await outbound.write(.text(message)) }
-                                try await Task.sleep(for: LiveServer.summaryInterval)
+                GuardedChannel(
+                    inner: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: .init(http1: http1, ws: ws)) { request, _, _ in
+                        guard (request.path ?? "").split(separator: "?").first == "/ws", server.hostAllowed(request), server.authorized(request),
+                            server.originAllowed(request), broadcaster.admit(limit: server.maxClients)
+                        else {
+                            return .dontUpgrade
+                        }
+                        return .upgrade([:]) { inbound, outbound, _ in
+                            let (id, mailbox) = broadcaster.subscribe()
+                            defer { broadcaster.unsubscribe(id); broadcaster.release() }
+                            try await withThrowingTaskGroup(of: Void.self) { group in
+                                // Read (and ignore) what the client sends, so a close is noticed.
+                                group.addTask { for try await _ in inbound {} }
+                                // A write waits while the socket cannot take more; meanwhile the mailbox
+                                // coalesces, so what goes out next is the newest state.
+                                // Summaries go out at most every `summaryInterval`: a replay at full speed
+                                // makes thousands a second, which no page can draw and which would keep
+                                // every client's task busy; the newest one is always among those sent.
+                                group.addTask {
+                                    while let batch = await mailbox.next() {
+                                        for message in batch { try await outbound.write(.text(message)) }
+                                        try await Task.sleep(for: LiveServer.summaryInterval)
+                                    }
+                                }
+                                _ = try await group.next()
+                                group.cancelAll()
                             }
                         }
-                        _ = try await group.next()
-                        group.cancelAll()
-                    }
-                }
-            })
+                    })
             },
             configuration: .init(address: .hostname(host, port: port), serverName: "aether", backlog: 1024),
             logger: Logger(label: "aether.live", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -166,8 +173,9 @@ struct HostCheck<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard server.hostAllowed(request.head) else {
-            return Response(status: .misdirectedRequest, headers: [.contentType: "text/plain"],
-                            body: .init(byteBuffer: ByteBuffer(string: "this server does not answer to that Host\n")))
+            return Response(
+                status: .misdirectedRequest, headers: [.contentType: "text/plain"],
+                body: .init(byteBuffer: ByteBuffer(string: "this server does not answer to that Host\n")))
         }
         return try await next(request, context)
     }

@@ -5,7 +5,7 @@ import AetherStore
 import CPcap
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public enum LiveSource: Sendable {
@@ -67,7 +67,7 @@ public final class LiveSession: @unchecked Sendable {
         } catch {
             self.error = "\(error)"
         }
-        if case .interface = source { flushSecond() } // a replay flushed its last second before `end`
+        if case .interface = source { flushSecond() }  // a replay flushed its last second before `end`
         publishAlerts()
         try? pipeline.endSession(error: error)
     }
@@ -76,7 +76,7 @@ public final class LiveSession: @unchecked Sendable {
         // A replay is the one thing here that can use a whole core for as long as it likes;
         // answering the page, /healthz and the handshakes comes first.
         #if canImport(Glibc)
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) // on Linux: this thread only
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)  // on Linux: this thread only
         #endif
         let reader = try CaptureReader(path: path)
         _ = try pipeline.beginSession(label: "replay:\(path)", linkTypes: reader.linkTypes)
@@ -180,7 +180,9 @@ public final class LiveSession: @unchecked Sendable {
         secProto[pipeline.lastProtocolClass] += 1
         if let src = pipeline.lastSource {
             let slot: Int
-            if let s = talkerIndex.find(src) { slot = Int(s) } else {
+            if let s = talkerIndex.find(src) {
+                slot = Int(s)
+            } else {
                 slot = talkerHosts.count
                 talkerIndex.set(src, Int32(slot))
                 talkerHosts.append(src); talkerBytes.append(0); talkerPackets.append(0)
@@ -208,8 +210,16 @@ public final class LiveSession: @unchecked Sendable {
             ("packets", .int(Int64(secPackets))), ("bytes", .int(Int64(secBytes))),
             ("total_packets", .int(Int64(totalPackets))), ("total_bytes", .int(Int64(totalBytes))),
             ("protocols", .object(CaptureCounts.protocolNames.enumerated().map { ($0.element, .int(Int64(secProto[$0.offset]))) })),
-            ("top_talkers", .array(top.map { .object([("host", .string(talkerHosts[$0].description)), ("bytes", .int(Int64(talkerBytes[$0]))),
-                                                        ("packets", .int(Int64(talkerPackets[$0])))]) })),
+            (
+                "top_talkers",
+                .array(
+                    top.map {
+                        .object([
+                            ("host", .string(talkerHosts[$0].description)), ("bytes", .int(Int64(talkerBytes[$0]))),
+                            ("packets", .int(Int64(talkerPackets[$0]))),
+                        ])
+                    })
+            ),
             ("drops", .int(Int64(drops))),
         ]).render(pretty: false)
         broadcaster.summary(msg)

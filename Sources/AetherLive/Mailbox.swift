@@ -33,18 +33,22 @@ final class Mailbox: Sendable {
 
     var coalesced: Int { state.withLock { $0.coalesced } }
 
-    func post(summary: String) { deliver { p in
-        if p.summary != nil { p.coalesced += 1 }
-        p.summary = summary
-    } }
-
-    func post(alert id: Int64, _ text: String) { deliver { p in
-        if p.alerts.updateValue(text, forKey: id) == nil {
-            p.alertOrder.append(id)
-            // Past the limit the oldest pending alert is dropped; /api/snapshot still has it.
-            if p.alertOrder.count > Self.alertLimit { p.alerts.removeValue(forKey: p.alertOrder.removeFirst()) }
+    func post(summary: String) {
+        deliver { p in
+            if p.summary != nil { p.coalesced += 1 }
+            p.summary = summary
         }
-    } }
+    }
+
+    func post(alert id: Int64, _ text: String) {
+        deliver { p in
+            if p.alerts.updateValue(text, forKey: id) == nil {
+                p.alertOrder.append(id)
+                // Past the limit the oldest pending alert is dropped; /api/snapshot still has it.
+                if p.alertOrder.count > Self.alertLimit { p.alerts.removeValue(forKey: p.alertOrder.removeFirst()) }
+            }
+        }
+    }
 
     func post(end: String) { deliver { $0.end = end } }
 

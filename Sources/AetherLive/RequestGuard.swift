@@ -20,7 +20,11 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         var bodyTimeout = TimeAmount.seconds(10)
     }
 
-    private enum Phase { case head, body(left: Int), idle, passthrough, closed }
+    private enum Phase {
+        case head
+        case body(left: Int)
+        case idle, passthrough, closed
+    }
 
     private let limits: Limits
     private var phase = Phase.head
@@ -141,7 +145,8 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .passthrough = phase {} else {
+        if case .passthrough = phase {
+        } else {
             // The server agreed to switch protocols: what follows is WebSocket frames.
             let out = unwrapOutboundIn(data)
             if out.readableBytes >= 12, out.getString(at: out.readerIndex, length: 12) == "HTTP/1.1 101" {

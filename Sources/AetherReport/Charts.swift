@@ -2,8 +2,10 @@ import AetherCore
 
 /// Inline SVG charts drawn from numbers. Labels pass through `escape`; nothing is fetched.
 enum Chart {
-    static let palette = ["tcp": "#3b6fb6", "udp": "#e08a2e", "icmp": "#3a9a5b", "icmpv6": "#7cc08f", "other_ip": "#9b59b6",
-                          "arp": "#8c8c8c", "other": "#c0392b"]
+    static let palette = [
+        "tcp": "#3b6fb6", "udp": "#e08a2e", "icmp": "#3a9a5b", "icmpv6": "#7cc08f", "other_ip": "#9b59b6",
+        "arp": "#8c8c8c", "other": "#c0392b",
+    ]
     static let severityColor = ["high": "#c0392b", "medium": "#e08a2e", "low": "#3b6fb6"]
 
     static func fmt(_ v: Double) -> String {
@@ -78,7 +80,8 @@ enum Chart {
             }
             for i in seconds.indices { base[i] += values[i] }
             let color = palette[name] ?? "#666"
-            svg += "<polygon points=\"\(top.joined(separator: " ")) \(bottomPts.reversed().joined(separator: " "))\" fill=\"\(color)\" fill-opacity=\"0.75\"><title>\(escape(name))</title></polygon>"
+            svg +=
+                "<polygon points=\"\(top.joined(separator: " ")) \(bottomPts.reversed().joined(separator: " "))\" fill=\"\(color)\" fill-opacity=\"0.75\"><title>\(escape(name))</title></polygon>"
         }
         svg += "</svg>"
         let legend = series.map { "<span class=\"key\"><i style=\"background:\(palette[$0.0] ?? "#666")\"></i>\(escape($0.0))</span>" }.joined()
@@ -96,7 +99,8 @@ enum Chart {
             let bw = max(1, (width - labelW - 70) * item.1 / maxV)
             let label = item.0.count > 30 ? String(item.0.prefix(29)) + "…" : item.0
             svg += "<text x=\"\(num(labelW - 6))\" y=\"\(num(y + 13))\" class=\"ylab\">\(escape(label))</text>"
-            svg += "<rect x=\"\(num(labelW))\" y=\"\(num(y))\" width=\"\(num(bw))\" height=\"\(num(row - 6))\" fill=\"\(color)\"><title>\(escape(item.0)): \(fmt(item.1)) \(escape(unit))</title></rect>"
+            svg +=
+                "<rect x=\"\(num(labelW))\" y=\"\(num(y))\" width=\"\(num(bw))\" height=\"\(num(row - 6))\" fill=\"\(color)\"><title>\(escape(item.0)): \(fmt(item.1)) \(escape(unit))</title></rect>"
             svg += "<text x=\"\(num(labelW + bw + 4))\" y=\"\(num(y + 13))\" class=\"val\">\(fmt(item.1)) \(escape(unit))</text>"
         }
         return .trusted(svg + "</svg>")
@@ -123,7 +127,8 @@ enum Chart {
             let color = severityColor[a.severity] ?? "#666"
             let label = "#\(a.id) \(a.kind) \(a.src)"
             svg += "<text x=\"\(num(left - 6))\" y=\"\(num(y + 12))\" class=\"ylab\">\(escape(label))</text>"
-            svg += "<a href=\"#alert-\(a.id)\"><rect x=\"\(num(x0))\" y=\"\(num(y + 2))\" width=\"\(num(x1 - x0))\" height=\"\(num(row - 5))\" rx=\"2\" fill=\"\(color)\"><title>\(escape(label)): \(escape(Timestamp(nanoseconds: a.start).iso8601)) to \(escape(Timestamp(nanoseconds: a.end).iso8601))</title></rect></a>"
+            svg +=
+                "<a href=\"#alert-\(a.id)\"><rect x=\"\(num(x0))\" y=\"\(num(y + 2))\" width=\"\(num(x1 - x0))\" height=\"\(num(row - 5))\" rx=\"2\" fill=\"\(color)\"><title>\(escape(label)): \(escape(Timestamp(nanoseconds: a.start).iso8601)) to \(escape(Timestamp(nanoseconds: a.end).iso8601))</title></rect></a>"
         }
         return .trusted(svg + "</svg>")
     }
@@ -132,17 +137,21 @@ enum Chart {
     static func portCoverage(_ ports: [UInt16], open: Set<UInt16>) -> Node {
         let cols = 64, cell = 9.0
         let probed = Set(ports)
-        var svg = "<svg class=\"chart coverage\" viewBox=\"0 0 \(Int(Double(cols) * cell + 60)) \(Int(16 * cell + 4))\" role=\"img\" aria-label=\"port coverage 0-1023\">"
+        var svg =
+            "<svg class=\"chart coverage\" viewBox=\"0 0 \(Int(Double(cols) * cell + 60)) \(Int(16 * cell + 4))\" role=\"img\" aria-label=\"port coverage 0-1023\">"
         for r in 0..<16 {
             svg += "<text x=\"56\" y=\"\(num(Double(r) * cell + 8))\" class=\"ylab small\">\(r * cols)</text>"
             for c in 0..<cols {
                 let p = UInt16(r * cols + c)
                 let fill = open.contains(p) ? "#3a9a5b" : (probed.contains(p) ? "#c0392b" : "#eee")
-                svg += "<rect x=\"\(num(60 + Double(c) * cell))\" y=\"\(num(Double(r) * cell))\" width=\"\(num(cell - 1))\" height=\"\(num(cell - 1))\" fill=\"\(fill)\"><title>port \(p)</title></rect>"
+                svg +=
+                    "<rect x=\"\(num(60 + Double(c) * cell))\" y=\"\(num(Double(r) * cell))\" width=\"\(num(cell - 1))\" height=\"\(num(cell - 1))\" fill=\"\(fill)\"><title>port \(p)</title></rect>"
             }
         }
         let above = ports.filter { $0 >= 1024 }.count
-        return .trusted(svg + "</svg><p class=\"note\">Red: probed without an answer or refused; green: answered. Ports 0–1023 shown; \(above) probed ports above 1023.</p>")
+        return .trusted(
+            svg + "</svg><p class=\"note\">Red: probed without an answer or refused; green: answered. Ports 0–1023 shown; \(above) probed ports above 1023.</p>"
+        )
     }
 
     /// A beacon's gaps between connections, 12 bins from 0 to twice the median.
@@ -154,7 +163,8 @@ enum Chart {
         for (i, v) in bins.enumerated() {
             let h = (height - bottom - 8) * Double(v) / Double(maxV)
             let x = left + Double(i) * bw
-            svg += "<rect x=\"\(num(x))\" y=\"\(num(height - bottom - h))\" width=\"\(num(bw - 2))\" height=\"\(num(h))\" fill=\"#3b6fb6\"><title>\(v) gaps</title></rect>"
+            svg +=
+                "<rect x=\"\(num(x))\" y=\"\(num(height - bottom - h))\" width=\"\(num(bw - 2))\" height=\"\(num(h))\" fill=\"#3b6fb6\"><title>\(v) gaps</title></rect>"
         }
         for k in [0, 6, 12] {
             let x = left + Double(k) * bw

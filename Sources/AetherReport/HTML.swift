@@ -61,12 +61,20 @@ public enum HTML {
         if filter && rows.count > 8 {
             parts.append(el("input", [("class", "filter"), ("type", "search"), ("placeholder", "filter rows"), ("data-table", id)]))
         }
-        let head = el("thead", [], [el("tr", [], headers.enumerated().map { i, h in
-            el("th", numeric.contains(i) ? [("class", "num")] : [], text: h)
-        })])
-        let body = el("tbody", [], rows.map { r in
-            el("tr", [], r.enumerated().map { i, cell in el("td", numeric.contains(i) ? [("class", "num")] : [], [cell]) })
-        })
+        let head = el(
+            "thead", [],
+            [
+                el(
+                    "tr", [],
+                    headers.enumerated().map { i, h in
+                        el("th", numeric.contains(i) ? [("class", "num")] : [], text: h)
+                    })
+            ])
+        let body = el(
+            "tbody", [],
+            rows.map { r in
+                el("tr", [], r.enumerated().map { i, cell in el("td", numeric.contains(i) ? [("class", "num")] : [], [cell]) })
+            })
         parts.append(el("table", [("id", id), ("class", "sortable")], [head, body]))
         return .group(parts)
     }

@@ -9,8 +9,10 @@ import AetherCore
 /// Every column is then zlib-compressed on its own.
 public struct ChunkBuilder {
     public static let encoding: Int64 = 1
-    public static let columnNames = ["ts", "frame", "file_offset", "caplen", "wirelen", "addr_dict", "src", "dst",
-                                     "sport", "dport", "proto", "tcp_flags", "flow_id", "link"]
+    public static let columnNames = [
+        "ts", "frame", "file_offset", "caplen", "wirelen", "addr_dict", "src", "dst",
+        "sport", "dport", "proto", "tcp_flags", "flow_id", "link",
+    ]
     public var columns: [ColumnBuffer]
     public private(set) var count = 0
     public private(set) var firstSequence: UInt64 = 0
@@ -22,8 +24,10 @@ public struct ChunkBuilder {
     private var prevFlow: Int64 = 0
     private let dictionary = FlatMap<IPAddress>(capacity: 4096)
 
-    enum C { static let ts = 0, frame = 1, offset = 2, caplen = 3, wirelen = 4, dict = 5, src = 6, dst = 7,
-             sport = 8, dport = 9, proto = 10, flags = 11, flow = 12, link = 13 }
+    enum C {
+        static let ts = 0, frame = 1, offset = 2, caplen = 3, wirelen = 4, dict = 5, src = 6, dst = 7,
+            sport = 8, dport = 9, proto = 10, flags = 11, flow = 12, link = 13
+    }
 
     public init() {
         columns = (0..<ChunkBuilder.columnNames.count).map { _ in ColumnBuffer() }
@@ -141,14 +145,15 @@ public enum ChunkDecoder {
             let wire = Int64(cap) + (try r[C.wirelen].zigzag())
             flow &+= try r[C.flow].zigzag()
             let link = try r[C.link].varint()
-            out.append(StoredPacket(
-                sequence: firstSequence + UInt64(i), timestamp: ts, frame: UInt64(bitPattern: frame),
-                fileOffset: UInt64(bitPattern: off), capturedLength: UInt32(cap), wireLength: UInt32(truncatingIfNeeded: wire),
-                src: try addr(try r[C.src].varint()), dst: try addr(try r[C.dst].varint()),
-                srcPort: UInt16(truncatingIfNeeded: try r[C.sport].varint()),
-                dstPort: UInt16(truncatingIfNeeded: try r[C.dport].varint()),
-                proto: try r[C.proto].byte(), tcpFlags: try r[C.flags].byte(), flowID: flow,
-                interface: UInt32(link >> 5), network: UInt8(link & 7), vlan: link & 8 != 0, truncated: link & 16 != 0))
+            out.append(
+                StoredPacket(
+                    sequence: firstSequence + UInt64(i), timestamp: ts, frame: UInt64(bitPattern: frame),
+                    fileOffset: UInt64(bitPattern: off), capturedLength: UInt32(cap), wireLength: UInt32(truncatingIfNeeded: wire),
+                    src: try addr(try r[C.src].varint()), dst: try addr(try r[C.dst].varint()),
+                    srcPort: UInt16(truncatingIfNeeded: try r[C.sport].varint()),
+                    dstPort: UInt16(truncatingIfNeeded: try r[C.dport].varint()),
+                    proto: try r[C.proto].byte(), tcpFlags: try r[C.flags].byte(), flowID: flow,
+                    interface: UInt32(link >> 5), network: UInt8(link & 7), vlan: link & 8 != 0, truncated: link & 16 != 0))
         }
         return out
     }

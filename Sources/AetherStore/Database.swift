@@ -1,6 +1,6 @@
 import CSQLite
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct StoreError: Error, CustomStringConvertible, Sendable {
@@ -20,8 +20,10 @@ public final class Database {
         self.path = path
         var h: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
-        var rc = immutable
-            ? sqlite3_open_v2("file:" + path.addingPercentEncodingForURI + "?immutable=1", &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nil)
+        var rc =
+            immutable
+            ? sqlite3_open_v2(
+                "file:" + path.addingPercentEncodingForURI + "?immutable=1", &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nil)
             : sqlite3_open_v2(path, &h, flags | SQLITE_OPEN_NOMUTEX, nil)
         if readOnly && !immutable && rc == SQLITE_OK, let opened = h, sqlite3_exec(opened, "SELECT count(*) FROM sqlite_master", nil, nil, nil) != SQLITE_OK {
             // On read-only media WAL cannot make its -shm file; an immutable open reads the file as it is.
@@ -103,12 +105,14 @@ public final class Database {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         deadline = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 + seconds
-        sqlite3_progress_handler(handle, 10_000, { ctx in
-            let db = Unmanaged<Database>.fromOpaque(ctx!).takeUnretainedValue()
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 > db.deadline ? 1 : 0
-        }, Unmanaged.passUnretained(self).toOpaque())
+        sqlite3_progress_handler(
+            handle, 10_000,
+            { ctx in
+                let db = Unmanaged<Database>.fromOpaque(ctx!).takeUnretainedValue()
+                var now = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &now)
+                return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 > db.deadline ? 1 : 0
+            }, Unmanaged.passUnretained(self).toOpaque())
     }
 
     public var lastInsertID: Int64 { sqlite3_last_insert_rowid(handle) }

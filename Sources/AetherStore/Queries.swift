@@ -29,7 +29,8 @@ public struct StoreStats: Sendable {
 extension Store {
     public func stats() throws -> StoreStats {
         var st = StoreStats()
-        let s = try db.prepare("""
+        let s = try db.prepare(
+            """
             SELECT count(*), coalesce(sum(packets),0), coalesce(sum(bytes),0), coalesce(sum(wire_bytes),0),
               coalesce(sum(tcp),0), coalesce(sum(udp),0), coalesce(sum(icmp),0), coalesce(sum(icmpv6),0),
               coalesce(sum(other_ip),0), coalesce(sum(arp),0), coalesce(sum(other),0),
@@ -86,11 +87,13 @@ extension Store {
         let s = try db.prepare(sql)
         var out: [FlowRow] = []
         while try s.step() {
-            out.append(FlowRow(id: s.int(0), ts: s.int(1), lastTs: s.int(2), proto: s.int(3), origH: s.text(4) ?? "",
-                               origP: s.int(5), respH: s.text(6) ?? "", respP: s.int(7), connState: s.text(8) ?? "",
-                               history: s.text(9) ?? "", origPkts: s.int(10), origBytes: s.int(11), origIPBytes: s.int(12),
-                               respPkts: s.int(13), respBytes: s.int(14), respIPBytes: s.int(15),
-                               tunnelParent: s.isNull(16) ? nil : s.int(16), tunnel: s.text(17), service: s.text(18)))
+            out.append(
+                FlowRow(
+                    id: s.int(0), ts: s.int(1), lastTs: s.int(2), proto: s.int(3), origH: s.text(4) ?? "",
+                    origP: s.int(5), respH: s.text(6) ?? "", respP: s.int(7), connState: s.text(8) ?? "",
+                    history: s.text(9) ?? "", origPkts: s.int(10), origBytes: s.int(11), origIPBytes: s.int(12),
+                    respPkts: s.int(13), respBytes: s.int(14), respIPBytes: s.int(15),
+                    tunnelParent: s.isNull(16) ? nil : s.int(16), tunnel: s.text(17), service: s.text(18)))
         }
         return out
     }
@@ -98,7 +101,10 @@ extension Store {
 
 /// A value read back from SQL.
 public enum SQLValue: Sendable {
-    case int(Int64), double(Double), text(String), null
+    case int(Int64)
+    case double(Double)
+    case text(String)
+    case null
     public var int: Int64 { if case .int(let v) = self { return v }; if case .double(let d) = self { return Int64(d) }; return 0 }
     public var double: Double { if case .double(let d) = self { return d }; if case .int(let v) = self { return Double(v) }; return 0 }
     public var text: String {
@@ -118,14 +124,15 @@ extension Store {
         let s = try db.prepare(sql)
         var out: [[SQLValue]] = []
         while try s.step() {
-            out.append((0..<s.columnCount).map { i in
-                switch s.value(i) {
-                case let v as Int64: return .int(v)
-                case let d as Double: return .double(d)
-                case let t as String: return .text(t)
-                default: return .null
-                }
-            })
+            out.append(
+                (0..<s.columnCount).map { i in
+                    switch s.value(i) {
+                    case let v as Int64: return .int(v)
+                    case let d as Double: return .double(d)
+                    case let t as String: return .text(t)
+                    default: return .null
+                    }
+                })
         }
         return out
     }
@@ -148,27 +155,32 @@ extension StoreStats {
     public var json: JSON {
         let s = self
         return .object([
-        ("packets", .int(s.packets)),
-        ("bytes", .int(s.bytes)),
-        ("wire_bytes", .int(s.wireBytes)),
-        ("flows", .int(s.flows)),
-        ("connections", .int(s.connections)),
-        ("protocols", .object(s.protocols.map { ($0.0, .int($0.1)) })),
-        ("ipv6_packets", .int(s.ipv6Packets)),
-        ("vlan_packets", .int(s.vlanPackets)),
-        ("truncated_packets", .int(s.truncatedPackets)),
-        ("out_of_order", .int(s.outOfOrder)),
-        ("captures", .int(Int64(s.captures))),
-        ("incomplete_captures", .int(Int64(s.incomplete))),
-        ("start", s.first.map { .string(Timestamp(nanoseconds: $0).decimalString) } ?? .null),
-        ("end", s.last.map { .string(Timestamp(nanoseconds: $0).decimalString) } ?? .null),
-        ("store_packet_bytes", .int(s.chunkBytes)),
-        ("dns_queries", .int(s.dnsQueries)),
-        ("dns_responses", .int(s.dnsResponses)),
-        ("tls_sni", .array(s.tlsSNI.map { .string($0) })),
-        ("http_hosts", .array(s.httpHosts.map { .string($0) })),
-        ("internal_networks", .object([("inferred", .bool(s.internalInferred)),
-                                       ("assumption", s.internalScope.map { .string($0) } ?? .null)])),
-    ])
-}
+            ("packets", .int(s.packets)),
+            ("bytes", .int(s.bytes)),
+            ("wire_bytes", .int(s.wireBytes)),
+            ("flows", .int(s.flows)),
+            ("connections", .int(s.connections)),
+            ("protocols", .object(s.protocols.map { ($0.0, .int($0.1)) })),
+            ("ipv6_packets", .int(s.ipv6Packets)),
+            ("vlan_packets", .int(s.vlanPackets)),
+            ("truncated_packets", .int(s.truncatedPackets)),
+            ("out_of_order", .int(s.outOfOrder)),
+            ("captures", .int(Int64(s.captures))),
+            ("incomplete_captures", .int(Int64(s.incomplete))),
+            ("start", s.first.map { .string(Timestamp(nanoseconds: $0).decimalString) } ?? .null),
+            ("end", s.last.map { .string(Timestamp(nanoseconds: $0).decimalString) } ?? .null),
+            ("store_packet_bytes", .int(s.chunkBytes)),
+            ("dns_queries", .int(s.dnsQueries)),
+            ("dns_responses", .int(s.dnsResponses)),
+            ("tls_sni", .array(s.tlsSNI.map { .string($0) })),
+            ("http_hosts", .array(s.httpHosts.map { .string($0) })),
+            (
+                "internal_networks",
+                .object([
+                    ("inferred", .bool(s.internalInferred)),
+                    ("assumption", s.internalScope.map { .string($0) } ?? .null),
+                ])
+            ),
+        ])
+    }
 }

@@ -30,18 +30,21 @@ public struct StoredAlert: Sendable {
 /// The reads of the report, `alerts`, `stats` and `carve`; nothing outside this module writes SQL.
 extension Store {
     public func captureSummaries() throws -> [CaptureSummary] {
-        let s = try db.prepare("""
+        let s = try db.prepare(
+            """
             SELECT path, sha256, size, format, compressed, link_types, first_ts, last_ts, packets, bytes, wire_bytes,
               out_of_order, truncated_packets, status, coalesce(error, '') AS error FROM capture ORDER BY id
             """)
         var out: [CaptureSummary] = []
         while try s.step() {
-            out.append(CaptureSummary(path: s.text("path") ?? "", sha256: s.text("sha256") ?? "", size: s.int("size"),
-                                      format: s.text("format") ?? "", compressed: s.int("compressed") == 1,
-                                      linkTypes: s.text("link_types") ?? "", first: s.optionalInt("first_ts"), last: s.optionalInt("last_ts"),
-                                      packets: s.int("packets"), bytes: s.int("bytes"), wireBytes: s.int("wire_bytes"),
-                                      outOfOrder: s.int("out_of_order"), truncatedPackets: s.int("truncated_packets"),
-                                      status: s.text("status") ?? "", error: s.text("error") ?? ""))
+            out.append(
+                CaptureSummary(
+                    path: s.text("path") ?? "", sha256: s.text("sha256") ?? "", size: s.int("size"),
+                    format: s.text("format") ?? "", compressed: s.int("compressed") == 1,
+                    linkTypes: s.text("link_types") ?? "", first: s.optionalInt("first_ts"), last: s.optionalInt("last_ts"),
+                    packets: s.int("packets"), bytes: s.int("bytes"), wireBytes: s.int("wire_bytes"),
+                    outOfOrder: s.int("out_of_order"), truncatedPackets: s.int("truncated_packets"),
+                    status: s.text("status") ?? "", error: s.text("error") ?? ""))
         }
         return out
     }
@@ -57,7 +60,8 @@ extension Store {
 
     /// Hosts by bytes of the connections they took part in, either side.
     public func topHosts(limit: Int) throws -> [HostTotal] {
-        let s = try db.prepare("""
+        let s = try db.prepare(
+            """
             SELECT host, sum(b) AS bytes, sum(p) AS packets, count(*) AS connections FROM (
               SELECT orig_h AS host, orig_ip_bytes + resp_ip_bytes AS b, orig_pkts + resp_pkts AS p FROM flow
               UNION ALL SELECT resp_h, orig_ip_bytes + resp_ip_bytes, orig_pkts + resp_pkts FROM flow)
@@ -72,7 +76,8 @@ extension Store {
     }
 
     public func topPairs(limit: Int) throws -> [PairTotal] {
-        let s = try db.prepare("""
+        let s = try db.prepare(
+            """
             SELECT orig_h, resp_h, count(*) AS connections, sum(orig_pkts + resp_pkts) AS packets,
               sum(orig_ip_bytes + resp_ip_bytes) AS bytes FROM flow
             GROUP BY orig_h, resp_h ORDER BY bytes DESC LIMIT ?
@@ -80,15 +85,18 @@ extension Store {
         s.bind(1, limit)
         var out: [PairTotal] = []
         while try s.step() {
-            out.append(PairTotal(orig: s.text("orig_h") ?? "", resp: s.text("resp_h") ?? "", connections: s.int("connections"),
-                                 packets: s.int("packets"), bytes: s.int("bytes")))
+            out.append(
+                PairTotal(
+                    orig: s.text("orig_h") ?? "", resp: s.text("resp_h") ?? "", connections: s.int("connections"),
+                    packets: s.int("packets"), bytes: s.int("bytes")))
         }
         return out
     }
 
     /// TCP and UDP responder ports by connections.
     public func topServerPorts(limit: Int) throws -> [ServerPort] {
-        let s = try db.prepare("""
+        let s = try db.prepare(
+            """
             SELECT proto, resp_p, count(*) AS connections, count(DISTINCT orig_h) AS clients, count(DISTINCT resp_h) AS servers,
               sum(orig_ip_bytes + resp_ip_bytes) AS bytes FROM flow WHERE proto IN (6, 17)
             GROUP BY proto, resp_p ORDER BY connections DESC LIMIT ?
@@ -96,14 +104,17 @@ extension Store {
         s.bind(1, limit)
         var out: [ServerPort] = []
         while try s.step() {
-            out.append(ServerPort(proto: IPProto.name(UInt8(truncatingIfNeeded: s.int("proto"))), port: s.int("resp_p"),
-                                  connections: s.int("connections"), clients: s.int("clients"), servers: s.int("servers"), bytes: s.int("bytes")))
+            out.append(
+                ServerPort(
+                    proto: IPProto.name(UInt8(truncatingIfNeeded: s.int("proto"))), port: s.int("resp_p"),
+                    connections: s.int("connections"), clients: s.int("clients"), servers: s.int("servers"), bytes: s.int("bytes")))
         }
         return out
     }
 
     public func topDNSNames(limit: Int) throws -> [NameLookups] {
-        let s = try db.prepare("""
+        let s = try db.prepare(
+            """
             SELECT qname, count(*) AS lookups, sum(rcode = 3) AS nxdomain, group_concat(DISTINCT qtype) AS qtypes
             FROM dns WHERE qname IS NOT NULL GROUP BY qname ORDER BY lookups DESC, qname LIMIT ?
             """)
@@ -118,7 +129,8 @@ extension Store {
     public func distinctDNSNames() throws -> Int64 { try db.scalar("SELECT count(DISTINCT qname) FROM dns") ?? 0 }
 
     public func topTLSServerNames(limit: Int) throws -> [TLSServerName] {
-        let s = try db.prepare("""
+        let s = try db.prepare(
+            """
             SELECT coalesce(server_name, '(no SNI)') AS name, count(*) AS hellos, group_concat(DISTINCT version) AS versions,
               group_concat(DISTINCT coalesce(alpn, '')) AS alpn, group_concat(DISTINCT ja4) AS ja4
             FROM tls_v GROUP BY name ORDER BY hellos DESC, name LIMIT ?
@@ -126,14 +138,17 @@ extension Store {
         s.bind(1, limit)
         var out: [TLSServerName] = []
         while try s.step() {
-            out.append(TLSServerName(name: s.text("name") ?? "", hellos: s.int("hellos"), versions: s.text("versions") ?? "",
-                                     alpn: s.text("alpn") ?? "", ja4: s.text("ja4") ?? ""))
+            out.append(
+                TLSServerName(
+                    name: s.text("name") ?? "", hellos: s.int("hellos"), versions: s.text("versions") ?? "",
+                    alpn: s.text("alpn") ?? "", ja4: s.text("ja4") ?? ""))
         }
         return out
     }
 
     public func topHTTPHosts(limit: Int) throws -> [HTTPHostCount] {
-        let s = try db.prepare("""
+        let s = try db.prepare(
+            """
             SELECT coalesce(host, '(no Host)') AS name, count(*) AS requests, group_concat(DISTINCT method) AS methods,
               min(uri) AS uri, group_concat(DISTINCT status) AS statuses
             FROM http GROUP BY name ORDER BY requests DESC, name LIMIT ?
@@ -141,14 +156,17 @@ extension Store {
         s.bind(1, limit)
         var out: [HTTPHostCount] = []
         while try s.step() {
-            out.append(HTTPHostCount(host: s.text("name") ?? "", requests: s.int("requests"), methods: s.text("methods") ?? "",
-                                     sampleURI: s.text("uri") ?? "", statuses: s.text("statuses") ?? ""))
+            out.append(
+                HTTPHostCount(
+                    host: s.text("name") ?? "", requests: s.int("requests"), methods: s.text("methods") ?? "",
+                    sampleURI: s.text("uri") ?? "", statuses: s.text("statuses") ?? ""))
         }
         return out
     }
 
     public func topUserAgents(limit: Int) throws -> [UserAgentCount] {
-        let s = try db.prepare("""
+        let s = try db.prepare(
+            """
             SELECT user_agent, count(*) AS requests FROM http_v WHERE user_agent IS NOT NULL
             GROUP BY user_agent ORDER BY requests DESC LIMIT ?
             """)
@@ -160,7 +178,8 @@ extension Store {
 
     /// Every alert, oldest first; with `withFlows` each carries the ids of its connections.
     public func storedAlerts(withFlows: Bool = false) throws -> [StoredAlert] {
-        let s = try db.prepare("""
+        let s = try db.prepare(
+            """
             SELECT id, kind, severity, src, dst, dsts, ports, proto, start_ts, end_ts, evidence,
               (SELECT count(*) FROM alert_flow WHERE alert_id = alert.id) AS flow_count,
               json_extract(evidence, '$.technique') AS technique, json_extract(evidence, '$.why') AS why
@@ -168,16 +187,19 @@ extension Store {
             """)
         var out: [StoredAlert] = []
         while try s.step() {
-            var a = Alert(kind: s.text("kind") ?? "", severity: s.text("severity") ?? "", src: IPAddress(s.text("src") ?? "") ?? .zero,
-                          dst: s.text("dst").flatMap(IPAddress.init), proto: s.text("proto") ?? "", start: s.int("start_ts"))
+            var a = Alert(
+                kind: s.text("kind") ?? "", severity: s.text("severity") ?? "", src: IPAddress(s.text("src") ?? "") ?? .zero,
+                dst: s.text("dst").flatMap(IPAddress.init), proto: s.text("proto") ?? "", start: s.int("start_ts"))
             a.id = s.int("id")
             a.end = s.int("end_ts")
             a.dsts = JSONText.strings(s.text("dsts") ?? "[]").compactMap(IPAddress.init)
             a.dstCount = a.dsts.count
             a.ports = JSONText.integers(s.text("ports") ?? "[]").map { UInt16(truncatingIfNeeded: $0) }
             a.portCount = a.ports.count
-            out.append(StoredAlert(alert: a, flowCount: s.int("flow_count"), evidence: s.text("evidence") ?? "{}",
-                                   technique: s.text("technique"), why: s.text("why")))
+            out.append(
+                StoredAlert(
+                    alert: a, flowCount: s.int("flow_count"), evidence: s.text("evidence") ?? "{}",
+                    technique: s.text("technique"), why: s.text("why")))
         }
         if withFlows {
             for i in out.indices { out[i].alert.flows = try flowIDs(ofAlert: out[i].alert.id) }
@@ -189,9 +211,13 @@ extension Store {
     public func alerts() throws -> [JSON] {
         try storedAlerts().map { r in
             let a = r.alert
-            var o: [(String, JSON)] = [("id", .int(a.id)), ("kind", .string(a.kind)), ("severity", .string(a.severity)),
-                                       ("src", .string(a.src.description))]
-            if let d = a.dst { o.append(("dst", .string(d.description))) } else {
+            var o: [(String, JSON)] = [
+                ("id", .int(a.id)), ("kind", .string(a.kind)), ("severity", .string(a.severity)),
+                ("src", .string(a.src.description)),
+            ]
+            if let d = a.dst {
+                o.append(("dst", .string(d.description)))
+            } else {
                 o.append(("dsts", .array(a.dsts.map { .string($0.description) })))
             }
             o.append(("ports", .array(a.ports.map { .int(Int64($0)) })))

@@ -71,8 +71,10 @@ public struct DNSRow: Sendable {
     public var rcode: UInt8
     public var answers: String
 
-    public init(ts: Int64, flowID: Int64, hasQuery: Bool, hasResponse: Bool, id: UInt16,
-                name: String, qtype: UInt16, rcode: UInt8, answers: String) {
+    public init(
+        ts: Int64, flowID: Int64, hasQuery: Bool, hasResponse: Bool, id: UInt16,
+        name: String, qtype: UInt16, rcode: UInt8, answers: String
+    ) {
         self.ts = ts; self.flowID = flowID; self.hasQuery = hasQuery; self.hasResponse = hasResponse
         self.id = id; self.name = name; self.qtype = qtype; self.rcode = rcode; self.answers = answers
     }

@@ -1,7 +1,6 @@
 import AetherCore
 import AetherFlows
 
-
 public struct CaptureRecord: Sendable {
     public var id: Int64
     public var path: String
@@ -119,7 +118,8 @@ public final class Store {
             try db.execute("DELETE FROM alert_flow WHERE flow_id IN (SELECT id FROM flow WHERE capture_id = \(id))")
             try db.execute("DELETE FROM packet_chunk WHERE capture_id = \(id)")
             try db.execute("DELETE FROM flow WHERE capture_id = \(id)")
-            try db.execute("""
+            try db.execute(
+                """
                 UPDATE capture SET status = 'failed', packets = 0, bytes = 0, wire_bytes = 0, tcp = 0, udp = 0, icmp = 0, icmpv6 = 0,
                   other_ip = 0, arp = 0, other = 0, ipv6_packets = 0, vlan_packets = 0, truncated_packets = 0,
                   error = 'interrupted: this ingest did not finish; its partial data was removed and the file ingested again',
@@ -130,7 +130,8 @@ public final class Store {
     }
 
     public func beginCapture(path: String, size: UInt64, format: String, compressed: Bool, linkTypes: [UInt32], filter: String?) throws -> Int64 {
-        let s = try db.prepare("""
+        let s = try db.prepare(
+            """
             INSERT INTO capture(path, size, format, compressed, link_types, filter, status)
             VALUES(?, ?, ?, ?, ?, ?, 'ingesting')
             """)
@@ -150,7 +151,8 @@ public final class Store {
     }
 
     public func finishCapture(_ id: Int64, counts c: CaptureCounts, sha256: String, status: String, error: String?) throws {
-        let s = try db.prepare("""
+        let s = try db.prepare(
+            """
             UPDATE capture SET sha256 = ?, first_ts = ?, last_ts = ?, packets = ?, bytes = ?, wire_bytes = ?,
               truncated_packets = ?, out_of_order = ?, filtered_out = ?, tcp = ?, udp = ?, icmp = ?, icmpv6 = ?,
               other_ip = ?, arp = ?, other = ?, ipv6_packets = ?, vlan_packets = ?, status = ?, error = ?,
@@ -159,8 +161,10 @@ public final class Store {
             """)
         s.bind(1, sha256)
         if c.packets > 0 { s.bind(2, c.firstTime); s.bind(3, c.lastTime) } else { s.bindNull(2); s.bindNull(3) }
-        let values: [UInt64] = [c.packets, c.bytes, c.wireBytes, c.truncated, c.outOfOrder, c.filteredOut, c.tcp, c.udp,
-                                c.icmp, c.icmpv6, c.otherIP, c.arp, c.other, c.ipv6, c.vlan]
+        let values: [UInt64] = [
+            c.packets, c.bytes, c.wireBytes, c.truncated, c.outOfOrder, c.filteredOut, c.tcp, c.udp,
+            c.icmp, c.icmpv6, c.otherIP, c.arp, c.other, c.ipv6, c.vlan,
+        ]
         for (i, v) in values.enumerated() { s.bind(Int32(4 + i), Int64(v)) }
         s.bind(19, status)
         s.bind(20, error)
@@ -180,7 +184,8 @@ public final class Store {
         guard builder.count > 0 else { return }
         if insertChunk == nil {
             let cols = ChunkBuilder.columnNames
-            insertChunk = try db.prepare("""
+            insertChunk = try db.prepare(
+                """
                 INSERT INTO packet_chunk(capture_id, first_seq, count, ts_min, ts_max, encoding, \(cols.joined(separator: ", ")))
                 VALUES(?, ?, ?, ?, ?, ?, \(cols.map { _ in "?" }.joined(separator: ", ")))
                 """)
@@ -207,7 +212,8 @@ public final class Store {
     public func insert(connections: [Connection]) throws {
         if connections.isEmpty { return }
         if insertFlow == nil {
-            insertFlow = try db.prepare("""
+            insertFlow = try db.prepare(
+                """
                 INSERT INTO flow(id, capture_id, proto, orig_h, orig_p, resp_h, resp_p, first_ts, last_ts, first_frame,
                   first_seq, last_seq, conn_state, history, orig_pkts, orig_bytes, orig_ip_bytes, resp_pkts, resp_bytes,
                   resp_ip_bytes, tunnel_parent, tunnel, vlan, service)
@@ -240,7 +246,8 @@ public final class Store {
     /// flows only grow, so `savedFlows[id]` of them are already stored and only the rest are written.
     public func save(alerts: [Alert], savedFlows: [Int64: Int] = [:]) throws {
         if alerts.isEmpty { return }
-        let a = try db.prepare("INSERT OR REPLACE INTO alert(id, kind, severity, src, dst, dsts, ports, proto, start_ts, end_ts, evidence) VALUES(?,?,?,?,?,?,?,?,?,?,?)")
+        let a = try db.prepare(
+            "INSERT OR REPLACE INTO alert(id, kind, severity, src, dst, dsts, ports, proto, start_ts, end_ts, evidence) VALUES(?,?,?,?,?,?,?,?,?,?,?)")
         let del = try db.prepare("DELETE FROM alert_flow WHERE alert_id = ?")
         let f = try db.prepare("INSERT OR IGNORE INTO alert_flow(alert_id, flow_id) VALUES(?, ?)")
         for x in alerts {
@@ -336,7 +343,8 @@ public final class Store {
     /// Adds per-second counts: (second, protocol class) → (packets, bytes).
     public func add(series: [Int64: [UInt64]]) throws {
         if series.isEmpty { return }
-        let s = try db.prepare("""
+        let s = try db.prepare(
+            """
             INSERT INTO series(second, proto, packets, bytes) VALUES(?, ?, ?, ?)
             ON CONFLICT(second, proto) DO UPDATE SET packets = packets + excluded.packets, bytes = bytes + excluded.bytes
             """)
@@ -355,7 +363,9 @@ public final class Store {
     /// whose min/max times overlap it are read.
     public func packets(captureID: Int64, from: Int64 = Int64.min, to: Int64 = Int64.max) throws -> [StoredPacket] {
         let cols = ChunkBuilder.columnNames
-        let s = try db.prepare("SELECT count, first_seq, \(cols.joined(separator: ", ")) FROM packet_chunk WHERE capture_id = ? AND ts_max >= ? AND ts_min <= ? ORDER BY first_seq")
+        let s = try db.prepare(
+            "SELECT count, first_seq, \(cols.joined(separator: ", ")) FROM packet_chunk WHERE capture_id = ? AND ts_max >= ? AND ts_min <= ? ORDER BY first_seq"
+        )
         s.bind(1, captureID)
         s.bind(2, from)
         s.bind(3, to)
@@ -371,5 +381,5 @@ public final class Store {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

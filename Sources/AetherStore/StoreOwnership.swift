@@ -1,7 +1,7 @@
 import AetherCore
 import AetherFlows
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Whether a file is ours to open for writing (evidence: a foreign file is never changed).

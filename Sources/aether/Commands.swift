@@ -7,7 +7,7 @@ import AetherStore
 import ArgumentParser
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 func openStore(_ path: String, readOnly: Bool) throws -> Store {
@@ -124,7 +124,9 @@ struct Analyze: ParsableCommand {
         }
         if db == nil || report == nil { mkdir("reports", 0o755) }
         var failed: Error?
-        do { _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules, internal: `internal`) } catch let e as ExitCode where e.rawValue == 1 { failed = e }
+        do { _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules, internal: `internal`) } catch let e as ExitCode where e.rawValue == 1 {
+            failed = e
+        }
         let store = try openStore(dbPath, readOnly: true)
         print(renderStats(try store.stats(), path: dbPath))
         let alerts = try store.alerts()
@@ -200,39 +202,53 @@ struct Flows: ParsableCommand {
         let store = try openStore(db, readOnly: true)
         let rows = try store.flowRows(limit: limit)
         if json {
-            print(JSON.array(rows.map { r in
-                .object([
-                    ("id", .int(r.id)), ("uid", .string(uid(r.id))), ("ts", .string(Timestamp(nanoseconds: r.ts).decimalString)),
-                    ("proto", .string(IPProto.zeekName(UInt8(truncatingIfNeeded: r.proto)))), ("orig_h", .string(r.origH)), ("orig_p", .int(r.origP)),
-                    ("resp_h", .string(r.respH)), ("resp_p", .int(r.respP)),
-                    ("duration", .double(Double(r.lastTs - r.ts) / 1e9)),
-                    ("conn_state", .string(r.connState)), ("history", .string(r.history)),
-                    ("orig_pkts", .int(r.origPkts)), ("orig_bytes", .int(r.origBytes)), ("orig_ip_bytes", .int(r.origIPBytes)),
-                    ("resp_pkts", .int(r.respPkts)), ("resp_bytes", .int(r.respBytes)), ("resp_ip_bytes", .int(r.respIPBytes)),
-                    ("tunnel_parent", r.tunnelParent.map { .string(uid($0)) } ?? .null),
-                    ("tunnel", r.tunnel.map { .string($0) } ?? .null),
-                    ("service", r.service.map { .string($0) } ?? .null),
-                ])
-            }).render())
+            print(
+                JSON.array(
+                    rows.map { r in
+                        .object([
+                            ("id", .int(r.id)), ("uid", .string(uid(r.id))), ("ts", .string(Timestamp(nanoseconds: r.ts).decimalString)),
+                            ("proto", .string(IPProto.zeekName(UInt8(truncatingIfNeeded: r.proto)))), ("orig_h", .string(r.origH)), ("orig_p", .int(r.origP)),
+                            ("resp_h", .string(r.respH)), ("resp_p", .int(r.respP)),
+                            ("duration", .double(Double(r.lastTs - r.ts) / 1e9)),
+                            ("conn_state", .string(r.connState)), ("history", .string(r.history)),
+                            ("orig_pkts", .int(r.origPkts)), ("orig_bytes", .int(r.origBytes)), ("orig_ip_bytes", .int(r.origIPBytes)),
+                            ("resp_pkts", .int(r.respPkts)), ("resp_bytes", .int(r.respBytes)), ("resp_ip_bytes", .int(r.respIPBytes)),
+                            ("tunnel_parent", r.tunnelParent.map { .string(uid($0)) } ?? .null),
+                            ("tunnel", r.tunnel.map { .string($0) } ?? .null),
+                            ("service", r.service.map { .string($0) } ?? .null),
+                        ])
+                    }
+                ).render())
         } else if zeek {
             print("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn")
-            print("#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\tip_proto")
-            print("#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]\tcount")
+            print(
+                "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\tip_proto"
+            )
+            print(
+                "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]\tcount"
+            )
             for r in rows {
                 let ts = Timestamp(nanoseconds: r.ts).decimalString
                 let tsShort = String(ts.dropLast(3))
                 let dur = r.lastTs > r.ts ? String(format6: Double(r.lastTs - r.ts) / 1e9) : "-"
-                let fields = [tsShort, uid(r.id), r.origH, "\(r.origP)", r.respH, "\(r.respP)", IPProto.zeekName(UInt8(truncatingIfNeeded: r.proto)), r.service ?? "-", dur,
-                              "\(r.origBytes)", "\(r.respBytes)", r.connState, "-", "-", "0", r.history.isEmpty ? "-" : r.history,
-                              "\(r.origPkts)", "\(r.origIPBytes)", "\(r.respPkts)", "\(r.respIPBytes)",
-                              r.tunnelParent.map { uid($0) } ?? (r.tunnel ?? "-"), "\(r.proto)"]
+                let fields = [
+                    tsShort, uid(r.id), r.origH, "\(r.origP)", r.respH, "\(r.respP)", IPProto.zeekName(UInt8(truncatingIfNeeded: r.proto)), r.service ?? "-",
+                    dur,
+                    "\(r.origBytes)", "\(r.respBytes)", r.connState, "-", "-", "0", r.history.isEmpty ? "-" : r.history,
+                    "\(r.origPkts)", "\(r.origIPBytes)", "\(r.respPkts)", "\(r.respIPBytes)",
+                    r.tunnelParent.map { uid($0) } ?? (r.tunnel ?? "-"), "\(r.proto)",
+                ]
                 print(fields.joined(separator: "\t"))
             }
         } else {
             print(["ts", "proto", "orig", "resp", "state", "history", "orig_pkts", "resp_pkts"].joined(separator: "\t"))
             for r in rows {
-                print([Timestamp(nanoseconds: r.ts).iso8601, IPProto.zeekName(UInt8(truncatingIfNeeded: r.proto)), "\(r.origH):\(r.origP)", "\(r.respH):\(r.respP)",
-                       r.connState, r.history.isEmpty ? "-" : r.history, "\(r.origPkts)", "\(r.respPkts)"].joined(separator: "\t"))
+                print(
+                    [
+                        Timestamp(nanoseconds: r.ts).iso8601, IPProto.zeekName(UInt8(truncatingIfNeeded: r.proto)), "\(r.origH):\(r.origP)",
+                        "\(r.respH):\(r.respP)",
+                        r.connState, r.history.isEmpty ? "-" : r.history, "\(r.origPkts)", "\(r.respPkts)",
+                    ].joined(separator: "\t"))
             }
         }
     }
@@ -278,7 +294,9 @@ struct Query: ParsableCommand {
             while try s.step() {
                 let n = s.columnCount
                 if json {
-                    out += (first ? "\n" : ",\n") + JSON.object((0..<n).map { i in (s.name(i), jsonValue(s.displayValue(i, blobLimit: blobBytes))) }).render(pretty: false)
+                    out +=
+                        (first ? "\n" : ",\n")
+                        + JSON.object((0..<n).map { i in (s.name(i), jsonValue(s.displayValue(i, blobLimit: blobBytes))) }).render(pretty: false)
                     first = false
                 } else {
                     if !header { out += (0..<n).map { s.name($0) }.joined(separator: "\t") + "\n"; header = true }
@@ -328,7 +346,8 @@ func renderAlerts(_ alerts: [JSON]) -> String {
             case .double(let v)?: return Timestamp(nanoseconds: Int64(v * 1e9)).iso8601
             case .array(let l)?:
                 let items = l.prefix(6).map { j -> String in
-                    if case .string(let s) = j { return s }; if case .int(let i) = j { return String(i) }; return "?" }
+                    if case .string(let s) = j { return s }; if case .int(let i) = j { return String(i) }; return "?"
+                }
                 return items.joined(separator: ",") + (l.count > 6 ? ",… (\(l.count))" : "")
             default: return "-"
             }

@@ -7,7 +7,7 @@ import AetherStore
 import ArgumentParser
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `aether tail`: the live view (capture or replay, the server, its access rules).
@@ -43,7 +43,8 @@ struct Tail: ParsableCommand {
     func parsedListen() throws -> (String, Int) {
         var host = listen, port = 8642
         if let colon = listen.lastIndex(of: ":"), !listen.hasSuffix("]") {
-            host = String(listen[..<colon]); guard let p = Int(listen[listen.index(after: colon)...]), p > 0, p < 65536 else {
+            host = String(listen[..<colon]);
+            guard let p = Int(listen[listen.index(after: colon)...]), p > 0, p < 65536 else {
                 throw ValidationError("--listen: bad port in '\(listen)'")
             }
             port = p
@@ -73,7 +74,9 @@ struct Tail: ParsableCommand {
         var temp: String?
         let dbPath: String
         var tempDir: String?
-        if let db { dbPath = db } else {
+        if let db {
+            dbPath = db
+        } else {
             // A private folder (mkdtemp, mode 0700): no other user can plant or read the store.
             var template = Array("/tmp/aether-tail-XXXXXX".utf8CString)
             guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {

@@ -1,7 +1,7 @@
 import AetherEngine
 import ArgumentParser
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Bad input: one line on stderr, exit status 1 (DESIGN.md).

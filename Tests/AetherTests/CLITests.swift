@@ -4,7 +4,7 @@ import XCTest
 /// The command line contract of DESIGN.md: exit codes and one-line errors.
 final class CLITests: XCTestCase {
     func testUsageErrorsExit2() throws {
-        XCTAssertEqual(try runTool(aetherBinary, ["stats"]).status, 2)            // missing --db
+        XCTAssertEqual(try runTool(aetherBinary, ["stats"]).status, 2)  // missing --db
         XCTAssertEqual(try runTool(aetherBinary, ["frobnicate"]).status, 2)
         XCTAssertEqual(try runTool(aetherBinary, ["flows", "--db", "x", "--json", "--zeek"]).status, 2)
         XCTAssertEqual(try runTool(aetherBinary, ["--help"]).status, 0)

@@ -15,8 +15,9 @@ final class CorpusTests: XCTestCase {
         let arr = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
         return arr.map { a in
             let targets = Set((a["dst"] as? String).map { [$0] } ?? ((a["dsts"] as? [String]) ?? []))
-            return Found(kind: a["kind"] as! String, src: a["src"] as! String, targets: targets,
-                         start: (a["start"] as! NSNumber).doubleValue, end: (a["end"] as! NSNumber).doubleValue)
+            return Found(
+                kind: a["kind"] as! String, src: a["src"] as! String, targets: targets,
+                start: (a["start"] as! NSNumber).doubleValue, end: (a["end"] as! NSNumber).doubleValue)
         }
     }
 
@@ -74,9 +75,11 @@ final class CorpusTests: XCTestCase {
 
     /// Each nmap probe type is a scan.
     func testEveryNmapProbeTypeIsAScan() throws {
-        for (f, kind) in [("nmap-syn", "port_scan"), ("nmap-connect", "port_scan"), ("nmap-fin", "port_scan"), ("nmap-xmas", "port_scan"),
-                          ("nmap-null", "port_scan"), ("nmap-ack", "port_scan"), ("nmap-maimon", "port_scan"), ("nmap-udp", "udp_scan"),
-                          ("nmap-ipproto", "port_scan"), ("nmap-ipv6", "port_scan")] {
+        for (f, kind) in [
+            ("nmap-syn", "port_scan"), ("nmap-connect", "port_scan"), ("nmap-fin", "port_scan"), ("nmap-xmas", "port_scan"),
+            ("nmap-null", "port_scan"), ("nmap-ack", "port_scan"), ("nmap-maimon", "port_scan"), ("nmap-udp", "udp_scan"),
+            ("nmap-ipproto", "port_scan"), ("nmap-ipv6", "port_scan"),
+        ] {
             let tmp = TempDir()
             let (store, _) = try ingest([Self.corpus.appendingPathComponent(f + ".pcap").path], db: tmp.path("s.sqlite"))
             XCTAssertEqual(try Self.alerts(store).map(\.kind), [kind], f)

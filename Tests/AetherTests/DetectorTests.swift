@@ -13,9 +13,10 @@ final class DetectorTests: XCTestCase {
         let data = Data(JSON.array(try store.alerts()).render().utf8)
         let arr = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
         return arr.map { a in
-            Found(kind: a["kind"] as! String, src: a["src"] as! String, dst: a["dst"] as? String,
-                  dsts: (a["dsts"] as? [String]) ?? [], start: (a["start"] as! NSNumber).doubleValue,
-                  end: (a["end"] as! NSNumber).doubleValue, flows: (a["flows"] as! NSNumber).intValue)
+            Found(
+                kind: a["kind"] as! String, src: a["src"] as! String, dst: a["dst"] as? String,
+                dsts: (a["dsts"] as? [String]) ?? [], start: (a["start"] as! NSNumber).doubleValue,
+                end: (a["end"] as! NSNumber).doubleValue, flows: (a["flows"] as! NSNumber).intValue)
         }
     }
 

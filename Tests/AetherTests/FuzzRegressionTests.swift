@@ -5,31 +5,68 @@ import Foundation
 import XCTest
 
 final class FuzzRegressionTests: XCTestCase {
-    /// Every input a fuzz target once crashed on, through all the code the targets cover.
-    func testKeptFuzzInputs() throws {
-        let root = Shared.repoRoot.appendingPathComponent("Fixtures/fuzz")
-        let files = (FileManager.default.enumerator(atPath: root.path)?.allObjects as? [String] ?? [])
-            .filter { !$0.hasSuffix(".md") && !$0.hasSuffix("/") }
-            .map { root.appendingPathComponent($0).path }
-            .filter { var d: ObjCBool = false; return FileManager.default.fileExists(atPath: $0, isDirectory: &d) && !d.boolValue }
+    func kept(_ target: String) -> [String] {
+        let root = Shared.repoRoot.appendingPathComponent("Fixtures/fuzz/\(target)")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        return names.filter { !$0.hasPrefix(".") }.sorted().map { root.appendingPathComponent($0).path }
+    }
+
+    /// Every kept reader input is malformed: the reader says so (at open or at a packet) and
+    /// stops; it never loops and never reports a clean end.
+    func testKeptReaderInputsEndInAnError() throws {
+        let files = kept("reader")
+        XCTAssertGreaterThanOrEqual(files.count, 8)
+        for path in files {
+            var failed = false
+            do {
+                let r = try CaptureReader(path: path, hashing: false)
+                var n = 0
+                while try r.next() {
+                    n += 1
+                    XCTAssertLessThan(n, 1000, path)
+                    if n >= 1000 { break }
+                }
+            } catch is CaptureError {
+                failed = true
+            }
+            XCTAssertTrue(failed, "\(path): read to a clean end")
+        }
+    }
+
+    /// Every kept frame decodes without an offset past its end, twice the same way.
+    func testKeptDecoderInputsStayInBounds() throws {
+        let files = kept("decode")
+        XCTAssertGreaterThanOrEqual(files.count, 7)
         for path in files {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            if let r = try? CaptureReader(path: path, hashing: false) {
-                var m = PacketMeta()
-                while (try? r.next()) == true { Decoder().decode(r.packet, into: &m) }
-            }
             data.withUnsafeBytes { b in
-                _ = DNSParser.parse(b); _ = DNSParser.parseTCP(b)
-                _ = TLSParser.parseClientHello(b); _ = TLSParser.serverHelloVersion(b)
-                _ = HTTPParser.parseRequest(b); _ = HTTPParser.parseStatus(b)
-                if b.count > 1 {
-                    var p = RawPacket()
-                    p.linkType = [1, 0, 101, 108, 113, 228, 229, 276][Int(b[0]) % 8]
-                    p.capturedLength = UInt32(b.count - 1); p.wireLength = p.capturedLength
-                    p.bytes = UnsafeRawBufferPointer(rebasing: b[1...])
-                    var m = PacketMeta()
-                    Decoder().decode(p, into: &m)
+                var p = RawPacket()
+                p.linkType = [1, 0, 101, 108, 113, 228, 229, 276][Int(b[0]) % 8]
+                p.capturedLength = UInt32(b.count - 1); p.wireLength = p.capturedLength
+                p.bytes = UnsafeRawBufferPointer(rebasing: b[1...])
+                var m = PacketMeta(), again = PacketMeta()
+                Decoder().decode(p, into: &m)
+                Decoder().decode(p, into: &again)
+                for (what, l) in [("outer", m.outer), ("inner", m.inner), ("quoted", m.quoted)] {
+                    XCTAssertLessThanOrEqual(l.payloadOffset + l.payloadCaptured, b.count - 1, "\(path): \(what)")
                 }
+                XCTAssertEqual(m.outer.src, again.outer.src, path)
+                XCTAssertEqual(m.truncated, again.truncated, path)
+            }
+        }
+    }
+
+    /// The kept application-layer inputs are refused by their parsers.
+    func testKeptApplicationInputsAreRefused() throws {
+        let files = kept("appl")
+        XCTAssertGreaterThanOrEqual(files.count, 4)
+        for path in files {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            data.withUnsafeBytes { b in
+                if path.contains("dns-") { XCTAssertNil(DNSParser.parse(b), path) }
+                if path.contains("tls-") { XCTAssertNil(TLSParser.parseClientHello(b), path) }
+                _ = DNSParser.parseTCP(b); _ = TLSParser.serverHelloVersion(b)
+                _ = HTTPParser.parseRequest(b); _ = HTTPParser.parseStatus(b)
             }
         }
     }

@@ -7,13 +7,14 @@ final class MetadataTests: XCTestCase {
     /// Deliberate differences, each with its reason.
     static let differences: [String: String] = [
         // tshark also dissects the DNS query quoted inside an ICMPv6 error; a quoted packet is not a lookup.
-        "icmpv6_traceroute-nd.pcap": "dns",
+        "icmpv6_traceroute-nd.pcap": "dns"
     ]
 
     func testNamesEqualTshark() throws {
         _ = try Shared.require()
         guard let tshark = which("tshark") else { throw XCTSkip("tshark not installed (make test installs it)") }
-        let files = try FileManager.default.contentsOfDirectory(atPath: Shared.captures.path)
+        let files =
+            try FileManager.default.contentsOfDirectory(atPath: Shared.captures.path)
             .filter { ($0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") || $0.hasSuffix(".gz")) && !$0.hasPrefix("corrupt") }.sorted()
             + ["large/mixed-browsing_http-dns-tls.pcap"]
         var compared = 0
@@ -29,8 +30,9 @@ final class MetadataTests: XCTestCase {
             if Self.differences[f] != "dns" {
                 XCTAssertEqual(try ours("SELECT DISTINCT qname FROM dns"), try theirs("dns.qry.name", lower: true), "\(f): DNS names")
             }
-            XCTAssertEqual(try ours("SELECT DISTINCT server_name FROM tls WHERE server_name IS NOT NULL"),
-                           try theirs("tls.handshake.extensions_server_name"), "\(f): TLS server names")
+            XCTAssertEqual(
+                try ours("SELECT DISTINCT server_name FROM tls WHERE server_name IS NOT NULL"),
+                try theirs("tls.handshake.extensions_server_name"), "\(f): TLS server names")
             XCTAssertEqual(try ours("SELECT DISTINCT host FROM http WHERE host IS NOT NULL"), try theirs("http.host"), "\(f): HTTP hosts")
             compared += 1
         }
@@ -39,9 +41,11 @@ final class MetadataTests: XCTestCase {
 
     /// gencap's truth for the application-level counts, several formats.
     func testApplicationCountsEqualTruth() throws {
-        for (name, args) in [("s1.pcap", ["--seed", "1", "--packets", "30000"]),
-                             ("s2-ns.pcapng", ["--seed", "2", "--packets", "30000", "--format", "pcapng", "--nanosecond"]),
-                             ("s1.pcap.gz", ["--seed", "1", "--packets", "30000", "--gzip"])] {
+        for (name, args) in [
+            ("s1.pcap", ["--seed", "1", "--packets", "30000"]),
+            ("s2-ns.pcapng", ["--seed", "2", "--packets", "30000", "--format", "pcapng", "--nanosecond"]),
+            ("s1.pcap.gz", ["--seed", "1", "--packets", "30000", "--gzip"]),
+        ] {
             let cap = try Gencap.make(name, args)
             let t = try Gencap.truth(cap)
             let tmp = TempDir()

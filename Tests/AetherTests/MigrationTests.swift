@@ -9,7 +9,8 @@ final class MigrationTests: XCTestCase {
         do {
             let s = try Store(path: path)
             // Make it a version-1 store: no service column, the old view, the old version number.
-            try s.db.execute("""
+            try s.db.execute(
+                """
                 DROP VIEW flows_v; ALTER TABLE flow DROP COLUMN service;
                 INSERT INTO flow(id, proto, orig_h, orig_p, resp_h, resp_p, first_ts, last_ts, conn_state, history)
                   VALUES(7, 6, '10.0.0.1', 4000, '10.0.0.2', 22, 1, 2, 'SF', 'ShADadFf');

@@ -27,8 +27,10 @@ struct PacketBuilder {
         frames.append((t, eth + h + l4))
     }
 
-    mutating func tcp(_ t: Double, _ src: String, _ sp: UInt16, _ dst: String, _ dp: UInt16, flags: UInt8, seq: UInt32 = 1000,
-                      ack: UInt32 = 0, payload: [UInt8] = [], badChecksum: Bool = false) {
+    mutating func tcp(
+        _ t: Double, _ src: String, _ sp: UInt16, _ dst: String, _ dp: UInt16, flags: UInt8, seq: UInt32 = 1000,
+        ack: UInt32 = 0, payload: [UInt8] = [], badChecksum: Bool = false
+    ) {
         var h: [UInt8] = [UInt8(sp >> 8), UInt8(sp & 0xFF), UInt8(dp >> 8), UInt8(dp & 0xFF)]
         h += [UInt8(seq >> 24), UInt8(seq >> 16 & 0xFF), UInt8(seq >> 8 & 0xFF), UInt8(seq & 0xFF)]
         h += [UInt8(ack >> 24), UInt8(ack >> 16 & 0xFF), UInt8(ack >> 8 & 0xFF), UInt8(ack & 0xFF)]
@@ -38,8 +40,12 @@ struct PacketBuilder {
 
     mutating func udp(_ t: Double, _ src: String, _ sp: UInt16, _ dst: String, _ dp: UInt16, payload: [UInt8]) {
         let len = UInt16(8 + payload.count)
-        ip(t, src: src, dst: dst, proto: 17, [UInt8(sp >> 8), UInt8(sp & 0xFF), UInt8(dp >> 8), UInt8(dp & 0xFF),
-                                              UInt8(len >> 8), UInt8(len & 0xFF), 0, 0] + payload)
+        ip(
+            t, src: src, dst: dst, proto: 17,
+            [
+                UInt8(sp >> 8), UInt8(sp & 0xFF), UInt8(dp >> 8), UInt8(dp & 0xFF),
+                UInt8(len >> 8), UInt8(len & 0xFF), 0, 0,
+            ] + payload)
     }
 
     mutating func icmp(_ t: Double, _ src: String, _ dst: String, type: UInt8, id: UInt16, seq: UInt16) {

@@ -37,8 +37,12 @@ final class QueryTests: XCTestCase {
         let tmp = TempDir()
         let db = try store(tmp)
         let start = Date()
-        let r = try runTool(aetherBinary, ["query", "--db", db, "--timeout", "1",
-                                           "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"])
+        let r = try runTool(
+            aetherBinary,
+            [
+                "query", "--db", db, "--timeout", "1",
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+            ])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.err.contains("timeout"), r.err)
         XCTAssertLessThan(Date().timeIntervalSince(start), 10)
@@ -51,7 +55,7 @@ final class QueryTests: XCTestCase {
         b.icmp(1000, "10.0.0.1", "10.0.0.2", type: 8, id: 1, seq: 1)
         try b.write(tmp.path("ok.pcap"))
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: tmp.path("ok.pcap"))))
-        bytes[22] = 0x01 // link type 0x00010001
+        bytes[22] = 0x01  // link type 0x00010001
         try Data(bytes).write(to: URL(fileURLWithPath: tmp.path("bad.pcap")))
         let r = try runTool(aetherBinary, ["ingest", tmp.path("bad.pcap"), "--db", tmp.path("b.sqlite")])
         XCTAssertEqual(r.status, 1)

@@ -17,8 +17,8 @@ final class ReassemblyTests: XCTestCase {
     func clientHello(_ sni: String) -> [UInt8] {
         let name = Array(sni.utf8)
         var ext: [UInt8] = [0, 0] + be16(name.count + 5) + be16(name.count + 3) + [0] + be16(name.count) + name
-        ext += [0, 0x2B, 0, 3, 2, 3, 4] // supported_versions: TLS 1.3
-        ext += [0, 0x15] + be16(600) + [UInt8](repeating: 0, count: 600) // padding, so the hello is long
+        ext += [0, 0x2B, 0, 3, 2, 3, 4]  // supported_versions: TLS 1.3
+        ext += [0, 0x15] + be16(600) + [UInt8](repeating: 0, count: 600)  // padding, so the hello is long
         var body: [UInt8] = [3, 3] + [UInt8](repeating: 0x11, count: 32) + [0] + be16(2) + [0x13, 0x01] + [1, 0]
         body += be16(ext.count) + ext
         let hs: [UInt8] = [1, 0] + be16(body.count) + body
@@ -43,7 +43,8 @@ final class ReassemblyTests: XCTestCase {
         var dns: [UInt8] = [0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 5] + Array("split".utf8) + [3] + Array("dns".utf8) + [0, 0, 1, 0, 1]
         dns += [0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]
         let framed = be16(dns.count) + dns
-        let query: [UInt8] = be16(dns.count - 16) + [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 5] + Array("split".utf8) + [3] + Array("dns".utf8) + [0, 0, 1, 0, 1]
+        let query: [UInt8] =
+            be16(dns.count - 16) + [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 5] + Array("split".utf8) + [3] + Array("dns".utf8) + [0, 0, 1, 0, 1]
         let frames = [
             tcpFrame(c, s, 40000, 443, seq: 1000, flags: 0x02, []),
             tcpFrame(s, c, 443, 40000, seq: 5000, flags: 0x12, []),

@@ -11,8 +11,9 @@ final class ReportCapTests: XCTestCase {
         for i in 0..<n {
             // One reverse-shell session from each of n internal hosts, each to a host of its own:
             // n suspicious_outbound alerts.
-            b.session(1000 + Double(i) * 0.01, "10.1.\(i / 250).\(i % 250 + 1)", 43000, "198.18.\(i / 250).\(i % 250 + 1)", 4444,
-                      exchange: [(true, Array("id\n".utf8)), (false, Array("uid=0\n".utf8))])
+            b.session(
+                1000 + Double(i) * 0.01, "10.1.\(i / 250).\(i % 250 + 1)", 43000, "198.18.\(i / 250).\(i % 250 + 1)", 4444,
+                exchange: [(true, Array("id\n".utf8)), (false, Array("uid=0\n".utf8))])
         }
         try b.write(tmp.path("many.pcap"))
         let db = tmp.path("m.sqlite"), html = tmp.path("m.html")

@@ -44,7 +44,7 @@ final class ThresholdTests: XCTestCase {
     }
 
     func testStealthProbesCountByTheirResets() throws {
-        for flags: UInt8 in [0x01, 0x29, 0x00, 0x10, 0x11] { // FIN, Xmas, NULL, ACK, Maimon
+        for flags: UInt8 in [0x01, 0x29, 0x00, 0x10, 0x11] {  // FIN, Xmas, NULL, ACK, Maimon
             func scan(_ n: Int) -> PacketBuilder {
                 var b = PacketBuilder()
                 for p in 0..<n {
@@ -128,10 +128,12 @@ final class ThresholdTests: XCTestCase {
     func ftp(_ n: Int, reply: String) -> PacketBuilder {
         var b = PacketBuilder()
         for i in 0..<n {
-            b.session(1000 + Double(i) * 2 + Double(i % 3) * 0.7, "10.0.0.5", UInt16(41000 + i), "10.0.0.9", 2121, exchange: [
-                (false, Self.ftpBanner), (true, Array("USER alice\r\n".utf8)), (false, Array("331 Please specify the password.\r\n".utf8)),
-                (true, Array("PASS guess\(i)\r\n".utf8)), (false, Array(reply.utf8)),
-            ])
+            b.session(
+                1000 + Double(i) * 2 + Double(i % 3) * 0.7, "10.0.0.5", UInt16(41000 + i), "10.0.0.9", 2121,
+                exchange: [
+                    (false, Self.ftpBanner), (true, Array("USER alice\r\n".utf8)), (false, Array("331 Please specify the password.\r\n".utf8)),
+                    (true, Array("PASS guess\(i)\r\n".utf8)), (false, Array(reply.utf8)),
+                ])
         }
         return b
     }
@@ -147,9 +149,11 @@ final class ThresholdTests: XCTestCase {
         var t = 1000.0
         for i in 0..<30 {
             t += 1 + Double(rng.next() % 1000) / 100
-            b.session(t, "10.0.0.5", UInt16(44000 + i), "10.0.0.9", 22, exchange: [
-                (false, Array("SSH-2.0-OpenSSH_9.2p1\r\n".utf8)), (true, Array("SSH-2.0-check_ssh\r\n".utf8)),
-            ])
+            b.session(
+                t, "10.0.0.5", UInt16(44000 + i), "10.0.0.9", 22,
+                exchange: [
+                    (false, Array("SSH-2.0-OpenSSH_9.2p1\r\n".utf8)), (true, Array("SSH-2.0-check_ssh\r\n".utf8)),
+                ])
         }
         let found = try alerts(b)
         XCTAssertEqual(found.map { $0["kind"] as! String }, [], "\(found)")
@@ -163,9 +167,11 @@ final class ThresholdTests: XCTestCase {
         func beacon(_ n: Int, src: String, dst: String) -> PacketBuilder {
             var b = PacketBuilder()
             for i in 0..<n {
-                b.session(1000 + Double(i) * 30, src, UInt16(42000 + i), dst, 8443, exchange: [
-                    (true, Array("GET /b HTTP/1.1\r\nHost: x\r\n\r\n".utf8)), (false, Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8)),
-                ])
+                b.session(
+                    1000 + Double(i) * 30, src, UInt16(42000 + i), dst, 8443,
+                    exchange: [
+                        (true, Array("GET /b HTTP/1.1\r\nHost: x\r\n\r\n".utf8)), (false, Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8)),
+                    ])
             }
             return b
         }
@@ -182,8 +188,8 @@ final class ThresholdTests: XCTestCase {
             b.udp(t, "192.168.1.50", 5000, "255.255.255.255", 6667, payload: Array("{\"discover\":1}".utf8))
             b.udp(t + 0.1, "192.168.1.50", 5000, "192.168.1.255", 6667, payload: Array("{\"discover\":1}".utf8))
             b.ip(t + 0.2, src: "192.168.1.50", dst: "224.0.0.22", proto: 2, [0x22, 0, 0, 0, 0, 0, 0, 1, 4, 0, 0, 0, 239, 1, 2, 3])
-            b.ip(t + 0.3, src: "192.168.1.1", dst: "224.0.0.18", proto: 112, Array(repeating: 0, count: 20)) // VRRP
-            b.ip(t + 0.4, src: "192.168.1.1", dst: "224.0.0.13", proto: 103, Array(repeating: 0, count: 20)) // PIM
+            b.ip(t + 0.3, src: "192.168.1.1", dst: "224.0.0.18", proto: 112, Array(repeating: 0, count: 20))  // VRRP
+            b.ip(t + 0.4, src: "192.168.1.1", dst: "224.0.0.13", proto: 103, Array(repeating: 0, count: 20))  // PIM
         }
         XCTAssertEqual(try kinds(b), [])
     }
@@ -204,8 +210,9 @@ final class ThresholdTests: XCTestCase {
     func testManySourcesAreGrouped() throws {
         var b = PacketBuilder()
         for i in 0..<300 {
-            b.session(1000 + Double(i) * 0.01, "10.2.\(i / 250).\(i % 250 + 1)", 43000, "203.0.113.9", 4444,
-                      exchange: [(true, Array("id\n".utf8)), (false, Array("uid=0\n".utf8))])
+            b.session(
+                1000 + Double(i) * 0.01, "10.2.\(i / 250).\(i % 250 + 1)", 43000, "203.0.113.9", 4444,
+                exchange: [(true, Array("id\n".utf8)), (false, Array("uid=0\n".utf8))])
         }
         let found = try alerts(b)
         XCTAssertEqual(found.count, 65)
@@ -223,10 +230,15 @@ final class ThresholdTests: XCTestCase {
             let name = txt != nil ? "c\(i).cmd.example" : label + ".com"
             let t = 1000 + Double(i) * 0.5
             b.udp(t, "10.0.0.5", UInt16(50000 + i), "10.0.0.53", 53, payload: PacketBuilder.dnsQuery(name, id: UInt16(i), qtype: txt != nil ? 16 : 1))
-            b.udp(t + 0.01, "10.0.0.53", 53, "10.0.0.5", UInt16(50000 + i),
-                  payload: PacketBuilder.dnsAnswer(name, id: UInt16(i), rcode: nx ? 3 : 0, qtype: txt != nil ? 16 : 1,
-                                                    txt: txt.map { n in sameAnswer ? Array(repeating: UInt8(ascii: "Q"), count: n)
-                                                                           : Array("\(i)-".utf8) + Array(repeating: UInt8(65 + i % 26), count: n) }))
+            b.udp(
+                t + 0.01, "10.0.0.53", 53, "10.0.0.5", UInt16(50000 + i),
+                payload: PacketBuilder.dnsAnswer(
+                    name, id: UInt16(i), rcode: nx ? 3 : 0, qtype: txt != nil ? 16 : 1,
+                    txt: txt.map { n in
+                        sameAnswer
+                            ? Array(repeating: UInt8(ascii: "Q"), count: n)
+                            : Array("\(i)-".utf8) + Array(repeating: UInt8(65 + i % 26), count: n)
+                    }))
         }
         return b
     }

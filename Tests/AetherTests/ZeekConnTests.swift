@@ -21,13 +21,15 @@ final class ZeekConnTests: XCTestCase {
             if line.hasPrefix("#fields") { fields = Array(line.split(separator: "\t").dropFirst().map(String.init)); continue }
             if line.hasPrefix("#") { continue }
             let parts = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            if fields.isEmpty { fields = parts; continue } // btest-diff-cut header line
+            if fields.isEmpty { fields = parts; continue }  // btest-diff-cut header line
             var d: [String: String] = [:]
             for (i, f) in fields.enumerated() where i < parts.count { d[f] = parts[i] }
-            rows.append(ZeekRow(origH: d["id.orig_h"], origP: d["id.orig_p"].flatMap { Int64($0) },
-                                respH: d["id.resp_h"], respP: d["id.resp_p"].flatMap { Int64($0) },
-                                origPkts: Int64(d["orig_pkts"] ?? "") ?? -1, respPkts: Int64(d["resp_pkts"] ?? "") ?? -1,
-                                state: d["conn_state"], history: d["history"]))
+            rows.append(
+                ZeekRow(
+                    origH: d["id.orig_h"], origP: d["id.orig_p"].flatMap { Int64($0) },
+                    respH: d["id.resp_h"], respP: d["id.resp_p"].flatMap { Int64($0) },
+                    origPkts: Int64(d["orig_pkts"] ?? "") ?? -1, respPkts: Int64(d["resp_pkts"] ?? "") ?? -1,
+                    state: d["conn_state"], history: d["history"]))
         }
         return rows
     }
@@ -36,7 +38,7 @@ final class ZeekConnTests: XCTestCase {
     static let differences: [String: String] = [
         // Zeek ran without -C, so it dropped the two packets whose UDP checksums are bad (history Cc, 0 packets).
         // A forensics store keeps every packet it was given; we do not verify checksums on the hot path.
-        "dns-corrupt": "bad checksums: Zeek discards the packets, we keep and count them",
+        "dns-corrupt": "bad checksums: Zeek discards the packets, we keep and count them"
     ]
 
     func testConnectionsEqualZeek() throws {
@@ -46,8 +48,10 @@ final class ZeekConnTests: XCTestCase {
         var compared = 0
         for log in logs {
             let name = String(log.dropLast(".zeek-conn.log".count))
-            guard let capture = try FileManager.default.contentsOfDirectory(atPath: Shared.captures.path)
-                .first(where: { $0.hasPrefix(name + ".") && !$0.hasSuffix(".log") }) else { XCTFail("no capture for \(log)"); continue }
+            guard
+                let capture = try FileManager.default.contentsOfDirectory(atPath: Shared.captures.path)
+                    .first(where: { $0.hasPrefix(name + ".") && !$0.hasSuffix(".log") })
+            else { XCTFail("no capture for \(log)"); continue }
             let zeek = try parse(Shared.captures.appendingPathComponent(log))
             let tmp = TempDir()
             let (store, _) = try ingest([Shared.captures.appendingPathComponent(capture).path], db: tmp.path("s.sqlite"))

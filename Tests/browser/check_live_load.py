@@ -17,6 +17,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -133,15 +134,19 @@ async def load(port):
     results = {"handshakes": 0, "frames": [], "ended": 0, "errors": []}
     keep = []
     await asyncio.gather(*[stalled(port, keep) for _ in range(STALLED)], *[half_open(port, keep) for _ in range(HALF_OPEN)])
-    await asyncio.wait_for(asyncio.gather(*[reader(port, results, i) for i in range(READERS)]), timeout=600)
+    try:
+        await asyncio.wait_for(asyncio.gather(*[reader(port, results, i) for i in range(READERS)]), timeout=180)
+    except asyncio.TimeoutError:
+        results["errors"].append("readers still waiting for `end` after 180 s")
     # The half-open requests were answered 408 and closed by the head timeout by now.
-    closed = 0
-    for r, w in keep[STALLED:]:
+    async def was_closed(r):
         try:
             data = await asyncio.wait_for(r.read(200), timeout=15)
-            closed += data.startswith(b"HTTP/1.1 408") or data == b""
+            return data.startswith(b"HTTP/1.1 408") or data == b""
         except Exception:
-            pass
+            return False
+    closed = sum(await asyncio.gather(*[was_closed(r) for r, _ in keep[STALLED:]]))
+    for r, w in keep[STALLED:]:
         w.close()
     for r, w in keep[:STALLED]:
         w.close()
@@ -165,6 +170,16 @@ def main():
             time.sleep(0.05)
     probe_out = os.path.join(WORK, "healthz-probe.txt")
     probe = subprocess.Popen([sys.executable, "-c", PROBE, str(port), probe_out, "900"])
+    peak = [0]
+
+    def sample():
+        while tail.poll() is None:
+            try:
+                peak[0] = max(peak[0], peak_rss(tail.pid))
+            except OSError:
+                break
+            time.sleep(0.5)
+    threading.Thread(target=sample, daemon=True).start()
     t0 = time.monotonic()
     results, closed = asyncio.run(load(port))
     took = time.monotonic() - t0
@@ -180,7 +195,7 @@ def main():
     probe.wait()
     worst, probes, probe_errors = open(probe_out).read().split()
     worst, probes, probe_errors = float(worst), int(probes), int(probe_errors)
-    rss = peak_rss(tail.pid)
+    rss = max(peak[0], peak_rss(tail.pid) if tail.poll() is None else 0)
     tail.send_signal(signal.SIGINT)
     try:
         tail.wait(timeout=30)

@@ -2,7 +2,7 @@ import AetherCapture
 import AetherCore
 import AetherDecode
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // The capture reader (pcap, pcapng, gzip) and the decoder on every packet it yields.

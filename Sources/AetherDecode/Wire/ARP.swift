@@ -1,0 +1,34 @@
+import AetherCore
+
+/// ARP for IPv4 over Ethernet (RFC 826): the only form whose addresses we read.
+struct ARPView {
+    enum Field {
+        static let hardwareType = 0
+        static let protocolType = 2
+        static let hardwareLength = 4
+        static let protocolLength = 5
+        static let operation = 6
+        static let senderHardware = 8
+        static let senderProtocol = 14
+        static let targetHardware = 18
+        static let targetProtocol = 24
+    }
+    static let length = 28
+
+    let frame: Frame
+    let offset: Int
+
+    /// Nil unless the whole header is there and it is Ethernet/IPv4 ARP.
+    @inline(__always) init?(_ frame: Frame, at offset: Int) {
+        guard frame.has(offset, Self.length), frame.u16(offset + Field.hardwareType) == 1,
+            frame.u16(offset + Field.protocolType) == EtherType.ipv4, frame.u8(offset + Field.hardwareLength) == 6,
+            frame.u8(offset + Field.protocolLength) == 4
+        else { return nil }
+        self.frame = frame
+        self.offset = offset
+    }
+
+    @inline(__always) var operation: UInt16 { frame.u16(offset + Field.operation) }
+    @inline(__always) var senderAddress: IPAddress { frame.v4(offset + Field.senderProtocol) }
+    @inline(__always) var targetAddress: IPAddress { frame.v4(offset + Field.targetProtocol) }
+}

@@ -1,0 +1,76 @@
+import AetherCore
+
+/// Ethernet II (IEEE 802.3 with an EtherType): destination, source, type.
+struct EthernetView {
+    enum Field {
+        static let destination = 0
+        static let source = 6
+        static let etherType = 12
+    }
+    static let length = 14
+
+    let frame: Frame
+    let offset: Int
+
+    @inline(__always) init?(_ frame: Frame, at offset: Int) {
+        guard frame.has(offset, Self.length) else { return nil }
+        self.frame = frame
+        self.offset = offset
+    }
+
+    @inline(__always) var etherType: UInt16 { frame.u16(offset + Field.etherType) }
+    @inline(__always) var payload: Int { offset + Self.length }
+}
+
+/// One 802.1Q / 802.1ad tag: priority, DEI and VLAN id, then the next EtherType.
+struct VLANTagView {
+    enum Field {
+        static let tci = 0
+        static let etherType = 2
+    }
+    static let length = 4
+
+    let frame: Frame
+    let offset: Int
+
+    @inline(__always) init?(_ frame: Frame, at offset: Int) {
+        guard frame.has(offset, Self.length) else { return nil }
+        self.frame = frame
+        self.offset = offset
+    }
+
+    @inline(__always) var vlanID: UInt16 { frame.u16(offset + Field.tci) & 0x0FFF }
+    @inline(__always) var etherType: UInt16 { frame.u16(offset + Field.etherType) }
+}
+
+/// A PPPoE session header (RFC 2516) and the PPP protocol number after it.
+struct PPPoESessionView {
+    enum Field {
+        static let versionType = 0
+        static let code = 1
+        static let sessionID = 2
+        static let length = 4
+        static let pppProtocol = 6
+    }
+    static let length = 8
+
+    let frame: Frame
+    let offset: Int
+
+    @inline(__always) init?(_ frame: Frame, at offset: Int) {
+        guard frame.has(offset, Self.length) else { return nil }
+        self.frame = frame
+        self.offset = offset
+    }
+
+    @inline(__always) var pppProtocol: UInt16 { frame.u16(offset + Field.pppProtocol) }
+    @inline(__always) var payload: Int { offset + Self.length }
+}
+
+/// PPP protocol numbers that carry IP.
+enum PPPProtocol {
+    static let ipv4: UInt16 = 0x0021
+    static let ipv6: UInt16 = 0x0057
+
+    static func etherType(_ p: UInt16) -> UInt16 { p == ipv4 ? EtherType.ipv4 : (p == ipv6 ? EtherType.ipv6 : 0) }
+}
