@@ -1,7 +1,7 @@
 import AetherCore
 
 /// ARP for IPv4 over Ethernet (RFC 826): the only form whose addresses we read.
-struct ARPView {
+struct ARPView: WireView {
     enum Field {
         static let hardwareType = 0
         static let protocolType = 2
@@ -14,16 +14,18 @@ struct ARPView {
         static let targetProtocol = 24
     }
     static let length = 28
+    static var minLength: Int { length }
 
     let frame: Frame
     let offset: Int
 
-    /// Nil unless the whole header is there and it is Ethernet/IPv4 ARP.
-    @inline(__always) init?(_ frame: Frame, at offset: Int) {
-        guard frame.has(offset, Self.length), frame.u16(offset + Field.hardwareType) == 1,
-            frame.u16(offset + Field.protocolType) == EtherType.ipv4, frame.u8(offset + Field.hardwareLength) == 6,
-            frame.u8(offset + Field.protocolLength) == 4
-        else { return nil }
+    /// Accepted only when the whole header is there and it is Ethernet/IPv4 ARP.
+    @inline(__always) static func accepts(_ frame: Frame, at offset: Int) -> Bool {
+        frame.u16(offset + Field.hardwareType) == 1 && frame.u16(offset + Field.protocolType) == EtherType.ipv4 && frame.u8(offset + Field.hardwareLength) == 6
+            && frame.u8(offset + Field.protocolLength) == 4
+    }
+
+    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
         self.frame = frame
         self.offset = offset
     }

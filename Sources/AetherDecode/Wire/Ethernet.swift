@@ -1,19 +1,19 @@
 import AetherCore
 
 /// Ethernet II (IEEE 802.3 with an EtherType): destination, source, type.
-struct EthernetView {
+struct EthernetView: WireView {
     enum Field {
         static let destination = 0
         static let source = 6
         static let etherType = 12
     }
     static let length = 14
+    static var minLength: Int { length }
 
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init?(_ frame: Frame, at offset: Int) {
-        guard frame.has(offset, Self.length) else { return nil }
+    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
         self.frame = frame
         self.offset = offset
     }
@@ -23,18 +23,18 @@ struct EthernetView {
 }
 
 /// One 802.1Q / 802.1ad tag: priority, DEI and VLAN id, then the next EtherType.
-struct VLANTagView {
+struct VLANTagView: WireView {
     enum Field {
         static let tci = 0
         static let etherType = 2
     }
     static let length = 4
+    static var minLength: Int { length }
 
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init?(_ frame: Frame, at offset: Int) {
-        guard frame.has(offset, Self.length) else { return nil }
+    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
         self.frame = frame
         self.offset = offset
     }
@@ -44,7 +44,7 @@ struct VLANTagView {
 }
 
 /// A PPPoE session header (RFC 2516) and the PPP protocol number after it.
-struct PPPoESessionView {
+struct PPPoESessionView: WireView {
     enum Field {
         static let versionType = 0
         static let code = 1
@@ -53,12 +53,12 @@ struct PPPoESessionView {
         static let pppProtocol = 6
     }
     static let length = 8
+    static var minLength: Int { length }
 
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init?(_ frame: Frame, at offset: Int) {
-        guard frame.has(offset, Self.length) else { return nil }
+    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
         self.frame = frame
         self.offset = offset
     }

@@ -1,7 +1,7 @@
 import AetherCore
 
 /// The IPv4 header (RFC 791). The fixed 20 bytes are checked once; options are skipped by IHL.
-struct IPv4View {
+struct IPv4View: WireView {
     enum Field {
         static let versionIHL = 0
         static let totalLength = 2
@@ -18,9 +18,12 @@ struct IPv4View {
     let frame: Frame
     let offset: Int
 
-    /// Nil unless 20 bytes are there and the version nibble says 4.
-    @inline(__always) init?(_ frame: Frame, at offset: Int) {
-        guard frame.has(offset, Self.minLength), frame.u8(offset) >> 4 == 4 else { return nil }
+    /// Accepted only when 20 bytes are there and the version nibble says 4.
+    @inline(__always) static func accepts(_ frame: Frame, at offset: Int) -> Bool {
+        frame.u8(offset) >> 4 == 4
+    }
+
+    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
         self.frame = frame
         self.offset = offset
     }

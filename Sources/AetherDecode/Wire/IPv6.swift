@@ -1,7 +1,7 @@
 import AetherCore
 
 /// The IPv6 fixed header (RFC 8200).
-struct IPv6View {
+struct IPv6View: WireView {
     enum Field {
         static let versionClassFlow = 0
         static let payloadLength = 4
@@ -11,13 +11,17 @@ struct IPv6View {
         static let destination = 24
     }
     static let length = 40
+    static var minLength: Int { length }
 
     let frame: Frame
     let offset: Int
 
-    /// Nil unless 40 bytes are there and the version nibble says 6.
-    @inline(__always) init?(_ frame: Frame, at offset: Int) {
-        guard frame.has(offset, Self.length), frame.u8(offset) >> 4 == 6 else { return nil }
+    /// Accepted only when 40 bytes are there and the version nibble says 6.
+    @inline(__always) static func accepts(_ frame: Frame, at offset: Int) -> Bool {
+        frame.u8(offset) >> 4 == 6
+    }
+
+    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
         self.frame = frame
         self.offset = offset
     }

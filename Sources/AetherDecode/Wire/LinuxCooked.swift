@@ -1,5 +1,5 @@
 /// Linux "cooked" capture headers (`-i any`): SLL (link type 113) and SLL2 (276).
-struct LinuxSLLView {
+struct LinuxSLLView: WireView {
     enum Field {
         static let packetType = 0
         static let addressType = 2
@@ -8,12 +8,12 @@ struct LinuxSLLView {
         static let protocolType = 14
     }
     static let length = 16
+    static var minLength: Int { length }
 
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init?(_ frame: Frame, at offset: Int) {
-        guard frame.has(offset, Self.length) else { return nil }
+    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
         self.frame = frame
         self.offset = offset
     }
@@ -22,7 +22,7 @@ struct LinuxSLLView {
     @inline(__always) var payload: Int { offset + Self.length }
 }
 
-struct LinuxSLL2View {
+struct LinuxSLL2View: WireView {
     enum Field {
         static let protocolType = 0
         static let interfaceIndex = 4
@@ -32,12 +32,12 @@ struct LinuxSLL2View {
         static let address = 12
     }
     static let length = 20
+    static var minLength: Int { length }
 
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init?(_ frame: Frame, at offset: Int) {
-        guard frame.has(offset, Self.length) else { return nil }
+    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
         self.frame = frame
         self.offset = offset
     }
@@ -48,14 +48,14 @@ struct LinuxSLL2View {
 
 /// BSD loopback (link types 0 and 108): a 4-byte address family, in the capturing host's byte
 /// order for NULL and network order for LOOP; both are accepted.
-struct LoopbackView {
+struct LoopbackView: WireView {
     static let length = 4
+    static var minLength: Int { length }
 
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init?(_ frame: Frame, at offset: Int) {
-        guard frame.has(offset, Self.length) else { return nil }
+    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
         self.frame = frame
         self.offset = offset
     }

@@ -1,5 +1,5 @@
 /// The TCP header (RFC 9293); options are skipped by the data offset.
-struct TCPView {
+struct TCPView: WireView {
     enum Field {
         static let sourcePort = 0
         static let destinationPort = 2
@@ -14,8 +14,7 @@ struct TCPView {
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init?(_ frame: Frame, at offset: Int) {
-        guard frame.has(offset, Self.minLength) else { return nil }
+    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
         self.frame = frame
         self.offset = offset
     }
@@ -29,7 +28,7 @@ struct TCPView {
 }
 
 /// The UDP header (RFC 768).
-struct UDPView {
+struct UDPView: WireView {
     enum Field {
         static let sourcePort = 0
         static let destinationPort = 2
@@ -37,12 +36,12 @@ struct UDPView {
         static let checksum = 6
     }
     static let length = 8
+    static var minLength: Int { length }
 
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init?(_ frame: Frame, at offset: Int) {
-        guard frame.has(offset, Self.length) else { return nil }
+    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
         self.frame = frame
         self.offset = offset
     }
@@ -54,7 +53,7 @@ struct UDPView {
 
 /// ICMP and ICMPv6: type and code are all the first 4 bytes promise; the identifier of an echo
 /// (bytes 4-5) is read only when there.
-struct ICMPView {
+struct ICMPView: WireView {
     enum Field {
         static let type = 0
         static let code = 1
@@ -68,8 +67,7 @@ struct ICMPView {
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init?(_ frame: Frame, at offset: Int) {
-        guard frame.has(offset, Self.minLength) else { return nil }
+    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
         self.frame = frame
         self.offset = offset
     }

@@ -1,5 +1,5 @@
 /// GRE (RFC 2784/2890) and enhanced GRE for PPTP (RFC 2637, version 1).
-struct GREView {
+struct GREView: WireView {
     enum Field {
         static let flags = 0
         static let protocolType = 2
@@ -16,8 +16,7 @@ struct GREView {
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init?(_ frame: Frame, at offset: Int) {
-        guard frame.has(offset, Self.minLength) else { return nil }
+    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
         self.frame = frame
         self.offset = offset
     }
@@ -47,14 +46,13 @@ struct GREView {
 }
 
 /// PPP inside GRE (PPTP): optional address/control bytes, a 1- or 2-byte protocol.
-struct PPPView {
+struct PPPView: WireView {
     static let minLength = 4
 
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init?(_ frame: Frame, at offset: Int) {
-        guard frame.has(offset, Self.minLength) else { return nil }
+    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
         self.frame = frame
         self.offset = offset
     }
@@ -70,20 +68,24 @@ struct PPPView {
 }
 
 /// VXLAN (RFC 7348): flags with the I bit, a 24-bit VNI, then an Ethernet frame.
-struct VXLANView {
+struct VXLANView: WireView {
     enum Field {
         static let flags = 0
         static let vni = 4
     }
     static let length = 8
+    static var minLength: Int { length }
     static let port: UInt16 = 4789
 
     let frame: Frame
     let offset: Int
 
-    /// Nil unless 8 bytes are there and the I (valid VNI) flag is set.
-    @inline(__always) init?(_ frame: Frame, at offset: Int) {
-        guard frame.has(offset, Self.length), frame.u8(offset + Field.flags) & 0x08 != 0 else { return nil }
+    /// Accepted only when 8 bytes are there and the I (valid VNI) flag is set.
+    @inline(__always) static func accepts(_ frame: Frame, at offset: Int) -> Bool {
+        frame.u8(offset + Field.flags) & 0x08 != 0
+    }
+
+    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
         self.frame = frame
         self.offset = offset
     }
