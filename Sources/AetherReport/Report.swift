@@ -265,7 +265,8 @@ public struct Report {
             E.el("h3", [], text: "DNS names (\(dnsTotal) distinct; top 60)"),
             E.table(
                 id: "dns-names", headers: ["name", "lookups", "NXDOMAIN", "qtypes"],
-                rows: dns.map { [E.el("code", [], text: $0.name), .text("\($0.lookups)"), .text("\($0.nxdomain)"), .text($0.qtypes)] }, numeric: [1, 2]),
+                rows: dns.map { [E.el("code", [], text: $0.name), .text("\($0.lookups)"), .text($0.nxdomain.map(String.init) ?? ""), .text($0.qtypes)] },
+                numeric: [1, 2]),
             E.el("h3", [], text: "TLS server names"),
             E.table(
                 id: "tls-names", headers: ["server name", "hellos", "versions", "ALPN", "JA4"],

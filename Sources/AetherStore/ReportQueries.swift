@@ -12,7 +12,8 @@ public struct SeriesPoint: Sendable { public var second: Int64, proto: String, p
 public struct HostTotal: Sendable { public var host: String, bytes: Int64, packets: Int64, connections: Int64 }
 public struct PairTotal: Sendable { public var orig: String, resp: String, connections: Int64, packets: Int64, bytes: Int64 }
 public struct ServerPort: Sendable { public var proto: String, port: Int64, connections: Int64, clients: Int64, servers: Int64, bytes: Int64 }
-public struct NameLookups: Sendable { public var name: String, lookups: Int64, nxdomain: Int64, qtypes: String }
+/// `nxdomain` is nil when no answer to the name was seen (no rcode to count).
+public struct NameLookups: Sendable { public var name: String, lookups: Int64, nxdomain: Int64?, qtypes: String }
 public struct TLSServerName: Sendable { public var name: String, hellos: Int64, versions: String, alpn: String, ja4: String }
 public struct HTTPHostCount: Sendable { public var host: String, requests: Int64, methods: String, sampleURI: String, statuses: String }
 public struct UserAgentCount: Sendable { public var agent: String, requests: Int64 }
@@ -121,7 +122,7 @@ extension Store {
         s.bind(1, limit)
         var out: [NameLookups] = []
         while try s.step() {
-            out.append(NameLookups(name: s.text("qname") ?? "", lookups: s.int("lookups"), nxdomain: s.int("nxdomain"), qtypes: s.text("qtypes") ?? ""))
+            out.append(NameLookups(name: s.text("qname") ?? "", lookups: s.int("lookups"), nxdomain: s.optionalInt("nxdomain"), qtypes: s.text("qtypes") ?? ""))
         }
         return out
     }
