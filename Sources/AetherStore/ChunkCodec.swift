@@ -33,8 +33,6 @@ public struct ChunkBuilder {
         columns = (0..<ChunkBuilder.columnNames.count).map { _ in ColumnBuffer() }
     }
 
-    public func free() { for c in columns { c.free() } }
-
     public mutating func reset() {
         for i in columns.indices { columns[i].clear() }
         count = 0

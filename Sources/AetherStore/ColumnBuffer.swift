@@ -1,8 +1,9 @@
 import CZlib
 
 /// A growable byte buffer that is reused chunk after chunk: after the first chunk it
-/// never allocates. Varint writers for the column encodings.
-public struct ColumnBuffer {
+/// never allocates. Varint writers for the column encodings. A class: it owns its memory and
+/// frees it in `deinit`, so no copy can outlive or double-free it.
+public final class ColumnBuffer {
     public private(set) var base: UnsafeMutablePointer<UInt8>
     public private(set) var count = 0
     private var capacity: Int
@@ -12,11 +13,11 @@ public struct ColumnBuffer {
         base = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
     }
 
-    public func free() { base.deallocate() }
+    deinit { base.deallocate() }
 
-    public mutating func clear() { count = 0 }
+    public func clear() { count = 0 }
 
-    @inline(__always) mutating func reserve(_ n: Int) {
+    @inline(__always) func reserve(_ n: Int) {
         if count + n <= capacity { return }
         var c = capacity * 2
         while c < count + n { c *= 2 }
@@ -27,13 +28,13 @@ public struct ColumnBuffer {
         capacity = c
     }
 
-    @inline(__always) public mutating func byte(_ v: UInt8) {
+    @inline(__always) public func byte(_ v: UInt8) {
         reserve(1)
         base[count] = v
         count += 1
     }
 
-    @inline(__always) public mutating func varint(_ value: UInt64) {
+    @inline(__always) public func varint(_ value: UInt64) {
         reserve(10)
         var v = value
         while v >= 0x80 {
@@ -45,11 +46,11 @@ public struct ColumnBuffer {
         count += 1
     }
 
-    @inline(__always) public mutating func zigzag(_ v: Int64) {
+    @inline(__always) public func zigzag(_ v: Int64) {
         varint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
     }
 
-    public mutating func bytes(_ p: UnsafeRawPointer, _ n: Int) {
+    public func bytes(_ p: UnsafeRawPointer, _ n: Int) {
         reserve(n)
         (UnsafeMutableRawPointer(base) + count).copyMemory(from: p, byteCount: n)
         count += n
@@ -93,8 +94,8 @@ public struct ColumnReader {
     }
 }
 
-/// zlib in both directions with a reusable output buffer.
-public struct Deflater {
+/// zlib in both directions with a reusable output buffer (owned, freed in `deinit`).
+public final class Deflater {
     private var out: UnsafeMutablePointer<UInt8>
     private var capacity: Int
     public let level: Int32
@@ -105,10 +106,10 @@ public struct Deflater {
         out = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
     }
 
-    public func free() { out.deallocate() }
+    deinit { out.deallocate() }
 
     /// Compresses `n` bytes; the result is valid until the next call.
-    public mutating func compress(_ p: UnsafePointer<UInt8>, _ n: Int) -> UnsafeRawBufferPointer {
+    public func compress(_ p: UnsafePointer<UInt8>, _ n: Int) -> UnsafeRawBufferPointer {
         let bound = Int(compressBound(uLong(n)))
         if bound > capacity {
             out.deallocate()

@@ -16,7 +16,7 @@ public final class Store {
     public static let chunkSize = 65_536
 
     private var builder = ChunkBuilder()
-    private var deflater = Deflater(level: 1)
+    private let deflater = Deflater(level: 1)
     private var insertChunk: Statement?
     private var insertFlow: Statement?
     private var insertConversation: Statement?
@@ -46,11 +46,6 @@ public final class Store {
                 throw e
             }
         }
-    }
-
-    deinit {
-        builder.free()
-        deflater.free()
     }
 
     private func storedVersion() throws -> Int? {

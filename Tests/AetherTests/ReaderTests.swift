@@ -228,7 +228,6 @@ final class ValueTests: XCTestCase {
 
     func testChunkRoundTrip() throws {
         var b = ChunkBuilder()
-        defer { b.free() }
         var metas: [PacketMeta] = []
         for i in 0..<500 {
             var m = PacketMeta()
