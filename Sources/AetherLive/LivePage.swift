@@ -1,3 +1,5 @@
+import AetherCore
+
 /// The live page: self-contained like the report (inline CSS and JS, SVG drawn in the page),
 /// it talks only to the server it came from and reconnects by itself.
 enum LivePage {
@@ -12,7 +14,7 @@ enum LivePage {
         #status{padding:2px 8px;border-radius:3px;color:#fff;background:#8c8c8c}#status.open{background:#2e7d4f}#status.closed{background:#c0392b}
         svg{width:100%;height:auto}.grid{stroke:#e6e9ef}.lab{font-size:10px;fill:#5b6577}
         table{border-collapse:collapse;width:100%;font-size:12.5px}th,td{border-bottom:1px solid #dde2ea;padding:3px 6px;text-align:left}th{background:#eef1f6}
-        .num{text-align:right}.sev{color:#fff;padding:0 6px;border-radius:3px}.high{background:#c0392b}.medium{background:#e08a2e}.low{background:#3b6fb6}
+        .num{text-align:right}.sev{color:#fff;padding:0 6px;border-radius:3px;white-space:nowrap}\(Palette.severityCSS)
         .key{margin-right:12px;font-size:12px}.key i{display:inline-block;width:10px;height:10px;margin-right:4px}
         </style></head><body><main>
         <h1>AetherLens live <span id="status">connecting</span></h1>
@@ -27,7 +29,7 @@ enum LivePage {
         <h2>Top talkers (last second)</h2><table><thead><tr><th>host</th><th class="num">bytes</th><th class="num">packets</th></tr></thead><tbody id="talkers"></tbody></table>
         </main><script>
         (function(){
-        var colors={tcp:'#3b6fb6',udp:'#e08a2e',icmp:'#3a9a5b',icmpv6:'#7cc08f',other_ip:'#9b59b6',arp:'#8c8c8c',other:'#c0392b'};
+        var colors=\(Palette.protocolsJS);
         var keys=['tcp','udp','icmp','icmpv6','other_ip','arp','other'];var history=[];var alerts={};var retry=1000;
         function $(id){return document.getElementById(id);}
         function fmt(v){return v>=1e9?(v/1e9).toFixed(1)+'G':v>=1e6?(v/1e6).toFixed(1)+'M':v>=1e3?(v/1e3).toFixed(1)+'k':String(v);}

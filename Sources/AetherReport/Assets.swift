@@ -1,6 +1,8 @@
+import AetherCore
+
 extension Report {
     static let css = """
-        :root{--fg:#1d2330;--mut:#5b6577;--line:#dde2ea;--bg:#fff;--hi:#c0392b;--me:#e08a2e;--lo:#3b6fb6}
+        :root{--fg:#1d2330;--mut:#5b6577;--line:#dde2ea;--bg:#fff;--lo:\(Palette.color(ofSeverity: "low"))}
         *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:#f5f7fa}
         main{max-width:1180px;margin:0 auto;padding:16px 24px 48px;background:var(--bg)}
         header h1{margin:8px 0 2px;font-size:24px}.sub{color:var(--mut);margin:0 0 8px}
@@ -10,10 +12,10 @@ extension Report {
         th,td{border-bottom:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
         th{background:#eef1f6;cursor:pointer;user-select:none;white-space:nowrap}th.sorted-asc::after{content:" ▲"}th.sorted-desc::after{content:" ▼"}
         td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-        code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}td code{white-space:nowrap}td code.hash{white-space:normal;word-break:break-all}pre{background:#f4f6f9;padding:8px;overflow:auto;font-size:12px;max-height:320px}
+        code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}td code{white-space:nowrap}code.hash,code.path{display:block;max-width:30ch;overflow-x:auto;white-space:nowrap}td.num,td.keep{white-space:nowrap;overflow-wrap:normal}.table-box{overflow-x:auto}details summary{white-space:nowrap}pre{background:#f4f6f9;padding:8px;overflow:auto;font-size:12px;max-height:320px}
         .facts{display:grid;grid-template-columns:repeat(3,auto 1fr);gap:2px 12px}.facts dt{color:var(--mut)}.facts dd{margin:0;font-weight:600}
-        .sev{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-size:12px;margin-right:4px}
-        .sev.high{background:var(--hi)}.sev.medium{background:var(--me)}.sev.low{background:var(--lo)}
+        .sev{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-size:12px;margin-right:4px;white-space:nowrap}
+        \(Palette.severityCSS)
         .verdict{font-size:16px;font-weight:600}.verdict.ok{color:#2e7d4f}.ok{color:#2e7d4f}.bad{color:var(--hi)}
         figure{margin:8px 0 16px}figcaption{font-weight:600;margin-bottom:4px}
         svg.chart{width:100%;height:auto;display:block}svg.bars{max-width:760px}svg.hist{max-width:460px}svg.coverage{max-width:660px}
@@ -24,7 +26,7 @@ extension Report {
         .cmd{white-space:nowrap;font-size:11px}article.alert-detail{border-left:3px solid var(--line);padding-left:12px;margin:12px 0}
         #tip{position:fixed;pointer-events:none;background:#1d2330;color:#fff;font-size:12px;padding:3px 6px;border-radius:3px;display:none;z-index:9}
         footer{margin-top:36px;color:var(--mut);font-size:12px}
-        @media print{body{background:#fff}main{max-width:none;padding:0}nav,.filter,#tip{display:none}
+        @media print{body{background:#fff}main{max-width:none;padding:0}code.hash,code.path{max-width:none;white-space:normal;word-break:break-all}nav,.filter,#tip{display:none}
           section{break-inside:auto}tr,figure,article{break-inside:avoid}details>pre{display:block}h2{break-after:avoid}
           a{color:inherit;text-decoration:none}}
         """

@@ -2,11 +2,6 @@ import AetherCore
 
 /// Inline SVG charts drawn from numbers. Labels pass through `escape`; nothing is fetched.
 enum Chart {
-    static let palette = [
-        "tcp": "#3b6fb6", "udp": "#e08a2e", "icmp": "#3a9a5b", "icmpv6": "#7cc08f", "other_ip": "#9b59b6",
-        "arp": "#8c8c8c", "other": "#c0392b",
-    ]
-    static let severityColor = ["high": "#c0392b", "medium": "#e08a2e", "low": "#3b6fb6"]
 
     static func fmt(_ v: Double) -> String {
         if v >= 1e9 { return trim(v / 1e9) + "G" }
@@ -79,17 +74,17 @@ enum Chart {
                 bottomPts.append("\(tx),\(num(y(base[i])))")
             }
             for i in seconds.indices { base[i] += values[i] }
-            let color = palette[name] ?? "#666"
+            let color = Palette.color(ofProtocol: name)
             svg +=
                 "<polygon points=\"\(top.joined(separator: " ")) \(bottomPts.reversed().joined(separator: " "))\" fill=\"\(color)\" fill-opacity=\"0.75\"><title>\(escape(name))</title></polygon>"
         }
         svg += "</svg>"
-        let legend = series.map { "<span class=\"key\"><i style=\"background:\(palette[$0.0] ?? "#666")\"></i>\(escape($0.0))</span>" }.joined()
+        let legend = series.map { "<span class=\"key\"><i style=\"background:\(Palette.color(ofProtocol: $0.0))\"></i>\(escape($0.0))</span>" }.joined()
         return .trusted("<figure><figcaption>\(escape(title))</figcaption>\(svg)<div class=\"legend\">\(legend)</div></figure>")
     }
 
     /// Horizontal bars: label, value.
-    static func bars(_ items: [(String, Double)], unit: String, color: String = "#3b6fb6", width: Double = 560) -> Node {
+    static func bars(_ items: [(String, Double)], unit: String, color: String = Palette.color(ofProtocol: "tcp"), width: Double = 560) -> Node {
         guard let maxV = items.map(\.1).max(), maxV > 0 else { return .text("Nothing to show.") }
         let row = 20.0, labelW = 190.0
         let height = Double(items.count) * row + 6
@@ -124,7 +119,7 @@ enum Chart {
             let y = top + Double(i) * row
             let s = Double(a.start) / 1e9, e = Double(a.end) / 1e9
             let x0 = x(s), x1 = max(x(e), x0 + 3)
-            let color = severityColor[a.severity] ?? "#666"
+            let color = Palette.color(ofSeverity: a.severity)
             let label = "#\(a.id) \(a.kind) \(a.src)"
             svg += "<text x=\"\(num(left - 6))\" y=\"\(num(y + 12))\" class=\"ylab\">\(escape(label))</text>"
             svg +=

@@ -56,7 +56,8 @@ public enum HTML {
     public static func el(_ name: String, _ attrs: [(String, String)] = [], text: String) -> Node {
         .element(name, attrs, [.text(text)])
     }
-    public static func table(id: String, headers: [String], rows: [[Node]], numeric: Set<Int> = [], filter: Bool = true) -> Node {
+    /// `numeric` columns align right; `keep` columns (ids, badges, timestamps) never wrap.
+    public static func table(id: String, headers: [String], rows: [[Node]], numeric: Set<Int> = [], keep: Set<Int> = [], filter: Bool = true) -> Node {
         var parts: [Node] = []
         if filter && rows.count > 8 {
             parts.append(el("input", [("class", "filter"), ("type", "search"), ("placeholder", "filter rows"), ("data-table", id)]))
@@ -73,9 +74,13 @@ public enum HTML {
         let body = el(
             "tbody", [],
             rows.map { r in
-                el("tr", [], r.enumerated().map { i, cell in el("td", numeric.contains(i) ? [("class", "num")] : [], [cell]) })
+                el(
+                    "tr", [],
+                    r.enumerated().map { i, cell in el("td", numeric.contains(i) ? [("class", "num")] : (keep.contains(i) ? [("class", "keep")] : []), [cell]) }
+                )
             })
-        parts.append(el("table", [("id", id), ("class", "sortable")], [head, body]))
+        // A wide table scrolls inside its own box instead of widening the page.
+        parts.append(el("div", [("class", "table-box")], [el("table", [("id", id), ("class", "sortable")], [head, body])]))
         return .group(parts)
     }
 }

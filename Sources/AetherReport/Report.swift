@@ -131,13 +131,14 @@ public struct Report {
             rows: rows.map { c in
                 let dur = c.first.flatMap { f in c.last.map { String(format: "%.3f", Double($0 - f) / 1e9) } } ?? ""
                 return [
-                    .text(c.path), E.el("code", [("class", "hash")], text: c.sha256), .text("\(c.size)"),
+                    E.el("code", [("class", "path"), ("title", c.path)], text: c.path), E.el("code", [("class", "hash"), ("title", c.sha256)], text: c.sha256),
+                    .text("\(c.size)"),
                     .text(c.format + (c.compressed ? " (gzip)" : "")), .text(c.linkTypes),
                     .text(c.first.map(ts) ?? ""), .text(c.last.map(ts) ?? ""), .text(dur),
                     .text("\(c.packets)"), .text("\(c.wireBytes)"), .text("\(c.outOfOrder)"), .text("\(c.truncatedPackets)"),
                     E.el("span", [("class", c.status == "complete" ? "ok" : "bad"), ("title", c.error)], text: c.status),
                 ]
-            }, numeric: [2, 7, 8, 9, 10, 11])
+            }, numeric: [2, 7, 8, 9, 10, 11], keep: [5, 6, 12])
         let summary = E.el(
             "dl", [("class", "facts")],
             [
@@ -198,7 +199,7 @@ public struct Report {
                                 ]),
                         ]),
                 ]
-            }, numeric: [0, 9])
+            }, numeric: [0, 9], keep: [1, 2, 7, 8])
     }
 
     func traffic() throws -> [Node] {

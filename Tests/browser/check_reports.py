@@ -87,6 +87,24 @@ def main():
             rows = page.evaluate("document.querySelectorAll('#alert-table tbody tr').length") if alerts else 0
             if rows != len(alerts):
                 failures.append(f"{name}: alert table has {rows} rows, alerts --json {len(alerts)}")
+            # At 1300 px ids, severity badges, timestamps and hashes keep to one line (issue 11:
+            # an id of 10 wrapped to "1" over "0", "medium" to "mediu"/"m").
+            page.set_viewport_size({"width": 1300, "height": 900})
+            wrapped = page.evaluate("""() => {
+                const bad = [];
+                // Lines the element's text occupies: the height of its text's boxes in line heights.
+                const lines = (el) => { const r = document.createRange(); r.selectNodeContents(el);
+                    const boxes = Array.from(r.getClientRects()).filter(b => b.width > 0);
+                    if (!boxes.length) return 0;
+                    const h = Math.max(...boxes.map(b => b.bottom)) - Math.min(...boxes.map(b => b.top));
+                    return h / (parseFloat(getComputedStyle(el).fontSize) * 1.5); };
+                document.querySelectorAll('#alert-table td:first-child a, .sev, td.keep, code.hash, code.path').forEach(el => {
+                    if (lines(el) > 1.6) bad.push(el.textContent.slice(0, 40));
+                });
+                return bad;
+            }""")
+            if wrapped:
+                failures.append(f"{name}: wrapped at 1300 px: {wrapped[:5]}")
             # Sorting works (a click reorders without errors).
             if page.locator("#conversations th").count():
                 page.locator("#conversations th").nth(4).click()
