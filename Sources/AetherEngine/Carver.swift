@@ -51,7 +51,7 @@ public struct Carver {
                     message: "cannot carve: \(c.path) has changed since it was ingested (sha256 \(now.prefix(12))…, stored \((c.sha256 ?? "").prefix(12))…)")
             }
         }
-        var packets: [(linkType: UInt32, ts: Int64, wire: UInt32, bytes: [UInt8])] = []
+        var packets: [CapturedPacket] = []
         for c in captures {
             let want = frames[c.id]!
             let reader = try CaptureReader(path: c.path, hashing: false)
@@ -61,57 +61,14 @@ public struct Carver {
                     frame += 1
                     if want.contains(frame) {
                         let p = reader.packet
-                        packets.append((p.linkType, p.timestamp, p.wireLength, Array(p.bytes)))
+                        packets.append(CapturedPacket(linkType: p.linkType, timestamp: p.timestamp, wireLength: p.wireLength, bytes: Array(p.bytes)))
                     }
                 }
             } catch let e as CaptureError where e.kind == .truncated || e.kind == .corrupt {
                 // The same fault as at ingest: everything before it was stored and is carved.
             }
         }
-        let linkTypes = packets.reduce(into: [UInt32]()) { if !$0.contains($1.linkType) { $0.append($1.linkType) } }
-        var out: [UInt8] = []
-        func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
-        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
-        if linkTypes.count == 1 {
-            // pcap with nanosecond timestamps, as precise as the store.
-            u32(0xA1B2_3C4D); u16(2); u16(4); u32(0); u32(0); u32(262_144); u32(linkTypes[0])
-            for p in packets {
-                u32(UInt32(truncatingIfNeeded: p.ts / 1_000_000_000)); u32(UInt32(truncatingIfNeeded: p.ts % 1_000_000_000))
-                u32(UInt32(p.bytes.count)); u32(p.wire); out += p.bytes
-            }
-        } else {
-            // pcapng: one interface per link type, nanosecond resolution.
-            func block(_ type: UInt32, _ body: [UInt8]) {
-                var b = body
-                while b.count % 4 != 0 { b.append(0) }
-                let total = UInt32(12 + b.count)
-                u32(type); u32(total); out += b; u32(total)
-            }
-            var shb: [UInt8] = []
-            withUnsafeBytes(of: UInt32(0x1A2B_3C4D).littleEndian) { shb += $0 }
-            withUnsafeBytes(of: UInt16(1).littleEndian) { shb += $0 }
-            withUnsafeBytes(of: UInt16(0).littleEndian) { shb += $0 }
-            withUnsafeBytes(of: UInt64.max.littleEndian) { shb += $0 }
-            block(0x0A0D_0D0A, shb)
-            for lt in linkTypes {
-                var idb: [UInt8] = []
-                withUnsafeBytes(of: UInt16(lt).littleEndian) { idb += $0 }
-                idb += [0, 0]
-                withUnsafeBytes(of: UInt32(262_144).littleEndian) { idb += $0 }
-                idb += [9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0]  // if_tsresol = 9, end of options
-                block(1, idb)
-            }
-            for p in packets {
-                var epb: [UInt8] = []
-                let iface = UInt32(linkTypes.firstIndex(of: p.linkType)!)
-                let ticks = UInt64(bitPattern: p.ts)
-                for v in [iface, UInt32(ticks >> 32), UInt32(ticks & 0xFFFF_FFFF), UInt32(p.bytes.count), p.wire] {
-                    withUnsafeBytes(of: v.littleEndian) { epb += $0 }
-                }
-                epb += p.bytes
-                block(6, epb)
-            }
-        }
+        let out = CaptureWriter.encode(packets)
         try EvidenceFiles.write(out, to: output, force: force, protected: try store.captures().map(\.path) + protected + [store.path])
         return packets.count
     }

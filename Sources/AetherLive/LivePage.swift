@@ -33,17 +33,27 @@ enum LivePage {
         var keys=['tcp','udp','icmp','icmpv6','other_ip','arp','other'];var history=[];var alerts={};var retry=1000;
         function $(id){return document.getElementById(id);}
         function fmt(v){return v>=1e9?(v/1e9).toFixed(1)+'G':v>=1e6?(v/1e6).toFixed(1)+'M':v>=1e3?(v/1e3).toFixed(1)+'k':String(v);}
-        function esc(s){return String(s).replace(/[&<>"']/g,function(c){return {'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c];});}
+        // Every element is built as a node and every value set as text or an attribute: nothing
+        // taken from a packet is ever parsed as markup.
+        var SVG='http://www.w3.org/2000/svg';
+        function h(tag,attrs,children,ns){var el=ns?document.createElementNS(ns,tag):document.createElement(tag);
+          for(var k in attrs){el.setAttribute(k,attrs[k]);}
+          (children||[]).forEach(function(c){el.appendChild(typeof c==='object'?c:document.createTextNode(String(c)));});return el;}
+        function s(tag,attrs,children){return h(tag,attrs,children,SVG);}
+        function fill(el,nodes){el.replaceChildren.apply(el,nodes);}
         function iso(t){return new Date(t*1000).toISOString().slice(11,19);}
-        function chart(el,field,unit,stack){var W=900,H=180,L=50,B=22,T=8;var n=history.length;if(!n){el.innerHTML='';return;}
-          var max=1;history.forEach(function(s){var v=stack?keys.reduce(function(a,k){return a+(s.protocols[k]||0);},0):s[field];if(v>max)max=v;});
+        function chart(el,field,unit,stack){var W=900,H=180,L=50,B=22,T=8;var n=history.length;if(!n){fill(el,[]);return;}
+          var max=1;history.forEach(function(m){var v=stack?keys.reduce(function(a,k){return a+(m.protocols[k]||0);},0):m[field];if(v>max)max=v;});
           var x=function(i){return L+(n<2?0:i/(n-1))*(W-L-10);},y=function(v){return T+(H-T-B)*(1-v/max);};
-          var out='<svg viewBox="0 0 '+W+' '+H+'">';for(var k=0;k<=4;k++){var v=max*k/4;out+='<line class="grid" x1="'+L+'" x2="'+(W-10)+'" y1="'+y(v)+'" y2="'+y(v)+'"/><text class="lab" x="'+(L-4)+'" y="'+(y(v)+4)+'" text-anchor="end">'+fmt(Math.round(v))+'</text>';}
-          out+='<text class="lab" x="'+L+'" y="'+(H-6)+'">'+iso(history[0].t)+' UTC</text><text class="lab" x="'+(W-10)+'" y="'+(H-6)+'" text-anchor="end">'+iso(history[n-1].t)+'</text><text class="lab" x="2" y="10">'+unit+'</text>';
-          if(stack){var base=history.map(function(){return 0;});keys.forEach(function(k){var top=[],bot=[];history.forEach(function(s,i){var v=s.protocols[k]||0;top.push(x(i)+','+y(base[i]+v));bot.push(x(i)+','+y(base[i]));base[i]+=v;});
-            out+='<polygon fill="'+colors[k]+'" fill-opacity="0.75" points="'+top.join(' ')+' '+bot.reverse().join(' ')+'"><title>'+k+'</title></polygon>';});}
-          else{out+='<polyline fill="none" stroke="#3b6fb6" stroke-width="1.5" points="'+history.map(function(s,i){return x(i)+','+y(s[field]);}).join(' ')+'"/>';}
-          el.innerHTML=out+'</svg>';}
+          var parts=[];for(var k=0;k<=4;k++){var v=max*k/4;parts.push(s('line',{'class':'grid',x1:L,x2:W-10,y1:y(v),y2:y(v)}));
+            parts.push(s('text',{'class':'lab',x:L-4,y:y(v)+4,'text-anchor':'end'},[fmt(Math.round(v))]));}
+          parts.push(s('text',{'class':'lab',x:L,y:H-6},[iso(history[0].t)+' UTC']));
+          parts.push(s('text',{'class':'lab',x:W-10,y:H-6,'text-anchor':'end'},[iso(history[n-1].t)]));
+          parts.push(s('text',{'class':'lab',x:2,y:10},[unit]));
+          if(stack){var base=history.map(function(){return 0;});keys.forEach(function(k){var top=[],bot=[];history.forEach(function(m,i){var v=m.protocols[k]||0;top.push(x(i)+','+y(base[i]+v));bot.push(x(i)+','+y(base[i]));base[i]+=v;});
+            parts.push(s('polygon',{fill:colors[k],'fill-opacity':'0.75',points:top.join(' ')+' '+bot.reverse().join(' ')},[s('title',{},[k])]));});}
+          else{parts.push(s('polyline',{fill:'none',stroke:colors.tcp,'stroke-width':'1.5',points:history.map(function(m,i){return x(i)+','+y(m[field]);}).join(' ')}));}
+          fill(el,[s('svg',{viewBox:'0 0 '+W+' '+H},parts)]);}
         // The page is redrawn at most once per animation frame, however fast summaries arrive (a
         // replay at max speed); every summary still enters the history.
         var latest=null,drawPending=false;
@@ -51,18 +61,19 @@ enum LivePage {
           $('total-packets').textContent=m.total_packets;$('total-bytes').textContent=fmt(m.total_bytes);
           $('pps').textContent=m.packets;$('bps').textContent=fmt(m.bytes);$('drops').textContent=m.drops;$('clock').textContent=iso(m.t);
           chart($('chart-pps'),'packets','packets/s',true);chart($('chart-bps'),'bytes','bytes/s',false);
-          $('talkers').innerHTML=m.top_talkers.map(function(t){return '<tr><td>'+esc(t.host)+'</td><td class="num">'+t.bytes+'</td><td class="num">'+t.packets+'</td></tr>';}).join('');}
+          fill($('talkers'),m.top_talkers.map(function(t){return h('tr',{},[h('td',{},[t.host]),h('td',{'class':'num'},[t.bytes]),h('td',{'class':'num'},[t.packets])]);}));}
         function summary(m){history.push(m);if(history.length>120)history.shift();latest=m;
           if(!drawPending){drawPending=true;requestAnimationFrame(draw);}}
         function alert(m){alerts[m.id]=m;var ids=Object.keys(alerts).map(Number).sort(function(a,b){return a-b;});$('alert-count').textContent=ids.length;
-          $('alerts').innerHTML=ids.map(function(id){var a=alerts[id];var target=a.dst||(a.dsts||[]).slice(0,4).join(', ')+((a.dst_count||0)>4?' … ('+a.dst_count+')':'');
-            return '<tr><td>'+a.id+'</td><td><span class="sev '+esc(a.severity)+'">'+esc(a.severity)+'</span></td><td>'+esc(a.kind)+'</td><td>'+esc(a.src)+'</td><td>'+esc(target)+'</td><td>'+esc((a.ports||[]).slice(0,8).join(','))+'</td><td>'+esc(a.state)+'</td><td>'+iso(a.start)+'</td><td>'+iso(a.end)+'</td></tr>';}).join('');}
+          fill($('alerts'),ids.map(function(id){var a=alerts[id];var target=a.dst||(a.dsts||[]).slice(0,4).join(', ')+((a.dst_count||0)>4?' … ('+a.dst_count+')':'');
+            return h('tr',{},[h('td',{},[a.id]),h('td',{},[h('span',{'class':'sev '+a.severity},[a.severity])]),h('td',{},[a.kind]),h('td',{},[a.src]),
+              h('td',{},[target]),h('td',{},[(a.ports||[]).slice(0,8).join(',')]),h('td',{},[a.state||'']),h('td',{},[iso(a.start)]),h('td',{},[iso(a.end)])]);}));}
         function connect(){var token=new URLSearchParams(location.search).get('token');var url=(location.protocol==='https:'?'wss://':'ws://')+location.host+'/ws'+(token?'?token='+encodeURIComponent(token):'');
           var ws=new WebSocket(url);$('status').textContent='connecting';$('status').className='';
           ws.onopen=function(){retry=1000;$('status').textContent='live';$('status').className='open';};
           ws.onmessage=function(e){var m=JSON.parse(e.data);if(m.type==='summary')summary(m);else if(m.type==='alert')alert(m);else if(m.type==='end'){$('status').textContent='replay ended ('+m.total_packets+' packets)';}};
           ws.onclose=function(){$('status').textContent='reconnecting';$('status').className='closed';setTimeout(connect,retry);retry=Math.min(retry*2,5000);};}
-        var legend='';keys.forEach(function(k){legend+='<span class="key"><i style="background:'+colors[k]+'"></i>'+k+'</span>';});$('legend').innerHTML=legend;
+        fill($('legend'),keys.map(function(k){return h('span',{'class':'key'},[h('i',{style:'background:'+colors[k]}),k]);}));
         connect();})();
         </script></body></html>
         """

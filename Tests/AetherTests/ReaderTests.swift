@@ -298,3 +298,30 @@ final class FlatMapTests: XCTestCase {
         for (k, v) in d { XCTAssertEqual(m.find(k), v) }
     }
 }
+
+/// The writer's files read back through the reader: the same packets, in pcap and in pcapng.
+final class CaptureWriterTests: XCTestCase {
+    func testRoundTripThroughTheReader() throws {
+        let tmp = TempDir()
+        let one = [
+            CapturedPacket(linkType: 1, timestamp: 1_700_000_000_123_456_789, wireLength: 60, bytes: Array(repeating: 0xAB, count: 42)),
+            CapturedPacket(linkType: 1, timestamp: 1_700_000_001_000_000_001, wireLength: 3, bytes: [1, 2, 3]),
+        ]
+        let mixed = one + [CapturedPacket(linkType: 101, timestamp: 1_700_000_002_000_000_000, wireLength: 21, bytes: Array(repeating: 0x45, count: 21))]
+        for (name, packets, format) in [("one.pcap", one, "pcap"), ("mixed.pcapng", mixed, "pcapng")] {
+            let path = tmp.path(name)
+            try Data(CaptureWriter.encode(packets)).write(to: URL(fileURLWithPath: path))
+            let r = try CaptureReader(path: path, hashing: false)
+            XCTAssertEqual(r.format.rawValue, format)
+            var back: [CapturedPacket] = []
+            while try r.next() {
+                let p = r.packet
+                back.append(CapturedPacket(linkType: p.linkType, timestamp: p.timestamp, wireLength: p.wireLength, bytes: Array(p.bytes)))
+            }
+            XCTAssertEqual(back.map(\.bytes), packets.map(\.bytes), name)
+            XCTAssertEqual(back.map(\.timestamp), packets.map(\.timestamp), name)
+            XCTAssertEqual(back.map(\.linkType), packets.map(\.linkType), name)
+            XCTAssertEqual(back.map(\.wireLength), packets.map(\.wireLength), name)
+        }
+    }
+}
