@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "AetherEngine", dependencies: ["AetherCore", "AetherCapture", "AetherDecode", "AetherFlows", "AetherDetect", "AetherStore"], swiftSettings: hotPath),
         .target(name: "AetherReport", dependencies: ["AetherCore", "AetherStore"]),
         .target(name: "AetherLive", dependencies: [
-            "AetherCore", "AetherCapture", "AetherEngine", "CPcap",
+            "AetherCore", "AetherCapture", "AetherEngine",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
         ]),

@@ -375,12 +375,6 @@ func fileSize(_ path: String) -> UInt64 {
     return stat(path, &st) == 0 ? UInt64(st.st_size) : 0
 }
 
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
 func printProgress(_ s: String) {
     _ = s.withCString { write(2, $0, strlen($0)) }
 }

@@ -2,7 +2,6 @@ import AetherCapture
 import AetherCore
 import AetherEngine
 import AetherStore
-import CPcap
 import Synchronization
 #if canImport(Glibc)
     import Glibc
@@ -78,24 +77,9 @@ public final class LiveSession: @unchecked Sendable {
         #if canImport(Glibc)
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)  // on Linux: this thread only
         #endif
-        let reader = try CaptureReader(path: path)
-        _ = try pipeline.beginSession(label: "replay:\(path)", linkTypes: reader.linkTypes)
-        let startWall = wallSeconds()
-        var firstTs: Int64?
+        let source = try PacedReplay(path: path, speed: speed) { [unowned self] in self.stopFlag.load(ordering: .relaxed) }
         do {
-            while !stopFlag.load(ordering: .relaxed), try reader.next() {
-                let p = reader.packet
-                if speed > 0 {
-                    if firstTs == nil { firstTs = p.timestamp }
-                    let due = Double(p.timestamp - firstTs!) / 1e9 / speed
-                    while !stopFlag.load(ordering: .relaxed) {
-                        let wait = due - (wallSeconds() - startWall)
-                        if wait <= 0 { break }
-                        usleep(UInt32(min(wait, 0.2) * 1e6))
-                    }
-                }
-                try handle(p)
-            }
+            try drive(source)
         } catch let e as CaptureError {
             error = e.description
         }
@@ -105,61 +89,33 @@ public final class LiveSession: @unchecked Sendable {
     }
 
     private func capture(_ name: String, bufferMB: Int) throws {
-        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
-        guard let h = pcap_create(name, &errbuf) else { throw LiveError(message: "\(name): \(String(cString: errbuf))") }
-        defer { pcap_close(h) }
-        pcap_set_snaplen(h, 262_144)
-        pcap_set_immediate_mode(h, 1)
-        pcap_set_timeout(h, 100)
-        pcap_set_buffer_size(h, Int32(bufferMB) << 20)
-        _ = pcap_set_tstamp_precision(h, Int32(PCAP_TSTAMP_PRECISION_NANO))
-        let rc = pcap_activate(h)
-        if rc < 0 { throw LiveError(message: "\(name): cannot capture: \(String(cString: pcap_geterr(h)))") }
-        if let filter {
-            var prog = bpf_program()
-            guard pcap_compile(h, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
-                throw LiveError(message: "--filter: \(String(cString: pcap_geterr(h)))")
-            }
-            defer { pcap_freecode(&prog) }
-            guard pcap_setfilter(h, &prog) == 0 else { throw LiveError(message: "--filter: \(String(cString: pcap_geterr(h)))") }
+        let source: LiveCapture
+        do { source = try LiveCapture(interface: name, bufferMB: bufferMB, filter: filter) } catch let e as LiveCaptureError {
+            throw LiveError(message: e.message)
         }
-        let linkType = UInt32(pcap_datalink(h))
-        let nanos = pcap_get_tstamp_precision(h) == Int32(PCAP_TSTAMP_PRECISION_NANO)
-        _ = try pipeline.beginSession(label: "live:\(name)", linkTypes: [linkType])
-        var hdr: UnsafeMutablePointer<pcap_pkthdr>?
-        var data: UnsafePointer<UInt8>?
-        var raw = RawPacket()
-        // In immediate mode Linux libpcap ignores the read timeout and blocks; read without
-        // blocking and wait in poll() instead, so quiet seconds still tick and Ctrl-C is seen.
-        guard pcap_setnonblock(h, 1, &errbuf) == 0 else { throw LiveError(message: "\(name): \(String(cString: errbuf))") }
-        let fd = pcap_get_selectable_fd(h)
-        while !stopFlag.load(ordering: .relaxed) {
-            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            _ = poll(&pfd, 1, 100)
-            var batch = 0
-            while batch < 10_000 {
-                let r = pcap_next_ex(h, &hdr, &data)
-                if r == 1, let hdr, let data {
-                    let sec = Int64(hdr.pointee.ts.tv_sec), frac = Int64(hdr.pointee.ts.tv_usec)
-                    raw.timestamp = sec * 1_000_000_000 + (nanos ? frac : frac * 1000)
-                    raw.capturedLength = hdr.pointee.caplen
-                    raw.wireLength = hdr.pointee.len
-                    raw.linkType = linkType
-                    raw.bytes = UnsafeRawBufferPointer(start: data, count: Int(hdr.pointee.caplen))
-                    try handle(raw)
-                    batch += 1
-                } else if r < 0 {
-                    throw LiveError(message: "\(name): \(String(cString: pcap_geterr(h)))")
-                } else {
-                    break
+        try drive(source)
+    }
+
+    /// One loop for every source: packets go through the pipeline; a quiet step still ends the
+    /// second on the wall clock, so an idle interface keeps ticking.
+    private func drive(_ source: PacketSource) throws {
+        _ = try pipeline.beginSession(label: source.label, linkTypes: source.linkTypes)
+        loop: while !stopFlag.load(ordering: .relaxed) {
+            switch try source.step() {
+            case .packet:
+                try handle(source.packet)
+            case .idle:
+                let now = Int64(wallSeconds())
+                if second != Int64.min && now > second {
+                    flushSecond()
+                    second = now
                 }
+                drops = source.drops
+            case .end:
+                break loop
             }
-            // A quiet interface still ticks: the second ends on the wall clock when no packet ends it.
-            let now = Int64(wallSeconds())
-            if second != Int64.min && now > second { flushSecond(); second = now }
-            var st = pcap_stat()
-            if pcap_stats(h, &st) == 0 { drops = UInt64(st.ps_drop) + UInt64(st.ps_ifdrop) }
         }
+        drops = source.drops
     }
 
     @inline(__always) private func handle(_ p: RawPacket) throws {
