@@ -1,12 +1,72 @@
 import AetherCapture
 import AetherCore
 import AetherDecode
+import AetherDetect
 import AetherFlows
 import AetherStore
 
-/// The application layer of the pipeline: services by content, TLS hellos (JA4), HTTP heads,
-/// DNS messages (UDP and reassembled TCP) and SSDP, each paired with its answer.
-extension Pipeline {
+/// The application layer: services by content, TLS hellos (JA4), HTTP heads, DNS messages (UDP
+/// and reassembled TCP) and SSDP, each paired with its answer. One entry point, `observe`; a
+/// new protocol analyzer is a parser in AetherDecode and a branch there. Rows wait here until
+/// the pipeline's next checkpoint takes them (`drain`).
+final class ApplicationLayer {
+    private let connections: ConnectionTable
+    private let detector: DetectionEngine?
+    var dnsRows: [DNSRow] = []
+    /// Queries in `dnsRows` awaiting their response, by (flow, DNS id).
+    private var pendingDNS: [DNSKey: Int] = [:]
+    private struct DNSKey: Hashable { var flow: Int64; var id: UInt16 }
+    var tlsRows: [TLSRow] = []
+    var httpRows: [HTTPRow] = []
+    /// The latest hello or request of a connection, awaiting the server's answer.
+    private var pendingTLS: [Int64: Int] = [:]
+    private var pendingHTTP: [Int64: Int] = [:]
+    /// A TLS hello or DNS message split over TCP segments, until it is whole (bounded).
+    private var reassembly: [Int64: (client: IPAddress, next: UInt32, bytes: [UInt8], need: Int, dns: Bool)] = [:]
+    static let maxHello = 32 * 1024
+    /// JA4 by a digest of the hello's lists: a capture has few distinct clients, so the hashing
+    /// and hex formatting run once per fingerprint, not once per connection.
+    private var ja4Cache: [UInt64: String] = [:]
+    // The packet being observed.
+    private var timestamp: Int64 = 0
+    private var trusted = true
+
+    init(connections: ConnectionTable, detector: DetectionEngine?) {
+        self.connections = connections
+        self.detector = detector
+    }
+
+    /// One packet whose connection the table has just tracked; `l` is its innermost IP layer.
+    @inline(__always) func observe(_ packet: RawPacket, _ meta: PacketMeta, _ l: IPLayer, flowID: Int64) {
+        if l.proto == IPProto.tcp && l.payloadCaptured > 0 && l.hasTransport {
+            timestamp = meta.timestamp
+            trusted = !meta.outer.badChecksum
+            let (service, seen, state) = connections.currentInspection
+            // A few segments name the service; login services are followed further for the outcome.
+            if seen < 8 || (seen < 64 && (service.hasLogin || service == .http)) { identify(packet, l, service, state) }
+            inspect(packet, l, flowID: flowID)
+        } else if l.proto == IPProto.udp && l.payloadCaptured >= 12 {
+            timestamp = meta.timestamp
+            trusted = !meta.outer.badChecksum
+            // DNS, and the same format on mDNS and LLMNR.
+            if l.srcPort == 53 || l.dstPort == 53 || l.srcPort == 5353 || l.dstPort == 5353 || l.srcPort == 5355 || l.dstPort == 5355 {
+                dns(packet, l, flowID: flowID)
+            } else if l.dstPort == 1900 {
+                ssdp(packet, l, flowID: flowID)
+            }
+        }
+    }
+
+    /// The rows gathered since the last call; answers still pending are not paired after this.
+    func drain() -> (dns: [DNSRow], tls: [TLSRow], http: [HTTPRow]) {
+        defer {
+            dnsRows.removeAll(keepingCapacity: true); pendingDNS.removeAll(keepingCapacity: true)
+            tlsRows.removeAll(keepingCapacity: true); pendingTLS.removeAll()
+            httpRows.removeAll(keepingCapacity: true); pendingHTTP.removeAll()
+        }
+        return (dnsRows, tlsRows, httpRows)
+    }
+
     /// The connection's service by content, and login outcomes its server states in clear.
     func identify(_ packet: RawPacket, _ l: IPLayer, _ known: Service, _ state: UInt32) {
         guard let base = packet.bytes.baseAddress else { return }
@@ -71,7 +131,7 @@ extension Pipeline {
                 pendingHTTP[flowID] = httpRows.count
                 httpRows.append(
                     HTTPRow(
-                        ts: meta.timestamp, flowID: flowID, method: req.method, host: req.host, uri: req.uri,
+                        ts: timestamp, flowID: flowID, method: req.method, host: req.host, uri: req.uri,
                         userAgent: req.userAgent))
             } else if let status = HTTPParser.parseStatus(p), let i = pendingHTTP.removeValue(forKey: flowID) {
                 httpRows[i].status = status
@@ -86,13 +146,13 @@ extension Pipeline {
         guard let req = HTTPParser.parseRequest(p) else { return }
         httpRows.append(
             HTTPRow(
-                ts: meta.timestamp, flowID: flowID, method: req.method, host: req.host, uri: req.uri,
+                ts: timestamp, flowID: flowID, method: req.method, host: req.host, uri: req.uri,
                 userAgent: req.userAgent))
     }
 
     func hello(_ p: UnsafeRawBufferPointer, flowID: Int64) {
         guard let h = TLSParser.parseClientHello(p) else { return }
-        if !meta.outer.badChecksum { detector?.tlsHello(flow: flowID, serverName: h.serverName) }
+        if trusted { detector?.tlsHello(flow: flowID, serverName: h.serverName) }
         var key: UInt64 = h.serverName == nil ? 1 : 2
         for c in h.ciphers { key = mix64(key ^ UInt64(c)) }
         key = mix64(key ^ 0xE0)
@@ -112,7 +172,7 @@ extension Pipeline {
         pendingTLS[flowID] = tlsRows.count
         tlsRows.append(
             TLSRow(
-                ts: meta.timestamp, flowID: flowID, serverName: h.serverName, version: h.version,
+                ts: timestamp, flowID: flowID, serverName: h.serverName, version: h.version,
                 alpn: h.alpn.joined(separator: ","), ja4: ja4))
     }
 
@@ -125,7 +185,7 @@ extension Pipeline {
         let messages = tcp ? DNSParser.parseTCP(payload) : (DNSParser.parse(payload).map { [$0] } ?? [])
         let trusted = !l.badChecksum
         for msg in messages {
-            if trusted { detector?.dns(msg, src: l.src, dst: l.dst, flow: flowID, time: meta.timestamp) }
+            if trusted { detector?.dns(msg, src: l.src, dst: l.dst, flow: flowID, time: timestamp) }
             let key = DNSKey(flow: flowID, id: msg.id)
             if msg.isResponse {
                 let answers = msg.answers.map { $0.data }.joined(separator: ",")
@@ -136,14 +196,14 @@ extension Pipeline {
                 } else {
                     dnsRows.append(
                         DNSRow(
-                            ts: meta.timestamp, flowID: flowID, hasQuery: false, hasResponse: true, id: msg.id,
+                            ts: timestamp, flowID: flowID, hasQuery: false, hasResponse: true, id: msg.id,
                             name: msg.name, qtype: msg.qtype, rcode: msg.rcode, answers: answers))
                 }
             } else {
                 pendingDNS[key] = dnsRows.count
                 dnsRows.append(
                     DNSRow(
-                        ts: meta.timestamp, flowID: flowID, hasQuery: true, hasResponse: false, id: msg.id,
+                        ts: timestamp, flowID: flowID, hasQuery: true, hasResponse: false, id: msg.id,
                         name: msg.name, qtype: msg.qtype, rcode: 0, answers: ""))
             }
         }

@@ -51,18 +51,7 @@ public final class Pipeline {
     private let idleDetector = DetectionEngine()
     private var finishedSeen = 0
     private var filter: PacketFilter?
-    var dnsRows: [DNSRow] = []
-    /// Queries in `dnsRows` awaiting their response, by (flow, DNS id).
-    var pendingDNS: [DNSKey: Int] = [:]
-    struct DNSKey: Hashable { var flow: Int64; var id: UInt16 }
-    var tlsRows: [TLSRow] = []
-    var httpRows: [HTTPRow] = []
-    /// Rows awaiting the server's side (ServerHello version, HTTP status), by flow.
-    var pendingTLS: [Int64: Int] = [:]
-    var pendingHTTP: [Int64: Int] = [:]
-    /// ClientHellos spread over several segments, by flow: the client, next sequence, bytes so far.
-    var reassembly: [Int64: (client: IPAddress, next: UInt32, bytes: [UInt8], need: Int, dns: Bool)] = [:]
-    static let maxHello = 32 * 1024
+    private let application: ApplicationLayer
     var meta = PacketMeta()
     private var sequence: UInt64 = 0
     private var seriesIndex: [Int64: Int] = [:]
@@ -80,6 +69,7 @@ public final class Pipeline {
         detector = d
         detecting = d != nil
         detectorRef = d ?? idleDetector
+        application = ApplicationLayer(connections: connections, detector: d)
         conversations.preload(try store.conversationKeys())
         if options.detect {
             // The report shows the thresholds in force.
@@ -110,9 +100,6 @@ public final class Pipeline {
             try store.insert(connections: connections.drainFinished())
             finishedSeen = 0
             try store.insert(conversations: conversations.drainNew())
-            try store.insert(dns: dnsRows)
-            dnsRows.removeAll()
-            pendingDNS.removeAll()
             try writeApplicationRows()
             try writeSeries()
             try saveChangedAlerts()
@@ -155,17 +142,14 @@ public final class Pipeline {
         try store.insert(connections: connections.drainFinished())
         finishedSeen = 0
         try store.insert(conversations: conversations.drainNew())
-        if !dnsRows.isEmpty {
-            try store.insert(dns: dnsRows)
-            dnsRows.removeAll(keepingCapacity: true)
-            pendingDNS.removeAll(keepingCapacity: true)
-        }
         try writeApplicationRows()
     }
 
     private func writeApplicationRows() throws {
-        if !tlsRows.isEmpty { try store.insert(tls: tlsRows); tlsRows.removeAll(keepingCapacity: true); pendingTLS.removeAll() }
-        if !httpRows.isEmpty { try store.insert(http: httpRows); httpRows.removeAll(keepingCapacity: true); pendingHTTP.removeAll() }
+        let rows = application.drain()
+        if !rows.dns.isEmpty { try store.insert(dns: rows.dns) }
+        if !rows.tls.isEmpty { try store.insert(tls: rows.tls) }
+        if !rows.http.isEmpty { try store.insert(http: rows.http) }
     }
 
     /// One packet through decode, flows, detectors and the store: the path every mode takes.
@@ -187,28 +171,11 @@ public final class Pipeline {
             if !meta.outer.badChecksum && !(meta.hasInner && meta.inner.badChecksum) { detectorRef.observe(meta, connections) }
             if connections.finishedCount > finishedSeen { feedFinished() }
         }
-        let l = meta.hasInner ? meta.inner : meta.outer
-        if l.proto == IPProto.tcp && l.payloadCaptured > 0 && l.hasTransport {
-            let (service, seen, state) = connections.currentInspection
-            // A few segments name the service; login services are followed further for the outcome.
-            if seen < 8 || (seen < 64 && (service.hasLogin || service == .http)) { identify(packet, l, service, state) }
-            inspect(packet, l, flowID: flowID)
-        } else if l.proto == IPProto.udp && l.payloadCaptured >= 12 {
-            // DNS, and the same format on mDNS and LLMNR.
-            if l.srcPort == 53 || l.dstPort == 53 || l.srcPort == 5353 || l.dstPort == 5353 || l.srcPort == 5355 || l.dstPort == 5355 {
-                dns(packet, l, flowID: flowID)
-            } else if l.dstPort == 1900 {
-                ssdp(packet, l, flowID: flowID)
-            }
-        }
+        application.observe(packet, meta, meta.hasInner ? meta.inner : meta.outer, flowID: flowID)
         addSeries(meta)
         try store.append(meta, flowID: flowID, sequence: sequence, captureID: captureID)
         sequence += 1
     }
-
-    /// JA4 by a digest of the hello's lists: a capture has few distinct clients, so the hashing
-    /// and hex formatting run once per fingerprint, not once per connection.
-    var ja4Cache: [UInt64: String] = [:]
 
     private func writeSeries() throws {
         var m: [Int64: [UInt64]] = [:]
