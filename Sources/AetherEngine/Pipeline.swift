@@ -205,56 +205,119 @@ public final class Pipeline {
         seriesValues[k + 1] += UInt64(m.wireLength)
     }
 
-    // MARK: sessions: live capture and replay feed packets one at a time
+    // MARK: the one driver: every mode reads a PacketSource through `run`
 
-    private var session: (id: Int64, counts: CaptureCounts, frame: UInt64, linkTypes: [UInt32])?
-
-    /// Opens a capture row for a live interface or a replay; packets then arrive through `feed`.
-    public func beginSession(label: String, linkTypes: [UInt32]) throws -> Int64 {
-        let id = try store.beginCapture(path: label, size: 0, format: "live", compressed: false, linkTypes: linkTypes, filter: options.filter)
-        session = (id, CaptureCounts(), 0, linkTypes)
-        try store.begin()
-        return id
+    /// What a caller may do around each packet (live summaries), on a quiet step, or to stop.
+    public struct RunHooks {
+        public var before: ((RawPacket) throws -> Void)?
+        public var after: ((RawPacket) throws -> Void)?
+        public var idle: (() throws -> Void)?
+        public var shouldStop: (() -> Bool)?
+        public init(
+            before: ((RawPacket) throws -> Void)? = nil, after: ((RawPacket) throws -> Void)? = nil, idle: (() throws -> Void)? = nil,
+            shouldStop: (() -> Bool)? = nil
+        ) {
+            self.before = before; self.after = after; self.idle = idle; self.shouldStop = shouldStop
+        }
     }
 
-    /// One packet of the open session, through the same path as a file's packets.
-    public func feed(_ packet: RawPacket) throws {
-        guard var s = session else { return }
-        session = nil  // keep the counts uniquely referenced while we mutate them
-        s.frame += 1
-        if !s.linkTypes.contains(packet.linkType) { s.linkTypes.append(packet.linkType) }
-        if let filter, try !filter.matches(packet) {
-            s.counts.filteredOut += 1
-        } else {
-            try process(packet, frame: s.frame, captureID: s.id, counts: &s.counts)
+    // The capture row being written (a file, a replay or an interface) and its counters.
+    private var openID: Int64 = 0
+    private var openCounts = CaptureCounts()
+    private var openFrame: UInt64 = 0
+    private var openLinkTypes: [UInt32] = []
+    private var openIsSession = false
+    private var isOpen = false
+    private var progressLabel: String?
+    private var progressStarted = 0.0
+    private var progressLast = 0.0
+
+    private func open(_ id: Int64, linkTypes: [UInt32], session: Bool) throws {
+        openID = id; openCounts = CaptureCounts(); openFrame = 0; openLinkTypes = linkTypes; openIsSession = session
+        isOpen = true
+        try store.begin()
+    }
+
+    /// Every packet of `source` through the filter and `process` into the open capture, with a
+    /// checkpoint every 65,536 packets; the same loop for files, replays and interfaces. A
+    /// source's read error ends the loop and is thrown; everything before it is kept.
+    public func run<Source: PacketSource>(_ source: Source, hooks: RunHooks = RunHooks()) throws {
+        loop: while !(hooks.shouldStop?() ?? false) {
+            switch try source.step() {
+            case .packet:
+                let p = source.packet
+                try hooks.before?(p)
+                try feed(p)
+                try hooks.after?(p)
+            case .idle:
+                try hooks.idle?()
+            case .end:
+                break loop
+            }
         }
-        session = s
-        if sequence & 0xFFFF == 0 { try checkpoint() }
+    }
+
+    /// One packet into the open capture (`run` calls this; tests may too).
+    @inline(__always) public func feed(_ packet: RawPacket) throws {
+        guard isOpen else { return }
+        openFrame += 1
+        if openIsSession && !openLinkTypes.contains(packet.linkType) { openLinkTypes.append(packet.linkType) }
+        if let filter, try !filter.matches(packet) {
+            openCounts.filteredOut += 1
+            return
+        }
+        try process(packet, frame: openFrame, captureID: openID, counts: &openCounts)
+        if sequence & 0xFFFF == 0 {
+            if openIsSession {
+                try checkpoint()
+            } else {
+                try flushFinished()
+                try store.checkpoint()
+                reportProgress()
+            }
+        }
+    }
+
+    private func reportProgress() {
+        guard let label = progressLabel else { return }
+        let now = monotonicSeconds()
+        if now - progressLast > 0.5 {
+            progressLast = now
+            let rate = Double(openCounts.packets) / max(now - progressStarted, 0.001)
+            printProgress("\r\(label): \(openCounts.packets) packets, \(Int(rate)) packets/s   ")
+        }
+    }
+
+    /// Opens a capture row for a live interface or a replay; then `run` (or `feed`) its packets.
+    public func beginSession(label: String, linkTypes: [UInt32]) throws -> Int64 {
+        let id = try store.beginCapture(path: label, size: 0, format: "live", compressed: false, linkTypes: linkTypes, filter: options.filter)
+        try open(id, linkTypes: linkTypes, session: true)
+        return id
     }
 
     /// Commits what the session has so far (live mode calls this every second or two).
     public func checkpoint() throws {
-        guard let s = session else { return }
-        try store.flushChunk(captureID: s.id)
+        guard isOpen && openIsSession else { return }
+        try store.flushChunk(captureID: openID)
         try flushFinished()
         try saveChangedAlerts()
-        try store.finishCapture(s.id, counts: s.counts, sha256: "", status: "ingesting", error: nil)
+        try store.finishCapture(openID, counts: openCounts, sha256: "", status: "ingesting", error: nil)
         try store.checkpoint()
     }
 
     /// Closes the session: everything written, the capture row complete.
     public func endSession(error: String? = nil) throws {
-        guard let s = session else { return }
-        try store.flushChunk(captureID: s.id)
+        guard isOpen && openIsSession else { return }
+        try store.flushChunk(captureID: openID)
         try flushFinished()
         try store.commit()
-        try store.updateLinkTypes(s.id, s.linkTypes)
-        try store.finishCapture(s.id, counts: s.counts, sha256: "", status: error == nil ? "complete" : "truncated", error: error)
-        session = nil
+        try store.updateLinkTypes(openID, openLinkTypes)
+        try store.finishCapture(openID, counts: openCounts, sha256: "", status: error == nil ? "complete" : "truncated", error: error)
+        isOpen = false
         try finish()
     }
 
-    public var sessionCounts: CaptureCounts? { session?.counts }
+    public var sessionCounts: CaptureCounts? { isOpen && openIsSession ? openCounts : nil }
 
     /// What live mode's per-second summaries need of the last packet, without copying it.
     public var lastProtocolClass: Int { CaptureCounts.protocolClass(meta) }
@@ -293,40 +356,22 @@ public final class Pipeline {
         let captureID = try store.beginCapture(
             path: path, size: reader.fileSize, format: reader.format.rawValue,
             compressed: reader.isCompressed, linkTypes: reader.linkTypes, filter: options.filter)
-        var counts = CaptureCounts()
         var failure: CaptureError?
-        var frame: UInt64 = 0
         let progress = options.progress && isatty(2) != 0
-        var lastReport = monotonicSeconds()
-        let started = lastReport
-        try store.begin()
+        progressLabel = progress ? path : nil
+        progressStarted = monotonicSeconds()
+        progressLast = progressStarted
+        try open(captureID, linkTypes: reader.linkTypes, session: false)
         do {
-            while try reader.next() {
-                frame += 1
-                if let filter, try !filter.matches(reader.packet) {
-                    counts.filteredOut += 1
-                    continue
-                }
-                try process(reader.packet, frame: frame, captureID: captureID, counts: &counts)
-                if sequence & 0xFFFF == 0 {
-                    try flushFinished()
-                    try store.checkpoint()
-                    if progress {
-                        let now = monotonicSeconds()
-                        if now - lastReport > 0.5 {
-                            lastReport = now
-                            let rate = Double(counts.packets) / max(now - started, 0.001)
-                            printProgress("\r\(path): \(counts.packets) packets, \(Int(rate)) packets/s   ")
-                        }
-                    }
-                }
-            }
+            try run(reader)
         } catch let e as CaptureError {
             failure = e
         }
         try store.flushChunk(captureID: captureID)
         try flushFinished()
         try store.commit()
+        isOpen = false
+        var counts = openCounts
         if progress { printProgress("\r\u{1B}[K") }
         counts.outOfOrder = reader.outOfOrder
         let sha = reader.sha256()

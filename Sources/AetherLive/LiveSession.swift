@@ -96,29 +96,28 @@ public final class LiveSession: @unchecked Sendable {
         try drive(source)
     }
 
-    /// One loop for every source: packets go through the pipeline; a quiet step still ends the
-    /// second on the wall clock, so an idle interface keeps ticking.
+    /// Any source through the pipeline's one loop; around each packet the per-second summary is
+    /// kept, and a quiet step still ends the second on the wall clock, so an idle interface ticks.
     private func drive(_ source: PacketSource) throws {
         _ = try pipeline.beginSession(label: source.label, linkTypes: source.linkTypes)
-        loop: while !stopFlag.load(ordering: .relaxed) {
-            switch try source.step() {
-            case .packet:
-                try handle(source.packet)
-            case .idle:
+        let hooks = Pipeline.RunHooks(
+            before: { [unowned self] p in self.beforePacket(p) },
+            after: { [unowned self] p in self.afterPacket(p) },
+            idle: { [unowned self] in
                 let now = Int64(wallSeconds())
-                if second != Int64.min && now > second {
-                    flushSecond()
-                    second = now
+                if self.second != Int64.min && now > self.second {
+                    self.flushSecond()
+                    self.second = now
                 }
-                drops = source.drops
-            case .end:
-                break loop
-            }
-        }
+                self.drops = source.drops
+            },
+            shouldStop: { [unowned self] in self.stopFlag.load(ordering: .relaxed) })
+        try pipeline.run(source, hooks: hooks)
         drops = source.drops
     }
 
-    @inline(__always) private func handle(_ p: RawPacket) throws {
+    /// The packet's second: when event time moved on, the finished second is summarised first.
+    private func beforePacket(_ p: RawPacket) {
         let s = p.timestamp >= 0 ? p.timestamp / 1_000_000_000 : (p.timestamp - 999_999_999) / 1_000_000_000
         if second == Int64.min { second = s }
         if s > second {
@@ -128,7 +127,10 @@ public final class LiveSession: @unchecked Sendable {
             while gap < s && s - gap < 5 { emptySecond(gap); gap += 1 }
             second = s
         }
-        try pipeline.feed(p)
+    }
+
+    /// What the pipeline just made of the packet, into this second's counters.
+    private func afterPacket(_ p: RawPacket) {
         totalPackets += 1
         totalBytes += UInt64(p.wireLength)
         secPackets += 1
