@@ -1,6 +1,7 @@
 import AetherCore
 
-/// Inline SVG charts drawn from numbers. Labels pass through `escape`; nothing is fetched.
+/// Inline SVG charts drawn from numbers, built as `Node`s like the rest of the report, so every
+/// label is escaped by construction; nothing is fetched.
 enum Chart {
 
     static func fmt(_ v: Double) -> String {
@@ -41,6 +42,30 @@ enum Chart {
         return out
     }
 
+    typealias Attributes = [(String, String)]
+    typealias E = HTML
+
+    static func svg(_ cls: String, width: Double, height: Double, label: String?, _ children: [Node]) -> Node {
+        var attrs: Attributes = [("class", cls), ("viewBox", "0 0 \(Int(width)) \(Int(height))"), ("role", "img")]
+        if let label { attrs.append(("aria-label", label)) }
+        return E.el("svg", attrs, children)
+    }
+
+    static func line(_ x1: Double, _ x2: Double, _ y1: Double, _ y2: Double) -> Node {
+        E.el("line", [("x1", num(x1)), ("x2", num(x2)), ("y1", num(y1)), ("y2", num(y2)), ("class", "grid")])
+    }
+
+    static func label(_ text: String, x: Double, y: Double, _ cls: String) -> Node {
+        E.el("text", [("x", num(x)), ("y", num(y)), ("class", cls)], text: text)
+    }
+
+    static func rect(x: Double, y: Double, width: Double, height: Double, fill: String, rx: Double? = nil, title: String) -> Node {
+        var attrs: Attributes = [("x", num(x)), ("y", num(y)), ("width", num(width)), ("height", num(height))]
+        if let rx { attrs.append(("rx", num(rx))) }
+        attrs.append(("fill", fill))
+        return E.el("rect", attrs, [E.el("title", text: title)])
+    }
+
     /// Stacked areas of per-second values by protocol, time on x (UTC), with a unit on y.
     static func stacked(title: String, unit: String, seconds: [Int64], series: [(String, [Double])], width: Double = 900, height: Double = 220) -> Node {
         guard let first = seconds.first, let last = seconds.last, !series.isEmpty else { return .text("No traffic.") }
@@ -52,35 +77,37 @@ enum Chart {
         let maxY = niceCeiling(max(totals.max() ?? 1, 1))
         func x(_ t: Double) -> Double { left + (t - t0) / (t1 - t0) * w }
         func y(_ v: Double) -> Double { top + h - v / maxY * h }
-        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(escape(title))\">"
-        // axes and grid
+        var parts: [Node] = []
         for k in 0...4 {
             let v = maxY * Double(k) / 4
-            svg += "<line x1=\"\(num(left))\" x2=\"\(num(left + w))\" y1=\"\(num(y(v)))\" y2=\"\(num(y(v)))\" class=\"grid\"/>"
-            svg += "<text x=\"\(num(left - 4))\" y=\"\(num(y(v) + 4))\" class=\"ylab\">\(fmt(v))</text>"
+            parts.append(line(left, left + w, y(v), y(v)))
+            parts.append(label(fmt(v), x: left - 4, y: y(v) + 4, "ylab"))
         }
-        for (t, label) in timeTicks(t0, t1) {
-            svg += "<line x1=\"\(num(x(t)))\" x2=\"\(num(x(t)))\" y1=\"\(num(top))\" y2=\"\(num(top + h))\" class=\"grid\"/>"
-            svg += "<text x=\"\(num(x(t)))\" y=\"\(num(height - 8))\" class=\"xlab\">\(escape(label))</text>"
+        for (t, text) in timeTicks(t0, t1) {
+            parts.append(line(x(t), x(t), top, top + h))
+            parts.append(label(text, x: x(t), y: height - 8, "xlab"))
         }
-        svg += "<text x=\"4\" y=\"12\" class=\"unit\">\(escape(unit))</text>"
-        svg += "<text x=\"\(num(left + w))\" y=\"\(num(height - 8))\" class=\"unit end\">UTC</text>"
+        parts.append(label(unit, x: 4, y: 12, "unit"))
+        parts.append(label("UTC", x: left + w, y: height - 8, "unit end"))
         var base = [Double](repeating: 0, count: seconds.count)
         for (name, values) in series {
-            var top: [String] = [], bottomPts: [String] = []
+            var upper: [String] = [], lower: [String] = []
             for i in seconds.indices {
                 let tx = num(x(Double(seconds[i])))
-                top.append("\(tx),\(num(y(base[i] + values[i])))")
-                bottomPts.append("\(tx),\(num(y(base[i])))")
+                upper.append("\(tx),\(num(y(base[i] + values[i])))")
+                lower.append("\(tx),\(num(y(base[i])))")
             }
             for i in seconds.indices { base[i] += values[i] }
-            let color = Palette.color(ofProtocol: name)
-            svg +=
-                "<polygon points=\"\(top.joined(separator: " ")) \(bottomPts.reversed().joined(separator: " "))\" fill=\"\(color)\" fill-opacity=\"0.75\"><title>\(escape(name))</title></polygon>"
+            let points = upper.joined(separator: " ") + " " + lower.reversed().joined(separator: " ")
+            parts.append(
+                E.el(
+                    "polygon", [("points", points), ("fill", Palette.color(ofProtocol: name)), ("fill-opacity", "0.75")],
+                    [E.el("title", text: name)]))
         }
-        svg += "</svg>"
-        let legend = series.map { "<span class=\"key\"><i style=\"background:\(Palette.color(ofProtocol: $0.0))\"></i>\(escape($0.0))</span>" }.joined()
-        return .trusted("<figure><figcaption>\(escape(title))</figcaption>\(svg)<div class=\"legend\">\(legend)</div></figure>")
+        let legend = series.map { E.el("span", [("class", "key")], [E.el("i", [("style", "background:\(Palette.color(ofProtocol: $0.0))")]), .text($0.0)]) }
+        return E.el(
+            "figure", [],
+            [E.el("figcaption", text: title), svg("chart", width: width, height: height, label: title, parts), E.el("div", [("class", "legend")], legend)])
     }
 
     /// Horizontal bars: label, value.
@@ -88,17 +115,16 @@ enum Chart {
         guard let maxV = items.map(\.1).max(), maxV > 0 else { return .text("Nothing to show.") }
         let row = 20.0, labelW = 190.0
         let height = Double(items.count) * row + 6
-        var svg = "<svg class=\"chart bars\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\">"
+        var parts: [Node] = []
         for (i, item) in items.enumerated() {
             let y = Double(i) * row + 3
             let bw = max(1, (width - labelW - 70) * item.1 / maxV)
-            let label = item.0.count > 30 ? String(item.0.prefix(29)) + "…" : item.0
-            svg += "<text x=\"\(num(labelW - 6))\" y=\"\(num(y + 13))\" class=\"ylab\">\(escape(label))</text>"
-            svg +=
-                "<rect x=\"\(num(labelW))\" y=\"\(num(y))\" width=\"\(num(bw))\" height=\"\(num(row - 6))\" fill=\"\(color)\"><title>\(escape(item.0)): \(fmt(item.1)) \(escape(unit))</title></rect>"
-            svg += "<text x=\"\(num(labelW + bw + 4))\" y=\"\(num(y + 13))\" class=\"val\">\(fmt(item.1)) \(escape(unit))</text>"
+            let text = item.0.count > 30 ? String(item.0.prefix(29)) + "…" : item.0
+            parts.append(label(text, x: labelW - 6, y: y + 13, "ylab"))
+            parts.append(rect(x: labelW, y: y, width: bw, height: row - 6, fill: color, title: "\(item.0): \(fmt(item.1)) \(unit)"))
+            parts.append(label("\(fmt(item.1)) \(unit)", x: labelW + bw + 4, y: y + 13, "val"))
         }
-        return .trusted(svg + "</svg>")
+        return svg("chart bars", width: width, height: height, label: nil, parts)
     }
 
     /// One row per alert from start to end, coloured by severity, over the capture's span.
@@ -109,44 +135,47 @@ enum Chart {
         let w = width - left - right
         let span = max(t1 - t0, 1)
         func x(_ t: Double) -> Double { left + max(0, min(1, (t - t0) / span)) * w }
-        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"alert timeline\">"
-        for (t, label) in timeTicks(t0, t1) {
-            svg += "<line x1=\"\(num(x(t)))\" x2=\"\(num(x(t)))\" y1=\"\(num(top))\" y2=\"\(num(height - bottom))\" class=\"grid\"/>"
-            svg += "<text x=\"\(num(x(t)))\" y=\"\(num(height - 8))\" class=\"xlab\">\(escape(label))</text>"
+        var parts: [Node] = []
+        for (t, text) in timeTicks(t0, t1) {
+            parts.append(line(x(t), x(t), top, height - bottom))
+            parts.append(label(text, x: x(t), y: height - 8, "xlab"))
         }
-        svg += "<text x=\"\(num(left + w))\" y=\"\(num(height - 8))\" class=\"unit end\">UTC</text>"
+        parts.append(label("UTC", x: left + w, y: height - 8, "unit end"))
         for (i, a) in alerts.enumerated() {
             let y = top + Double(i) * row
             let s = Double(a.start) / 1e9, e = Double(a.end) / 1e9
             let x0 = x(s), x1 = max(x(e), x0 + 3)
-            let color = Palette.color(ofSeverity: a.severity)
-            let label = "#\(a.id) \(a.kind) \(a.src)"
-            svg += "<text x=\"\(num(left - 6))\" y=\"\(num(y + 12))\" class=\"ylab\">\(escape(label))</text>"
-            svg +=
-                "<a href=\"#alert-\(a.id)\"><rect x=\"\(num(x0))\" y=\"\(num(y + 2))\" width=\"\(num(x1 - x0))\" height=\"\(num(row - 5))\" rx=\"2\" fill=\"\(color)\"><title>\(escape(label)): \(escape(Timestamp(nanoseconds: a.start).iso8601)) to \(escape(Timestamp(nanoseconds: a.end).iso8601))</title></rect></a>"
+            let text = "#\(a.id) \(a.kind) \(a.src)"
+            parts.append(label(text, x: left - 6, y: y + 12, "ylab"))
+            let title = "\(text): \(Timestamp(nanoseconds: a.start).iso8601) to \(Timestamp(nanoseconds: a.end).iso8601)"
+            parts.append(
+                E.el(
+                    "a", [("href", "#alert-\(a.id)")],
+                    [rect(x: x0, y: y + 2, width: x1 - x0, height: row - 5, fill: Palette.color(ofSeverity: a.severity), rx: 2, title: title)]))
         }
-        return .trusted(svg + "</svg>")
+        return svg("chart", width: width, height: height, label: "alert timeline", parts)
     }
 
     /// Which of ports 0–1023 were probed (and which answered), one cell per port, plus a count above.
     static func portCoverage(_ ports: [UInt16], open: Set<UInt16>) -> Node {
         let cols = 64, cell = 9.0
         let probed = Set(ports)
-        var svg =
-            "<svg class=\"chart coverage\" viewBox=\"0 0 \(Int(Double(cols) * cell + 60)) \(Int(16 * cell + 4))\" role=\"img\" aria-label=\"port coverage 0-1023\">"
+        var parts: [Node] = []
         for r in 0..<16 {
-            svg += "<text x=\"56\" y=\"\(num(Double(r) * cell + 8))\" class=\"ylab small\">\(r * cols)</text>"
+            parts.append(label("\(r * cols)", x: 56, y: Double(r) * cell + 8, "ylab small"))
             for c in 0..<cols {
                 let p = UInt16(r * cols + c)
                 let fill = open.contains(p) ? "#3a9a5b" : (probed.contains(p) ? "#c0392b" : "#eee")
-                svg +=
-                    "<rect x=\"\(num(60 + Double(c) * cell))\" y=\"\(num(Double(r) * cell))\" width=\"\(num(cell - 1))\" height=\"\(num(cell - 1))\" fill=\"\(fill)\"><title>port \(p)</title></rect>"
+                parts.append(rect(x: 60 + Double(c) * cell, y: Double(r) * cell, width: cell - 1, height: cell - 1, fill: fill, title: "port \(p)"))
             }
         }
         let above = ports.filter { $0 >= 1024 }.count
-        return .trusted(
-            svg + "</svg><p class=\"note\">Red: probed without an answer or refused; green: answered. Ports 0–1023 shown; \(above) probed ports above 1023.</p>"
-        )
+        return .group([
+            svg("chart coverage", width: Double(cols) * cell + 60, height: 16 * cell + 4, label: "port coverage 0-1023", parts),
+            E.el(
+                "p", [("class", "note")],
+                text: "Red: probed without an answer or refused; green: answered. Ports 0–1023 shown; \(above) probed ports above 1023."),
+        ])
     }
 
     /// A beacon's gaps between connections, 12 bins from 0 to twice the median.
@@ -154,18 +183,16 @@ enum Chart {
         guard let maxV = bins.max(), maxV > 0 else { return .text("") }
         let width = 420.0, height = 140.0, left = 36.0, bottom = 26.0
         let bw = (width - left - 10) / Double(bins.count)
-        var svg = "<svg class=\"chart hist\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"interval histogram\">"
+        var parts: [Node] = []
         for (i, v) in bins.enumerated() {
             let h = (height - bottom - 8) * Double(v) / Double(maxV)
             let x = left + Double(i) * bw
-            svg +=
-                "<rect x=\"\(num(x))\" y=\"\(num(height - bottom - h))\" width=\"\(num(bw - 2))\" height=\"\(num(h))\" fill=\"#3b6fb6\"><title>\(v) gaps</title></rect>"
+            parts.append(rect(x: x, y: height - bottom - h, width: bw - 2, height: h, fill: Palette.color(ofProtocol: "tcp"), title: "\(v) gaps"))
         }
         for k in [0, 6, 12] {
-            let x = left + Double(k) * bw
-            svg += "<text x=\"\(num(x))\" y=\"\(num(height - 10))\" class=\"xlab\">\(trim(2 * median * Double(k) / 12)) s</text>"
+            parts.append(label("\(trim(2 * median * Double(k) / 12)) s", x: left + Double(k) * bw, y: height - 10, "xlab"))
         }
-        svg += "<text x=\"4\" y=\"12\" class=\"unit\">gaps</text>"
-        return .trusted(svg + "</svg>")
+        parts.append(label("gaps", x: 4, y: 12, "unit"))
+        return svg("chart hist", width: width, height: height, label: "interval histogram", parts)
     }
 }

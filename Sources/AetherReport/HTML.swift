@@ -1,16 +1,14 @@
-/// A small HTML builder. Text and attribute values are escaped by `escape`, the one function
-/// everything taken from a packet passes through; `trusted` is only for our own static CSS,
-/// scripts and SVG built from numbers.
+/// A small HTML and SVG builder. Text and attribute values are escaped by `escape`, the one
+/// function everything taken from a packet passes through; there is no unescaped case (the
+/// report's own CSS and script are written by `Report.render` around the tree).
 public indirect enum Node {
     case element(String, [(String, String)], [Node])
     case text(String)
-    case trusted(String)
     case group([Node])
 
     public func render(into out: inout String) {
         switch self {
         case .text(let s): out += escape(s)
-        case .trusted(let s): out += s
         case .group(let nodes): for n in nodes { n.render(into: &out) }
         case .element(let name, let attrs, let children):
             out += "<" + name
