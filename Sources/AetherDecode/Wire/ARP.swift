@@ -25,11 +25,6 @@ struct ARPView: WireView {
             && frame.u8(offset + Field.protocolLength) == 4
     }
 
-    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
-        self.frame = frame
-        self.offset = offset
-    }
-
     @inline(__always) var operation: UInt16 { frame.u16(offset + Field.operation) }
     @inline(__always) var senderAddress: IPAddress { frame.v4(offset + Field.senderProtocol) }
     @inline(__always) var targetAddress: IPAddress { frame.v4(offset + Field.targetProtocol) }

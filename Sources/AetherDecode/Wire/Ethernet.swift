@@ -13,11 +13,6 @@ struct EthernetView: WireView {
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
-        self.frame = frame
-        self.offset = offset
-    }
-
     @inline(__always) var etherType: UInt16 { frame.u16(offset + Field.etherType) }
     @inline(__always) var payload: Int { offset + Self.length }
 }
@@ -33,11 +28,6 @@ struct VLANTagView: WireView {
 
     let frame: Frame
     let offset: Int
-
-    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
-        self.frame = frame
-        self.offset = offset
-    }
 
     @inline(__always) var vlanID: UInt16 { frame.u16(offset + Field.tci) & 0x0FFF }
     @inline(__always) var etherType: UInt16 { frame.u16(offset + Field.etherType) }
@@ -57,11 +47,6 @@ struct PPPoESessionView: WireView {
 
     let frame: Frame
     let offset: Int
-
-    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
-        self.frame = frame
-        self.offset = offset
-    }
 
     @inline(__always) var pppProtocol: UInt16 { frame.u16(offset + Field.pppProtocol) }
     @inline(__always) var payload: Int { offset + Self.length }

@@ -23,11 +23,6 @@ struct IPv4View: WireView {
         frame.u8(offset) >> 4 == 4
     }
 
-    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
-        self.frame = frame
-        self.offset = offset
-    }
-
     @inline(__always) var headerLength: Int { Int(frame.u8(offset + Field.versionIHL) & 0x0F) * 4 }
     @inline(__always) var totalLength: Int { Int(frame.u16(offset + Field.totalLength)) }
     @inline(__always) var identification: UInt16 { frame.u16(offset + Field.identification) }

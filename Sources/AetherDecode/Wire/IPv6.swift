@@ -21,11 +21,6 @@ struct IPv6View: WireView {
         frame.u8(offset) >> 4 == 6
     }
 
-    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
-        self.frame = frame
-        self.offset = offset
-    }
-
     @inline(__always) var payloadLength: Int { Int(frame.u16(offset + Field.payloadLength)) }
     @inline(__always) var nextHeader: UInt8 { frame.u8(offset + Field.nextHeader) }
     @inline(__always) var source: IPAddress { frame.v6(offset + Field.source) }

@@ -13,11 +13,6 @@ struct LinuxSLLView: WireView {
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
-        self.frame = frame
-        self.offset = offset
-    }
-
     @inline(__always) var protocolType: UInt16 { frame.u16(offset + Field.protocolType) }
     @inline(__always) var payload: Int { offset + Self.length }
 }
@@ -37,11 +32,6 @@ struct LinuxSLL2View: WireView {
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
-        self.frame = frame
-        self.offset = offset
-    }
-
     @inline(__always) var protocolType: UInt16 { frame.u16(offset + Field.protocolType) }
     @inline(__always) var payload: Int { offset + Self.length }
 }
@@ -54,11 +44,6 @@ struct LoopbackView: WireView {
 
     let frame: Frame
     let offset: Int
-
-    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
-        self.frame = frame
-        self.offset = offset
-    }
 
     @inline(__always) var family: UInt32 {
         let raw = frame.base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)

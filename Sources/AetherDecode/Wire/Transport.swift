@@ -14,11 +14,6 @@ struct TCPView: WireView {
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
-        self.frame = frame
-        self.offset = offset
-    }
-
     @inline(__always) var sourcePort: UInt16 { frame.u16(offset + Field.sourcePort) }
     @inline(__always) var destinationPort: UInt16 { frame.u16(offset + Field.destinationPort) }
     @inline(__always) var sequence: UInt32 { frame.u32(offset + Field.sequence) }
@@ -41,11 +36,6 @@ struct UDPView: WireView {
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
-        self.frame = frame
-        self.offset = offset
-    }
-
     @inline(__always) var sourcePort: UInt16 { frame.u16(offset + Field.sourcePort) }
     @inline(__always) var destinationPort: UInt16 { frame.u16(offset + Field.destinationPort) }
     @inline(__always) var payload: Int { offset + Self.length }
@@ -66,11 +56,6 @@ struct ICMPView: WireView {
 
     let frame: Frame
     let offset: Int
-
-    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
-        self.frame = frame
-        self.offset = offset
-    }
 
     @inline(__always) var type: UInt8 { frame.u8(offset + Field.type) }
     @inline(__always) var code: UInt8 { frame.u8(offset + Field.code) }

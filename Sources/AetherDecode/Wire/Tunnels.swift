@@ -16,11 +16,6 @@ struct GREView: WireView {
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
-        self.frame = frame
-        self.offset = offset
-    }
-
     @inline(__always) var flags: UInt16 { frame.u16(offset + Field.flags) }
     @inline(__always) var version: UInt16 { flags & 0x7 }
     @inline(__always) var protocolType: UInt16 { frame.u16(offset + Field.protocolType) }
@@ -52,11 +47,6 @@ struct PPPView: WireView {
     let frame: Frame
     let offset: Int
 
-    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
-        self.frame = frame
-        self.offset = offset
-    }
-
     /// The protocol number and where its payload starts.
     @inline(__always) var protocolAndPayload: (UInt16, Int) {
         var q = offset
@@ -83,11 +73,6 @@ struct VXLANView: WireView {
     /// Accepted only when 8 bytes are there and the I (valid VNI) flag is set.
     @inline(__always) static func accepts(_ frame: Frame, at offset: Int) -> Bool {
         frame.u8(offset + Field.flags) & 0x08 != 0
-    }
-
-    @inline(__always) init(unchecked frame: Frame, at offset: Int) {
-        self.frame = frame
-        self.offset = offset
     }
 
     @inline(__always) var payload: Int { offset + Self.length }

@@ -6,8 +6,8 @@ protocol WireView {
     static var minLength: Int { get }
     var frame: Frame { get }
     var offset: Int { get }
-    /// Only for `init?(_:at:)`, after the checks.
-    init(unchecked frame: Frame, at offset: Int)
+    /// Only for `init?(_:at:)`, after the checks (the memberwise initializer of a view).
+    init(frame: Frame, offset: Int)
     /// Further checks on the present bytes (a version nibble, a flag); true by default.
     static func accepts(_ frame: Frame, at offset: Int) -> Bool
 }
@@ -17,6 +17,6 @@ extension WireView {
 
     @inline(__always) init?(_ frame: Frame, at offset: Int) {
         guard frame.has(offset, Self.minLength), Self.accepts(frame, at: offset) else { return nil }
-        self.init(unchecked: frame, at: offset)
+        self.init(frame: frame, offset: offset)
     }
 }
