@@ -173,3 +173,13 @@ public struct RawPacket {
     public var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
     public init() {}
 }
+
+extension IPLayer {
+    /// An ICMP or ICMPv6 error (unreachable, redirect, time exceeded, parameter problem, packet too
+    /// big): it quotes the packet it answers and opens no conversation of its own.
+    @inlinable public var isICMPError: Bool {
+        if proto == IPProto.icmp { return icmpType == 3 || icmpType == 4 || icmpType == 5 || icmpType == 11 || icmpType == 12 }
+        if proto == IPProto.icmpv6 { return icmpType >= 1 && icmpType <= 4 }
+        return false
+    }
+}

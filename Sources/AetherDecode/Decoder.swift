@@ -209,16 +209,10 @@ public struct Decoder: Sendable {
         l.payloadCaptured = max(0, min(end, f.count) - l.payloadOffset)
     }
 
-    @inline(__always) static func isICMPError(_ l: IPLayer) -> Bool {
-        if l.proto == IPProto.icmp { return l.icmpType == 3 || l.icmpType == 4 || l.icmpType == 5 || l.icmpType == 11 || l.icmpType == 12 }
-        if l.proto == IPProto.icmpv6 { return l.icmpType >= 1 && l.icmpType <= 4 }
-        return false
-    }
-
     /// The quoted packet of an ICMP error, or the inner packet of a tunnel.
     func nested(_ f: Frame, _ m: inout PacketMeta, _ truncated: inout Bool) {
         let o = m.outer
-        if Decoder.isICMPError(o) {
+        if o.isICMPError {
             var q = IPLayer()
             var t = false
             let v6 = o.proto == IPProto.icmpv6
@@ -248,7 +242,8 @@ public struct Decoder: Sendable {
             case EtherType.ppp:
                 guard let ppp = PPPView(f, at: p) else { return }
                 let (pp, q) = ppp.protocolAndPayload
-                if pp == PPPProtocol.ipv4 { innerOffset = q } else if pp == PPPProtocol.ipv6 { innerOffset = q; innerV6 = true }
+                let t = PPPProtocol.etherType(pp)
+                if t != 0 { innerOffset = q; innerV6 = t == EtherType.ipv6 }
             default: return
             }
         case IPProto.udp where o.dstPort == VXLANView.port:

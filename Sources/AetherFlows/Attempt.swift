@@ -55,6 +55,24 @@ struct Attempt {
     }
 }
 
+/// The attempts' idle list: oldest first, so expiry looks only at its head (Zeek's attempt timeout).
+extension ConnectionTable {
+    @inline(__always) func linkAttempt(_ s: Int32) {
+        attempts[Int(s)].prev = attemptTail
+        attempts[Int(s)].next = -1
+        if attemptTail >= 0 { attempts[Int(attemptTail)].next = s } else { attemptHead = s }
+        attemptTail = s
+    }
+
+    @inline(__always) func unlinkAttempt(_ s: Int32) {
+        let p = attempts[Int(s)].prev, n = attempts[Int(s)].next
+        if p >= 0 { attempts[Int(p)].next = n } else { attemptHead = n }
+        if n >= 0 { attempts[Int(n)].prev = p } else { attemptTail = p }
+        attempts[Int(s)].prev = -1
+        attempts[Int(s)].next = -1
+    }
+}
+
 /// ICMP request and reply types that pair up into one connection (echo, timestamp, address
 /// mask, router and neighbour discovery…); the connection key holds the pair.
 enum ICMPPair {

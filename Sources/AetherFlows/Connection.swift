@@ -149,6 +149,51 @@ public struct Connection: Sendable {
     }
 }
 
+extension Connection {
+    /// One TCP segment's effect on the endpoint states and the history, as Zeek's TCP analyzer
+    /// records it.
+    @inline(__always) mutating func step(isOrig: Bool, flags f: UInt8, payload: UInt64) {
+        @inline(__always) func letter(_ u: Character) -> UInt8 {
+            let v = u.asciiValue!
+            return isOrig ? v : v | 0x20
+        }
+        var me = isOrig ? origState : respState
+        var peer = isOrig ? respState : origState
+        let syn = f & TCPFlag.syn != 0, ack = f & TCPFlag.ack != 0
+        let fin = f & TCPFlag.fin != 0, rst = f & TCPFlag.rst != 0
+        if syn {
+            history.add(letter(ack ? "H" : "S"))
+            if ack {
+                if me == .inactive || me == .synSent || me == .partial { me = .synAckSent }
+            } else if me == .inactive || me == .partial {
+                me = .synSent
+            }
+        }
+        if fin { history.add(letter("F")) }
+        if rst { history.add(letter("R")) }
+        if payload > 0 { history.add(letter("D")) } else if ack && !syn && !fin && !rst { history.add(letter("A")) }
+
+        if rst {
+            me = .reset
+        } else if fin {
+            if me != .reset { me = .closed }
+        } else if !syn {
+            switch me {
+            case .inactive:
+                me = .partial
+            case .synSent, .synAckSent:
+                if ack {
+                    me = .established
+                    if peer == .synAckSent || peer == .synSent { peer = .established }
+                }
+            default:
+                break
+            }
+        }
+        if isOrig { origState = me; respState = peer } else { respState = me; origState = peer }
+    }
+}
+
 /// The identity of a connection, with the two endpoints in a canonical order.
 public struct ConnectionKey: Hashable, Sendable, FlatKey {
     public var a: IPAddress

@@ -58,10 +58,10 @@ public final class ConnectionTable {
     private var free: [Int32] = []
     /// Connection attempts (pure SYNs, unanswered) in their compact form; their slots carry
     /// `Attempt.tag`. A SYN flood of a million sources is a million of these at 112 bytes.
-    private let attempts: Slab<Attempt>
+    let attempts: Slab<Attempt>
     private var freeAttempts: [Int32] = []
-    private var attemptHead: Int32 = -1
-    private var attemptTail: Int32 = -1
+    var attemptHead: Int32 = -1
+    var attemptTail: Int32 = -1
     private let index: SlotIndex
     // Heads and tails of the idle lists, one per timeout class (oldest at head).
     private var heads: [Int32] = [-1, -1, -1, -1]
@@ -336,7 +336,7 @@ public final class ConnectionTable {
             }
             switch l.proto {
             case IPProto.tcp:
-                if l.hasTransport { Self.tcpStep(&c.pointee, isOrig: isOrig, flags: l.tcpFlags, payload: payload) }
+                if l.hasTransport { c.pointee.step(isOrig: isOrig, flags: l.tcpFlags, payload: payload) }
             case IPProto.udp:
                 c.pointee.history.add(isOrig ? UInt8(ascii: "D") : UInt8(ascii: "d"))
             default:
@@ -344,47 +344,6 @@ public final class ConnectionTable {
             }
             return isOrig
         }
-    }
-
-    @inline(__always) static func tcpStep(_ c: inout Connection, isOrig: Bool, flags f: UInt8, payload: UInt64) {
-        @inline(__always) func letter(_ u: Character) -> UInt8 {
-            let v = u.asciiValue!
-            return isOrig ? v : v | 0x20
-        }
-        var me = isOrig ? c.origState : c.respState
-        var peer = isOrig ? c.respState : c.origState
-        let syn = f & TCPFlag.syn != 0, ack = f & TCPFlag.ack != 0
-        let fin = f & TCPFlag.fin != 0, rst = f & TCPFlag.rst != 0
-        if syn {
-            c.history.add(letter(ack ? "H" : "S"))
-            if ack {
-                if me == .inactive || me == .synSent || me == .partial { me = .synAckSent }
-            } else if me == .inactive || me == .partial {
-                me = .synSent
-            }
-        }
-        if fin { c.history.add(letter("F")) }
-        if rst { c.history.add(letter("R")) }
-        if payload > 0 { c.history.add(letter("D")) } else if ack && !syn && !fin && !rst { c.history.add(letter("A")) }
-
-        if rst {
-            me = .reset
-        } else if fin {
-            if me != .reset { me = .closed }
-        } else if !syn {
-            switch me {
-            case .inactive:
-                me = .partial
-            case .synSent, .synAckSent:
-                if ack {
-                    me = .established
-                    if peer == .synAckSent || peer == .synSent { peer = .established }
-                }
-            default:
-                break
-            }
-        }
-        if isOrig { c.origState = me; c.respState = peer } else { c.respState = me; c.origState = peer }
     }
 
     // MARK: what the application layer learned about the current connection
@@ -463,21 +422,6 @@ public final class ConnectionTable {
         finished.append(slots[Int(s)])
         finishedCount += 1
         free.append(s)
-    }
-
-    @inline(__always) private func linkAttempt(_ s: Int32) {
-        attempts[Int(s)].prev = attemptTail
-        attempts[Int(s)].next = -1
-        if attemptTail >= 0 { attempts[Int(attemptTail)].next = s } else { attemptHead = s }
-        attemptTail = s
-    }
-
-    @inline(__always) private func unlinkAttempt(_ s: Int32) {
-        let p = attempts[Int(s)].prev, n = attempts[Int(s)].next
-        if p >= 0 { attempts[Int(p)].next = n } else { attemptHead = n }
-        if n >= 0 { attempts[Int(n)].prev = p } else { attemptTail = p }
-        attempts[Int(s)].prev = -1
-        attempts[Int(s)].next = -1
     }
 
     @inline(__always) private func link(_ s: Int32) {

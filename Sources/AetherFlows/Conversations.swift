@@ -31,7 +31,7 @@ public struct ConversationCounter {
         case IPProto.tcp, IPProto.udp:
             p1 = l.srcPort; p2 = l.dstPort
         case IPProto.icmp, IPProto.icmpv6:
-            if Self.isError(l) { return }
+            if l.isICMPError { return }
             if Self.isEcho(l) { extra = UInt64(l.icmpID) | 1 << 32 } else { extra = UInt64(l.icmpType) | 2 << 32 }
         default:
             break
@@ -42,11 +42,6 @@ public struct ConversationCounter {
 
     @inline(__always) static func isEcho(_ l: IPLayer) -> Bool {
         l.proto == IPProto.icmp ? (l.icmpType == 8 || l.icmpType == 0) : (l.icmpType == 128 || l.icmpType == 129)
-    }
-
-    @inline(__always) static func isError(_ l: IPLayer) -> Bool {
-        if l.proto == IPProto.icmp { return l.icmpType == 3 || l.icmpType == 4 || l.icmpType == 5 || l.icmpType == 11 || l.icmpType == 12 }
-        return l.icmpType >= 1 && l.icmpType <= 4
     }
 
     /// Order-independent in the two endpoints.

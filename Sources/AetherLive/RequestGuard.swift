@@ -119,7 +119,7 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             }
             let name = String(decoding: line[line.startIndex..<colon], as: UTF8.self).lowercased()
             if name.last == " " || name.last == "\t" { return "space before a header's colon" }
-            let value = String(decoding: line[line.index(after: colon)...], as: UTF8.self).trimmingCharacters()
+            let value = String(decoding: line[line.index(after: colon)...], as: UTF8.self).trimmedOfSpace()
             if name == "content-length" {
                 guard let n = Int(value), n >= 0, contentLength == nil || contentLength == n else { return "bad Content-Length" }
                 contentLength = n
@@ -187,7 +187,7 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
 }
 
 private extension String {
-    func trimmingCharacters() -> String {
+    func trimmedOfSpace() -> String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }

@@ -270,20 +270,8 @@ final class FlatMapTests: XCTestCase {
     /// with keys that collide (a weak hash forces long probe runs and wrap-around).
     struct Weak: FlatKey, Hashable { var v: UInt64; var hash64: UInt64 { v % 7 } }
 
-    /// SplitMix64: the same sequence on every run, so a failure can be replayed.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func testAgreesWithDictionary() {
-        var rng = SeededGenerator(state: 20_261_126)
+        var rng = SplitMix(seed: 20_261_126)  // the same sequence every run, so a failure replays
         let m = FlatMap<Weak>(capacity: 4)
         var d: [Weak: Int32] = [:]
         for step in 0..<20_000 {

@@ -269,7 +269,7 @@ final class ThresholdTests: XCTestCase {
 }
 
 /// A seeded generator: the same inputs every run.
-struct SplitMix {
+struct SplitMix: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import time
 import urllib.request
 
 import websockets
-from livekit import fail, failures, free_port
+from livekit import fail, failures, free_port, stop, wait_up
 from playwright.sync_api import sync_playwright
 
 AETHER, CAPTURE, BIG, WORK = sys.argv[1:5]
@@ -33,33 +32,10 @@ def remove_store(path):
             os.remove(path + suffix)
 
 
-def wait_up(p, port, what):
-    """Waits for /healthz of a tail just started; a tail that exits or never answers fails."""
-    for _ in range(200):
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read() == b"ok\n":
-                return
-        except Exception:
-            time.sleep(0.05)
-        if p.poll() is not None:
-            break
-    fail(f"tail {what} did not come up: {p.stderr.read() if p.poll() is not None else ''}")
-
-
 def start_tail(args, port):
     p = subprocess.Popen([AETHER, "tail", "--listen", f"127.0.0.1:{port}"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_up(p, port, args)
     return p
-
-
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGINT)
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            fail("tail did not stop on Ctrl-C within 20 s")
 
 
 def replay_matches_analyze():
@@ -176,7 +152,6 @@ def browser_numbers_change():
         # The store is committed every few seconds and readable while tail writes it (WAL).
         time.sleep(2.5)
         r = subprocess.run([AETHER, "report", "--db", live_db, "-o", os.path.join(WORK, "live-running.html"), "--force"], capture_output=True, text=True)
-        packets = json.loads(subprocess.run([AETHER, "stats", "--db", live_db, "--json"], capture_output=True, text=True).stdout or "{}").get("packets", 0)
         if r.returncode != 0:
             fail(f"report while tail runs: {r.stderr.strip()}")
         # Packets are counted in the capture row at each checkpoint while the session is open.

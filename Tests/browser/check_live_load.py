@@ -12,17 +12,15 @@ Usage: check_live_load.py AETHER WORKDIR [PACKETS]"""
 import asyncio
 import json
 import os
-import signal
 import socket
 import struct
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 import websockets
-from livekit import fail, failures, free_port
+from livekit import fail, failures, free_port, stop, wait_up
 
 AETHER, WORK = sys.argv[1], sys.argv[2]
 PACKETS = int(sys.argv[3]) if len(sys.argv) > 3 else 30000
@@ -162,12 +160,7 @@ def main():
     env = {k: v for k, v in os.environ.items() if k != "AETHER_TOKEN"}
     tail = subprocess.Popen([AETHER, "tail", "--replay", cap, "--speed", "max", "--listen", f"127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            break
-        except Exception:
-            time.sleep(0.05)
+    wait_up(tail, port, "--replay under load")
     probe_out = os.path.join(WORK, "healthz-probe.txt")
     probe = subprocess.Popen([sys.executable, "-c", PROBE, str(port), probe_out, "900"])
     peak = [0]
@@ -196,12 +189,7 @@ def main():
     worst, probes, probe_errors = open(probe_out).read().split()
     worst, probes, probe_errors = float(worst), int(probes), int(probe_errors)
     rss = max(peak[0], peak_rss(tail.pid) if tail.poll() is None else 0)
-    tail.send_signal(signal.SIGINT)
-    try:
-        tail.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        tail.kill()
-        fail("tail did not stop on SIGINT")
+    stop(tail)
     if results["handshakes"] != READERS:
         fail(f"{results['handshakes']} of {READERS} readers completed the handshake: {results['errors'][:3]}")
     if min(results["frames"] or [0]) == 0 or results["ended"] != READERS:
