@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Same outputs from two builds (issue 11: a refactor changes no answer): for every capture given,
-# `analyze` with each binary, then stats --json, alerts --json, flows --zeek and the report
+# `analyze` with each binary, then stats --json, alerts --json, flows --zeek, flows --json and the report
 # (times of generation and the store's path removed) are compared. Prints one line per capture
 # that differs and a summary; exits 1 on any difference.
 # Usage: compare-outputs.sh OLD_AETHER NEW_AETHER CAPTURE...
@@ -25,6 +25,7 @@ for cap in "$@"; do
     "$bin" stats --db "$work/store.sqlite" --json >>"$work/$side.out" 2>&1
     "$bin" alerts --db "$work/store.sqlite" --json >>"$work/$side.out" 2>&1
     "$bin" flows --db "$work/store.sqlite" --zeek >>"$work/$side.out" 2>&1
+    "$bin" flows --db "$work/store.sqlite" --json >>"$work/$side.out" 2>&1
     normalize <"$work/store.html" >"$work/$side.report" 2>/dev/null
   done
   if ! cmp -s "$work/old.out" "$work/new.out"; then ok=0; echo "DIFF $cap: stats/alerts/flows"; diff "$work/old.out" "$work/new.out" | head -5; fi

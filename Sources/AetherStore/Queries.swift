@@ -75,25 +75,30 @@ extension Store {
         public var tunnelParent: Int64?
         public var tunnel: String?
         public var service: String?
+        /// Every exported column as `flows --json` shows it (FlowColumns).
+        public var json: JSON
     }
 
     public func flowRows(limit: Int?) throws -> [FlowRow] {
-        var sql = """
-            SELECT id, first_ts, last_ts, proto, orig_h, orig_p, resp_h, resp_p, conn_state, history, orig_pkts, orig_bytes,
-              orig_ip_bytes, resp_pkts, resp_bytes, resp_ip_bytes, tunnel_parent, tunnel, service
-            FROM flow ORDER BY first_ts, id
-            """
+        // A read-only store of an older schema may lack a column added since: it reads as NULL.
+        var present = Set<String>()
+        let info = try db.prepare("SELECT name FROM pragma_table_info('flow')")
+        while try info.step() { present.insert(info.text(0) ?? "") }
+        let columns = FlowColumns.all.map { present.contains($0.name) ? $0.name : "NULL AS \($0.name)" }
+        var sql = "SELECT \(columns.joined(separator: ", ")) FROM flow ORDER BY first_ts, id"
         if let limit { sql += " LIMIT \(limit)" }
         let s = try db.prepare(sql)
         var out: [FlowRow] = []
         while try s.step() {
             out.append(
                 FlowRow(
-                    id: s.int(0), ts: s.int(1), lastTs: s.int(2), proto: s.int(3), origH: s.text(4) ?? "",
-                    origP: s.int(5), respH: s.text(6) ?? "", respP: s.int(7), connState: s.text(8) ?? "",
-                    history: s.text(9) ?? "", origPkts: s.int(10), origBytes: s.int(11), origIPBytes: s.int(12),
-                    respPkts: s.int(13), respBytes: s.int(14), respIPBytes: s.int(15),
-                    tunnelParent: s.isNull(16) ? nil : s.int(16), tunnel: s.text(17), service: s.text(18)))
+                    id: s.int("id"), ts: s.int("first_ts"), lastTs: s.int("last_ts"), proto: s.int("proto"),
+                    origH: s.text("orig_h") ?? "", origP: s.int("orig_p"), respH: s.text("resp_h") ?? "",
+                    respP: s.int("resp_p"), connState: s.text("conn_state") ?? "", history: s.text("history") ?? "",
+                    origPkts: s.int("orig_pkts"), origBytes: s.int("orig_bytes"), origIPBytes: s.int("orig_ip_bytes"),
+                    respPkts: s.int("resp_pkts"), respBytes: s.int("resp_bytes"), respIPBytes: s.int("resp_ip_bytes"),
+                    tunnelParent: s.optionalInt("tunnel_parent"), tunnel: s.text("tunnel"), service: s.text("service"),
+                    json: .object(FlowColumns.all.flatMap { $0.export(s) })))
         }
         return out
     }

@@ -46,21 +46,8 @@ public enum Schema {
         );
         CREATE INDEX IF NOT EXISTS packet_chunk_time ON packet_chunk(ts_min, ts_max);
         CREATE INDEX IF NOT EXISTS packet_chunk_capture ON packet_chunk(capture_id);
-        -- Zeek's connection model, one row per connection.
-        CREATE TABLE IF NOT EXISTS flow(
-            id INTEGER PRIMARY KEY,
-            capture_id INTEGER,
-            proto INTEGER NOT NULL,
-            orig_h TEXT NOT NULL, orig_p INTEGER NOT NULL,
-            resp_h TEXT NOT NULL, resp_p INTEGER NOT NULL,
-            first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL,
-            first_frame INTEGER, first_seq INTEGER, last_seq INTEGER,
-            conn_state TEXT NOT NULL, history TEXT NOT NULL,
-            orig_pkts INTEGER, orig_bytes INTEGER, orig_ip_bytes INTEGER,
-            resp_pkts INTEGER, resp_bytes INTEGER, resp_ip_bytes INTEGER,
-            tunnel_parent INTEGER, tunnel TEXT, vlan INTEGER,
-            service TEXT
-        );
+        -- Zeek's connection model, one row per connection (columns: FlowColumns).
+        \(FlowColumns.createTable)
         CREATE INDEX IF NOT EXISTS flow_orig ON flow(orig_h);
         CREATE INDEX IF NOT EXISTS flow_resp ON flow(resp_h, resp_p);
         -- Distinct conversations by the ground truth's rule; the key is a 64-bit digest.
@@ -88,10 +75,14 @@ public enum Schema {
         """
 
     /// Steps from each older version to the next, in order; each runs in its own transaction.
-    static let migrations: [(from: Int, sql: String)] = [
-        // 1 → 2: connections carry the service identified by content (Zeek's conn.log column).
-        (1, "ALTER TABLE flow ADD COLUMN service TEXT; DROP VIEW IF EXISTS flows_v;")
-    ]
+    /// A column added to `FlowColumns` needs no step (the store adds what it lacks, and views
+    /// are recreated on every writable open); a change that is not an addition does.
+    static let migrations: [(from: Int, sql: String)] = []
+
+    /// The views this schema creates (and only those are replaced when a store is opened).
+    static var viewNames: [Substring] {
+        views.split(separator: "CREATE VIEW IF NOT EXISTS ").dropFirst().compactMap { $0.split(separator: " ").first }
+    }
 
     /// Views for the plain sqlite3 shell: text times and protocol names.
     static let views = """

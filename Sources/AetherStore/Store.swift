@@ -80,6 +80,11 @@ public final class Store {
         }
         try db.transaction {
             try db.execute(Schema.tables)
+            var columns = Set<String>()
+            let info = try db.prepare("SELECT name FROM pragma_table_info('flow')")
+            while try info.step() { columns.insert(info.text(0) ?? "") }
+            for sql in FlowColumns.additions(existing: columns) { try db.execute(sql) }
+            for name in Schema.viewNames { try db.execute("DROP VIEW IF EXISTS \(name)") }
             try db.execute(Schema.views)
             try db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', '\(Schema.version)')")
         }
@@ -206,29 +211,10 @@ public final class Store {
 
     public func insert(connections: [Connection]) throws {
         if connections.isEmpty { return }
-        if insertFlow == nil {
-            insertFlow = try db.prepare(
-                """
-                INSERT INTO flow(id, capture_id, proto, orig_h, orig_p, resp_h, resp_p, first_ts, last_ts, first_frame,
-                  first_seq, last_seq, conn_state, history, orig_pkts, orig_bytes, orig_ip_bytes, resp_pkts, resp_bytes,
-                  resp_ip_bytes, tunnel_parent, tunnel, vlan, service)
-                VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-                """)
-        }
+        if insertFlow == nil { insertFlow = try db.prepare(FlowColumns.insert) }
         let s = insertFlow!
         for c in connections {
-            s.bind(1, c.id); s.bind(2, c.captureID); s.bind(3, Int64(c.proto))
-            s.bind(4, c.origAddress.description); s.bind(5, Int64(c.origPort))
-            s.bind(6, c.respAddress.description); s.bind(7, Int64(c.respPort))
-            s.bind(8, c.firstTime); s.bind(9, c.lastTime); s.bind(10, Int64(c.firstFrame))
-            s.bind(11, Int64(c.firstPacket)); s.bind(12, Int64(c.lastPacket))
-            s.bind(13, c.state); s.bind(14, c.history.description)
-            s.bind(15, Int64(c.origPackets)); s.bind(16, Int64(c.origBytes)); s.bind(17, Int64(c.origIPBytes))
-            s.bind(18, Int64(c.respPackets)); s.bind(19, Int64(c.respBytes)); s.bind(20, Int64(c.respIPBytes))
-            if c.tunnelParent != 0 { s.bind(21, c.tunnelParent) } else { s.bindNull(21) }
-            s.bind(22, c.tunnelKind == 0 ? nil : IPProto.tunnelName(c.tunnelKind))
-            s.bind(23, Int64(c.vlan))
-            s.bind(24, c.service == .unknown ? nil : c.service.name)
+            for (i, column) in FlowColumns.all.enumerated() { column.bind(s, Int32(i + 1), c) }
             try s.run()
         }
     }

@@ -202,23 +202,7 @@ struct Flows: ParsableCommand {
         let store = try openStore(db, readOnly: true)
         let rows = try store.flowRows(limit: limit)
         if json {
-            print(
-                JSON.array(
-                    rows.map { r in
-                        .object([
-                            ("id", .int(r.id)), ("uid", .string(uid(r.id))), ("ts", .string(Timestamp(nanoseconds: r.ts).decimalString)),
-                            ("proto", .string(IPProto.zeekName(UInt8(truncatingIfNeeded: r.proto)))), ("orig_h", .string(r.origH)), ("orig_p", .int(r.origP)),
-                            ("resp_h", .string(r.respH)), ("resp_p", .int(r.respP)),
-                            ("duration", .double(Double(r.lastTs - r.ts) / 1e9)),
-                            ("conn_state", .string(r.connState)), ("history", .string(r.history)),
-                            ("orig_pkts", .int(r.origPkts)), ("orig_bytes", .int(r.origBytes)), ("orig_ip_bytes", .int(r.origIPBytes)),
-                            ("resp_pkts", .int(r.respPkts)), ("resp_bytes", .int(r.respBytes)), ("resp_ip_bytes", .int(r.respIPBytes)),
-                            ("tunnel_parent", r.tunnelParent.map { .string(uid($0)) } ?? .null),
-                            ("tunnel", r.tunnel.map { .string($0) } ?? .null),
-                            ("service", r.service.map { .string($0) } ?? .null),
-                        ])
-                    }
-                ).render())
+            print(JSON.array(rows.map(\.json)).render())
         } else if zeek {
             print("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn")
             print(
@@ -262,14 +246,7 @@ extension String {
     }
 }
 
-/// A stable Zeek-style uid derived from the row id.
-func uid(_ id: Int64) -> String {
-    let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-    var v = UInt64(bitPattern: id) &* 0x9E37_79B9_7F4A_7C15
-    var s = "C"
-    for _ in 0..<17 { s.append(alphabet[Int(v % 62)]); v /= 62; if v == 0 { v = UInt64(bitPattern: id) &+ 0x1234567 } }
-    return s
-}
+func uid(_ id: Int64) -> String { connectionUID(id) }
 
 struct Query: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run one read-only SQL statement against a store.")

@@ -22,4 +22,35 @@ final class MigrationTests: XCTestCase {
         XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM flows_v WHERE service IS NULL AND id = 7"), 1)
         XCTAssertEqual(try s.meta("schema_version"), "\(Schema.version)")
     }
+
+    /// The flow table is what `FlowColumns` says; a store lacking a column gains it on a writable
+    /// open, and a read-only open of such a store reads the column as NULL instead of failing.
+    func testFlowColumnsDriveTheTable() throws {
+        let tmp = TempDir()
+        let path = tmp.path("cols.sqlite")
+        do {
+            let s = try Store(path: path)
+            var names: [String] = []
+            let info = try s.db.prepare("SELECT name FROM pragma_table_info('flow')")
+            while try info.step() { names.append(info.text(0) ?? "") }
+            XCTAssertEqual(names, FlowColumns.all.map(\.name))
+            try s.db.execute(
+                """
+                DROP VIEW flows_v; ALTER TABLE flow DROP COLUMN service;
+                INSERT INTO flow(id, proto, orig_h, orig_p, resp_h, resp_p, first_ts, last_ts, conn_state, history)
+                  VALUES(3, 17, '10.0.0.1', 5353, '10.0.0.2', 53, 1000, 3000, 'SF', 'Dd');
+                """)
+        }
+        let old = try Store(path: path, readOnly: true)
+        let rows = try old.flowRows(limit: nil)
+        XCTAssertEqual(rows.count, 1)
+        XCTAssertNil(rows.first?.service)
+        let json = rows.first?.json.render(pretty: false) ?? ""
+        XCTAssertTrue(json.contains("\"service\":null"), json)
+        XCTAssertTrue(json.contains("\"uid\":\"C"), json)
+        XCTAssertFalse(json.contains("capture_id"), json)
+        let s = try Store(path: path)
+        XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM pragma_table_info('flow') WHERE name = 'service'"), 1)
+        XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM flows_v WHERE id = 3 AND service IS NULL"), 1)
+    }
 }
