@@ -10,6 +10,14 @@ public enum LinkType {
     public static let ipv4: UInt32 = 228
     public static let ipv6: UInt32 = 229
     public static let linuxSLL2: UInt32 = 276
+    public static let ppp: UInt32 = 9
+    public static let fddi: UInt32 = 10
+    public static let pppHDLC: UInt32 = 50
+    public static let ciscoHDLC: UInt32 = 104
+    public static let ieee80211: UInt32 = 105
+    public static let radiotap: UInt32 = 127
+    public static let ppi: UInt32 = 192
+    public static let nflog: UInt32 = 239
 
     public static func name(_ t: UInt32) -> String {
         switch t {
@@ -21,6 +29,14 @@ public enum LinkType {
         case ipv4: return "IPV4"
         case ipv6: return "IPV6"
         case linuxSLL2: return "LINUX_SLL2"
+        case ppp: return "PPP"
+        case fddi: return "FDDI"
+        case pppHDLC: return "PPP_HDLC"
+        case ciscoHDLC: return "C_HDLC"
+        case ieee80211: return "IEEE802_11"
+        case radiotap: return "IEEE802_11_RADIOTAP"
+        case ppi: return "PPI"
+        case nflog: return "NFLOG"
         default: return "LINKTYPE_\(t)"
         }
     }
@@ -59,15 +75,82 @@ public enum IPProto {
         }
     }
 
-    /// The `tunnel` column: what carried an inner connection.
-    public static func tunnelName(_ p: UInt8) -> String {
-        switch p {
+}
+
+/// What carried an inner packet: the `tunnel` column. IP-protocol tunnels keep their protocol
+/// number; tunnels over UDP have codes above the protocols we name.
+public enum Tunnel {
+    public static let gre = IPProto.gre
+    public static let ipip = IPProto.ipip
+    public static let sixInFour = IPProto.ipv6
+    public static let vxlan: UInt8 = IPProto.udp
+    public static let geneve: UInt8 = 200
+    public static let gtpU: UInt8 = 201
+    public static let teredo: UInt8 = 202
+    public static let vxlanGPE: UInt8 = 203
+    public static let mplsUDP: UInt8 = 204
+
+    /// Names as Zeek's Tunnel::Type, lower case.
+    public static func name(_ t: UInt8) -> String {
+        switch t {
         case gre: return "gre"
         case ipip: return "ip-in-ip"
-        case ipv6: return "6in4"
-        case udp: return "vxlan"
-        default: return "ip\(p)"
+        case sixInFour: return "6in4"
+        case vxlan: return "vxlan"
+        case geneve: return "geneve"
+        case gtpU: return "gtpv1"
+        case teredo: return "teredo"
+        case vxlanGPE: return "vxlan-gpe"
+        case mplsUDP: return "mpls-in-udp"
+        default: return "ip\(t)"
         }
+    }
+
+    /// Whether the outer UDP datagram is itself a connection (Zeek logs UDP tunnels' outer flow).
+    public static func overUDP(_ t: UInt8) -> Bool { t == vxlan || t >= geneve }
+}
+
+/// Why a frame's network layer was not reached: `PacketMeta.undecoded`, 0 when it was (or when
+/// the frame is a protocol we know and do not analyse, such as LLDP or spanning tree). The top
+/// byte is the kind, the rest its value.
+public enum Undecoded {
+    public static let linkType: UInt32 = 1 << 24
+    public static let etherType: UInt32 = 2 << 24
+    public static let pppProtocol: UInt32 = 3 << 24
+    public static let encapsulation: UInt32 = 4 << 24
+
+    /// Encapsulations whose payload could not be read.
+    public static let mplsPayload: UInt32 = encapsulation | 1
+    public static let wifiProtected: UInt32 = encapsulation | 2
+    public static let wifiAggregate: UInt32 = encapsulation | 3
+    public static let nflogPayload: UInt32 = encapsulation | 4
+    public static let llcUnknown: UInt32 = encapsulation | 5
+    public static let macsec: UInt32 = encapsulation | 6
+    public static let pppCompressed: UInt32 = encapsulation | 7
+
+    public static func describe(_ code: UInt32) -> String {
+        let value = code & 0x00FF_FFFF
+        switch code & 0xFF00_0000 {
+        case linkType: return "link type \(value) (\(LinkType.name(value)))"
+        case etherType: return "EtherType 0x\(hex4(value))"
+        case pppProtocol: return "PPP protocol 0x\(hex4(value))"
+        default:
+            switch code {
+            case mplsPayload: return "MPLS label stack (payload not recognised)"
+            case wifiProtected: return "802.11 protected (encrypted) data"
+            case wifiAggregate: return "802.11 A-MSDU"
+            case nflogPayload: return "NFLOG without a payload"
+            case llcUnknown: return "802.2 LLC (unknown SAP)"
+            case macsec: return "MACsec (encrypted)"
+            case pppCompressed: return "PPP compressed datagram"
+            default: return "encapsulation \(value)"
+            }
+        }
+    }
+
+    static func hex4(_ v: UInt32) -> String {
+        let digits = Array("0123456789abcdef")
+        return String((0..<4).reversed().map { digits[Int(v >> UInt32($0 * 4)) & 0xF] })
     }
 }
 
@@ -149,15 +232,21 @@ public struct PacketMeta: Sendable {
     /// The packet an ICMP error quotes.
     public var hasQuoted = false
     public var quoted = IPLayer()
-    /// The inner packet of a tunnel (GRE, IP-in-IP, 6in4, VXLAN).
+    /// The inner packet of a tunnel (GRE, IP-in-IP, 6in4, VXLAN, Geneve, GTP-U, Teredo…) and
+    /// what carried it (`Tunnel`).
     public var hasInner = false
     public var inner = IPLayer()
+    public var tunnel: UInt8 = 0
+    /// An ARP packet carried in a tunnel (its addresses are in `arp…`; `network` is the outer IP).
+    public var innerARP = false
+    /// Why the network layer was not reached (`Undecoded`); 0 when it was or needs no decoding.
+    public var undecoded: UInt32 = 0
 
     public init() {}
 
     public mutating func reset() {
         vlanTags = 0; vlanID = 0; network = .none; etherType = 0; truncated = false; arpOp = 0
-        outer = IPLayer(); hasQuoted = false; hasInner = false
+        outer = IPLayer(); hasQuoted = false; hasInner = false; tunnel = 0; innerARP = false; undecoded = 0
     }
 }
 

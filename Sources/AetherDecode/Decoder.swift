@@ -28,12 +28,40 @@ public enum EtherType {
     public static let pppoeSession: UInt16 = 0x8864
     public static let transparentEthernet: UInt16 = 0x6558
     public static let ppp: UInt16 = 0x880B
+    public static let mpls: UInt16 = 0x8847
+    public static let mplsMulticast: UInt16 = 0x8848
+    public static let pbb: UInt16 = 0x88E7
+    public static let vnTag: UInt16 = 0x8926
+    public static let fabricPath: UInt16 = 0x8903
+    public static let macsec: UInt16 = 0x88E5
+    /// Below 0x0600 the field is an 802.3 length. These two values in the gap are the decoder's
+    /// own: "an 802.2 LLC header follows" and "a PPP protocol field follows".
+    static let llc: UInt16 = 0x05F0
+    static let pppFrame: UInt16 = 0x05F1
+    static let maxLength: UInt16 = 1500
+
+    /// Protocols that are not IP and need no decoding to be what they are: counted as `other`,
+    /// never as undecoded.
+    public static func isKnownNonIP(_ t: UInt16) -> Bool {
+        switch t {
+        case 0x0842, 0x2000, 0x22EA, 0x22F0, 0x6000...0x6007, 0x8035, 0x809B, 0x80F3, 0x8137, 0x8138, 0x8808,
+            0x8809, 0x8863, 0x886F, 0x8892, 0x8899, 0x88A4, 0x88AB, 0x88B5, 0x88B6, 0x88B8, 0x88BA, 0x88C7,
+            0x88CA, 0x88CC, 0x88D9, 0x88DC, 0x88E1, 0x88E3, 0x88F5, 0x88F6, 0x88F7, 0x88FB, 0x8902, 0x8906,
+            0x890D, 0x8914, 0x8915, 0x891D, 0x893A, 0x9000, 0x888E, 0x8874, 0x8876:
+            return true
+        default:
+            return false
+        }
+    }
 }
 
-/// Turns one frame into a `PacketMeta`: link layer, outer IP, transport, the packet an ICMP
-/// error quotes, and one level of tunnel. Stateless; no allocation.
+/// Turns one frame into a `PacketMeta`: link layer, the headers between it and IP, outer IP,
+/// transport, the packet an ICMP error quotes, and one level of tunnel. What could not be
+/// followed to a network layer is named in `undecoded`. Stateless; no allocation.
 public struct Decoder: Sendable {
     public static let maxExtensionHeaders = 8
+    /// Headers followed between the link and the network layer (tags, labels, LLC…).
+    static let maxLinkSteps = 24
 
     public init() {}
 
@@ -51,30 +79,8 @@ public struct Decoder: Sendable {
 
         var etherType: UInt16 = 0
         var l3 = 0
-        switch packet.linkType {
-        case LinkType.ethernet:
-            guard ethernet(f, 0, &etherType, &l3, &m) else { m.truncated = true; return }
-        case LinkType.linuxSLL:
-            guard let sll = LinuxSLLView(f, at: 0) else { m.truncated = true; return }
-            etherType = sll.protocolType; l3 = sll.payload
-            guard vlanTags(f, &etherType, &l3, &m) else { m.truncated = true; return }
-        case LinkType.linuxSLL2:
-            guard let sll = LinuxSLL2View(f, at: 0) else { m.truncated = true; return }
-            etherType = sll.protocolType; l3 = sll.payload
-            guard vlanTags(f, &etherType, &l3, &m) else { m.truncated = true; return }
-        case LinkType.null, LinkType.loop:
-            guard let lo = LoopbackView(f, at: 0) else { m.truncated = true; return }
-            switch lo.family {
-            case 2: etherType = EtherType.ipv4
-            case 10, 24, 28, 30: etherType = EtherType.ipv6
-            default: etherType = lo.ciscoHDLCType ?? 0
-            }
-            l3 = lo.payload
-        case LinkType.raw, LinkType.rawAlt1, LinkType.rawAlt2, LinkType.ipv4, LinkType.ipv6:
-            guard f.has(0, 1) else { m.truncated = true; return }
-            etherType = f.u8(0) >> 4 == 6 ? EtherType.ipv6 : (f.u8(0) >> 4 == 4 ? EtherType.ipv4 : 0)
-            l3 = 0
-        default:
+        guard link(f, packet.linkType, nested: false, &etherType, &l3, &m), resolve(f, &etherType, &l3, &m) else {
+            m.truncated = true
             return
         }
         m.etherType = etherType
@@ -96,30 +102,142 @@ public struct Decoder: Sendable {
             }
         default:
             m.network = etherType == 0 ? .none : .other
+            if m.undecoded == 0 && etherType != 0 && !EtherType.isKnownNonIP(etherType) {
+                m.undecoded = etherType == EtherType.macsec ? Undecoded.macsec : Undecoded.etherType | UInt32(etherType)
+            }
         }
     }
 
-    @inline(__always) func vlanTags(_ f: Frame, _ type: inout UInt16, _ o: inout Int, _ m: inout PacketMeta) -> Bool {
-        while type == EtherType.vlan || type == EtherType.qinq || type == EtherType.qinqOld {
-            guard let tag = VLANTagView(f, at: o) else { return false }
-            if m.vlanTags == 0 { m.vlanID = tag.vlanID }
-            m.vlanTags &+= 1
-            type = tag.etherType
-            o += VLANTagView.length
-            if m.vlanTags > 8 { return false }
+    /// The link-layer header: sets the EtherType (or the decoder's own LLC/PPP marks) of what
+    /// follows and where. False when the header is cut short. An unknown link type leaves
+    /// `type` 0 and names itself in `undecoded`.
+    func link(_ f: Frame, _ linkType: UInt32, nested: Bool, _ type: inout UInt16, _ o: inout Int, _ m: inout PacketMeta) -> Bool {
+        switch linkType {
+        case LinkType.ethernet:
+            type = EtherType.transparentEthernet; o = 0
+        case LinkType.linuxSLL, LinkType.linuxSLL2:
+            if linkType == LinkType.linuxSLL {
+                guard let sll = LinuxSLLView(f, at: 0) else { return false }
+                type = sll.protocolType; o = sll.payload
+            } else {
+                guard let sll = LinuxSLL2View(f, at: 0) else { return false }
+                type = sll.protocolType; o = sll.payload
+            }
+            // Below 0x0600 SLL names a framing, not a length: 4 is 802.2 LLC; the rest are not IP.
+            if type < 0x0600 { type = type == 0x0004 ? EtherType.llc : 0 }
+        case LinkType.null, LinkType.loop:
+            guard let lo = LoopbackView(f, at: 0) else { return false }
+            switch lo.family {
+            case 2: type = EtherType.ipv4
+            case 10, 24, 28, 30: type = EtherType.ipv6
+            default: type = lo.ciscoHDLCType ?? 0
+            }
+            o = lo.payload
+        case LinkType.raw, LinkType.rawAlt1, LinkType.rawAlt2, LinkType.ipv4, LinkType.ipv6:
+            guard f.has(0, 1) else { return false }
+            type = f.u8(0) >> 4 == 6 ? EtherType.ipv6 : (f.u8(0) >> 4 == 4 ? EtherType.ipv4 : 0)
+            o = 0
+        case LinkType.ppp, LinkType.pppHDLC, LinkType.ciscoHDLC:
+            // Wireshark's rule: a Cisco HDLC address byte means Cisco HDLC whatever the link type says.
+            guard f.has(0, 2) else { return false }
+            if linkType == LinkType.ciscoHDLC || CiscoHDLCView.hasCiscoAddress(f, at: 0) {
+                guard let h = CiscoHDLCView(f, at: 0) else { return false }
+                type = h.protocolType; o = h.payload
+            } else {
+                type = EtherType.pppFrame; o = 0
+            }
+        case LinkType.fddi:
+            guard let fddi = FDDIView(f, at: 0) else { return false }
+            type = fddi.carriesLLC ? EtherType.llc : 0; o = fddi.payload
+        case LinkType.ieee80211:
+            return wifi(f, 0, &type, &o, &m)
+        case LinkType.radiotap:
+            guard let rt = RadiotapView(f, at: 0) else { return false }
+            return wifi(f, rt.payload, &type, &o, &m)
+        case LinkType.ppi:
+            guard !nested, let ppi = PPIView(f, at: 0) else { return false }
+            switch ppi.linkType {
+            case LinkType.ieee80211: return wifi(f, ppi.payload, &type, &o, &m)
+            case LinkType.ethernet: type = EtherType.transparentEthernet; o = ppi.payload
+            default: m.undecoded = Undecoded.linkType | ppi.linkType; type = 0
+            }
+        case LinkType.nflog:
+            guard let nf = NFLOGView(f, at: 0) else { return false }
+            guard let p = nf.payload else { m.undecoded = Undecoded.nflogPayload; type = 0; return true }
+            o = p.offset
+            guard p.length > 0 else { return false }
+            let nibble = f.u8(o) >> 4
+            type = nf.family == 10 || nibble == 6 ? EtherType.ipv6 : (nf.family == 2 || nibble == 4 ? EtherType.ipv4 : 0)
+        default:
+            m.undecoded = Undecoded.linkType | linkType
+            type = 0
         }
         return true
     }
 
-    func ethernet(_ f: Frame, _ start: Int, _ type: inout UInt16, _ o: inout Int, _ m: inout PacketMeta) -> Bool {
-        guard let eth = EthernetView(f, at: start) else { return false }
-        type = eth.etherType
-        o = eth.payload
-        guard vlanTags(f, &type, &o, &m) else { return false }
-        if type == EtherType.pppoeSession {
-            guard let pppoe = PPPoESessionView(f, at: o) else { return false }
-            type = PPPProtocol.etherType(pppoe.pppProtocol)
-            o = pppoe.payload
+    /// Follows the headers named by EtherTypes from `type` at `o` to the network layer: Ethernet
+    /// (0x6558), 802.3 with LLC/SNAP, VLAN tags, 802.1ah, VN-Tag, FabricPath, MPLS, PPPoE and PPP.
+    /// On return `type` is the network layer's EtherType, or 0 with `undecoded` set, or a protocol
+    /// we do not follow. False when a header is cut short.
+    func resolve(_ f: Frame, _ type: inout UInt16, _ o: inout Int, _ m: inout PacketMeta) -> Bool {
+        var steps = 0
+        while steps < Decoder.maxLinkSteps {
+            steps += 1
+            switch type {
+            case EtherType.ipv4, EtherType.ipv6, EtherType.arp:
+                return true
+            case EtherType.transparentEthernet:
+                guard let eth = EthernetView(f, at: o) else { return false }
+                type = eth.etherType <= EtherType.maxLength ? EtherType.llc : eth.etherType
+                o = eth.payload
+            case EtherType.vlan, EtherType.qinq, EtherType.qinqOld:
+                guard let tag = VLANTagView(f, at: o) else { return false }
+                if m.vlanTags == 0 { m.vlanID = tag.vlanID }
+                m.vlanTags &+= 1
+                type = tag.etherType <= EtherType.maxLength ? EtherType.llc : tag.etherType
+                o += VLANTagView.length
+            case EtherType.llc:
+                guard let llc = LLCView(f, at: o) else { return false }
+                if llc.isSNAP {
+                    guard let snap = llc.snap else { return false }
+                    // OUI 0 and 0xF8 (bridge tunnel) carry EtherTypes; vendor OUIs (Cisco's CDP,
+                    // VTP, PVST) carry their own protocols.
+                    type = snap.oui == 0 || snap.oui == 0xF8 ? snap.type : 0
+                    o = snap.payload
+                } else {
+                    type = llc.dsap == LLCView.ipSAP ? EtherType.ipv4 : 0
+                    o = llc.payload
+                }
+                if type == 0 { return true }
+            case EtherType.pbb:
+                guard let pbb = PBBView(f, at: o) else { return false }
+                type = pbb.etherType; o = pbb.payload
+            case EtherType.vnTag:
+                guard let tag = VNTagView(f, at: o) else { return false }
+                type = tag.etherType; o = tag.payload
+            case EtherType.fabricPath:
+                guard let fp = FabricPathView(f, at: o) else { return false }
+                type = EtherType.transparentEthernet; o = fp.innerEthernet
+            case EtherType.mpls, EtherType.mplsMulticast:
+                guard mpls(f, &type, &o, &m) else { return false }
+                if type == 0 { return true }
+            case EtherType.pppoeSession:
+                guard let pppoe = PPPoESessionView(f, at: o) else { return false }
+                type = EtherType.pppFrame; o = pppoe.payload - 2
+            case EtherType.pppFrame, EtherType.ppp:
+                guard let ppp = PPPView(f, at: o), let (p, q) = ppp.protocolAndPayload else { return false }
+                type = PPPProtocol.etherType(p); o = q
+                if type == 0 {
+                    if p == PPPProtocol.compressed || p == PPPProtocol.compressedLink {
+                        m.undecoded = Undecoded.pppCompressed
+                    } else if !PPPProtocol.isControl(p) {
+                        m.undecoded = Undecoded.pppProtocol | UInt32(p)
+                    }
+                    return true
+                }
+            default:
+                return true
+            }
         }
         return true
     }
@@ -207,67 +325,6 @@ public struct Decoder: Sendable {
             l.hasTransport = true
         }
         l.payloadCaptured = max(0, min(end, f.count) - l.payloadOffset)
-    }
-
-    /// The quoted packet of an ICMP error, or the inner packet of a tunnel.
-    func nested(_ f: Frame, _ m: inout PacketMeta, _ truncated: inout Bool) {
-        let o = m.outer
-        if o.isICMPError {
-            var q = IPLayer()
-            var t = false
-            let v6 = o.proto == IPProto.icmpv6
-            if ip(f, o.payloadOffset, isV6: v6, &q, &t) {
-                // The quoted datagram is usually cut after 8 transport bytes: take ports if there.
-                quotedTransport(f, &q)
-                m.quoted = q
-                m.hasQuoted = true
-            }
-            return
-        }
-        var innerOffset = -1
-        var innerV6 = false
-        switch o.proto {
-        case IPProto.ipip: innerOffset = o.payloadOffset
-        case IPProto.ipv6: innerOffset = o.payloadOffset; innerV6 = true
-        case IPProto.gre:
-            guard let gre = GREView(f, at: o.payloadOffset), let p = gre.payload else { return }
-            switch gre.protocolType {
-            case EtherType.ipv4: innerOffset = p
-            case EtherType.ipv6: innerOffset = p; innerV6 = true
-            case EtherType.transparentEthernet:
-                var t: UInt16 = 0, l3 = 0
-                var scratch = PacketMeta()
-                guard ethernet(f, p, &t, &l3, &scratch) else { return }
-                if t == EtherType.ipv4 { innerOffset = l3 } else if t == EtherType.ipv6 { innerOffset = l3; innerV6 = true }
-            case EtherType.ppp:
-                guard let ppp = PPPView(f, at: p) else { return }
-                let (pp, q) = ppp.protocolAndPayload
-                let t = PPPProtocol.etherType(pp)
-                if t != 0 { innerOffset = q; innerV6 = t == EtherType.ipv6 }
-            default: return
-            }
-        case IPProto.udp where o.dstPort == VXLANView.port:
-            guard let vx = VXLANView(f, at: o.payloadOffset) else { return }
-            var t: UInt16 = 0, l3 = 0
-            var scratch = PacketMeta()
-            guard ethernet(f, vx.payload, &t, &l3, &scratch) else { return }
-            if t == EtherType.ipv4 {
-                innerOffset = l3
-            } else if t == EtherType.ipv6 {
-                innerOffset = l3; innerV6 = true
-            } else {
-                m.hasInner = false
-            }
-        default: return
-        }
-        guard innerOffset > 0, f.has(innerOffset, 1) else { return }
-        var inner = IPLayer()
-        var t = false
-        if ip(f, innerOffset, isV6: innerV6, &inner, &t) {
-            transport(f, &inner, &t)
-            m.inner = inner
-            m.hasInner = true
-        }
     }
 
     func quotedTransport(_ f: Frame, _ q: inout IPLayer) {

@@ -27,6 +27,28 @@ public struct FileOutcome: Sendable {
     public var packets: UInt64
     public var error: CaptureError?
     public var sha256: String?
+    /// Packets whose network layer was not reached, by reason, most first.
+    public var undecoded: [(reason: String, packets: UInt64)] = []
+
+    /// The warning an analyst must not miss: "1,810 of 1,810 packets not decoded: MPLS…".
+    public var undecodedWarning: String? {
+        let n = undecoded.reduce(0) { $0 + $1.packets }
+        guard n > 0 else { return nil }
+        let reasons = undecoded.prefix(3).map { "\($0.reason) (\(grouped($0.packets)))" }.joined(separator: ", ")
+        let more = undecoded.count > 3 ? ", …" : ""
+        return "\(grouped(n)) of \(grouped(packets)) packets not decoded: \(reasons)\(more)"
+    }
+}
+
+/// 1810 → "1,810".
+public func grouped(_ n: UInt64) -> String {
+    let digits = Array(String(n))
+    var out = ""
+    for (i, d) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(d)
+    }
+    return out
 }
 
 /// Writes one line to standard error (fd 2).
@@ -378,7 +400,9 @@ public final class Pipeline {
         let status: FileOutcome.Status = failure == nil ? .complete : .truncated
         try store.updateLinkTypes(captureID, reader.linkTypes)
         try store.finishCapture(captureID, counts: counts, sha256: sha, status: status.rawValue, error: failure?.description)
-        return FileOutcome(path: path, status: status, packets: counts.packets, error: failure, sha256: sha)
+        var outcome = FileOutcome(path: path, status: status, packets: counts.packets, error: failure, sha256: sha)
+        outcome.undecoded = counts.undecodedReasons.map { (Undecoded.describe($0.key), $0.value) }.sorted { $0.packets > $1.packets }
+        return outcome
     }
 }
 

@@ -152,12 +152,12 @@ public final class ConnectionTable {
         if outer.src == .zero && outer.dst == .zero && outer.proto == 0 { return 0 }
         if m.hasQuoted && m.quoted.hasTransport { noteRefusal(m.quoted) }
         if m.hasInner {
-            // VXLAN's outer UDP is itself a connection in Zeek; GRE, IP-in-IP and 6in4 are not.
+            // A UDP tunnel's outer datagram is itself a connection in Zeek; GRE, IP-in-IP and 6in4 are not.
             var parent: Int64 = 0
-            if outer.proto == IPProto.udp {
+            if outer.proto == IPProto.udp && Tunnel.overUDP(m.tunnel) {
                 parent = observe(outer, m, sequence: sequence, captureID: captureID, tunnelParent: 0, tunnelKind: 0)
             }
-            return observe(m.inner, m, sequence: sequence, captureID: captureID, tunnelParent: parent, tunnelKind: outer.proto)
+            return observe(m.inner, m, sequence: sequence, captureID: captureID, tunnelParent: parent, tunnelKind: m.tunnel)
         }
         return observe(outer, m, sequence: sequence, captureID: captureID, tunnelParent: 0, tunnelKind: 0)
     }

@@ -146,13 +146,24 @@ public struct Report {
                 ("conversations", "\(s.flows)"), ("connections (Zeek model)", "\(s.connections)"),
                 ("IPv6 packets", "\(s.ipv6Packets)"), ("VLAN-tagged packets", "\(s.vlanPackets)"),
                 ("out-of-order timestamps", "\(s.outOfOrder)"), ("DNS queries", "\(s.dnsQueries)"),
+                ("packets not decoded", s.undecoded == 0 ? "0" : "\(s.undecoded): " + s.undecodedReasons.map { "\($0.0) \($0.1)" }.joined(separator: "; ")),
             ].flatMap { [E.el("dt", [], text: $0.0), E.el("dd", [("data-stat", $0.0)], text: $0.1)] })
         return .group([summary, table])
     }
 
     func verdict(_ alerts: [ReportAlert], _ s: StoreStats) -> Node {
         if alerts.isEmpty {
-            return E.el("p", [("class", "verdict ok")], text: "No detector fired on \(s.packets) packets.")
+            // A capture the decoder could not read is blind, not clean.
+            if s.undecoded * 2 >= s.packets && s.undecoded > 0 {
+                return E.el(
+                    "p", [("class", "verdict bad")],
+                    text: "No conclusion: \(s.undecoded) of \(s.packets) packets could not be decoded (\(s.undecodedReasons.map(\.0).joined(separator: "; "))); the detectors did not see them.")
+            }
+            let text =
+                s.undecoded == 0
+                ? "No detector fired on \(s.packets) packets."
+                : "No detector fired on \(s.packets - s.undecoded) decoded packets; \(s.undecoded) could not be decoded and were not seen."
+            return E.el("p", [("class", "verdict ok")], text: text)
         }
         var bySeverity: [String: Int] = [:]
         var kinds: [String: Set<String>] = [:]

@@ -80,7 +80,7 @@ public enum FlowColumns {
             "tunnel_parent", "INTEGER",
             bind: { s, i, c in if c.tunnelParent != 0 { s.bind(i, c.tunnelParent) } else { s.bindNull(i) } },
             export: { s in [("tunnel_parent", s.isNull("tunnel_parent") ? .null : .string(connectionUID(s.int("tunnel_parent"))))] }),
-        .text("tunnel") { $0.tunnelKind == 0 ? nil : IPProto.tunnelName($0.tunnelKind) },
+        .text("tunnel") { $0.tunnelKind == 0 ? nil : Tunnel.name($0.tunnelKind) },
         .int("vlan", exported: false) { Int64($0.vlan) },
         .text("service") { $0.service == .unknown ? nil : $0.service.name },
     ]

@@ -12,6 +12,9 @@ public struct StoreStats: Sendable {
     public var ipv6Packets: Int64 = 0
     public var vlanPackets: Int64 = 0
     public var truncatedPackets: Int64 = 0
+    /// Packets whose network layer was not reached, and why (most packets first).
+    public var undecoded: Int64 = 0
+    public var undecodedReasons: [(String, Int64)] = []
     public var outOfOrder: Int64 = 0
     public var first: Int64?
     public var last: Int64?
@@ -48,6 +51,18 @@ extension Store {
             st.first = s.isNull(15) ? nil : s.int(15)
             st.last = s.isNull(16) ? nil : s.int(16)
             st.incomplete = Int(s.int(17))
+        }
+        let hasUndecoded = try db.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'undecoded'") ?? 0
+        let u = try db.prepare(
+            hasUndecoded == 0
+                ? "SELECT '' AS reason, 0 AS packets WHERE 0"
+                : """
+            SELECT reason, sum(u.packets) AS packets FROM undecoded u JOIN capture c ON c.id = u.capture_id
+            WHERE c.status IN ('complete', 'truncated', 'failed') GROUP BY reason ORDER BY packets DESC, reason
+            """)
+        while try u.step() {
+            st.undecodedReasons.append((u.text("reason") ?? "", u.int("packets")))
+            st.undecoded += u.int("packets")
         }
         st.flows = try db.scalar("SELECT count(*) FROM conversation") ?? 0
         st.connections = try db.scalar("SELECT count(*) FROM flow") ?? 0
@@ -169,6 +184,8 @@ extension StoreStats {
             ("ipv6_packets", .int(s.ipv6Packets)),
             ("vlan_packets", .int(s.vlanPackets)),
             ("truncated_packets", .int(s.truncatedPackets)),
+            ("undecoded", .int(s.undecoded)),
+            ("undecoded_reasons", .object(s.undecodedReasons.map { ($0.0, .int($0.1)) })),
             ("out_of_order", .int(s.outOfOrder)),
             ("captures", .int(Int64(s.captures))),
             ("incomplete_captures", .int(Int64(s.incomplete))),

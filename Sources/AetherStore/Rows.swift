@@ -13,6 +13,9 @@ public struct CaptureCounts: Sendable {
     public var otherIP: UInt64 = 0, arp: UInt64 = 0, other: UInt64 = 0
     public var ipv6: UInt64 = 0
     public var vlan: UInt64 = 0
+    /// Packets whose network layer was not reached, by reason (`Undecoded` codes).
+    public var undecoded: UInt64 = 0
+    public var undecodedReasons: [UInt32: UInt64] = [:]
     public var firstTime = Int64.max
     public var lastTime = Int64.min
     public init() {}
@@ -25,6 +28,10 @@ public struct CaptureCounts: Sendable {
         if m.timestamp < firstTime { firstTime = m.timestamp }
         if m.timestamp > lastTime { lastTime = m.timestamp }
         if m.vlanTags > 0 { vlan += 1 }
+        if m.undecoded != 0 {
+            undecoded += 1
+            undecodedReasons[m.undecoded, default: 0] += 1
+        }
         switch m.network {
         case .ipv4, .ipv6:
             if m.network == .ipv6 { ipv6 += 1 }

@@ -52,6 +52,9 @@ public enum Schema {
         CREATE INDEX IF NOT EXISTS flow_resp ON flow(resp_h, resp_p);
         -- Distinct conversations by the ground truth's rule; the key is a 64-bit digest.
         CREATE TABLE IF NOT EXISTS conversation(key INTEGER PRIMARY KEY);
+        -- Packets of a capture whose network layer was not reached, by reason (link type, EtherType…).
+        CREATE TABLE IF NOT EXISTS undecoded(capture_id INTEGER NOT NULL, reason TEXT NOT NULL, packets INTEGER NOT NULL,
+            PRIMARY KEY(capture_id, reason)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS series(
             second INTEGER NOT NULL, proto TEXT NOT NULL, packets INTEGER NOT NULL, bytes INTEGER NOT NULL,
             PRIMARY KEY(second, proto)) WITHOUT ROWID;

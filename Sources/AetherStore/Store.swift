@@ -117,6 +117,7 @@ public final class Store {
             }
             try db.execute("DELETE FROM alert_flow WHERE flow_id IN (SELECT id FROM flow WHERE capture_id = \(id))")
             try db.execute("DELETE FROM packet_chunk WHERE capture_id = \(id)")
+            try db.execute("DELETE FROM undecoded WHERE capture_id = \(id)")
             try db.execute("DELETE FROM flow WHERE capture_id = \(id)")
             try db.execute(
                 """
@@ -170,6 +171,13 @@ public final class Store {
         s.bind(20, error)
         s.bind(21, id)
         try s.run()
+        try db.execute("DELETE FROM undecoded WHERE capture_id = \(id)")
+        let u = try db.prepare("INSERT INTO undecoded(capture_id, reason, packets) VALUES(?, ?, ?)")
+        for (code, n) in c.undecodedReasons.sorted(by: { $0.key < $1.key }) {
+            u.reset()
+            u.bind(1, id); u.bind(2, Undecoded.describe(code)); u.bind(3, Int64(n))
+            try u.run()
+        }
     }
 
     // MARK: packets

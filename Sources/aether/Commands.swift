@@ -72,6 +72,7 @@ func runIngest(_ inputs: [String], db: String, filter: String?, rules: String? =
     }
     var bad = false
     for o in outcomes {
+        if let warning = o.undecodedWarning { printError("aether: warning: \(o.path): \(warning)") }
         switch o.status {
         case .complete:
             print("ingested \(o.path): \(o.packets) packets")
@@ -131,7 +132,7 @@ struct Analyze: ParsableCommand {
         print(renderStats(try store.stats(), path: dbPath))
         let alerts = try store.alerts()
         print("")
-        print(alerts.isEmpty ? "No alerts." : renderAlerts(alerts))
+        print(alerts.isEmpty ? noAlerts(try store.stats()) : renderAlerts(alerts))
         try writeReport(db: dbPath, to: reportPath, force: force, quiet: false)
         if let failed { throw failed }
     }
@@ -161,10 +162,23 @@ func renderStats(_ s: StoreStats, path: String) -> String {
     row("IPv6 packets:", "\(s.ipv6Packets)")
     row("VLAN packets:", "\(s.vlanPackets)")
     row("Truncated packets:", "\(s.truncatedPackets)")
+    if s.undecoded > 0 {
+        row("Undecoded packets:", "\(s.undecoded): " + s.undecodedReasons.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
+    }
     if s.packets > 0 {
         row("Store packet bytes:", "\(s.chunkBytes) (\(String(format1: Double(s.chunkBytes) / Double(s.packets))) per packet)")
     }
     return lines.joined(separator: "\n")
+}
+
+/// "No alerts." only when the packets were seen: a capture the decoder could not read is blind, not clean.
+func noAlerts(_ s: StoreStats) -> String {
+    guard s.undecoded > 0 else { return "No alerts." }
+    let reasons = s.undecodedReasons.prefix(3).map(\.0).joined(separator: ", ")
+    if s.undecoded * 2 >= s.packets {
+        return "No conclusion: \(s.undecoded) of \(s.packets) packets could not be decoded (\(reasons)); the detectors did not see them."
+    }
+    return "No alerts on the decoded packets; \(s.undecoded) of \(s.packets) could not be decoded (\(reasons))."
 }
 
 extension String {
@@ -307,7 +321,7 @@ struct Alerts: ParsableCommand {
     func run() throws {
         let store = try openStore(db, readOnly: true)
         let alerts = try store.alerts()
-        print(json ? JSON.array(alerts).render() : (alerts.isEmpty ? "No alerts." : renderAlerts(alerts)))
+        print(json ? JSON.array(alerts).render() : (alerts.isEmpty ? noAlerts(try store.stats()) : renderAlerts(alerts)))
     }
 }
 

@@ -11,21 +11,7 @@ import XCTest
 final class DecodeSpecTests: XCTestCase {
     /// Our view of one packet in tshark's field names (all occurrences, outermost first).
     static func fields(_ m: PacketMeta) -> [String: String] {
-        var layers: [IPLayer] = []
-        if m.network == .ipv4 || m.network == .ipv6 { layers.append(m.outer) }
-        if m.hasInner { layers.append(m.inner) }
-        if m.hasQuoted { layers.append(m.quoted) }
-        func join(_ values: [String]) -> String { values.joined(separator: ",") }
-        let v4 = layers.filter { !$0.isV6 }, v6 = layers.filter(\.isV6)
-        let tcp = layers.filter { $0.proto == IPProto.tcp && $0.hasTransport }
-        let udp = layers.filter { $0.proto == IPProto.udp && $0.hasTransport }
-        return [
-            "ip.src": join(v4.map(\.src.description)), "ip.dst": join(v4.map(\.dst.description)),
-            "ipv6.src": join(v6.map(\.src.description)), "ipv6.dst": join(v6.map(\.dst.description)),
-            "tcp.srcport": join(tcp.map { "\($0.srcPort)" }), "tcp.dstport": join(tcp.map { "\($0.dstPort)" }),
-            "udp.srcport": join(udp.map { "\($0.srcPort)" }), "udp.dstport": join(udp.map { "\($0.dstPort)" }),
-            "arp.src.proto_ipv4": m.network == .arp ? m.arpSender.description : "",
-        ]
+        Dictionary(uniqueKeysWithValues: zip(DecodedFields.names, DecodedFields.values(m)))
     }
 
     func testDecoderAgreesWithTshark() throws {

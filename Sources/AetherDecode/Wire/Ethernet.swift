@@ -51,11 +51,3 @@ struct PPPoESessionView: WireView {
     @inline(__always) var pppProtocol: UInt16 { frame.u16(offset + Field.pppProtocol) }
     @inline(__always) var payload: Int { offset + Self.length }
 }
-
-/// PPP protocol numbers that carry IP.
-enum PPPProtocol {
-    static let ipv4: UInt16 = 0x0021
-    static let ipv6: UInt16 = 0x0057
-
-    static func etherType(_ p: UInt16) -> UInt16 { p == ipv4 ? EtherType.ipv4 : (p == ipv6 ? EtherType.ipv6 : 0) }
-}

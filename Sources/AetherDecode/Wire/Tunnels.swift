@@ -40,23 +40,6 @@ struct GREView: WireView {
     }
 }
 
-/// PPP inside GRE (PPTP): optional address/control bytes, a 1- or 2-byte protocol.
-struct PPPView: WireView {
-    static let minLength = 4
-
-    let frame: Frame
-    let offset: Int
-
-    /// The protocol number and where its payload starts.
-    @inline(__always) var protocolAndPayload: (UInt16, Int) {
-        var q = offset
-        if frame.u8(q) == 0xFF && frame.u8(q + 1) == 0x03 { q += 2 }
-        let compressed = frame.u8(q) & 1 == 1
-        let p = compressed ? UInt16(frame.u8(q)) : frame.u16(q)
-        return (p, q + (compressed ? 1 : 2))
-    }
-}
-
 /// VXLAN (RFC 7348): flags with the I bit, a 24-bit VNI, then an Ethernet frame.
 struct VXLANView: WireView {
     enum Field {
@@ -76,4 +59,157 @@ struct VXLANView: WireView {
     }
 
     @inline(__always) var payload: Int { offset + Self.length }
+}
+
+/// VXLAN-GPE (UDP 4790): like VXLAN, with a next-protocol byte.
+struct VXLANGPEView: WireView {
+    enum Field {
+        static let flags = 0
+        static let nextProtocol = 3
+    }
+    static let length = 8
+    static var minLength: Int { length }
+    static let port: UInt16 = 4790
+
+    let frame: Frame
+    let offset: Int
+
+    /// The EtherType of the payload: 1 IPv4, 2 IPv6, 3 Ethernet, 5 MPLS; 0 for others.
+    @inline(__always) var etherType: UInt16 {
+        switch frame.u8(offset + Field.nextProtocol) {
+        case 1: return EtherType.ipv4
+        case 2: return EtherType.ipv6
+        case 3: return EtherType.transparentEthernet
+        case 5: return EtherType.mpls
+        default: return 0
+        }
+    }
+    @inline(__always) var payload: Int { offset + Self.length }
+}
+
+/// Geneve (RFC 8926, UDP 6081): version, option length in 4-byte words, flags, the payload's
+/// EtherType and a 24-bit VNI, then the options.
+struct GeneveView: WireView {
+    enum Field {
+        static let versionAndOptions = 0
+        static let flags = 1
+        static let protocolType = 2
+        static let vni = 4
+    }
+    static let length = 8
+    static var minLength: Int { length }
+    static let port: UInt16 = 6081
+
+    let frame: Frame
+    let offset: Int
+
+    @inline(__always) static func accepts(_ frame: Frame, at offset: Int) -> Bool {
+        frame.u8(offset + Field.versionAndOptions) >> 6 == 0
+    }
+
+    @inline(__always) var protocolType: UInt16 { frame.u16(offset + Field.protocolType) }
+    @inline(__always) var payload: Int {
+        offset + Self.length + Int(frame.u8(offset + Field.versionAndOptions) & 0x3F) * 4
+    }
+}
+
+/// GTP-U (3GPP TS 29.281, UDP 2152): version 1 with the protocol-type bit, a message type (0xFF,
+/// G-PDU, carries a user packet), length and TEID; sequence, N-PDU and extension fields when any
+/// of their flags is set; then extension headers, each a length in 4-byte words.
+struct GTPUView: WireView {
+    enum Field {
+        static let flags = 0
+        static let messageType = 1
+        static let length = 2
+        static let teid = 4
+        static let nextExtension = 11
+    }
+    static let length = 8
+    static var minLength: Int { length }
+    static let port: UInt16 = 2152
+    static let userPacket: UInt8 = 0xFF
+    static let maxExtensions = 8
+
+    let frame: Frame
+    let offset: Int
+
+    @inline(__always) static func accepts(_ frame: Frame, at offset: Int) -> Bool {
+        frame.u8(offset + Field.flags) & 0xF0 == 0x30
+    }
+
+    @inline(__always) var carriesUserPacket: Bool { frame.u8(offset + Field.messageType) == Self.userPacket }
+
+    /// Where the user packet starts, nil when the extension chain runs past the frame.
+    var payload: Int? {
+        let flags = frame.u8(offset + Field.flags)
+        var p = offset + Self.length
+        guard flags & 0x07 != 0 else { return p }
+        guard frame.has(p, 4) else { return nil }
+        var next = flags & 0x04 != 0 ? frame.u8(offset + Field.nextExtension) : 0
+        p += 4
+        var steps = 0
+        while next != 0 {
+            guard steps < Self.maxExtensions, frame.has(p, 1) else { return nil }
+            let words = Int(frame.u8(p))
+            guard words > 0, frame.has(p, words * 4) else { return nil }
+            next = frame.u8(p + words * 4 - 1)
+            p += words * 4
+            steps += 1
+        }
+        return p
+    }
+}
+
+/// Teredo (RFC 4380, UDP 3544): IPv6 in UDP, optionally after an authentication header
+/// (0x0001) and an origin indication (0x0000).
+struct TeredoView: WireView {
+    static let minLength = 1
+    static let port: UInt16 = 3544
+
+    let frame: Frame
+    let offset: Int
+
+    /// Where the IPv6 packet starts, nil when what follows is not one.
+    var payload: Int? {
+        var p = offset
+        if frame.has(p, 4) && frame.u16(p) == 0x0001 {
+            let idLength = Int(frame.u8(p + 2)), authLength = Int(frame.u8(p + 3))
+            p += 4 + idLength + authLength + 9
+        }
+        if frame.has(p, 8) && frame.u16(p) == 0x0000 { p += 8 }
+        guard frame.has(p, 1), frame.u8(p) >> 4 == 6 else { return nil }
+        return p
+    }
+}
+
+/// ERSPAN (GRE protocol 0x88BE types I and II, 0x22EB type III): a mirrored Ethernet frame.
+/// Type I has no header (GRE without a sequence number); type II has 8 bytes; type III 12, plus
+/// an 8-byte platform subheader when its O bit is set.
+struct ERSPANView: WireView {
+    enum Field {
+        static let version = 0
+        static let typeIIIFlags = 11
+    }
+    static let minLength = 8
+    static let typeII: UInt16 = 0x88BE
+    static let typeIII: UInt16 = 0x22EB
+
+    let frame: Frame
+    let offset: Int
+
+    /// Where the mirrored frame starts for a type II header (version 1) or type III (version 2).
+    @inline(__always) var payload: Int? {
+        switch frame.u8(offset + Field.version) >> 4 {
+        case 1: return offset + 8
+        case 2:
+            guard frame.has(offset, 12) else { return nil }
+            return offset + 12 + (frame.u8(offset + Field.typeIIIFlags) & 0x01 != 0 ? 8 : 0)
+        default: return nil
+        }
+    }
+}
+
+/// MPLS in UDP (RFC 7510, UDP 6635): a label stack directly after the UDP header.
+enum MPLSInUDP {
+    static let port: UInt16 = 6635
 }
