@@ -3,10 +3,13 @@
 UDP and ICMP in IPv4 and IPv6, built with scapy (PyPI). The differential test compares aether's
 decode of them with tshark's, packet by packet; `undecoded` must be 0 on every one. Also writes
 `unknown-linktype.pcap` (a link type aether does not decode) for the warning check.
-Usage: make-encap-captures.py OUT_DIR"""
+With --spec, writes instead the committed specification fixtures (Fixtures/spec/encap-*.pcap, two
+packets per encapsulation, with tshark's fields beside each; DecodeSpecTests reads them).
+Usage: make-encap-captures.py OUT_DIR | make-encap-captures.py --spec [DIR]"""
 import logging
 import os
 import struct
+import subprocess
 import sys
 
 from scapy.all import ICMP, IP, UDP, TCP, IPv6, ICMPv6EchoRequest, Ether, Raw, wrpcap, conf
@@ -20,7 +23,9 @@ from scapy.layers.vxlan import VXLAN
 
 conf.verb = 0
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-OUT = sys.argv[1]
+SPEC = sys.argv[1] == "--spec"
+OUT = (sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "..", "Fixtures", "spec")) if SPEC else sys.argv[1]
+SPEC_FIELDS = ["frame.number", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport", "arp.src.proto_ipv4"]
 A, B = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
 PW_SRC, PW_DST = "00:50:56:00:00:02", "00:1b:21:00:00:01"
 
@@ -100,7 +105,22 @@ CASES = {
 }
 
 
+def spec():
+    """Two packets (IPv4/TCP, IPv6/UDP) per encapsulation, and tshark's fields for them."""
+    os.makedirs(OUT, exist_ok=True)
+    for name, (linktype, wrap) in CASES.items():
+        path = os.path.join(OUT, "encap-" + name + ".pcap")
+        chosen = [inners()[0], inners()[4]]
+        wrpcap(path, [Raw(bytes(wrap(ip))) for ip in chosen], linktype=linktype)
+        r = subprocess.run(["tshark", "-n", "-r", path, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,"]
+                           + sum((["-e", x] for x in SPEC_FIELDS), []), capture_output=True, text=True, check=True)
+        with open(path.replace(".pcap", ".tshark.tsv"), "w") as f:
+            f.write("\t".join(SPEC_FIELDS) + "\n" + r.stdout)
+
+
 def main():
+    if SPEC:
+        return spec()
     os.makedirs(OUT, exist_ok=True)
     for name, (linktype, wrap) in CASES.items():
         wrpcap(os.path.join(OUT, name + ".pcap"), [Raw(bytes(wrap(ip))) for ip in inners()], linktype=linktype)

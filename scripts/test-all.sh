@@ -12,7 +12,7 @@ check() { # NAME COMMAND...: one suite; its "ok" lines count as passed checks
   echo "== $name"
   "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
-  local oks; oks=$(grep -cE "^(report|live|flood|fuzz) ok" "$log")
+  local oks; oks=$(grep -cE "^(report|live|flood|fuzz|decode) ok" "$log")
   passed=$((passed + oks))
   if [ "$rc" -ne 0 ]; then failed=$((failed + 1)); echo "FAILED: $name (exit $rc)"; elif [ "$oks" -eq 0 ]; then passed=$((passed + 1)); fi
 }
@@ -29,6 +29,7 @@ if [ -n "$line" ]; then
 fi
 [ "$rc" -ne 0 ] && [ -z "$line" -o "${f:-0}" = 0 ] && { failed=$((failed + 1)); echo "FAILED: swift test (exit $rc)"; }
 check "fuzz (10 s per target)" bash scripts/fuzz.sh 10
+check "decoders against tshark" bash scripts/check_decoders.sh .build/debug/aether "$py" "$shared"
 mkdir -p reports/check
 extra=""
 if [ -f "$shared/bench/gencap.py" ]; then

@@ -79,7 +79,12 @@ public struct Decoder: Sendable {
 
         var etherType: UInt16 = 0
         var l3 = 0
-        guard link(f, packet.linkType, nested: false, &etherType, &l3, &m), resolve(f, &etherType, &l3, &m) else {
+        // Untagged Ethernet carrying IP is most of any capture: no walk through the link headers.
+        if packet.linkType == LinkType.ethernet, let eth = EthernetView(f, at: 0),
+            eth.etherType == EtherType.ipv4 || eth.etherType == EtherType.ipv6
+        {
+            etherType = eth.etherType; l3 = eth.payload
+        } else if !link(f, packet.linkType, nested: false, &etherType, &l3, &m) || !resolve(f, &etherType, &l3, &m) {
             m.truncated = true
             return
         }
@@ -111,6 +116,7 @@ public struct Decoder: Sendable {
     /// The link-layer header: sets the EtherType (or the decoder's own LLC/PPP marks) of what
     /// follows and where. False when the header is cut short. An unknown link type leaves
     /// `type` 0 and names itself in `undecoded`.
+    @inline(never)
     func link(_ f: Frame, _ linkType: UInt32, nested: Bool, _ type: inout UInt16, _ o: inout Int, _ m: inout PacketMeta) -> Bool {
         switch linkType {
         case LinkType.ethernet:
@@ -179,6 +185,7 @@ public struct Decoder: Sendable {
     /// (0x6558), 802.3 with LLC/SNAP, VLAN tags, 802.1ah, VN-Tag, FabricPath, MPLS, PPPoE and PPP.
     /// On return `type` is the network layer's EtherType, or 0 with `undecoded` set, or a protocol
     /// we do not follow. False when a header is cut short.
+    @inline(never)
     func resolve(_ f: Frame, _ type: inout UInt16, _ o: inout Int, _ m: inout PacketMeta) -> Bool {
         var steps = 0
         while steps < Decoder.maxLinkSteps {

@@ -157,7 +157,9 @@ public struct Report {
             if s.undecoded * 2 >= s.packets && s.undecoded > 0 {
                 return E.el(
                     "p", [("class", "verdict bad")],
-                    text: "No conclusion: \(s.undecoded) of \(s.packets) packets could not be decoded (\(s.undecodedReasons.map(\.0).joined(separator: "; "))); the detectors did not see them.")
+                    text:
+                        "No conclusion: \(s.undecoded) of \(s.packets) packets could not be decoded (\(s.undecodedReasons.map(\.0).joined(separator: "; "))); the detectors did not see them."
+                )
             }
             let text =
                 s.undecoded == 0

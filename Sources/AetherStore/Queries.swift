@@ -57,9 +57,9 @@ extension Store {
             hasUndecoded == 0
                 ? "SELECT '' AS reason, 0 AS packets WHERE 0"
                 : """
-            SELECT reason, sum(u.packets) AS packets FROM undecoded u JOIN capture c ON c.id = u.capture_id
-            WHERE c.status IN ('complete', 'truncated', 'failed') GROUP BY reason ORDER BY packets DESC, reason
-            """)
+                SELECT reason, sum(u.packets) AS packets FROM undecoded u JOIN capture c ON c.id = u.capture_id
+                WHERE c.status IN ('complete', 'truncated', 'failed') GROUP BY reason ORDER BY packets DESC, reason
+                """)
         while try u.step() {
             st.undecodedReasons.append((u.text("reason") ?? "", u.int("packets")))
             st.undecoded += u.int("packets")

@@ -13,7 +13,9 @@ struct Aether: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aether",
         abstract: "Offline-first network forensics: captures in, a queryable store and incident report out.",
-        subcommands: [Analyze.self, Ingest.self, Stats.self, Alerts.self, Flows.self, ReportCommand.self, Carve.self, Tail.self, Query.self, Rules.self, Dissect.self])
+        subcommands: [
+            Analyze.self, Ingest.self, Stats.self, Alerts.self, Flows.self, ReportCommand.self, Carve.self, Tail.self, Query.self, Rules.self, Dissect.self,
+        ])
 }
 
 // Usage errors exit 2, bad input 1, as other tools that call us expect.

@@ -23,6 +23,19 @@ final class WireTests: XCTestCase {
         XCTAssertNotNil(withFrame(bytes, length) { make($0) }, "view over all \(length) bytes", file: file, line: line)
     }
 
+    /// The whole decoder over the first `n` bytes of `frame` (a private copy, as in `withFrame`);
+    /// the wire length is the whole frame's.
+    func decode(_ frame: [UInt8], _ n: Int? = nil, link: UInt32, into m: inout PacketMeta) {
+        withFrame(frame, n) { f in
+            var raw = RawPacket()
+            raw.bytes = UnsafeRawBufferPointer(start: f.base, count: f.count)
+            raw.capturedLength = UInt32(f.count)
+            raw.wireLength = UInt32(frame.count)
+            raw.linkType = link
+            Decoder().decode(raw, into: &m)
+        }
+    }
+
     let ethernet: [UInt8] = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0x81, 0x00]
     let vlan: [UInt8] = [0x20, 0x64, 0x08, 0x00]  // priority 1, VLAN 100, then IPv4
     let ipv4: [UInt8] = [
@@ -169,14 +182,7 @@ final class WireTests: XCTestCase {
         let frame = [UInt8](ethernet) + vlan + ipv4 + tcp + Array("hello".utf8)
         var m = PacketMeta()
         for n in 0...frame.count {
-            withFrame(frame, n) { f in
-                var raw = RawPacket()
-                raw.bytes = UnsafeRawBufferPointer(start: f.base, count: n)
-                raw.capturedLength = UInt32(n)
-                raw.wireLength = UInt32(frame.count)
-                raw.linkType = LinkType.ethernet
-                Decoder().decode(raw, into: &m)
-            }
+            decode(frame, n, link: LinkType.ethernet, into: &m)
             if n < 14 + 4 + 20 { XCTAssertTrue(m.truncated, "cut at \(n)") }
             if n >= 14 + 4 + 20 + 20 {
                 XCTAssertEqual(m.outer.dstPort, 80, "cut at \(n)")
