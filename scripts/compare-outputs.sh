@@ -3,7 +3,7 @@
 # `analyze` with each binary, then stats --json, alerts --json, flows --zeek, flows --json and the report
 # (times of generation and the store's path removed) are compared. Prints one line per capture
 # that differs and a summary; exits 1 on any difference.
-# Usage: compare-outputs.sh OLD_AETHER NEW_AETHER CAPTURE...
+# Usage: [IGNORE=REGEX] compare-outputs.sh OLD_AETHER NEW_AETHER CAPTURE...
 set -uo pipefail
 old=$1 new=$2; shift 2
 work=$(mktemp -d /tmp/aether-compare.XXXXXX)
@@ -27,6 +27,12 @@ for cap in "$@"; do
     "$bin" flows --db "$work/store.sqlite" --zeek >>"$work/$side.out" 2>&1
     "$bin" flows --db "$work/store.sqlite" --json >>"$work/$side.out" 2>&1
     normalize <"$work/store.html" >"$work/$side.report" 2>/dev/null
+    # IGNORE: a regular expression for what a change adds on purpose (removed from both sides).
+    if [ -n "${IGNORE:-}" ]; then
+      for f in "$work/$side.out" "$work/$side.report"; do
+        IGNORE="$IGNORE" python3 -c 'import os,re,sys; p=sys.argv[1]; s=open(p).read(); open(p,"w").write(re.sub(os.environ["IGNORE"], "", s))' "$f"
+      done
+    fi
   done
   if ! cmp -s "$work/old.out" "$work/new.out"; then ok=0; echo "DIFF $cap: stats/alerts/flows"; diff "$work/old.out" "$work/new.out" | head -5; fi
   if ! cmp -s "$work/old.report" "$work/new.report"; then ok=0; echo "DIFF $cap: report"; diff "$work/old.report" "$work/new.report" | head -4 | cut -c1-200; fi

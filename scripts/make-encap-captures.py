@@ -101,8 +101,18 @@ CASES = {
     "gtp-u-ipv6-seq": (1, lambda ip: outer6(UDP(sport=2152, dport=2152) / GTP_U_Header(teid=0x99, gtp_type=255, S=1, seq=7) / ip)),
     "vxlan-ipv6": (1, lambda ip: outer6(UDP(sport=50002, dport=4789) / VXLAN(vni=7, flags=0x08) / Ether(src=A, dst=B, type=ethertype(ip)) / ip)),
     "vxlan-gpe": (1, lambda ip: outer4(UDP(sport=50003, dport=4790) / Raw(struct.pack("!BBBBI", 0x0C, 0, 0, 1 if ip.version == 4 else 2, 9 << 8)) / ip)),
+    "l2tp": (1, lambda ip: outer4(UDP(sport=1701, dport=1701) / Raw(struct.pack("!HHH", 0x4002, 12 + len(ip) + 4, 7) + struct.pack("!H", 1)
+                                                                  + b"\xff\x03" + struct.pack("!H", ppp_proto(ip)) + bytes(ip)))),
     "mpls-in-udp": (1, lambda ip: outer4(UDP(sport=50004, dport=6635) / MPLS(label=600, s=1) / ip)),
 }
+
+
+def frames(packets):
+    """Raw frames with fixed times, so that a regenerated file is byte for byte the same."""
+    out = [Raw(bytes(p)) for p in packets]
+    for i, p in enumerate(out):
+        p.time = 1_700_000_000 + i
+    return out
 
 
 def spec():
@@ -111,7 +121,7 @@ def spec():
     for name, (linktype, wrap) in CASES.items():
         path = os.path.join(OUT, "encap-" + name + ".pcap")
         chosen = [inners()[0], inners()[4]]
-        wrpcap(path, [Raw(bytes(wrap(ip))) for ip in chosen], linktype=linktype)
+        wrpcap(path, frames(wrap(ip) for ip in chosen), linktype=linktype)
         r = subprocess.run(["tshark", "-n", "-r", path, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,"]
                            + sum((["-e", x] for x in SPEC_FIELDS), []), capture_output=True, text=True, check=True)
         with open(path.replace(".pcap", ".tshark.tsv"), "w") as f:
@@ -123,12 +133,12 @@ def main():
         return spec()
     os.makedirs(OUT, exist_ok=True)
     for name, (linktype, wrap) in CASES.items():
-        wrpcap(os.path.join(OUT, name + ".pcap"), [Raw(bytes(wrap(ip))) for ip in inners()], linktype=linktype)
+        wrpcap(os.path.join(OUT, name + ".pcap"), frames(wrap(ip) for ip in inners()), linktype=linktype)
     # Teredo carries IPv6 only.
-    teredo = [Raw(bytes(outer4(UDP(sport=50005, dport=3544) / ip))) for ip in inners() if ip.version == 6]
+    teredo = frames(outer4(UDP(sport=50005, dport=3544) / ip) for ip in inners() if ip.version == 6)
     wrpcap(os.path.join(OUT, "teredo.pcap"), teredo, linktype=1)
     # Link type 147 (USER0): nothing aether or tshark decodes.
-    wrpcap(os.path.join(OUT, "unknown-linktype.pcap"), [Raw(bytes(ip)) for ip in inners()], linktype=147)
+    wrpcap(os.path.join(OUT, "unknown-linktype.pcap"), frames(inners()), linktype=147)
 
 
 main()

@@ -89,6 +89,7 @@ public enum Tunnel {
     public static let teredo: UInt8 = 202
     public static let vxlanGPE: UInt8 = 203
     public static let mplsUDP: UInt8 = 204
+    public static let l2tp: UInt8 = 205
 
     /// Names as Zeek's Tunnel::Type, lower case.
     public static func name(_ t: UInt8) -> String {
@@ -102,6 +103,7 @@ public enum Tunnel {
         case teredo: return "teredo"
         case vxlanGPE: return "vxlan-gpe"
         case mplsUDP: return "mpls-in-udp"
+        case l2tp: return "l2tp"
         default: return "ip\(t)"
         }
     }

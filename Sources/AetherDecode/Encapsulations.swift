@@ -1,7 +1,7 @@
 import AetherCore
 
 /// The decoder's encapsulations above the link layer: tunnels that carry a second IP packet
-/// (IP-in-IP, 6in4, GRE with ERSPAN, VXLAN, VXLAN-GPE, Geneve, GTP-U, Teredo, MPLS in UDP),
+/// (IP-in-IP, 6in4, GRE with ERSPAN, VXLAN, VXLAN-GPE, Geneve, GTP-U, Teredo, L2TP, MPLS in UDP),
 /// MPLS label stacks, and 802.11 data frames.
 extension Decoder {
     /// The quoted packet of an ICMP error, or the inner packet of a tunnel.
@@ -100,6 +100,9 @@ extension Decoder {
         case TeredoView.port:
             guard let t = TeredoView(f, at: at), let q = t.payload else { return false }
             type = EtherType.ipv6; p = q; tunnel = Tunnel.teredo
+        case L2TPView.port:
+            guard let l = L2TPView(f, at: at), let q = l.payload else { return false }
+            type = EtherType.pppFrame; p = q; tunnel = Tunnel.l2tp
         case MPLSInUDP.port:
             type = EtherType.mpls; p = at; tunnel = Tunnel.mplsUDP
         default:

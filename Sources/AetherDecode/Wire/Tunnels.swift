@@ -213,3 +213,34 @@ struct ERSPANView: WireView {
 enum MPLSInUDP {
     static let port: UInt16 = 6635
 }
+
+/// L2TP version 2 (RFC 2661, UDP 1701): data messages carry a PPP frame after a header whose
+/// optional fields (length, sequence numbers, offset) are announced in its flags.
+struct L2TPView: WireView {
+    enum Flag {
+        static let control: UInt16 = 0x8000
+        static let length: UInt16 = 0x4000
+        static let sequence: UInt16 = 0x0800
+        static let offset: UInt16 = 0x0200
+    }
+    static let minLength = 6
+    static let port: UInt16 = 1701
+
+    let frame: Frame
+    let offset: Int
+
+    @inline(__always) static func accepts(_ frame: Frame, at offset: Int) -> Bool { frame.u16(offset) & 0x000F == 2 }
+
+    /// Where the PPP frame of a data message starts; nil for a control message or a cut header.
+    var payload: Int? {
+        let flags = frame.u16(offset)
+        guard flags & Flag.control == 0 else { return nil }
+        var p = offset + 2 + (flags & Flag.length != 0 ? 2 : 0) + 4
+        if flags & Flag.sequence != 0 { p += 4 }
+        if flags & Flag.offset != 0 {
+            guard frame.has(p, 2) else { return nil }
+            p += 2 + Int(frame.u16(p))
+        }
+        return frame.has(p, 1) ? p : nil
+    }
+}
