@@ -29,9 +29,10 @@ let package = Package(
         .target(name: "AetherEngine", dependencies: ["AetherCore", "AetherCapture", "AetherDecode", "AetherFlows", "AetherDetect", "AetherStore"], swiftSettings: hotPath),
         .target(name: "AetherReport", dependencies: ["AetherCore", "AetherStore"]),
         .target(name: "AetherLive", dependencies: [
-            "AetherCore", "AetherCapture", "AetherEngine",
+            "AetherCore", "AetherCapture", "AetherFlows", "AetherStore", "AetherEngine",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "HummingbirdWSCompression", package: "hummingbird-websocket"),
         ]),
         .executableTarget(name: "aether", dependencies: [
             "AetherEngine",

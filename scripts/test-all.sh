@@ -43,6 +43,7 @@ check "report checks (headless Chromium)" "$py" Tests/browser/check_reports.py .
 if [ -f "$shared/bench/gencap.py" ]; then
   [ -f reports/check/live-1m.pcap ] || python3 "$shared/bench/gencap.py" --out reports/check/live-1m.pcap --seed 4 --packets 1000000 --quiet
   check "live checks" "$py" Tests/browser/check_live.py .build/debug/aether reports/check/gencap-s1.pcap reports/check/live-1m.pcap reports/check
+  check "war room checks" "$py" Tests/browser/check_warroom.py .build/debug/aether reports/check/gencap-s1.pcap reports/check/live-1m.pcap reports/check
 else echo "SKIP: ../shared not found: live checks skipped"; fi
 check "live load checks" "$py" Tests/browser/check_live_load.py .build/debug/aether reports/check
 check "flood check" bash scripts/check_flood.sh .build/debug/aether reports/check

@@ -343,6 +343,7 @@ public final class Pipeline {
 
     /// What live mode's per-second summaries need of the last packet, without copying it.
     public var lastProtocolClass: Int { CaptureCounts.protocolClass(meta) }
+    public var lastUndecoded: Bool { meta.undecoded != 0 }
     public var lastSource: IPAddress? { meta.network == .ipv4 || meta.network == .ipv6 ? meta.outer.src : nil }
 
     private func ingestFile(_ path: String) throws -> FileOutcome {

@@ -16,8 +16,15 @@ public final class Broadcaster: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Counters for /metrics, added to by the session and the writers without locks.
+    public let metrics = LiveMetrics()
 
     public init() {}
+
+    /// Each client's pending messages, for /metrics.
+    public var queueDepths: [(client: Int, depth: Int)] {
+        state.withLock { s in s.clients.keys.sorted().map { ($0, s.clients[$0]!.depth) } }
+    }
 
     public var clientCount: Int { state.withLock { $0.clients.count } }
 
@@ -56,11 +63,12 @@ public final class Broadcaster: Sendable {
         c?.close()
     }
 
-    public func summary(_ message: String) {
+    /// `readAt`: when the first packet the summary covers was read (wall clock, seconds).
+    public func summary(_ message: String, readAt: Double? = nil) {
         state.withLock { s in
             s.latestSummary = message
             s.sent += 1
-            for c in s.clients.values { c.post(summary: message) }
+            for c in s.clients.values { c.post(summary: message, readAt: readAt) }
         }
     }
 

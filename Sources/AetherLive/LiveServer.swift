@@ -2,8 +2,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
+import HummingbirdWSCompression
 import HummingbirdWebSocket
 import AetherCore
+import AetherStore
 import Logging
 import NIOCore
 
@@ -15,6 +17,8 @@ public struct LiveServer: Sendable {
     public let broadcaster: Broadcaster
     /// Names a browser may use for this server besides its listen address (`--allow-host`).
     public let allowedHosts: [String]
+    /// The session's store, read (never written) for an alert's connections.
+    public let storePath: String?
 
     /// The shortest time between two messages to one client (a live capture makes one summary
     /// a second; only a fast replay is slowed, and then coalesced).
@@ -23,9 +27,13 @@ public struct LiveServer: Sendable {
     /// Live clients at most; past it an upgrade is answered 503.
     public let maxClients: Int
 
-    public init(host: String, port: Int, token: String?, broadcaster: Broadcaster, allowedHosts: [String] = [], maxClients: Int = 256) {
+    public init(
+        host: String, port: Int, token: String?, broadcaster: Broadcaster, allowedHosts: [String] = [], maxClients: Int = 256,
+        storePath: String? = nil
+    ) {
         self.host = host; self.port = port; self.token = token; self.broadcaster = broadcaster
         self.allowedHosts = allowedHosts
+        self.storePath = storePath
         self.maxClients = maxClients
     }
 
@@ -104,6 +112,21 @@ public struct LiveServer: Sendable {
         router.get("/healthz") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
+        router.get("/metrics") { request, _ -> Response in
+            guard server.authorized(request.head) else { return Response(status: .unauthorized) }
+            let text = broadcaster.metrics.render(clients: broadcaster.clientCount, queueDepths: broadcaster.queueDepths)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        // An alert's connections from the store (the session commits it every couple of seconds).
+        router.get("/api/alert") { request, _ -> Response in
+            guard server.authorized(request.head) else { return Response(status: .unauthorized) }
+            guard let id = Self.query(request.head.path ?? "", "id").flatMap({ Int64($0) }) else { return Response(status: .badRequest) }
+            return Response(
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: server.alertConnections(id))))
+        }
         router.get("/api/snapshot") { request, _ -> Response in
             guard server.authorized(request.head) else { return Response(status: .unauthorized) }
             return Response(
@@ -119,7 +142,15 @@ public struct LiveServer: Sendable {
             }
             return Response(status: .forbidden, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "forbidden\n")))
         }
-        let ws = WebSocketServerConfiguration(maxFrameSize: 4096)
+        // permessage-deflate for clients that offer it (every browser does): JSON summaries shrink
+        // to a fraction. A 4 KB window and a small memory level keep each client's zlib state
+        // near 24 KB, so 256 clients stay well inside the memory bound.
+        let ws = WebSocketServerConfiguration(
+            maxFrameSize: 4096,
+            extensions: [
+                .perMessageDeflate(
+                    serverMaxWindow: 12, compressionLevel: 6, memoryLevel: 4, maxDecompressedFrameSize: 4096)
+            ])
         // A request that stalls (half-open, slowloris) is closed after 20 s of silence; headers
         // are bounded well below the decoder's defaults.
         let http1 = HTTP1Channel.Configuration(
@@ -149,8 +180,11 @@ public struct LiveServer: Sendable {
                                 // makes thousands a second, which no page can draw and which would keep
                                 // every client's task busy; the newest one is always among those sent.
                                 group.addTask {
+                                    let metrics = broadcaster.metrics
                                     while let batch = await mailbox.next() {
                                         for message in batch { try await outbound.write(.text(message)) }
+                                        metrics.framesSent.add(UInt64(batch.count), ordering: .relaxed)
+                                        if let readAt = mailbox.takeSummaryReadAt() { metrics.observeLatency(seconds: wallSeconds() - readAt) }
                                         try await Task.sleep(for: LiveServer.summaryInterval)
                                     }
                                 }
@@ -164,6 +198,18 @@ public struct LiveServer: Sendable {
             logger: Logger(label: "aether.live", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         try await app.runService()
+    }
+}
+
+extension LiveServer {
+    /// `{"id": N, "connections": [...]}`: up to 50 of the alert's connections as `flows --json`
+    /// shows them; empty until the session has committed them.
+    func alertConnections(_ id: Int64) -> String {
+        var rows: [JSON] = []
+        if let storePath, let store = try? Store(path: storePath, readOnly: true) {
+            rows = ((try? store.flowRows(ofAlert: id, limit: 50)) ?? []).map(\.json)
+        }
+        return JSON.object([("id", .int(id)), ("connections", .array(rows))]).render(pretty: false)
     }
 }
 

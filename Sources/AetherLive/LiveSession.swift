@@ -1,6 +1,7 @@
 import AetherCapture
 import AetherCore
 import AetherEngine
+import AetherFlows
 import AetherStore
 import Synchronization
 #if canImport(Glibc)
@@ -40,9 +41,20 @@ public final class LiveSession: @unchecked Sendable {
     private var talkerHosts: [IPAddress] = []
     private var talkerBytes: [UInt64] = []
     private var talkerPackets: [UInt64] = []
+    // New connections of the current second, by service port; the last few connections seen.
+    private var secConnections: UInt64 = 0
+    private var secPorts: [UInt32: UInt64] = [:]
+    private var recent: [Connection] = []
+    private var recentNext = 0
+    static let recentLimit = 8
+    /// When the first packet of the current second was read (wall clock): the summary's latency.
+    private var secFirstRead = 0.0
     private var totalPackets: UInt64 = 0
     private var totalBytes: UInt64 = 0
-    private var drops: UInt64 = 0
+    private var totalUndecoded: UInt64 = 0
+    private var drops: UInt64 = 0 {
+        didSet { broadcaster.metrics.drops.store(drops, ordering: .relaxed) }
+    }
     private var lastCheckpoint = 0.0
 
     public init(pipeline: Pipeline, source: LiveSource, filter: String?, broadcaster: Broadcaster) {
@@ -131,11 +143,18 @@ public final class LiveSession: @unchecked Sendable {
 
     /// What the pipeline just made of the packet, into this second's counters.
     private func afterPacket(_ p: RawPacket) {
+        if secPackets == 0 { secFirstRead = wallSeconds() }
         totalPackets += 1
         totalBytes += UInt64(p.wireLength)
         secPackets += 1
         secBytes += UInt64(p.wireLength)
-        secProto[pipeline.lastProtocolClass] += 1
+        let protocolClass = pipeline.lastProtocolClass
+        secProto[protocolClass] += 1
+        let isNew = pipeline.connections.update.isNew
+        let undecoded = pipeline.lastUndecoded
+        if undecoded { totalUndecoded += 1 }
+        broadcaster.metrics.packet(bytes: p.wireLength, protocolClass: protocolClass, isNewConnection: isNew, undecoded: undecoded)
+        if let c = pipeline.connections.current { noteConnection(c, isNew: isNew) }
         if let src = pipeline.lastSource {
             let slot: Int
             if let s = talkerIndex.find(src) {
@@ -150,6 +169,22 @@ public final class LiveSession: @unchecked Sendable {
         }
     }
 
+    /// Keeps the last few new connections with their newest counts, for the page's sample.
+    private func noteConnection(_ c: Connection, isNew: Bool) {
+        if isNew {
+            secConnections += 1
+            secPorts[UInt32(c.proto) << 16 | UInt32(c.respPort), default: 0] += 1
+            if recent.count < Self.recentLimit {
+                recent.append(c)
+            } else {
+                recent[recentNext] = c
+                recentNext = (recentNext + 1) % Self.recentLimit
+            }
+        } else if let i = recent.firstIndex(where: { $0.id == c.id }) {
+            recent[i] = c
+        }
+    }
+
     private func emptySecond(_ s: Int64) {
         let saved = second
         second = s
@@ -160,6 +195,7 @@ public final class LiveSession: @unchecked Sendable {
     private func flushSecond() {
         guard second != Int64.min else { return }
         publishAlerts()
+        let now = wallSeconds()
         let top = talkerHosts.indices.sorted {
             talkerBytes[$0] != talkerBytes[$1] ? talkerBytes[$0] > talkerBytes[$1] : talkerHosts[$0] < talkerHosts[$1]
         }.prefix(10)
@@ -179,14 +215,21 @@ public final class LiveSession: @unchecked Sendable {
                     })
             ),
             ("drops", .int(Int64(drops))),
+            ("connections", .int(Int64(secConnections))),
+            ("top_ports", .array(topPorts())),
+            ("recent", .array(recentConnections())),
+            ("undecoded", .int(Int64(totalUndecoded))),
+            ("latency_ms", .double(secPackets == 0 ? 0 : ((now - secFirstRead) * 1e4).rounded() / 10)),
+            ("sent_ms", .int(Int64(now * 1000))),
         ]).render(pretty: false)
-        broadcaster.summary(msg)
-        secPackets = 0; secBytes = 0
+        broadcaster.summary(msg, readAt: secPackets == 0 ? now : secFirstRead)
+        broadcaster.metrics.summaries.add(1, ordering: .relaxed)
+        secPackets = 0; secBytes = 0; secConnections = 0
+        secPorts.removeAll(keepingCapacity: true)
         for i in secProto.indices { secProto[i] = 0 }
         talkerIndex.removeAll()
         talkerHosts.removeAll(keepingCapacity: true); talkerBytes.removeAll(keepingCapacity: true); talkerPackets.removeAll(keepingCapacity: true)
         // The store is committed every couple of seconds: a crash loses at most that much.
-        let now = wallSeconds()
         if now - lastCheckpoint >= 2 {
             lastCheckpoint = now
             try? pipeline.checkpoint()
@@ -199,7 +242,32 @@ public final class LiveSession: @unchecked Sendable {
             guard case .object(var fields) = alert.json(includeEvidence: true) else { continue }
             fields.insert(("type", .string("alert")), at: 0)
             fields.append(("state", .string(isNew ? "open" : "update")))
+            if isNew { broadcaster.metrics.alertOpened(kind: alert.kind) }
             broadcaster.alert(id: alert.id, JSON.object(fields).render(pretty: false))
+        }
+    }
+}
+
+extension LiveSession {
+    /// The busiest service ports of the second, by new connections.
+    private func topPorts() -> [JSON] {
+        secPorts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(6).map {
+            .object([
+                ("proto", .string(IPProto.name(UInt8($0.key >> 16)))), ("port", .int(Int64($0.key & 0xFFFF))),
+                ("connections", .int(Int64($0.value))),
+            ])
+        }
+    }
+
+    /// The sample of recent connections, newest first.
+    private func recentConnections() -> [JSON] {
+        recent.sorted { $0.id > $1.id }.map { c in
+            .object([
+                ("src", .string(c.origAddress.description)), ("sport", .int(Int64(c.origPort))),
+                ("dst", .string(c.respAddress.description)), ("dport", .int(Int64(c.respPort))),
+                ("proto", .string(IPProto.name(c.proto))), ("service", .string(c.service == .unknown ? "" : c.service.name)),
+                ("state", .string(c.state)), ("bytes", .int(Int64(c.origBytes + c.respBytes))),
+            ])
         }
     }
 }

@@ -7,6 +7,9 @@ import Synchronization
 final class Mailbox: Sendable {
     struct Pending {
         var summary: String?
+        var summaryReadAt: Double?
+        /// When the first packet of the summary last taken was read, for the latency histogram.
+        var takenReadAt: Double?
         var alertOrder: [Int64] = []
         var alerts: [Int64: String] = [:]
         var end: String?
@@ -22,7 +25,8 @@ final class Mailbox: Sendable {
             var out = alertOrder.compactMap { alerts[$0] }
             if let summary { out.append(summary) }
             if let end { out.append(end) }
-            summary = nil; end = nil
+            if summary != nil { takenReadAt = summaryReadAt }
+            summary = nil; end = nil; summaryReadAt = nil
             alerts.removeAll(keepingCapacity: true); alertOrder.removeAll(keepingCapacity: true)
             return out
         }
@@ -33,10 +37,21 @@ final class Mailbox: Sendable {
 
     var coalesced: Int { state.withLock { $0.coalesced } }
 
-    func post(summary: String) {
+    /// Messages waiting (at most one summary and one `end`, and the pending alerts).
+    var depth: Int { state.withLock { p in p.alerts.count + (p.summary == nil ? 0 : 1) + (p.end == nil ? 0 : 1) } }
+
+    /// The read time of the summary handed out by the last `next()`, once.
+    func takeSummaryReadAt() -> Double? {
+        state.withLock { p in
+            defer { p.takenReadAt = nil }; return p.takenReadAt
+        }
+    }
+
+    func post(summary: String, readAt: Double? = nil) {
         deliver { p in
             if p.summary != nil { p.coalesced += 1 }
             p.summary = summary
+            p.summaryReadAt = readAt
         }
     }
 

@@ -115,7 +115,8 @@ struct Tail: ParsableCommand {
         thread.stackSize = 8 << 20
         thread.start()
         let secret = try resolvedToken()
-        let server = LiveServer(host: host, port: port, token: secret, broadcaster: broadcaster, allowedHosts: allowHost, maxClients: maxClients)
+        let server = LiveServer(
+            host: host, port: port, token: secret, broadcaster: broadcaster, allowedHosts: allowHost, maxClients: maxClients, storePath: dbPath)
         let shown = host.contains(":") ? "[\(host)]" : host
         // The token is never printed: it would end up in terminal scroll-back and logs.
         print("live view: http://\(shown):\(port)/\(secret != nil ? "?token=<your token>" : "")   (Ctrl-C to stop)")

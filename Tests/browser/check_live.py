@@ -19,23 +19,16 @@ import time
 import urllib.request
 
 import websockets
-from livekit import fail, failures, free_port, stop, wait_up
+import livekit
+from livekit import fail, failures, free_port, remove_store, stop
 from playwright.sync_api import sync_playwright
 
 AETHER, CAPTURE, BIG, WORK = sys.argv[1:5]
 RSS_BOUND_MB = 400
 
 
-def remove_store(path):
-    for suffix in ["", "-wal", "-shm"]:
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
-
-
 def start_tail(args, port):
-    p = subprocess.Popen([AETHER, "tail", "--listen", f"127.0.0.1:{port}"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_up(p, port, args)
-    return p
+    return livekit.start_tail(AETHER, args, port)
 
 
 def replay_matches_analyze():

@@ -1,4 +1,5 @@
 """What the live checks share: failure collection, a free loopback port, starting and stopping tail."""
+import os
 import signal
 import socket
 import subprocess
@@ -32,6 +33,19 @@ def wait_up(p, port, what):
         if p.poll() is not None:
             break
     fail(f"tail {what} did not come up: {p.stderr.read() if p.stderr and p.poll() is not None else ''}")
+
+
+def remove_store(path):
+    for suffix in ["", "-wal", "-shm"]:
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+
+
+def start_tail(aether, args, port):
+    """`aether tail` on a loopback port, waited for until it answers."""
+    p = subprocess.Popen([aether, "tail", "--listen", f"127.0.0.1:{port}"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_up(p, port, args)
+    return p
 
 
 def stop(p):
