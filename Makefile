@@ -50,7 +50,7 @@ run: release
 VENV := .build-venv
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q playwright websockets scapy prometheus_client
+	$(VENV)/bin/pip install -q playwright websockets scapy prometheus_client grpcio grpcio-tools
 
 SHARED ?= $(if $(AETHER_SHARED),$(AETHER_SHARED),../shared)
 

@@ -12,10 +12,13 @@ check() { # NAME COMMAND...: one suite; its "ok" lines count as passed checks
   echo "== $name"
   "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
-  local oks; oks=$(grep -cE "^(report|live|flood|fuzz|decode) ok" "$log")
+  local oks; oks=$(grep -cE "^(report|live|flood|fuzz|decode|grpc) ok" "$log")
   passed=$((passed + oks))
   if [ "$rc" -ne 0 ]; then failed=$((failed + 1)); echo "FAILED: $name (exit $rc)"; elif [ "$oks" -eq 0 ]; then passed=$((passed + 1)); fi
 }
+# A venv made before a suite was added lacks its client libraries (PyPI).
+"$py" -c "import playwright, websockets, scapy, prometheus_client, grpc, grpc_tools" 2>/dev/null \
+  || "$py" -m pip install -q playwright websockets scapy prometheus_client grpcio grpcio-tools
 check "swift format lint (make format fixes)" swift format lint --strict -r Sources Tests
 echo "== swift build"
 if ! swift build; then echo "0 passed, 1 failed"; exit 1; fi
@@ -44,6 +47,7 @@ if [ -f "$shared/bench/gencap.py" ]; then
   [ -f reports/check/live-1m.pcap ] || python3 "$shared/bench/gencap.py" --out reports/check/live-1m.pcap --seed 4 --packets 1000000 --quiet
   check "live checks" "$py" Tests/browser/check_live.py .build/debug/aether reports/check/gencap-s1.pcap reports/check/live-1m.pcap reports/check
   check "war room checks" "$py" Tests/browser/check_warroom.py .build/debug/aether reports/check/gencap-s1.pcap reports/check/live-1m.pcap reports/check
+  check "gRPC event stream checks" "$py" Tests/grpc/check_grpc.py .build/debug/aether reports/check/gencap-s1.pcap reports/check/live-1m.pcap reports/check
 else echo "SKIP: ../shared not found: live checks skipped"; fi
 check "live load checks" "$py" Tests/browser/check_live_load.py .build/debug/aether reports/check
 check "flood check" bash scripts/check_flood.sh .build/debug/aether reports/check

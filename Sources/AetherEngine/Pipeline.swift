@@ -344,6 +344,8 @@ public final class Pipeline {
     /// What live mode's per-second summaries need of the last packet, without copying it.
     public var lastProtocolClass: Int { CaptureCounts.protocolClass(meta) }
     public var lastUndecoded: Bool { meta.undecoded != 0 }
+    /// The last packet as decoded (for the live event stream).
+    public var lastMeta: PacketMeta { meta }
     public var lastSource: IPAddress? { meta.network == .ipv4 || meta.network == .ipv6 ? meta.outer.src : nil }
 
     private func ingestFile(_ path: String) throws -> FileOutcome {

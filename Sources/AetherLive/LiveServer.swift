@@ -66,7 +66,7 @@ public struct LiveServer: Sendable {
     }
 
     /// Equal in time whatever the first difference: the comparison takes no early exit.
-    static func sameSecret(_ a: String, _ b: String) -> Bool {
+    public static func sameSecret(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         var diff = UInt8(truncatingIfNeeded: x.count ^ y.count)
         for i in 0..<max(x.count, y.count) {

@@ -24,6 +24,8 @@ public struct LiveError: Error, CustomStringConvertible, Sendable {
 /// `end` when a replay is over.
 public final class LiveSession: @unchecked Sendable {
     public let broadcaster: Broadcaster
+    /// The gRPC subscribers' stream, when `tail --grpc` serves one.
+    let events: EventStream?
     let pipeline: Pipeline
     let source: LiveSource
     let filter: String?
@@ -57,7 +59,8 @@ public final class LiveSession: @unchecked Sendable {
     }
     private var lastCheckpoint = 0.0
 
-    public init(pipeline: Pipeline, source: LiveSource, filter: String?, broadcaster: Broadcaster) {
+    public init(pipeline: Pipeline, source: LiveSource, filter: String?, broadcaster: Broadcaster, events: EventStream? = nil) {
+        self.events = events
         self.pipeline = pipeline
         self.source = source
         self.filter = filter
@@ -98,6 +101,7 @@ public final class LiveSession: @unchecked Sendable {
         flushSecond()
         publishAlerts()
         broadcaster.end(JSON.object([("type", .string("end")), ("total_packets", .int(Int64(totalPackets)))]).render(pretty: false))
+        events?.end(totalPackets: totalPackets)
     }
 
     private func capture(_ name: String, bufferMB: Int) throws {
@@ -155,6 +159,7 @@ public final class LiveSession: @unchecked Sendable {
         if undecoded { totalUndecoded += 1 }
         broadcaster.metrics.packet(bytes: p.wireLength, protocolClass: protocolClass, isNewConnection: isNew, undecoded: undecoded)
         if let c = pipeline.connections.current { noteConnection(c, isNew: isNew) }
+        if let events, events.hasSubscribers { publishPacket(p, events) }
         if let src = pipeline.lastSource {
             let slot: Int
             if let s = talkerIndex.find(src) {
@@ -223,6 +228,10 @@ public final class LiveSession: @unchecked Sendable {
             ("sent_ms", .int(Int64(now * 1000))),
         ]).render(pretty: false)
         broadcaster.summary(msg, readAt: secPackets == 0 ? now : secFirstRead)
+        events?.summary(
+            second: second + 1, packets: secPackets, bytes: secBytes, totalPackets: totalPackets, totalBytes: totalBytes,
+            protocols: CaptureCounts.protocolNames.enumerated().map { ($0.element, secProto[$0.offset]) }, drops: drops,
+            connections: secConnections)
         broadcaster.metrics.summaries.add(1, ordering: .relaxed)
         secPackets = 0; secBytes = 0; secConnections = 0
         secPorts.removeAll(keepingCapacity: true)
@@ -243,6 +252,7 @@ public final class LiveSession: @unchecked Sendable {
             fields.insert(("type", .string("alert")), at: 0)
             fields.append(("state", .string(isNew ? "open" : "update")))
             if isNew { broadcaster.metrics.alertOpened(kind: alert.kind) }
+            events?.alert(alert, state: isNew ? "open" : "update")
             broadcaster.alert(id: alert.id, JSON.object(fields).render(pretty: false))
         }
     }
@@ -257,6 +267,20 @@ extension LiveSession {
                 ("connections", .int(Int64($0.value))),
             ])
         }
+    }
+
+    /// One packet to the gRPC subscribers: its innermost IP layer, or the ARP addresses.
+    private func publishPacket(_ p: RawPacket, _ events: EventStream) {
+        let m = pipeline.lastMeta
+        let ip = m.network == .ipv4 || m.network == .ipv6
+        let l = m.hasInner ? m.inner : m.outer
+        let packet = EventFilter.Packet(
+            src: ip ? l.src : m.arpSender, dst: ip ? l.dst : m.arpTarget, srcPort: ip ? l.srcPort : 0, dstPort: ip ? l.dstPort : 0,
+            proto: ip ? l.proto : 0, hasPorts: ip && l.hasTransport && (l.proto == IPProto.tcp || l.proto == IPProto.udp))
+        let name = ip ? IPProto.name(l.proto) : (m.network == .arp ? "arp" : "other")
+        events.packet(
+            packet, timestamp: p.timestamp, length: p.wireLength, protocolName: name, tcpFlags: ip ? l.tcpFlags : 0,
+            connection: pipeline.connections.update.id, sequence: totalPackets)
     }
 
     /// The sample of recent connections, newest first.

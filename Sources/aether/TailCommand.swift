@@ -1,6 +1,7 @@
 import AetherCapture
 import AetherCore
 import AetherEngine
+import AetherGRPC
 import AetherLive
 import AetherReport
 import AetherStore
@@ -22,6 +23,10 @@ struct Tail: ParsableCommand {
     @Option(name: .customLong("token-file"), help: "file whose first line is the access token") var tokenFile: String?
     @Option(name: .customLong("allow-host"), help: "a name browsers may use for this server (Host header), besides its address") var allowHost: [String] = []
     @Option(name: .customLong("max-clients"), help: "live clients at most; more are answered 503") var maxClients = 256
+    @Option(help: "also serve the gRPC event stream (proto/aether.proto) on address:port") var grpc: String?
+    @Option(name: .customLong("grpc-queue"), help: "events a gRPC subscriber may fall behind before it is cut off") var grpcQueue = 65_536
+    @Option(name: .customLong("grpc-wait"), help: "replay only: start when this many gRPC subscribers are connected (at most 120 s)")
+    var grpcWait = 0
 
     /// The token from --token, --token-file or AETHER_TOKEN, in that order.
     func resolvedToken() throws -> String? {
@@ -40,12 +45,14 @@ struct Tail: ParsableCommand {
     @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
     @Option(name: .customLong("buffer-mb"), help: "kernel capture buffer in MB") var bufferMB = 32
 
-    func parsedListen() throws -> (String, Int) {
+    func parsedListen() throws -> (String, Int) { try Self.address(listen, option: "--listen") }
+
+    static func address(_ listen: String, option: String) throws -> (String, Int) {
         var host = listen, port = 8642
         if let colon = listen.lastIndex(of: ":"), !listen.hasSuffix("]") {
-            host = String(listen[..<colon]);
+            host = String(listen[..<colon])
             guard let p = Int(listen[listen.index(after: colon)...]), p > 0, p < 65536 else {
-                throw ValidationError("--listen: bad port in '\(listen)'")
+                throw ValidationError("\(option): bad port in '\(listen)'")
             }
             port = p
         }
@@ -67,6 +74,13 @@ struct Tail: ParsableCommand {
             throw ValidationError("--listen \(listen) is not loopback: it needs --token, --token-file or AETHER_TOKEN (the live view shows your traffic)")
         }
         _ = try parsedSpeed()
+        if let grpc {
+            let (gh, _) = try Self.address(grpc, option: "--grpc")
+            if !LiveServer.isLoopback(gh) && secret.isEmpty {
+                throw ValidationError("--grpc \(grpc) is not loopback: it needs --token, --token-file or AETHER_TOKEN")
+            }
+            if grpcQueue < 16 { throw ValidationError("--grpc-queue must be at least 16") }
+        }
     }
 
     func run() throws {
@@ -110,10 +124,11 @@ struct Tail: ParsableCommand {
             pipeline = try Pipeline(store: store, options: IngestOptions(filter: replay != nil ? filter : nil, detect: true, rules: config))
         } catch let e as CaptureError { throw BadInput(message: e.description) }
         let broadcaster = Broadcaster()
-        let session = LiveSession(pipeline: pipeline, source: source, filter: replay == nil ? captureFilter : nil, broadcaster: broadcaster)
+        let events = grpc == nil ? nil : EventStream(queueLimit: grpcQueue)
+        let session = LiveSession(
+            pipeline: pipeline, source: source, filter: replay == nil ? captureFilter : nil, broadcaster: broadcaster, events: events)
         let thread = Thread { session.run() }
         thread.stackSize = 8 << 20
-        thread.start()
         let secret = try resolvedToken()
         let server = LiveServer(
             host: host, port: port, token: secret, broadcaster: broadcaster, allowedHosts: allowHost, maxClients: maxClients, storePath: dbPath)
@@ -123,11 +138,31 @@ struct Tail: ParsableCommand {
         fflush(stdout)
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var serverError: Error?
+        var grpcTask: Task<Void, Never>?
+        if let grpc, let events {
+            let (gh, gp) = try Self.address(grpc, option: "--grpc")
+            print("event stream: grpc://\(gh):\(gp) (aether.Live/Subscribe)")
+            fflush(stdout)
+            grpcTask = Task {
+                do { try await LiveEventService.serve(host: gh, port: gp, stream: events, token: secret) } catch {
+                    serverError = error
+                    done.signal()
+                }
+            }
+        }
         Task {
             do { try await server.run() } catch { serverError = error }
             done.signal()
         }
+        if let events, replay != nil, grpcWait > 0 {
+            // A replay for consumers that must see it whole: it starts once they are subscribed.
+            let deadline = Date().addingTimeInterval(120)
+            while events.subscriberCount < grpcWait && Date() < deadline { usleep(10_000) }
+        }
+        thread.start()
         done.wait()
+        events?.finishAll()
+        grpcTask?.cancel()
         session.stop()
         while !session.isFinished { usleep(20_000) }
         broadcaster.finishAll()

@@ -1,0 +1,81 @@
+import AetherLive
+import GRPCCore
+import GRPCNIOTransportHTTP2
+
+/// `aether.Live/Subscribe` (proto/aether.proto): a server-streaming RPC over the session's
+/// `EventStream`. The events arrive encoded (`ProtoWire`), so the serializer passes bytes
+/// through; the request is decoded by hand. A subscriber whose queue fills is cut off with
+/// RESOURCE_EXHAUSTED; a server with a token wants "authorization: Bearer TOKEN".
+public struct LiveEventService: RegistrableRPCService {
+    public static let method = MethodDescriptor(fullyQualifiedService: "aether.Live", method: "Subscribe")
+    let stream: EventStream
+    let token: String?
+
+    public init(stream: EventStream, token: String?) {
+        self.stream = stream
+        self.token = token
+    }
+
+    public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        let stream = self.stream
+        let token = self.token
+        router.registerHandler(forMethod: Self.method, deserializer: RequestDeserializer(), serializer: PassThrough()) {
+            request, context in
+            if let token {
+                let given = request.metadata["authorization"].first { _ in true }
+                guard case .string(let value)? = given, LiveServer.sameSecret(value, "Bearer \(token)") else {
+                    return StreamingServerResponse(error: RPCError(code: .unauthenticated, message: "a token is required"))
+                }
+            }
+            var subscription: SubscribeRequest?
+            for try await message in request.messages {
+                subscription = message
+                break
+            }
+            guard let subscription else {
+                return StreamingServerResponse(error: RPCError(code: .invalidArgument, message: "no SubscribeRequest"))
+            }
+            let filter: EventFilter
+            do { filter = try EventFilter.parse(subscription.filter) } catch {
+                return StreamingServerResponse(error: RPCError(code: .invalidArgument, message: "filter: \(error)"))
+            }
+            return StreamingServerResponse { writer in
+                let s = stream.subscribe(subscription, filter: filter)
+                defer { stream.unsubscribe(s) }
+                while let batch = await s.next() {
+                    try await writer.write(contentsOf: batch)
+                }
+                if s.overflowed {
+                    throw RPCError(code: .resourceExhausted, message: "subscriber too slow: more than \(stream.queueLimit) events waited; cut off")
+                }
+                return [:]
+            }
+        }
+    }
+
+    /// Serves until the task is cancelled or the server is shut down.
+    public static func serve(host: String, port: Int, stream: EventStream, token: String?) async throws {
+        let server = GRPCServer(
+            transport: .http2NIOPosix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext),
+            services: [LiveEventService(stream: stream, token: token)])
+        try await withTaskCancellationHandler {
+            try await server.serve()
+        } onCancel: {
+            server.beginGracefulShutdown()
+        }
+    }
+}
+
+struct PassThrough: MessageSerializer {
+    func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+}
+
+struct RequestDeserializer: MessageDeserializer {
+    func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> SubscribeRequest {
+        let raw = bytes.withUnsafeBytes { Array($0) }
+        guard let r = SubscribeRequest.decode(raw) else {
+            throw RPCError(code: .invalidArgument, message: "malformed SubscribeRequest")
+        }
+        return r
+    }
+}

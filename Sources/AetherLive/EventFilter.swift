@@ -1,0 +1,163 @@
+import AetherCore
+
+/// A subscriber's packet filter: a small BPF-like language over the decoded packet (its
+/// innermost IP layer): `[src|dst] host ADDR`, `[src|dst] net CIDR`, `[src|dst] port N`, `tcp`,
+/// `udp`, `icmp`, joined by `and`, `or`, `not` and parentheses. Parsed once per subscription,
+/// evaluated per packet without allocation.
+public indirect enum EventFilter: Sendable, Equatable {
+    case all
+    case host(IPAddress, Direction)
+    case net(IPAddress, prefix: Int, Direction)
+    case port(UInt16, Direction)
+    case proto(UInt8)
+    case not(EventFilter)
+    case and(EventFilter, EventFilter)
+    case or(EventFilter, EventFilter)
+
+    public enum Direction: Sendable, Equatable { case either, src, dst }
+
+    public struct ParseError: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// One packet's fields, as the filter sees them.
+    public struct Packet {
+        public var src: IPAddress, dst: IPAddress
+        public var srcPort: UInt16, dstPort: UInt16
+        public var proto: UInt8
+        public var hasPorts: Bool
+    }
+
+    public func matches(_ p: Packet) -> Bool {
+        switch self {
+        case .all: return true
+        case .host(let a, let d): return pick(d, p.src == a, p.dst == a)
+        case .net(let a, let n, let d): return pick(d, Self.inNet(p.src, a, n), Self.inNet(p.dst, a, n))
+        case .port(let n, let d): return p.hasPorts && pick(d, p.srcPort == n, p.dstPort == n)
+        case .proto(let x): return p.proto == x || (x == IPProto.icmp && p.proto == IPProto.icmpv6)
+        case .not(let f): return !f.matches(p)
+        case .and(let a, let b): return a.matches(p) && b.matches(p)
+        case .or(let a, let b): return a.matches(p) || b.matches(p)
+        }
+    }
+
+    private func pick(_ d: Direction, _ s: Bool, _ t: Bool) -> Bool {
+        switch d {
+        case .either: return s || t
+        case .src: return s
+        case .dst: return t
+        }
+    }
+
+    static func inNet(_ x: IPAddress, _ net: IPAddress, _ bits: Int) -> Bool {
+        guard x.isV4 == net.isV4 else { return false }
+        if x.isV4 {
+            let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << UInt32(32 - bits)
+            return x.v4Value & mask == net.v4Value & mask
+        }
+        let hiMask: UInt64 = bits == 0 ? 0 : (bits >= 64 ? ~0 : ~UInt64(0) << UInt64(64 - bits))
+        let loMask: UInt64 = bits <= 64 ? 0 : (bits >= 128 ? ~0 : ~UInt64(0) << UInt64(128 - bits))
+        return x.hi & hiMask == net.hi & hiMask && x.lo & loMask == net.lo & loMask
+    }
+
+    /// Parses the expression; the empty string is `all`. Limited in length and depth, since it
+    /// comes from the network.
+    public static func parse(_ text: String) throws -> EventFilter {
+        guard text.utf8.count <= 1024 else { throw ParseError(description: "filter longer than 1024 bytes") }
+        var tokens: [Substring] = []
+        var current = Substring()
+        for c in text {
+            if c == "(" || c == ")" {
+                if !current.isEmpty { tokens.append(current); current = "" }
+                tokens.append(Substring(String(c)))
+            } else if c == " " || c == "\t" || c == "\n" {
+                if !current.isEmpty { tokens.append(current); current = "" }
+            } else {
+                current.append(c)
+            }
+        }
+        if !current.isEmpty { tokens.append(current) }
+        if tokens.isEmpty { return .all }
+        var parser = Parser(tokens: tokens)
+        let f = try parser.or(depth: 0)
+        guard parser.position == tokens.count else { throw ParseError(description: "unexpected '\(tokens[parser.position])'") }
+        return f
+    }
+
+    struct Parser {
+        let tokens: [Substring]
+        var position = 0
+
+        var peek: Substring? { position < tokens.count ? tokens[position] : nil }
+
+        mutating func next() throws -> Substring {
+            guard position < tokens.count else { throw ParseError(description: "filter ends too soon") }
+            defer { position += 1 }
+            return tokens[position]
+        }
+
+        mutating func or(depth: Int) throws -> EventFilter {
+            guard depth < 32 else { throw ParseError(description: "filter nested too deeply") }
+            var f = try and(depth: depth)
+            while peek == "or" || peek == "||" {
+                position += 1
+                f = .or(f, try and(depth: depth))
+            }
+            return f
+        }
+
+        mutating func and(depth: Int) throws -> EventFilter {
+            var f = try unary(depth: depth)
+            while peek == "and" || peek == "&&" {
+                position += 1
+                f = .and(f, try unary(depth: depth))
+            }
+            return f
+        }
+
+        mutating func unary(depth: Int) throws -> EventFilter {
+            let t = try next()
+            switch t {
+            case "not", "!": return .not(try unary(depth: depth + 1))
+            case "(":
+                let f = try or(depth: depth + 1)
+                guard try next() == ")" else { throw ParseError(description: "missing ')'") }
+                return f
+            case "tcp": return .proto(IPProto.tcp)
+            case "udp": return .proto(IPProto.udp)
+            case "icmp", "icmp6", "icmpv6": return .proto(IPProto.icmp)
+            case "src", "dst":
+                return try primitive(t == "src" ? .src : .dst)
+            default:
+                position -= 1
+                return try primitive(.either)
+            }
+        }
+
+        mutating func primitive(_ d: Direction) throws -> EventFilter {
+            let kind = try next()
+            switch kind {
+            case "host":
+                let v = try next()
+                guard let a = IPAddress(String(v)) else { throw ParseError(description: "not an address: '\(v)'") }
+                return .host(a, d)
+            case "net":
+                let v = try next()
+                let parts = v.split(separator: "/", maxSplits: 1)
+                guard let a = IPAddress(String(parts[0])) else { throw ParseError(description: "not a network: '\(v)'") }
+                let width = a.isV4 ? 32 : 128
+                let n = parts.count == 2 ? Int(parts[1]) : width
+                guard let n, n >= 0, n <= width else { throw ParseError(description: "bad prefix length in '\(v)'") }
+                return .net(a, prefix: n, d)
+            case "port":
+                let v = try next()
+                guard let n = UInt16(v) else { throw ParseError(description: "not a port: '\(v)'") }
+                return .port(n, d)
+            default:
+                // A bare address is a host, as in tcpdump.
+                if let a = IPAddress(String(kind)) { return .host(a, d) }
+                throw ParseError(description: "unknown term '\(kind)'")
+            }
+        }
+    }
+}

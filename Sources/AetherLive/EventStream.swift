@@ -1,0 +1,199 @@
+import AetherCore
+import Synchronization
+
+/// The gRPC event stream's subscribers: each has its filter, sampling rate and a bounded queue of
+/// encoded `Event` messages. The session publishes into the queues; a subscriber's writer drains
+/// its own. A queue that fills (its reader stopped or is too slow) cuts that subscriber off: the
+/// server never buffers without bound, and the other subscribers and the session go on.
+public final class EventStream: Sendable {
+    /// Events a subscriber may have waiting before it is cut off (`tail --grpc-queue`).
+    public let queueLimit: Int
+    private let subscribers = Mutex<[Int: Subscription]>([:])
+    private let nextID = Atomic<Int>(0)
+    /// Read on the packet path: nothing is encoded while nobody listens.
+    private let count = Atomic<Int>(0)
+    /// Events sent and subscribers cut off, for `/metrics` and the note.
+    let sent = Atomic<UInt64>(0)
+    let cutOff = Atomic<UInt64>(0)
+
+    public init(queueLimit: Int = 65_536) { self.queueLimit = queueLimit }
+
+    public var hasSubscribers: Bool { count.load(ordering: .relaxed) > 0 }
+    public var subscriberCount: Int { count.load(ordering: .relaxed) }
+
+    public func subscribe(_ request: SubscribeRequest, filter: EventFilter) -> Subscription {
+        let s = Subscription(id: nextID.add(1, ordering: .relaxed).newValue, request: request, filter: filter, limit: queueLimit)
+        subscribers.withLock { $0[s.id] = s }
+        count.add(1, ordering: .relaxed)
+        return s
+    }
+
+    public func unsubscribe(_ s: Subscription) {
+        if subscribers.withLock({ $0.removeValue(forKey: s.id) }) != nil { count.subtract(1, ordering: .relaxed) }
+        s.close()
+    }
+
+    private var all: [Subscription] { subscribers.withLock { Array($0.values) } }
+
+    /// One packet (called by the session for every packet while anyone listens).
+    func packet(_ p: EventFilter.Packet, timestamp: Int64, length: UInt32, protocolName: String, tcpFlags: UInt8, connection: Int64, sequence: UInt64) {
+        var encoded: [UInt8]?
+        for s in all where s.request.wants(.packet) && s.filter.matches(p) && s.takesSample() {
+            if encoded == nil {
+                var m = ProtoWriter()
+                m.int(1, timestamp)
+                m.string(2, p.src.description); m.string(3, p.dst.description)
+                m.uint(4, UInt64(p.srcPort)); m.uint(5, UInt64(p.dstPort))
+                m.string(6, protocolName)
+                m.uint(7, UInt64(length)); m.uint(8, UInt64(tcpFlags))
+                m.int(9, connection); m.uint(10, sequence)
+                var e = ProtoWriter(capacity: m.bytes.count + 4)
+                e.message(1, m)
+                encoded = e.bytes
+            }
+            push(s, encoded!)
+        }
+    }
+
+    func alert(_ a: Alert, state: String) {
+        let targets = all.filter { $0.request.wants(.alert) }
+        guard !targets.isEmpty else { return }
+        var m = ProtoWriter(capacity: 256)
+        m.int(1, a.id); m.string(2, a.kind); m.string(3, a.severity); m.string(4, a.src.description)
+        for d in (a.dst.map { [$0] } ?? a.dsts) { m.string(5, d.description) }
+        m.uint(6, UInt64(a.dst == nil ? a.dstCount : 1))
+        m.packed(7, a.ports.map { UInt32($0) })
+        m.string(8, a.proto); m.int(9, a.start); m.int(10, a.end)
+        m.uint(11, UInt64(a.flows.count)); m.string(12, state); m.string(13, a.technique)
+        m.string(14, JSON.object(a.evidence).render(pretty: false))
+        var e = ProtoWriter(capacity: m.bytes.count + 4)
+        e.message(2, m)
+        for s in targets { push(s, e.bytes) }
+    }
+
+    func summary(
+        second: Int64, packets: UInt64, bytes: UInt64, totalPackets: UInt64, totalBytes: UInt64, protocols: [(String, UInt64)], drops: UInt64,
+        connections: UInt64
+    ) {
+        let targets = all.filter { $0.request.wants(.summary) }
+        guard !targets.isEmpty else { return }
+        var m = ProtoWriter(capacity: 160)
+        m.int(1, second); m.uint(2, packets); m.uint(3, bytes); m.uint(4, totalPackets); m.uint(5, totalBytes)
+        for (name, n) in protocols {
+            var entry = ProtoWriter()
+            entry.string(1, name); entry.uint(2, n)
+            m.message(6, entry)
+        }
+        m.uint(7, drops); m.uint(8, connections)
+        var e = ProtoWriter(capacity: m.bytes.count + 4)
+        e.message(3, m)
+        for s in targets { push(s, e.bytes) }
+    }
+
+    /// The replay is over: every subscriber gets `End`, then its stream closes.
+    func end(totalPackets: UInt64) {
+        var m = ProtoWriter()
+        m.uint(1, totalPackets)
+        var e = ProtoWriter()
+        e.message(4, m)
+        for s in all {
+            push(s, e.bytes)
+            s.finish()
+        }
+    }
+
+    private func push(_ s: Subscription, _ bytes: [UInt8]) {
+        if !s.push(bytes) { cutOff.add(1, ordering: .relaxed) }
+    }
+
+    /// Closes every stream (the server is stopping).
+    public func finishAll() { for s in all { s.finish() } }
+}
+
+/// One subscriber's queue. `next()` hands the writer everything waiting; `push` refuses and
+/// marks the subscriber overflowed once `limit` events wait.
+public final class Subscription: Sendable {
+    public let id: Int
+    public let request: SubscribeRequest
+    let filter: EventFilter
+    let limit: Int
+    private let sampleCounter = Atomic<UInt64>(0)
+
+    struct State {
+        var queue: [[UInt8]] = []
+        var waiter: CheckedContinuation<[[UInt8]]?, Never>?
+        var finished = false
+        var closed = false
+        var overflowed = false
+    }
+    private let state = Mutex(State())
+
+    init(id: Int, request: SubscribeRequest, filter: EventFilter, limit: Int) {
+        self.id = id; self.request = request; self.filter = filter; self.limit = limit
+    }
+
+    /// 1 in `sample` packets; every packet when `sample` is 0 or 1.
+    func takesSample() -> Bool {
+        let n = UInt64(request.sample)
+        if n <= 1 { return true }
+        return sampleCounter.add(1, ordering: .relaxed).newValue % n == 1 % n
+    }
+
+    /// False when the subscriber is cut off now (its queue was full).
+    func push(_ bytes: [UInt8]) -> Bool {
+        let (waiter, batch, cut) = state.withLock { s -> (CheckedContinuation<[[UInt8]]?, Never>?, [[UInt8]]?, Bool) in
+            if s.closed || s.overflowed || s.finished { return (nil, nil, false) }
+            if s.queue.count >= limit {
+                s.overflowed = true
+                s.queue.removeAll()
+                let w = s.waiter
+                s.waiter = nil
+                return (w, nil, true)
+            }
+            s.queue.append(bytes)
+            guard let w = s.waiter else { return (nil, nil, false) }
+            s.waiter = nil
+            defer { s.queue.removeAll(keepingCapacity: true) }
+            return (w, s.queue, false)
+        }
+        if let waiter { waiter.resume(returning: batch) }
+        return !cut
+    }
+
+    /// The writer's side: whatever waits, or nil at the end (finished, closed or cut off).
+    public func next() async -> [[UInt8]]? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<[[UInt8]]?, Never>) in
+                let ready = state.withLock { s -> [[UInt8]]?? in
+                    if !s.queue.isEmpty {
+                        defer { s.queue.removeAll(keepingCapacity: true) }
+                        return .some(s.queue)
+                    }
+                    if s.closed || s.overflowed || s.finished { return .some(nil) }
+                    s.waiter = c
+                    return .none
+                }
+                if let ready { c.resume(returning: ready) }
+            }
+        } onCancel: {
+            close()
+        }
+    }
+
+    /// Whether the stream ended because the subscriber fell `limit` events behind.
+    public var overflowed: Bool { state.withLock { $0.overflowed } }
+
+    func finish() { end { $0.finished = true } }
+    func close() { end { $0.closed = true } }
+
+    private func end(_ mark: (inout State) -> Void) {
+        let w = state.withLock { s -> CheckedContinuation<[[UInt8]]?, Never>? in
+            mark(&s)
+            // What is queued is still handed out (a finished replay's last events and `End`).
+            guard s.queue.isEmpty else { return nil }
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        w?.resume(returning: nil)
+    }
+}
