@@ -44,6 +44,9 @@ public struct LiveEventService: RegistrableRPCService {
                 defer { stream.unsubscribe(s) }
                 while let batch = await s.next() {
                     try await writer.write(contentsOf: batch)
+                    // A trickle of events would wake this task once per packet; a short pause
+                    // lets them gather (at most 2 ms of delay).
+                    if batch.count < 256 { try await Task.sleep(for: .milliseconds(2)) }
                 }
                 if s.overflowed {
                     throw RPCError(code: .resourceExhausted, message: "subscriber too slow: more than \(stream.queueLimit) events waited; cut off")
