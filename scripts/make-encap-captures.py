@@ -18,6 +18,7 @@ from scapy.contrib.geneve import GENEVE
 from scapy.contrib.gtp import GTP_U_Header
 from scapy.contrib.mpls import MPLS
 from scapy.layers.dot11 import Dot11, Dot11QoS, RadioTap
+from scapy.layers.pflog import PFLog
 from scapy.layers.l2 import GRE, LLC, SNAP, Dot1AD, Dot1AH, Dot1Q, Dot3
 from scapy.layers.vxlan import VXLAN
 
@@ -85,6 +86,11 @@ CASES = {
     "llc-snap": (1, lambda ip: Dot3(src=A, dst=B) / LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(OUI=0, code=ethertype(ip)) / ip),
     "fddi": (10, lambda ip: Raw(b"\x50" + bytes.fromhex("02000000000b02000000000a") + bytes(LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(OUI=0, code=ethertype(ip)) / ip))),
     "nflog": (239, lambda ip: Raw(nflog(ip))),
+    "pflog": (117, lambda ip: PFLog(addrfamily=2 if ip.version == 4 else 24, iface=b"em0") / ip),
+    "token-ring": (6, lambda ip: Raw(b"\x10\x40" + bytes.fromhex("02000000000b82000000000a") + b"\x02\x00"
+                                       + bytes(LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(OUI=0, code=ethertype(ip)) / ip))),
+    "atm-rfc1483": (11, lambda ip: LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(OUI=0, code=ethertype(ip)) / ip),
+    "ppp-ether": (51, lambda ip: Raw(struct.pack("!BBHHH", 0x11, 0, 1, 2 + len(ip), ppp_proto(ip)) + bytes(ip))),
     "ieee80211": (105, lambda ip: dot11(ip)),
     "ieee80211-qos-radiotap": (127, lambda ip: RadioTap() / dot11(ip, qos=True)),
     "ppi": (192, lambda ip: Raw(struct.pack("<BBHI", 0, 0, 8, 105) + bytes(dot11(ip)))),

@@ -18,6 +18,10 @@ public enum LinkType {
     public static let radiotap: UInt32 = 127
     public static let ppi: UInt32 = 192
     public static let nflog: UInt32 = 239
+    public static let tokenRing: UInt32 = 6
+    public static let atmRFC1483: UInt32 = 11
+    public static let pppEther: UInt32 = 51
+    public static let pflog: UInt32 = 117
 
     public static func name(_ t: UInt32) -> String {
         switch t {
@@ -37,6 +41,10 @@ public enum LinkType {
         case radiotap: return "IEEE802_11_RADIOTAP"
         case ppi: return "PPI"
         case nflog: return "NFLOG"
+        case tokenRing: return "IEEE802"
+        case atmRFC1483: return "ATM_RFC1483"
+        case pppEther: return "PPP_ETHER"
+        case pflog: return "PFLOG"
         default: return "LINKTYPE_\(t)"
         }
     }

@@ -155,6 +155,21 @@ public struct Decoder: Sendable {
         case LinkType.fddi:
             guard let fddi = FDDIView(f, at: 0) else { return false }
             type = fddi.carriesLLC ? EtherType.llc : 0; o = fddi.payload
+        case LinkType.tokenRing:
+            guard let tr = TokenRingView(f, at: 0), let p = tr.payload else { return false }
+            type = tr.carriesLLC ? EtherType.llc : 0; o = p
+        case LinkType.atmRFC1483:
+            type = EtherType.llc; o = 0
+        case LinkType.pppEther:
+            type = EtherType.pppoeSession; o = 0
+        case LinkType.pflog:
+            guard let pf = PFLogView(f, at: 0) else { return false }
+            o = pf.payload
+            switch pf.family {
+            case 2: type = EtherType.ipv4
+            case 10, 24, 28, 30: type = EtherType.ipv6
+            default: m.undecoded = Undecoded.linkType | linkType; type = 0
+            }
         case LinkType.ieee80211:
             return wifi(f, 0, &type, &o, &m)
         case LinkType.radiotap:

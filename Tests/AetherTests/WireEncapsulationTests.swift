@@ -56,6 +56,21 @@ extension WireTests {
         withFrame(fddi) { XCTAssertTrue(FDDIView($0, at: 0)!.carriesLLC) }
         withFrame([0x41] + fddi.dropFirst()) { XCTAssertFalse(FDDIView($0, at: 0)!.carriesLLC, "SMT") }
 
+        // Token Ring with two bytes of routing information (the source's top bit), then LLC.
+        let tokenRing: [UInt8] = [0x10, 0x40] + Array(repeating: 2, count: 6) + [0x82] + Array(repeating: 0, count: 5) + [0x02, 0x00]
+        assertNeeds(tokenRing, TokenRingView.minLength) { TokenRingView($0, at: 0) }
+        withFrame(tokenRing) { f in
+            XCTAssertTrue(TokenRingView(f, at: 0)!.carriesLLC)
+            XCTAssertEqual(TokenRingView(f, at: 0)!.payload, 16)
+        }
+        withFrame(tokenRing, 14) { XCTAssertNil(TokenRingView($0, at: 0)!.payload, "routing length cut") }
+        let pflog: [UInt8] = [61, 2, 0, 0]
+        assertNeeds(pflog, PFLogView.minLength) { PFLogView($0, at: 0) }
+        withFrame(pflog) { f in
+            XCTAssertEqual(PFLogView(f, at: 0)!.family, 2)
+            XCTAssertEqual(PFLogView(f, at: 0)!.payload, 64, "61 bytes padded to 4")
+        }
+
         let pbb: [UInt8] = [0x00, 0x01, 0x02, 0x03] + Array(repeating: 0x02, count: 12) + [0x86, 0xDD]
         assertNeeds(pbb, PBBView.length) { PBBView($0, at: 0) }
         withFrame(pbb) { XCTAssertEqual(PBBView($0, at: 0)!.etherType, EtherType.ipv6) }
@@ -164,6 +179,9 @@ extension WireTests {
             ("MPLS", LinkType.ethernet, eth(EtherType.mpls, [0, 0x06, 0x40, 64, 0, 0x0C, 0x81, 64] + ip), false),
             ("PPP", LinkType.ppp, [0xFF, 0x03, 0x00, 0x21] + ip, false),
             ("Cisco HDLC", LinkType.ciscoHDLC, [0x0F, 0x00, 0x08, 0x00] + ip, false),
+            ("pflog", LinkType.pflog, [4, 2, 0, 0] + ip, false),
+            ("PPPoE without Ethernet", LinkType.pppEther, [0x11, 0, 0, 1, 0, UInt8(2 + ip.count), 0x00, 0x21] + ip, false),
+            ("ATM LLC/SNAP", LinkType.atmRFC1483, snapIP, false),
             ("802.3 LLC/SNAP", LinkType.ethernet, eth(UInt16(snapIP.count), snapIP), false),
             ("FDDI", LinkType.fddi, [0x50] + mac + snapIP, false),
             ("NFLOG", LinkType.nflog, [2, 0, 0, 5, UInt8(4 + ip.count), 0, 9, 0] + ip, false),

@@ -5,7 +5,7 @@ import AetherDecode
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 1 else { return 0 }
-    let types: [UInt32] = [1, 0, 101, 108, 113, 228, 229, 276, 12, 14, 9, 10, 50, 104, 105, 127, 192, 239, 147]
+    let types: [UInt32] = [1, 0, 101, 108, 113, 228, 229, 276, 12, 14, 9, 10, 50, 104, 105, 127, 192, 239, 147, 6, 11, 51, 117]
     var p = RawPacket()
     p.linkType = types[Int(data[0]) % types.count]
     p.capturedLength = UInt32(size - 1)

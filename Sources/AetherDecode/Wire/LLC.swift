@@ -93,3 +93,45 @@ struct NFLOGView: WireView {
         return nil
     }
 }
+
+/// Token Ring (link type 6): access control, frame control, destination, source (its top bit
+/// announces routing information, whose length is in its first byte), then LLC.
+struct TokenRingView: WireView {
+    enum Field {
+        static let accessControl = 0
+        static let frameControl = 1
+        static let destination = 2
+        static let source = 8
+        static let routing = 14
+    }
+    static let minLength = 14
+
+    let frame: Frame
+    let offset: Int
+
+    /// LLC frames have frame-control type bits 01; MAC frames carry no packet.
+    @inline(__always) var carriesLLC: Bool { frame.u8(offset + Field.frameControl) & 0xC0 == 0x40 }
+
+    /// Where LLC starts, after routing information when the source's top bit says there is some.
+    @inline(__always) var payload: Int? {
+        guard frame.u8(offset + Field.source) & 0x80 != 0 else { return offset + Self.minLength }
+        guard frame.has(offset + Field.routing, 1) else { return nil }
+        return offset + Field.routing + Int(frame.u8(offset + Field.routing) & 0x1F)
+    }
+}
+
+/// OpenBSD's pflog header (link type 117): its length, then the address family of the packet
+/// that follows, padded to a 4-byte boundary.
+struct PFLogView: WireView {
+    enum Field {
+        static let length = 0
+        static let family = 1
+    }
+    static let minLength = 4
+
+    let frame: Frame
+    let offset: Int
+
+    @inline(__always) var family: UInt8 { frame.u8(offset + Field.family) }
+    @inline(__always) var payload: Int { offset + ((Int(frame.u8(offset + Field.length)) + 3) & ~3) }
+}
