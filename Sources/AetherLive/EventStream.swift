@@ -9,6 +9,9 @@ public final class EventStream: Sendable {
     /// Events a subscriber may have waiting before it is cut off (`tail --grpc-queue`).
     public let queueLimit: Int
     private let subscribers = Mutex<[Int: Subscription]>([:])
+    /// Every alert's newest event, so that a late subscriber first gets the alerts so far (as a
+    /// late WebSocket client does).
+    private let alerts = Mutex<[Int64: [UInt8]]>([:])
     private let nextID = Atomic<Int>(0)
     /// Read on the packet path: nothing is encoded while nobody listens.
     private let count = Atomic<Int>(0)
@@ -23,7 +26,12 @@ public final class EventStream: Sendable {
 
     public func subscribe(_ request: SubscribeRequest, filter: EventFilter) -> Subscription {
         let s = Subscription(id: nextID.add(1, ordering: .relaxed).newValue, request: request, filter: filter, limit: queueLimit)
-        subscribers.withLock { $0[s.id] = s }
+        // Under the alerts' lock (taken before the subscribers' one, as `alert` does): no alert
+        // can slip between the ones handed over and the subscription.
+        alerts.withLock { known in
+            if request.wants(.alert) { for id in known.keys.sorted() { _ = s.push(known[id]!) } }
+            subscribers.withLock { $0[s.id] = s }
+        }
         count.add(1, ordering: .relaxed)
         return s
     }
@@ -56,8 +64,6 @@ public final class EventStream: Sendable {
     }
 
     func alert(_ a: Alert, state: String) {
-        let targets = all.filter { $0.request.wants(.alert) }
-        guard !targets.isEmpty else { return }
         var m = ProtoWriter(capacity: 256)
         m.int(1, a.id); m.string(2, a.kind); m.string(3, a.severity); m.string(4, a.src.description)
         for d in (a.dst.map { [$0] } ?? a.dsts) { m.string(5, d.description) }
@@ -68,6 +74,10 @@ public final class EventStream: Sendable {
         m.string(14, JSON.object(a.evidence).render(pretty: false))
         var e = ProtoWriter(capacity: m.bytes.count + 4)
         e.message(2, m)
+        let targets = alerts.withLock { known -> [Subscription] in
+            known[a.id] = e.bytes
+            return all.filter { $0.request.wants(.alert) }
+        }
         for s in targets { push(s, e.bytes) }
     }
 

@@ -135,7 +135,7 @@ enum LivePage {
           var f=paused?1:Math.min(1,(now-lastArrival)/interval);
           var L=48,R=8,T=26,B=20,pw=W-L-R,ph=H-T-B,dx=pw/(WINDOW-1);
           var target=1;for(var i=end-n+1;i<=end;i++){if(i>=0){var v=total(hist[i]);if(v>target)target=v;}}
-          yMax+=(target*1.1-yMax)*0.15;if(yMax<1)yMax=1;
+          var goal=target*1.1;yMax=paused||Math.abs(goal-yMax)<goal*0.002?goal:yMax+(goal-yMax)*0.15;if(yMax<1)yMax=1;
           ctx.setTransform(dpr,0,0,dpr,0,0);ctx.clearRect(0,0,W,H);
           ctx.font='11px system-ui,sans-serif';ctx.fillStyle=css['--muted'];ctx.strokeStyle=css['--line'];ctx.lineWidth=1;
           ctx.textAlign='left';ctx.fillText('packets/s',2,12);

@@ -25,8 +25,10 @@ struct Tail: ParsableCommand {
     @Option(name: .customLong("max-clients"), help: "live clients at most; more are answered 503") var maxClients = 256
     @Option(help: "also serve the gRPC event stream (proto/aether.proto) on address:port") var grpc: String?
     @Option(name: .customLong("grpc-queue"), help: "events a gRPC subscriber may fall behind before it is cut off") var grpcQueue = 65_536
-    @Option(name: .customLong("grpc-wait"), help: "replay only: start when this many gRPC subscribers are connected (at most 120 s)")
-    var grpcWait = 0
+    @Option(
+        name: .customLong("grpc-wait"),
+        help: "replay with --grpc: start when this many subscribers are connected (default 1, at most 120 s; 0 starts at once)")
+    var grpcWait = 1
 
     /// The token from --token, --token-file or AETHER_TOKEN, in that order.
     func resolvedToken() throws -> String? {

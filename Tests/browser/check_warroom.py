@@ -107,6 +107,19 @@ def page_checks():
                 fail("war room: the opened alert shows no evidence or connections")
             page.screenshot(path=os.path.join(WORK, "warroom-alert.png"))
             page.keyboard.press("Escape")
+        # Pause and scroll back: the label names the sample shown and the chart holds still.
+        page.click("#pause")
+        page.evaluate("(() => { const s = document.getElementById('scrub'); s.value = '0'; s.dispatchEvent(new Event('input')); })()")
+        page.wait_for_timeout(400)
+        label = page.text_content("#scrub-label")
+        a = page.evaluate("document.getElementById('traffic').toDataURL()")
+        page.wait_for_timeout(300)
+        b2 = page.evaluate("document.getElementById('traffic').toDataURL()")
+        if label.startswith("paused at") and a == b2:
+            ok(f"pause and scroll back: '{label}', the chart holds still")
+        else:
+            fail(f"war room: paused label '{label}', chart still moving {a != b2}")
+        page.click("#pause")
         # Light: by the toggle, and when the system asks.
         page.click("#theme")
         light = page.evaluate("getComputedStyle(document.body).backgroundColor")

@@ -3,7 +3,7 @@
   1. a replay of a gencap capture: a subscriber with no filter receives every packet (the truth's
      count, End's total_packets) and every alert that `aether ingest` finds; at the same time a
      filtered subscriber ("udp and port 53") gets exactly the matching packets and a sampled one
-     (1 in 10) exactly one in ten; events per second are printed;
+     (1 in 10) exactly one in ten; a subscriber that comes late first gets the alerts so far;
   2. with a token: no metadata is refused (UNAUTHENTICATED); a subscriber that stops reading
      during the big replay is cut off with RESOURCE_EXHAUSTED while the server's memory stays
      bounded, and a new subscriber is served afterwards.
@@ -97,6 +97,18 @@ def complete_stream():
         r.start()
     for r in (everything, dns, sampled):
         r.join(timeout=600)
+    # A subscriber that comes after the replay first gets the alerts so far.
+    late_alerts = {}
+    try:
+        for e in stub.Subscribe(K(kinds=[K.ALERT]), timeout=3):
+            late_alerts[e.alert.id] = e.alert
+    except grpc.RpcError as err:
+        if err.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+            fail(f"grpc: late subscriber: {err.code()}")
+    if set(late_alerts) == set(want_alerts):
+        ok(f"a late subscriber first gets the {len(late_alerts)} alerts so far")
+    else:
+        fail(f"grpc: late subscriber got alerts {sorted(late_alerts)}")
     stop(p)
     n = len(everything.packets)
     if everything.error is None and n == truth["packets"] and everything.end and everything.end.total_packets == n:
