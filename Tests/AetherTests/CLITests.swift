@@ -63,3 +63,38 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(r.out.contains("\r"))
     }
 }
+
+/// Records out (issue 14's first step): `aether export` writes one JSON object a line with
+/// Zeek's field names, as many as the store holds, and never over an existing file or a link.
+final class ExportTests: XCTestCase {
+    func testExportMatchesTheStoreAndRefusesToOverwrite() throws {
+        let tmp = TempDir()
+        let db = tmp.path("s.sqlite")
+        let demo = Shared.repoRoot.appendingPathComponent("Fixtures/demo.pcapng").path
+        XCTAssertEqual(try runTool(aetherBinary, ["ingest", "--db", db, demo]).status, 0)
+        let out = tmp.path("records")
+        let r = try runTool(aetherBinary, ["export", "--db", db, "--out", out])
+        XCTAssertEqual(r.status, 0, r.err)
+        let stats = try JSONSerialization.jsonObject(with: Data(try runTool(aetherBinary, ["stats", "--db", db, "--json"]).out.utf8)) as! [String: Any]
+        let conn = try String(contentsOfFile: out + "/conn.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(conn.count, stats["connections"] as? Int)
+        let first = try JSONSerialization.jsonObject(with: Data(conn[0].utf8)) as! [String: Any]
+        for key in ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "conn_state", "history"] {
+            XCTAssertNotNil(first[key], key)
+        }
+        let dns = try String(contentsOfFile: out + "/dns.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(dns.count, stats["dns_queries"] as? Int)
+        // Again: every file exists now; nothing is replaced.
+        let again = try runTool(aetherBinary, ["export", "--db", db, "--out", out, "--tables", "conn"])
+        XCTAssertEqual(again.status, 1)
+        XCTAssertTrue(again.err.contains("refusing"), again.err)
+        // A planted link is not followed.
+        let other = tmp.path("other")
+        XCTAssertEqual(mkdir(other, 0o755), 0)
+        let victim = tmp.path("victim.txt")
+        try "keep me".write(toFile: victim, atomically: true, encoding: .utf8)
+        XCTAssertEqual(symlink(victim, other + "/dns.jsonl"), 0)
+        XCTAssertEqual(try runTool(aetherBinary, ["export", "--db", db, "--out", other, "--tables", "dns"]).status, 1)
+        XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "keep me")
+    }
+}
