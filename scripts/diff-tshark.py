@@ -9,9 +9,7 @@ import os
 import subprocess
 import sys
 
-FIELDS = ["ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport", "arp.src.proto_ipv4"]
-TSHARK = ["tshark", "-n", "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE", "-T", "fields", "-E", "separator=\t",
-          "-E", "occurrence=a", "-E", "aggregator=,"] + sum((["-e", f] for f in FIELDS), [])
+from tsharkfields import FIELDS, run as tshark_fields
 
 # Documented exceptions: (capture file name, frame or None for all, field or "*", why). Keep this short.
 EXCEPTIONS = [
@@ -42,7 +40,7 @@ def main():
     files = packets = differences = excused = 0
     for path in captures(paths):
         ours = subprocess.run([aether, "dissect", path], capture_output=True, text=True)
-        theirs = subprocess.run(TSHARK + ["-r", path], capture_output=True, text=True)
+        theirs = tshark_fields(path)
         if ours.returncode != 0 or theirs.returncode != 0:
             # A capture that either side cannot read to its end is compared up to where both read.
             print(f"NOTE {path}: aether exit {ours.returncode}, tshark exit {theirs.returncode}: {(ours.stderr or theirs.stderr).strip()[:200]}")

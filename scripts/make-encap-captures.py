@@ -9,8 +9,9 @@ Usage: make-encap-captures.py OUT_DIR | make-encap-captures.py --spec [DIR]"""
 import logging
 import os
 import struct
-import subprocess
 import sys
+
+import tsharkfields
 
 from scapy.all import ICMP, IP, UDP, TCP, IPv6, ICMPv6EchoRequest, Ether, Raw, wrpcap, conf
 from scapy.contrib.erspan import ERSPAN_II, ERSPAN_III
@@ -26,7 +27,6 @@ conf.verb = 0
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 SPEC = sys.argv[1] == "--spec"
 OUT = (sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "..", "Fixtures", "spec")) if SPEC else sys.argv[1]
-SPEC_FIELDS = ["frame.number", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport", "arp.src.proto_ipv4"]
 A, B = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
 PW_SRC, PW_DST = "00:50:56:00:00:02", "00:1b:21:00:00:01"
 
@@ -128,10 +128,7 @@ def spec():
         path = os.path.join(OUT, "encap-" + name + ".pcap")
         chosen = [inners()[0], inners()[4]]
         wrpcap(path, frames(wrap(ip) for ip in chosen), linktype=linktype)
-        r = subprocess.run(["tshark", "-n", "-r", path, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,"]
-                           + sum((["-e", x] for x in SPEC_FIELDS), []), capture_output=True, text=True, check=True)
-        with open(path.replace(".pcap", ".tshark.tsv"), "w") as f:
-            f.write("\t".join(SPEC_FIELDS) + "\n" + r.stdout)
+        tsharkfields.write_spec(path, path.replace(".pcap", ".tshark.tsv"))
 
 
 def main():

@@ -5,8 +5,9 @@ DecodeSpecTests compares packet by packet without needing tshark. Run again afte
 commit both files. Usage: make-spec-fixtures.py [OUT_DIR]"""
 import os
 import struct
-import subprocess
 import sys
+
+import tsharkfields
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "Fixtures", "spec")
 MAC = bytes.fromhex("020000000001020000000002")
@@ -61,11 +62,7 @@ def write(name, linktype, frames):
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, linktype))
         for i, fr in enumerate(frames):
             f.write(struct.pack("<IIII", 1_700_000_000 + i, 0, len(fr), len(fr)) + fr)
-    fields = ["frame.number", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport", "arp.src.proto_ipv4"]
-    r = subprocess.run(["tshark", "-n", "-r", path, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,"]
-                       + sum((["-e", x] for x in fields), []) + ["-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE"], capture_output=True, text=True, check=True)
-    with open(os.path.join(OUT, name + ".tshark.tsv"), "w") as f:
-        f.write("\t".join(fields) + "\n" + r.stdout)
+    tsharkfields.write_spec(path, os.path.join(OUT, name + ".tshark.tsv"))
 
 
 def main():

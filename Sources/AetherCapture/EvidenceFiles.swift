@@ -51,6 +51,25 @@ public enum EvidenceFiles {
         }
     }
 
+    /// A new file for writing, for output written as it is made: never an existing file, never
+    /// through a planted link (O_EXCL, O_NOFOLLOW).
+    public static func create(_ path: String) throws -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileRefusal("\(path): \(String(cString: strerror(errno))); refusing to write it") }
+        return fd
+    }
+
+    /// All of `bytes` to `fd`, through short writes; false on an error (errno says which).
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var off = 0
+        while off < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
+            if n <= 0 { return false }
+            off += n
+        }
+        return true
+    }
+
     /// Writes `bytes` to `path` as described above; nothing is left behind on failure.
     public static func write(_ bytes: [UInt8], to path: String, force: Bool, protected: [String] = []) throws {
         try checkTarget(path, force: force, protected: protected)
@@ -60,12 +79,7 @@ public enum EvidenceFiles {
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw FileRefusal("\(path): cannot write in \(dir): \(String(cString: strerror(errno)))") }
         let tmp = String(cString: template)
-        var ok = fchmod(fd, 0o644) == 0
-        var off = 0
-        while ok && off < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
-            if n <= 0 { ok = false } else { off += n }
-        }
+        var ok = fchmod(fd, 0o644) == 0 && bytes.withUnsafeBytes { writeAll(fd, $0) }
         let err = errno
         ok = ok && fsync(fd) == 0
         ok = close(fd) == 0 && ok

@@ -10,6 +10,9 @@ import AetherCore
     @inline(__always) func u8(_ o: Int) -> UInt8 { base.load(fromByteOffset: o, as: UInt8.self) }
     @inline(__always) func u16(_ o: Int) -> UInt16 { UInt16(bigEndian: base.loadUnaligned(fromByteOffset: o, as: UInt16.self)) }
     @inline(__always) func u32(_ o: Int) -> UInt32 { UInt32(bigEndian: base.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
+    /// Little-endian fields (radiotap, PPI, NFLOG written on x86): the same checked offsets.
+    @inline(__always) func u16le(_ o: Int) -> UInt16 { UInt16(littleEndian: base.loadUnaligned(fromByteOffset: o, as: UInt16.self)) }
+    @inline(__always) func u32le(_ o: Int) -> UInt32 { UInt32(littleEndian: base.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
     @inline(__always) func v4(_ o: Int) -> IPAddress { IPAddress(v4: u32(o)) }
     @inline(__always) func v6(_ o: Int) -> IPAddress {
         IPAddress(
@@ -84,7 +87,7 @@ public struct Decoder: Sendable {
             eth.etherType == EtherType.ipv4 || eth.etherType == EtherType.ipv6
         {
             etherType = eth.etherType; l3 = eth.payload
-        } else if !link(f, packet.linkType, nested: false, &etherType, &l3, &m) || !resolve(f, &etherType, &l3, &m) {
+        } else if !link(f, packet.linkType, &etherType, &l3, &m) || !resolve(f, &etherType, &l3, &m) {
             m.truncated = true
             return
         }
@@ -117,7 +120,7 @@ public struct Decoder: Sendable {
     /// follows and where. False when the header is cut short. An unknown link type leaves
     /// `type` 0 and names itself in `undecoded`.
     @inline(never)
-    func link(_ f: Frame, _ linkType: UInt32, nested: Bool, _ type: inout UInt16, _ o: inout Int, _ m: inout PacketMeta) -> Bool {
+    func link(_ f: Frame, _ linkType: UInt32, _ type: inout UInt16, _ o: inout Int, _ m: inout PacketMeta) -> Bool {
         switch linkType {
         case LinkType.ethernet:
             type = EtherType.transparentEthernet; o = 0
@@ -136,9 +139,13 @@ public struct Decoder: Sendable {
             switch lo.family {
             case 2: type = EtherType.ipv4
             case 10, 24, 28, 30: type = EtherType.ipv6
-            default: type = lo.ciscoHDLCType ?? 0
+            default: type = 0
             }
             o = lo.payload
+            // Some "NULL" captures carry Cisco HDLC instead, as Wireshark's heuristics also accept.
+            if type == 0, CiscoHDLCView.hasCiscoAddress(f, at: 0), let h = CiscoHDLCView(f, at: 0) {
+                type = h.protocolType; o = h.payload
+            }
         case LinkType.raw, LinkType.rawAlt1, LinkType.rawAlt2, LinkType.ipv4, LinkType.ipv6:
             guard f.has(0, 1) else { return false }
             type = f.u8(0) >> 4 == 6 ? EtherType.ipv6 : (f.u8(0) >> 4 == 4 ? EtherType.ipv4 : 0)
@@ -176,7 +183,7 @@ public struct Decoder: Sendable {
             guard let rt = RadiotapView(f, at: 0) else { return false }
             return wifi(f, rt.payload, &type, &o, &m)
         case LinkType.ppi:
-            guard !nested, let ppi = PPIView(f, at: 0) else { return false }
+            guard let ppi = PPIView(f, at: 0) else { return false }
             switch ppi.linkType {
             case LinkType.ieee80211: return wifi(f, ppi.payload, &type, &o, &m)
             case LinkType.ethernet: type = EtherType.transparentEthernet; o = ppi.payload

@@ -7,7 +7,7 @@ import AetherCore
 public indirect enum EventFilter: Sendable, Equatable {
     case all
     case host(IPAddress, Direction)
-    case net(IPAddress, prefix: Int, Direction)
+    case net(IPNetwork, Direction)
     case port(UInt16, Direction)
     case proto(UInt8)
     case not(EventFilter)
@@ -32,7 +32,7 @@ public indirect enum EventFilter: Sendable, Equatable {
         switch self {
         case .all: return true
         case .host(let a, let d): return pick(d, p.src == a, p.dst == a)
-        case .net(let a, let n, let d): return pick(d, Self.inNet(p.src, a, n), Self.inNet(p.dst, a, n))
+        case .net(let n, let d): return pick(d, n.contains(p.src), n.contains(p.dst))
         case .port(let n, let d): return p.hasPorts && pick(d, p.srcPort == n, p.dstPort == n)
         case .proto(let x): return p.proto == x || (x == IPProto.icmp && p.proto == IPProto.icmpv6)
         case .not(let f): return !f.matches(p)
@@ -47,17 +47,6 @@ public indirect enum EventFilter: Sendable, Equatable {
         case .src: return s
         case .dst: return t
         }
-    }
-
-    static func inNet(_ x: IPAddress, _ net: IPAddress, _ bits: Int) -> Bool {
-        guard x.isV4 == net.isV4 else { return false }
-        if x.isV4 {
-            let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << UInt32(32 - bits)
-            return x.v4Value & mask == net.v4Value & mask
-        }
-        let hiMask: UInt64 = bits == 0 ? 0 : (bits >= 64 ? ~0 : ~UInt64(0) << UInt64(64 - bits))
-        let loMask: UInt64 = bits <= 64 ? 0 : (bits >= 128 ? ~0 : ~UInt64(0) << UInt64(128 - bits))
-        return x.hi & hiMask == net.hi & hiMask && x.lo & loMask == net.lo & loMask
     }
 
     /// Parses the expression; the empty string is `all`. Limited in length and depth, since it
@@ -142,13 +131,11 @@ public indirect enum EventFilter: Sendable, Equatable {
                 guard let a = IPAddress(String(v)) else { throw ParseError(description: "not an address: '\(v)'") }
                 return .host(a, d)
             case "net":
-                let v = try next()
-                let parts = v.split(separator: "/", maxSplits: 1)
-                guard let a = IPAddress(String(parts[0])) else { throw ParseError(description: "not a network: '\(v)'") }
-                let width = a.isV4 ? 32 : 128
-                let n = parts.count == 2 ? Int(parts[1]) : width
-                guard let n, n >= 0, n <= width else { throw ParseError(description: "bad prefix length in '\(v)'") }
-                return .net(a, prefix: n, d)
+                let v = String(try next())
+                // A bare address is its own network, as in tcpdump.
+                let whole = v.contains("/") ? v : IPAddress(v).map { v + ($0.isV4 ? "/32" : "/128") } ?? v
+                guard let n = IPNetwork(whole) else { throw ParseError(description: "not a network: '\(v)'") }
+                return .net(n, d)
             case "port":
                 let v = try next()
                 guard let n = UInt16(v) else { throw ParseError(description: "not a port: '\(v)'") }

@@ -8,16 +8,14 @@ import Synchronization
 public final class EventStream: Sendable {
     /// Events a subscriber may have waiting before it is cut off (`tail --grpc-queue`).
     public let queueLimit: Int
-    private let subscribers = Mutex<[Int: Subscription]>([:])
+    /// An array, not a dictionary: reading it per packet is a retain, not a fresh allocation.
+    private let subscribers = Mutex<[Subscription]>([])
     /// Every alert's newest event, so that a late subscriber first gets the alerts so far (as a
     /// late WebSocket client does).
     private let alerts = Mutex<[Int64: [UInt8]]>([:])
     private let nextID = Atomic<Int>(0)
     /// Read on the packet path: nothing is encoded while nobody listens.
     private let count = Atomic<Int>(0)
-    /// Events sent and subscribers cut off, for `/metrics` and the note.
-    let sent = Atomic<UInt64>(0)
-    let cutOff = Atomic<UInt64>(0)
 
     public init(queueLimit: Int = 65_536) { self.queueLimit = queueLimit }
 
@@ -29,19 +27,24 @@ public final class EventStream: Sendable {
         // Under the alerts' lock (taken before the subscribers' one, as `alert` does): no alert
         // can slip between the ones handed over and the subscription.
         alerts.withLock { known in
-            if request.wants(.alert) { for id in known.keys.sorted() { _ = s.push(known[id]!) } }
-            subscribers.withLock { $0[s.id] = s }
+            if request.wants(.alert) { for id in known.keys.sorted() { s.push(known[id]!) } }
+            subscribers.withLock { $0.append(s) }
         }
         count.add(1, ordering: .relaxed)
         return s
     }
 
     public func unsubscribe(_ s: Subscription) {
-        if subscribers.withLock({ $0.removeValue(forKey: s.id) }) != nil { count.subtract(1, ordering: .relaxed) }
+        let removed = subscribers.withLock { list -> Bool in
+            guard let i = list.firstIndex(where: { $0 === s }) else { return false }
+            list.remove(at: i)
+            return true
+        }
+        if removed { count.subtract(1, ordering: .relaxed) }
         s.close()
     }
 
-    private var all: [Subscription] { subscribers.withLock { Array($0.values) } }
+    private var all: [Subscription] { subscribers.withLock { $0 } }
 
     /// One packet (called by the session for every packet while anyone listens).
     func packet(_ p: EventFilter.Packet, timestamp: Int64, length: UInt32, protocolName: String, tcpFlags: UInt8, connection: Int64, sequence: UInt64) {
@@ -59,7 +62,7 @@ public final class EventStream: Sendable {
                 e.message(1, m)
                 encoded = e.bytes
             }
-            push(s, encoded!)
+            s.push(encoded!)
         }
     }
 
@@ -78,7 +81,7 @@ public final class EventStream: Sendable {
             known[a.id] = e.bytes
             return all.filter { $0.request.wants(.alert) }
         }
-        for s in targets { push(s, e.bytes) }
+        for s in targets { s.push(e.bytes) }
     }
 
     func summary(
@@ -97,7 +100,7 @@ public final class EventStream: Sendable {
         m.uint(7, drops); m.uint(8, connections)
         var e = ProtoWriter(capacity: m.bytes.count + 4)
         e.message(3, m)
-        for s in targets { push(s, e.bytes) }
+        for s in targets { s.push(e.bytes) }
     }
 
     /// The replay is over: every subscriber gets `End`, then its stream closes.
@@ -107,13 +110,9 @@ public final class EventStream: Sendable {
         var e = ProtoWriter()
         e.message(4, m)
         for s in all {
-            push(s, e.bytes)
+            s.push(e.bytes)
             s.finish()
         }
-    }
-
-    private func push(_ s: Subscription, _ bytes: [UInt8]) {
-        if !s.push(bytes) { cutOff.add(1, ordering: .relaxed) }
     }
 
     /// Closes every stream (the server is stopping).
@@ -150,7 +149,7 @@ public final class Subscription: Sendable {
     }
 
     /// False when the subscriber is cut off now (its queue was full).
-    func push(_ bytes: [UInt8]) -> Bool {
+    @discardableResult func push(_ bytes: [UInt8]) -> Bool {
         let (waiter, batch, cut) = state.withLock { s -> (CheckedContinuation<[[UInt8]]?, Never>?, [[UInt8]]?, Bool) in
             if s.closed || s.overflowed || s.finished { return (nil, nil, false) }
             if s.queue.count >= limit {

@@ -1,3 +1,4 @@
+import AetherCapture
 import AetherCore
 import AetherEngine
 import AetherStore
@@ -35,18 +36,14 @@ struct Export: ParsableCommand {
         }
         for table in wanted {
             let path = out + "/" + table.rawValue + ".jsonl"
-            // O_EXCL and O_NOFOLLOW: an existing file, or a planted link, is refused, not written through.
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw BadInput(message: "\(path): \(String(cString: strerror(errno))); refusing to write it") }
+            let fd: Int32
+            do { fd = try EvidenceFiles.create(path) } catch let e as FileRefusal { throw BadInput(message: e.message) }
             var buffer: [UInt8] = []
             buffer.reserveCapacity(1 << 16)
             var rows = 0
             func flush() throws {
-                var off = 0
-                while off < buffer.count {
-                    let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
-                    guard n > 0 else { throw BadInput(message: "\(path): write failed: \(String(cString: strerror(errno)))") }
-                    off += n
+                guard buffer.withUnsafeBytes({ EvidenceFiles.writeAll(fd, $0) }) else {
+                    throw BadInput(message: "\(path): write failed: \(String(cString: strerror(errno)))")
                 }
                 buffer.removeAll(keepingCapacity: true)
             }

@@ -173,7 +173,11 @@ final class WireTests: XCTestCase {
         assertNeeds([2, 0, 0, 0], LoopbackView.length) { LoopbackView($0, at: 0) }
         withFrame([2, 0, 0, 0]) { XCTAssertEqual(LoopbackView($0, at: 0)!.family, 2) }
         withFrame([0, 0, 0, 2]) { XCTAssertEqual(LoopbackView($0, at: 0)!.family, 2, "either byte order") }
-        withFrame([0x0F, 0x00, 0x08, 0x00]) { XCTAssertEqual(LoopbackView($0, at: 0)!.ciscoHDLCType, EtherType.ipv4) }
+        // A "NULL" capture carrying Cisco HDLC: the decoder reads it as Cisco HDLC.
+        var m = PacketMeta()
+        decode([0x0F, 0x00, 0x08, 0x00] + ipv4 + tcp, link: LinkType.null, into: &m)
+        XCTAssertEqual(m.etherType, EtherType.ipv4)
+        XCTAssertEqual(m.outer.dstPort, 80)
     }
 
     /// The whole decoder over a frame cut at every length: it never reads past the end, and a

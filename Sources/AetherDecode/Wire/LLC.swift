@@ -77,14 +77,12 @@ struct NFLOGView: WireView {
         // The first TLV's length tells the byte order: read little-endian unless that is absurd.
         var p = offset + Self.length
         guard frame.has(p, 4) else { return nil }
-        let le = frame.base.loadUnaligned(fromByteOffset: p, as: UInt16.self).littleEndian
-        let bigEndian = le < 4 || p + Int(le) > frame.count
+        let le = Int(frame.u16le(p))
+        let bigEndian = le < 4 || p + le > frame.count
         var steps = 0
         while frame.has(p, 4) && steps < Self.maxAttributes {
-            let rawLength = frame.base.loadUnaligned(fromByteOffset: p, as: UInt16.self)
-            let rawType = frame.base.loadUnaligned(fromByteOffset: p + 2, as: UInt16.self)
-            let length = Int(bigEndian ? UInt16(bigEndian: rawLength) : UInt16(littleEndian: rawLength))
-            let type = (bigEndian ? UInt16(bigEndian: rawType) : UInt16(littleEndian: rawType)) & 0x7FFF
+            let length = Int(bigEndian ? frame.u16(p) : frame.u16le(p))
+            let type = (bigEndian ? frame.u16(p + 2) : frame.u16le(p + 2)) & 0x7FFF
             guard length >= 4 else { return nil }
             if type == Self.payloadType { return (p + 4, min(length - 4, frame.count - p - 4)) }
             p += (length + 3) & ~3

@@ -50,12 +50,5 @@ struct LoopbackView: WireView {
         return raw > 0xFFFF ? raw.byteSwapped : raw
     }
 
-    /// Some "NULL" captures carry a Cisco HDLC header instead (address 0x0F or 0x8F, control 0,
-    /// then an EtherType), as Wireshark's heuristics also accept.
-    @inline(__always) var ciscoHDLCType: UInt16? {
-        let a = frame.u8(offset)
-        return (a == 0x0F || a == 0x8F) && frame.u8(offset + 1) == 0 ? frame.u16(offset + 2) : nil
-    }
-
     @inline(__always) var payload: Int { offset + Self.length }
 }

@@ -13,9 +13,7 @@ struct RadiotapView: WireView {
 
     @inline(__always) static func accepts(_ frame: Frame, at offset: Int) -> Bool { frame.u8(offset + Field.version) == 0 }
 
-    @inline(__always) var headerLength: Int {
-        Int(UInt16(littleEndian: frame.base.loadUnaligned(fromByteOffset: offset + Field.length, as: UInt16.self)))
-    }
+    @inline(__always) var headerLength: Int { Int(frame.u16le(offset + Field.length)) }
     @inline(__always) var payload: Int { offset + headerLength }
 }
 
@@ -35,12 +33,8 @@ struct PPIView: WireView {
 
     @inline(__always) static func accepts(_ frame: Frame, at offset: Int) -> Bool { frame.u8(offset + Field.version) == 0 }
 
-    @inline(__always) var headerLength: Int {
-        Int(UInt16(littleEndian: frame.base.loadUnaligned(fromByteOffset: offset + Field.length, as: UInt16.self)))
-    }
-    @inline(__always) var linkType: UInt32 {
-        UInt32(littleEndian: frame.base.loadUnaligned(fromByteOffset: offset + Field.linkType, as: UInt32.self))
-    }
+    @inline(__always) var headerLength: Int { Int(frame.u16le(offset + Field.length)) }
+    @inline(__always) var linkType: UInt32 { frame.u32le(offset + Field.linkType) }
     @inline(__always) var payload: Int { offset + headerLength }
 }
 
