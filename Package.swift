@@ -45,6 +45,8 @@ let package = Package(
         .executableTarget(name: "aether", dependencies: [
             "AetherGRPC",
             "AetherEngine",
+            "AetherDetect",
+            "AetherFlows",
             "AetherReport",
             "AetherLive",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -28,6 +28,8 @@ public struct DNSMessage: Sendable, Equatable {
     public var qtype: UInt16 = 0
     public var answers: [DNSAnswer] = []
 
+    public init() {}
+
     public static let rcodeNames = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"]
 }
 

@@ -24,9 +24,10 @@ final class DNSDetector: Detector {
     /// Record types that carry data back to a tunnel client.
     static let dataTypes: Set<UInt16> = [5, 10, 15, 16, 33, 255, 65399]
 
-    let events: Set<DetectorEvent.Kind> = [.dns]
+    let events: Set<DetectorEvent.Kind> = [.dns, .dnsServer]
 
     func handle(_ event: DetectorEvent, _ ctx: DetectionContext) {
+        if case .dnsServer(let a) = event { dnsServers.insert(a); return }
         guard case .dns(let msg, let src, let dst, let flow, let time) = event else { return }
         if !msg.isResponse {
             dnsServers.insert(dst)

@@ -10,7 +10,9 @@ import AetherFlows
 public final class DetectionEngine {
     public let config: DetectorConfig
     private let book: EpisodeBook
-    private let context: DetectionContext
+    let context: DetectionContext
+    /// Writes every event as a record (a Spark shard); nil otherwise.
+    public var recorder: EventRecorder?
     /// For each event kind, the detectors that take it.
     private let routes: [[Detector]]
 
@@ -31,7 +33,8 @@ public final class DetectionEngine {
     /// One line saying which side was taken as internal, and why.
     public var scopeStatement: String { context.scope.statement }
 
-    @inline(__always) private func send(_ e: DetectorEvent) {
+    @inline(__always) func send(_ e: DetectorEvent) {
+        if let r = recorder { r.record(e, now: context.now) }
         for d in routes[e.kind.rawValue] { d.handle(e, context) }
     }
 
@@ -73,7 +76,7 @@ public final class DetectionEngine {
     }
 
     /// A TLS ClientHello on a connection, with its server name.
-    public func tlsHello(flow: Int64, serverName: String?) { send(.tlsHello(flow: flow, serverName: serverName)) }
+    public func tlsHello(flow: Int64, client: IPAddress, serverName: String?) { send(.tlsHello(flow: flow, client: client, serverName: serverName)) }
 
     // MARK: output
 

@@ -12,7 +12,7 @@ struct Opening {
 /// connection and each DNS message. A detector never reads the connection table's state.
 enum DetectorEvent {
     /// The event kinds, for dispatching each event only to the detectors that take it.
-    enum Kind: Int, CaseIterable { case opened, answered, refused, refusedByICMP, burst, finished, ipPacket, arp, tlsHello, dns }
+    enum Kind: Int, CaseIterable { case opened, answered, refused, refusedByICMP, burst, finished, ipPacket, arp, tlsHello, dns, dnsServer }
 
     var kind: Kind {
         switch self {
@@ -26,6 +26,7 @@ enum DetectorEvent {
         case .arp: return .arp
         case .tlsHello: return .tlsHello
         case .dns: return .dns
+        case .dnsServer: return .dnsServer
         }
     }
 
@@ -45,10 +46,12 @@ enum DetectorEvent {
     case ipPacket(IPLayer, time: Int64, flow: Int64)
     /// ARP over Ethernet: opcode, sender and target protocol addresses.
     case arp(op: UInt16, sender: IPAddress, target: IPAddress, time: Int64)
-    /// A TLS ClientHello on the connection `flow`.
-    case tlsHello(flow: Int64, serverName: String?)
+    /// A TLS ClientHello on the connection `flow`, sent by `client`.
+    case tlsHello(flow: Int64, client: IPAddress, serverName: String?)
     /// A DNS message from src to dst.
     case dns(DNSMessage, src: IPAddress, dst: IPAddress, flow: Int64, time: Int64)
+    /// Records only: this host was asked a DNS question (in another host's partition).
+    case dnsServer(IPAddress)
 }
 
 /// One detector family. Adding a detector is a type that implements this, its settings in
@@ -91,6 +94,9 @@ struct Scope {
         networks = config.internalNetworks
         explicit = config.internalExplicit
     }
+
+    /// A partition of the hosts cannot see every host: the whole input's answer is given.
+    mutating func assumeInternalSeen() { sawInternal = true }
 
     /// No host seen so far is in the configured networks, and they were not given explicitly.
     var inferred: Bool { !explicit && !sawInternal }

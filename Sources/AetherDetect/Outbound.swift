@@ -39,7 +39,7 @@ final class OutboundDetector: Detector {
                 !ctx.allowed(src: c.origAddress, dst: c.respAddress)
             else { return }
             if pending.count < Self.maxPending { pending[c.id] = t } else { untracked += 1 }
-        case .tlsHello(let flow, let name):
+        case .tlsHello(let flow, _, let name):
             if let start = awaitingHello.removeValue(forKey: flow), let name, Self.looksLikeTor(name) { pending[flow] = start }
         case .burst(let c, let t):
             // Payload again after a pause: a session, not a probe.

@@ -15,6 +15,8 @@ public struct IngestOptions: Sendable {
     /// Run the detectors (off only to measure what they cost).
     public var detect = true
     public var rules = DetectorConfig()
+    /// The first connection id (a Spark shard's ids must not meet another shard's).
+    public var firstFlowID: Int64 = 1
     public init(filter: String? = nil, progress: Bool = false, detect: Bool = true, rules: DetectorConfig = DetectorConfig()) {
         self.filter = filter; self.progress = progress; self.detect = detect; self.rules = rules
     }
@@ -86,7 +88,7 @@ public final class Pipeline {
         self.store = store
         self.options = options
         if let f = options.filter { filter = try PacketFilter(expression: f) }
-        connections = ConnectionTable(startID: try store.nextFlowID())
+        connections = ConnectionTable(startID: max(try store.nextFlowID(), options.firstFlowID))
         let d = options.detect ? DetectionEngine(config: options.rules, firstAlertID: try store.nextAlertID()) : nil
         detector = d
         detecting = d != nil
@@ -111,6 +113,7 @@ public final class Pipeline {
 
     /// Ends all open connections and writes what remains.
     public func finish() throws {
+        detector?.recorder?.beginFinalFlush(connections.timeouts)
         // In batches: a flood leaves a million connections open at the end.
         while connections.flush(limit: 16_384) {
             feedFinished()

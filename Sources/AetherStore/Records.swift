@@ -1,4 +1,5 @@
 import AetherCore
+import AetherFlows
 
 /// What a store learned, as records other programs read (issue 14's "records out"): one JSON
 /// object per line, with Zeek's field names where Zeek has the field (conn.log, dns.log,
@@ -105,5 +106,28 @@ extension Store {
             ("id.orig_h", .string(s.text("orig_h") ?? "")), ("id.orig_p", .int(s.int("orig_p"))),
             ("id.resp_h", .string(s.text("resp_h") ?? "")), ("id.resp_p", .int(s.int("resp_p"))),
         ]
+    }
+}
+
+extension Connection {
+    /// The conn record of a connection, with the keys `export` gives the flow table's rows
+    /// (what `aether detect` writes for the connections it saw finish).
+    public var connRecord: JSON {
+        .object([
+            ("ts", .double(Double(firstTime) / 1e9)), ("uid", .string(connectionUID(id))),
+            ("id.orig_h", .string(origAddress.description)), ("id.orig_p", .int(Int64(origPort))),
+            ("id.resp_h", .string(respAddress.description)), ("id.resp_p", .int(Int64(respPort))),
+            ("proto", .string(IPProto.zeekName(proto))),
+            ("service", service == .unknown ? .null : .string(service.name)),
+            ("duration", .double(Double(lastTime - firstTime) / 1e9)),
+            ("orig_bytes", .int(Int64(origBytes))), ("resp_bytes", .int(Int64(respBytes))),
+            ("conn_state", .string(state)), ("history", .string(history.description)),
+            ("orig_pkts", .int(Int64(origPackets))), ("orig_ip_bytes", .int(Int64(origIPBytes))),
+            ("resp_pkts", .int(Int64(respPackets))), ("resp_ip_bytes", .int(Int64(respIPBytes))),
+            ("tunnel_parents", tunnelParent == 0 ? .array([]) : .array([.string(connectionUID(tunnelParent))])),
+            ("ip_proto", .int(Int64(proto))),
+            ("tunnel", tunnelKind == 0 ? .null : .string(Tunnel.name(tunnelKind))),
+            ("capture_id", .int(captureID)),
+        ])
     }
 }

@@ -28,39 +28,48 @@ struct Export: ParsableCommand {
             wanted = RecordTable.allCases
         }
         let store = try openStore(db, readOnly: true)
-        var st = stat()
-        if lstat(out, &st) == 0 {
-            guard st.st_mode & S_IFMT == S_IFDIR else { throw BadInput(message: "\(out): not a folder; refusing to write there") }
-        } else if mkdir(out, 0o755) != 0 {
-            throw BadInput(message: "\(out): cannot make the folder: \(String(cString: strerror(errno)))")
-        }
+        try makeFolder(out)
         for table in wanted {
             let path = out + "/" + table.rawValue + ".jsonl"
-            let fd: Int32
-            do { fd = try EvidenceFiles.create(path) } catch let e as FileRefusal { throw BadInput(message: e.message) }
-            var buffer: [UInt8] = []
-            buffer.reserveCapacity(1 << 16)
-            var rows = 0
-            func flush() throws {
-                guard buffer.withUnsafeBytes({ EvidenceFiles.writeAll(fd, $0) }) else {
-                    throw BadInput(message: "\(path): write failed: \(String(cString: strerror(errno)))")
-                }
-                buffer.removeAll(keepingCapacity: true)
-            }
-            do {
-                try store.records(table) { record in
-                    buffer.append(contentsOf: record.render(pretty: false).utf8)
-                    buffer.append(0x0A)
-                    rows += 1
-                    if buffer.count >= 1 << 16 { try flush() }
-                }
-                try flush()
-            } catch {
-                close(fd)
-                throw error
-            }
-            close(fd)
+            let rows = try writeLines(path) { emit in try store.records(table) { emit($0.render(pretty: false)) } }
             print("\(table.rawValue): \(rows) records → \(path)")
         }
     }
+}
+
+/// Makes `path` as a folder, or accepts it when it is one (never a link to one).
+func makeFolder(_ path: String, mustBeNew: Bool = false) throws {
+    var st = stat()
+    if lstat(path, &st) == 0 {
+        guard !mustBeNew else { throw BadInput(message: "\(path): already exists; refusing to write into it") }
+        guard st.st_mode & S_IFMT == S_IFDIR else { throw BadInput(message: "\(path): not a folder; refusing to write there") }
+    } else if mkdir(path, 0o755) != 0 {
+        throw BadInput(message: "\(path): cannot make the folder: \(String(cString: strerror(errno)))")
+    }
+}
+
+/// Creates `path` (never over a file, never through a link) and writes the lines `produce`
+/// emits, 64 KB at a time. Returns how many.
+@discardableResult
+func writeLines(_ path: String, _ produce: ((String) -> Void) throws -> Void) throws -> Int {
+    let fd: Int32
+    do { fd = try EvidenceFiles.create(path) } catch let e as FileRefusal { throw BadInput(message: e.message) }
+    defer { close(fd) }
+    var buffer: [UInt8] = []
+    buffer.reserveCapacity(1 << 16)
+    var rows = 0
+    var failed = false
+    func flush() {
+        if !buffer.isEmpty && !buffer.withUnsafeBytes({ EvidenceFiles.writeAll(fd, $0) }) { failed = true }
+        buffer.removeAll(keepingCapacity: true)
+    }
+    try produce { line in
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(0x0A)
+        rows += 1
+        if buffer.count >= 1 << 16 { flush() }
+    }
+    flush()
+    if failed { throw BadInput(message: "\(path): write failed: \(String(cString: strerror(errno)))") }
+    return rows
 }

@@ -1,0 +1,228 @@
+import AetherCore
+import AetherDecode
+import AetherFlows
+
+/// Detector events as records (issue 14's "records in"): a shard writes every event its
+/// engine sends, one JSON object per line, and `aether detect` feeds such records, time-ordered
+/// and in any mix of hosts, to the same detectors. Every record names the host whose detector
+/// state it touches (`h`), so records partitioned by that host give the same alerts as one
+/// engine over everything:
+///
+///     {"h":host,"t":engine time ns,"q":sequence,"f":file,"e":kind, …the event's fields}
+///
+/// A connection travels whole (`c`); `finished` records written by the end-of-input flush
+/// carry `"cut":true` and the idle timeout (`to`) that decides whether the next file's
+/// fragment of the same 5-tuple continues it (`FragmentJoin`).
+public final class EventRecorder {
+    public let file: Int
+    private var sequence: Int64 = 0
+    private var buffer: [UInt8] = []
+    private var cutTimeouts: ConnectionTable.Timeouts?
+    /// The records of the connections cut by the end of the input (`cut.jsonl`).
+    public private(set) var cuts: [String] = []
+
+    /// Where full buffers go; false from it (a failed write) is kept in `failed`.
+    private let sink: (UnsafeRawBufferPointer) -> Bool
+    public private(set) var failed = false
+
+    public init(file: Int, sink: @escaping (UnsafeRawBufferPointer) -> Bool) {
+        self.file = file
+        self.sink = sink
+    }
+
+    /// Hands what is buffered to the sink.
+    public func flush() {
+        if !buffer.isEmpty && !buffer.withUnsafeBytes(sink) { failed = true }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// From now on, finished connections were cut by the end of the input, not closed.
+    public func beginFinalFlush(_ timeouts: ConnectionTable.Timeouts) { cutTimeouts = timeouts }
+
+    func record(_ e: DetectorEvent, now: Int64) {
+        var o: [(String, JSON)] = []
+        let host: IPAddress
+        switch e {
+        case .opened(let c, let op, let t):
+            host = c.origAddress
+            o = [("c", Self.encode(c)), ("at", .int(t)), ("fl", .int(Int64(op.tcpFlags))), ("it", .int(Int64(op.icmpType)))]
+        case .answered(let c, let t), .refused(let c, let t), .burst(let c, let t):
+            host = c.origAddress
+            o = [("c", Self.encode(c)), ("at", .int(t))]
+        case .refusedByICMP(let c):
+            host = c.origAddress
+            o = [("c", Self.encode(c))]
+        case .finished(let c):
+            host = c.origAddress
+            o = [("c", Self.encode(c))]
+            if let to = cutTimeouts {
+                let timeout: Int64
+                switch c.idleClass {
+                case 0: timeout = to.tcp
+                case 1: timeout = to.udp
+                case 2: timeout = to.other
+                default: timeout = to.closed
+                }
+                o += [("cut", .bool(true)), ("to", .int(timeout))]
+            }
+        case .ipPacket(let l, let t, let flow):
+            host = l.src
+            o = [
+                ("at", .int(t)), ("fid", .int(flow)), ("s", .string(l.src.description)), ("d", .string(l.dst.description)),
+                ("p", .int(Int64(l.proto))), ("it", .int(Int64(l.icmpType))), ("ic", .int(Int64(l.icmpCode))),
+                ("pl", .int(Int64(l.payloadLength))), ("il", .int(Int64(l.ipLength))),
+            ]
+        case .arp(let op, let sender, let target, let t):
+            host = op == 2 ? target : sender
+            o = [("at", .int(t)), ("op", .int(Int64(op))), ("s", .string(sender.description)), ("d", .string(target.description))]
+        case .tlsHello(let flow, let client, let name):
+            host = client
+            o = [("fid", .int(flow)), ("s", .string(client.description))]
+            if let name { o.append(("sn", .string(name))) }
+        case .dns(let m, let src, let dst, let flow, let t):
+            host = m.isResponse ? dst : src
+            let answers: [JSON] = m.answers.map {
+                .array([.int(Int64($0.type)), .int(Int64($0.ttl)), .int(Int64($0.length)), .int(Int64(bitPattern: $0.digest)), .string($0.data)])
+            }
+            o = [
+                ("at", .int(t)), ("fid", .int(flow)), ("s", .string(src.description)), ("d", .string(dst.description)),
+                (
+                    "m",
+                    .object([
+                        ("id", .int(Int64(m.id))), ("qr", .bool(m.isResponse)), ("oc", .int(Int64(m.opcode))), ("rc", .int(Int64(m.rcode))),
+                        ("tc", .bool(m.truncatedFlag)), ("qd", .int(Int64(m.questionCount))), ("an", .int(Int64(m.answerCount))),
+                        ("n", .string(m.name)), ("qt", .int(Int64(m.qtype))), ("ans", .array(answers)),
+                    ])
+                ),
+            ]
+            // The server's own partition must learn that it is asked (a resolver forwarding its
+            // clients' questions is not the one asking).
+            if !m.isResponse { write(host: dst, now: now, kind: "dnsserver", [("s", .string(dst.description))]) }
+        case .dnsServer:
+            return
+        }
+        let text = write(host: host, now: now, kind: Self.name(e.kind), o)
+        // The cut connections also go to a table of their own, which every partition reads.
+        if case .finished = e, cutTimeouts != nil { cuts.append(text) }
+    }
+
+    @discardableResult
+    private func write(host: IPAddress, now: Int64, kind: String, _ fields: [(String, JSON)]) -> String {
+        let head: [(String, JSON)] = [
+            ("h", .string(host.description)), ("t", .int(now)), ("q", .int(sequence)), ("f", .int(Int64(file))), ("e", .string(kind)),
+        ]
+        sequence += 1
+        let text = JSON.object(head + fields).render(pretty: false)
+        buffer.append(contentsOf: text.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 20 { flush() }
+        return text
+    }
+
+    static func name(_ k: DetectorEvent.Kind) -> String { String(describing: k) }
+
+    static func encode(_ c: Connection) -> JSON {
+        .object([
+            ("id", .int(c.id)), ("ts", .int(c.firstTime)), ("lt", .int(c.lastTime)), ("oh", .string(c.origAddress.description)),
+            ("op", .int(Int64(c.origPort))), ("rh", .string(c.respAddress.description)), ("rp", .int(Int64(c.respPort))),
+            ("pr", .int(Int64(c.proto))), ("vl", .int(Int64(c.vlan))), ("sv", .int(Int64(c.service.rawValue))),
+            ("opk", .int(Int64(c.origPackets))), ("rpk", .int(Int64(c.respPackets))), ("ob", .int(Int64(c.origBytes))),
+            ("rb", .int(Int64(c.respBytes))), ("oib", .int(Int64(c.origIPBytes))), ("rib", .int(Int64(c.respIPBytes))),
+            ("hi", .string(c.history.description)), ("os", .int(Int64(c.origState.rawValue))), ("rs", .int(Int64(c.respState.rawValue))),
+            ("lf", .int(Int64(c.loginFailures))), ("ls", .int(Int64(c.loginSuccesses))), ("in", .int(Int64(c.inspected))),
+            ("as", .int(Int64(c.appState))), ("tk", .int(Int64(c.tunnelKind))), ("tp", .int(c.tunnelParent)),
+            ("ic", .int(Int64(c.idleClass))), ("lop", .int(c.lastOriginatorPayload)), ("fp", .int(Int64(bitPattern: c.firstPacket))),
+            ("lp", .int(Int64(bitPattern: c.lastPacket))), ("fr", .int(Int64(bitPattern: c.firstFrame))), ("cap", .int(c.captureID)),
+        ])
+    }
+}
+
+/// A record that could not be read: its line and why.
+public struct RecordError: Error, CustomStringConvertible {
+    public let line: Int
+    public let reason: String
+    public var description: String { "record \(line): \(reason)" }
+}
+
+/// The fields of a record, read with a line number for errors.
+struct RecordReader {
+    let r: JSON
+    let line: Int
+
+    func fail(_ why: String) -> RecordError { RecordError(line: line, reason: why) }
+
+    func int(_ k: String, in o: JSON? = nil) throws -> Int64 {
+        guard let v = (o ?? r)[k]?.int else { throw fail("missing integer '\(k)'") }
+        return v
+    }
+
+    func uint<T: FixedWidthInteger>(_ k: String, in o: JSON? = nil, as: T.Type = T.self) throws -> T {
+        let v = try int(k, in: o)
+        guard let t = T(exactly: v) else { throw fail("'\(k)' out of range") }
+        return t
+    }
+
+    func address(_ k: String, in o: JSON? = nil) throws -> IPAddress {
+        guard let s = (o ?? r)[k]?.string, let a = IPAddress(s) else { throw fail("missing address '\(k)'") }
+        return a
+    }
+
+    func connection(_ o: JSON) throws -> Connection {
+        var c = Connection()
+        c.id = try int("id", in: o)
+        c.firstTime = try int("ts", in: o)
+        c.lastTime = try int("lt", in: o)
+        c.origAddress = try address("oh", in: o)
+        c.origPort = try uint("op", in: o)
+        c.respAddress = try address("rh", in: o)
+        c.respPort = try uint("rp", in: o)
+        c.proto = try uint("pr", in: o)
+        c.vlan = try uint("vl", in: o)
+        c.service = Service(rawValue: try uint("sv", in: o)) ?? .unknown
+        c.origPackets = try uint("opk", in: o)
+        c.respPackets = try uint("rpk", in: o)
+        c.origBytes = try uint("ob", in: o)
+        c.respBytes = try uint("rb", in: o)
+        c.origIPBytes = try uint("oib", in: o)
+        c.respIPBytes = try uint("rib", in: o)
+        guard let h = o["hi"]?.string else { throw fail("missing 'hi'") }
+        c.history = History(h)
+        c.origState = EndpointState(rawValue: try uint("os", in: o)) ?? .inactive
+        c.respState = EndpointState(rawValue: try uint("rs", in: o)) ?? .inactive
+        c.loginFailures = try uint("lf", in: o)
+        c.loginSuccesses = try uint("ls", in: o)
+        c.inspected = try uint("in", in: o)
+        c.appState = try uint("as", in: o)
+        c.tunnelKind = try uint("tk", in: o)
+        c.tunnelParent = try int("tp", in: o)
+        c.firstPacket = UInt64(bitPattern: try int("fp", in: o))
+        c.lastPacket = UInt64(bitPattern: try int("lp", in: o))
+        c.firstFrame = UInt64(bitPattern: try int("fr", in: o))
+        c.captureID = try int("cap", in: o)
+        c.restore(idleClass: try uint("ic", in: o), lastOriginatorPayload: try int("lop", in: o))
+        return c
+    }
+
+    func dns(_ o: JSON) throws -> DNSMessage {
+        var m = DNSMessage()
+        m.id = try uint("id", in: o)
+        m.isResponse = o["qr"].map { if case .bool(let b) = $0 { return b } else { return false } } ?? false
+        m.opcode = try uint("oc", in: o)
+        m.rcode = try uint("rc", in: o)
+        m.truncatedFlag = o["tc"].map { if case .bool(let b) = $0 { return b } else { return false } } ?? false
+        m.questionCount = try uint("qd", in: o)
+        m.answerCount = try uint("an", in: o)
+        m.name = o["n"]?.string ?? ""
+        m.qtype = try uint("qt", in: o)
+        for a in o["ans"]?.array ?? [] {
+            guard let f = a.array, f.count == 5, let type = f[0].int, let ttl = f[1].int, let length = f[2].int, let digest = f[3].int,
+                let data = f[4].string, let t16 = UInt16(exactly: type), let ttl32 = UInt32(exactly: ttl)
+            else { throw fail("malformed DNS answer") }
+            var ans = DNSAnswer(type: t16, ttl: ttl32, data: data)
+            ans.length = Int(length)
+            ans.digest = UInt64(bitPattern: digest)
+            m.answers.append(ans)
+        }
+        return m
+    }
+}

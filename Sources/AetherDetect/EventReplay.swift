@@ -1,0 +1,148 @@
+import AetherCore
+import AetherDecode
+import AetherFlows
+
+/// Connections cut at file boundaries, joined again. Each shard's end-of-input flush wrote its
+/// open connections as cut records; a fragment of the next file that continues one (found by
+/// the Spark job: same 5-tuple, first packet within the idle timeout, a TCP fragment without
+/// its own SYN) is a match `b → a`. A chain (a long connection over several files) folds in
+/// order: the prior of `b` is the root's cut record with every later cut fragment absorbed.
+public final class FragmentJoin {
+    private var cuts: [Int64: Connection] = [:]
+    private var matches: [Int64: Int64] = [:]
+    /// Cut fragments that a later fragment continues: their own `finished` is not the end.
+    private var continued: Set<Int64> = []
+    private var priors: [Int64: Connection] = [:]
+
+    public init() {}
+
+    /// A cut record, as the shard wrote it.
+    public func addCut(_ record: JSON, line: Int) throws {
+        let r = RecordReader(r: record, line: line)
+        guard let c = record["c"] else { throw r.fail("cut record without a connection") }
+        let conn = try r.connection(c)
+        cuts[conn.id] = conn
+    }
+
+    /// `later` (a fragment of the next file) continues the cut connection `earlier`.
+    public func addMatch(later: Int64, earlier: Int64) {
+        matches[later] = earlier
+        continued.insert(earlier)
+    }
+
+    public var isEmpty: Bool { matches.isEmpty }
+
+    /// The connection as one table would have it just before fragment `id` began.
+    func prior(of id: Int64) -> Connection? {
+        guard let a = matches[id] else { return nil }
+        if let p = priors[id] { return p }
+        guard var merged = cuts[a] else { return nil }
+        if let before = prior(of: a) {
+            var p = before
+            p.absorb(merged)
+            merged = p
+        }
+        priors[id] = merged
+        return merged
+    }
+
+    /// The id one table would have given the connection fragment `id` belongs to.
+    func root(of id: Int64) -> Int64 {
+        var x = id
+        var steps = 0
+        while let a = matches[x], steps < 1 << 20 { x = a; steps += 1 }
+        return x
+    }
+
+    func isContinued(_ id: Int64) -> Bool { continued.contains(id) }
+}
+
+/// Feeds event records to a `DetectionEngine`, joining fragments on the way. It hands back
+/// each connection that finished (for conn records) and keeps the stream's time.
+public final class EventReplay {
+    public let engine: DetectionEngine
+    public let join: FragmentJoin
+    private var line = 0
+    public private(set) var lastTime = Int64.min
+
+    public init(engine: DetectionEngine, join: FragmentJoin) {
+        self.engine = engine
+        self.join = join
+    }
+
+    /// The whole input's first packet time and whether any host of it is in the internal
+    /// networks: both are global facts a partition of hosts cannot see for itself.
+    public func assume(firstTime: Int64, internalSeen: Bool) {
+        engine.context.firstTime = firstTime
+        if internalSeen { engine.context.scope.assumeInternalSeen() }
+    }
+
+    /// One record. Returns the connection it finished, if it is a `finished` record that ends
+    /// a connection (not a fragment another continues).
+    @discardableResult
+    public func take(_ record: JSON) throws -> Connection? {
+        line += 1
+        let r = RecordReader(r: record, line: line)
+        guard let kind = record["e"]?.string else { throw r.fail("no event kind 'e'") }
+        let t = try r.int("t")
+        if t < lastTime { throw r.fail("records out of time order (\(t) after \(lastTime))") }
+        lastTime = t
+        let ctx = engine.context
+        if t > ctx.now { ctx.now = t }
+        func conn() throws -> (Connection, Connection?) {
+            guard let o = record["c"] else { throw r.fail("'\(kind)' without a connection") }
+            let c = try r.connection(o)
+            guard let p = join.prior(of: c.id) else { return (c, nil) }
+            var m = p
+            m.absorb(c)
+            return (m, p)
+        }
+        func flow(_ k: String) throws -> Int64 { join.root(of: try r.int(k)) }
+        switch kind {
+        case "opened":
+            let (c, prior) = try conn()
+            if prior != nil { return nil }  // one table saw it open in the earlier file
+            if !ctx.scope.sawInternal { ctx.scope.note(c.origAddress); ctx.scope.note(c.respAddress) }
+            let o = Opening(tcpFlags: try r.uint("fl"), icmpType: try r.uint("it"))
+            engine.send(.opened(c, o, time: try r.int("at")))
+        case "answered", "refused":
+            let (c, prior) = try conn()
+            if let prior, prior.respPackets > 0 { return nil }  // answered in the earlier file
+            let at = try r.int("at")
+            engine.send(kind == "answered" ? .answered(c, time: at) : .refused(c, time: at))
+        case "burst":
+            engine.send(.burst(try conn().0, time: try r.int("at")))
+        case "refusedByICMP":
+            engine.send(.refusedByICMP(try conn().0))
+        case "finished":
+            let (c, _) = try conn()
+            guard let o = record["c"] else { throw r.fail("'finished' without a connection") }
+            if join.isContinued(try r.int("id", in: o)) { return nil }
+            engine.send(.finished(c))
+            return c
+        case "ipPacket":
+            var l = IPLayer()
+            l.src = try r.address("s")
+            l.dst = try r.address("d")
+            l.proto = try r.uint("p")
+            l.isV6 = !l.src.isV4
+            l.icmpType = try r.uint("it")
+            l.icmpCode = try r.uint("ic")
+            l.payloadLength = try r.uint("pl")
+            l.ipLength = try r.uint("il")
+            engine.send(.ipPacket(l, time: try r.int("at"), flow: try flow("fid")))
+        case "arp":
+            engine.send(.arp(op: try r.uint("op"), sender: try r.address("s"), target: try r.address("d"), time: try r.int("at")))
+        case "tlsHello":
+            engine.send(.tlsHello(flow: try flow("fid"), client: try r.address("s"), serverName: record["sn"]?.string))
+        case "dns":
+            guard let m = record["m"] else { throw r.fail("'dns' without a message") }
+            engine.send(.dns(try r.dns(m), src: try r.address("s"), dst: try r.address("d"), flow: try flow("fid"), time: try r.int("at")))
+        case "dnsserver":
+            engine.send(.dnsServer(try r.address("s")))
+        default:
+            throw r.fail("unknown event kind '\(kind)'")
+        }
+        return nil
+    }
+}

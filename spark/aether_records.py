@@ -1,0 +1,90 @@
+"""What the Spark job does between `aether shard` and `aether detect`, in plain Python so that it
+can be tested without Spark: find the fragments that continue a connection cut at a file
+boundary, and the partition host of every event record.
+
+A shard's end-of-input flush writes each connection still open as a cut record (`cut.jsonl`):
+its 5-tuple, last packet time `lt` and idle timeout `to`. The next file's fragment of the same
+5-tuple continues it when its first packet comes within that timeout and, for TCP, it did not
+open with its own SYN (one connection table reading both files would have kept going). A chain
+over several files is followed to its root, whose originator is the partition host of every
+fragment's events.
+"""
+
+import json
+
+TCP = 6
+
+
+def five_tuple(c):
+    """The 5-tuple of a connection snapshot, without direction."""
+    a = (c["oh"], c["op"])
+    b = (c["rh"], c["rp"])
+    return (c["pr"],) + (a + b if a <= b else b + a)
+
+
+def starts_with_syn(history):
+    h = history[1:] if history.startswith("^") else history
+    return h[:1] in ("S", "H", "s", "h")
+
+
+def head_candidate(finished, file_first_ns, longest_timeout_ns):
+    """A finished record of a connection that began early enough in its file to continue one."""
+    c = finished["c"]
+    return c["ts"] - file_first_ns <= longest_timeout_ns
+
+
+def find_matches(cuts, heads):
+    """cuts: cut records of every file; heads: finished records (cut or not) that may continue
+    one. Returns {later id: earlier id}."""
+    open_at_end = {}
+    for r in cuts:
+        open_at_end[(r["f"], five_tuple(r["c"]))] = r
+    best = {}
+    for r in heads:
+        c = r["c"]
+        a = open_at_end.get((r["f"] - 1, five_tuple(c)))
+        if a is None:
+            continue
+        ac = a["c"]
+        gap = c["ts"] - ac["lt"]
+        if gap < 0 or gap > a["to"]:
+            continue
+        if c["pr"] == TCP and starts_with_syn(c["hi"]):
+            continue
+        key = ac["id"]
+        if key not in best or c["ts"] < best[key][0]:
+            best[key] = (c["ts"], c["id"])
+    return {later: earlier for earlier, (_, later) in best.items()}
+
+
+def root_hosts(matches, cuts):
+    """{fragment id: the originator of its chain's root} for every later fragment."""
+    origin = {r["c"]["id"]: r["c"]["oh"] for r in cuts}
+    out = {}
+    for later in matches:
+        x = later
+        for _ in range(1 << 20):
+            if x not in matches:
+                break
+            x = matches[x]
+        out[later] = origin.get(x)
+    return out
+
+
+def route(record, roots):
+    """The partition host of an event record: its own `h`, unless it belongs to a fragment
+    that continues another, whose events go where the chain's root went."""
+    c = record.get("c")
+    if c is not None and c["id"] in roots and roots[c["id"]]:
+        return roots[c["id"]]
+    if record.get("e") == "tlsHello" and record.get("fid") in roots and roots[record["fid"]]:
+        return roots[record["fid"]]
+    return record["h"]
+
+
+def sort_key(record):
+    return (record["t"], record["f"], record["q"])
+
+
+def match_lines(matches):
+    return [json.dumps({"b": b, "a": a}) for b, a in sorted(matches.items())]
