@@ -88,3 +88,32 @@ def sort_key(record):
 
 def match_lines(matches):
     return [json.dumps({"b": b, "a": a}) for b, a in sorted(matches.items())]
+
+
+def roots(matches):
+    """{later fragment id: the id of its chain's root}."""
+    out = {}
+    for later in matches:
+        x = later
+        for _ in range(1 << 20):
+            if x not in matches:
+                break
+            x = matches[x]
+        out[later] = x
+    return out
+
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def connection_uid(i):
+    """The uid aether gives connection id `i` (AetherStore's connectionUID)."""
+    mask = (1 << 64) - 1
+    v = (i * 0x9E3779B97F4A7C15) & mask
+    s = "C"
+    for _ in range(17):
+        s += _ALPHABET[v % 62]
+        v //= 62
+        if v == 0:
+            v = (i + 0x1234567) & mask
+    return s

@@ -121,6 +121,9 @@ public final class EventRecorder {
 
     static func name(_ k: DetectorEvent.Kind) -> String { String(describing: k) }
 
+    /// A connection whole, as records carry it (`RecordReader.connection` reads it back).
+    public static func snapshot(_ c: Connection) -> JSON { encode(c) }
+
     static func encode(_ c: Connection) -> JSON {
         .object([
             ("id", .int(c.id)), ("ts", .int(c.firstTime)), ("lt", .int(c.lastTime)), ("oh", .string(c.origAddress.description)),
@@ -143,6 +146,9 @@ public struct RecordError: Error, CustomStringConvertible {
     public let reason: String
     public var description: String { "record \(line): \(reason)" }
 }
+
+/// A connection snapshot (`c` of a record) read back.
+public func connection(fromRecord o: JSON) throws -> Connection { try RecordReader(r: o, line: 0).connection(o) }
 
 /// The fields of a record, read with a line number for errors.
 struct RecordReader {

@@ -52,6 +52,9 @@ extension Store {
                     ("qtype", .int(s.int("qtype"))),
                     ("rcode", s.int("response") == 1 ? .int(s.int("rcode")) : .null),
                     ("answers", .array((s.text("answers") ?? "").split(separator: ",").map { .string(String($0)) })),
+                    // Not Zeek's: whether the query and the response were seen (a transaction
+                    // cut by a file boundary is two halves that a Spark job joins again).
+                    ("query_seen", .bool(s.int("query") == 1)), ("response_seen", .bool(s.int("response") == 1)),
                 ]
                 try emit(.object(o))
             }

@@ -53,6 +53,7 @@ struct ShardCommand: ParsableCommand {
             try writeLines(out + "/" + table.rawValue + ".jsonl") { emit in try store.records(table) { emit($0.render(pretty: false)) } }
         }
         let stats = try store.stats()
+        let sha = try store.captures().first?.sha256
         let inferred = pipeline.detector?.internalInferred ?? true
         var meta = stats.json
         if case .object(var o) = meta {
@@ -61,6 +62,7 @@ struct ShardCommand: ParsableCommand {
             o.append(("first_ns", stats.first.map { .int($0) } ?? .null))
             o.append(("last_ns", stats.last.map { .int($0) } ?? .null))
             o.append(("internal_seen", .bool(!inferred)))
+            o.append(("sha256", sha.map { .string($0) } ?? .null))
             meta = .object(o)
         }
         try writeLines(out + "/shard.json") { $0(meta.render(pretty: false)) }
@@ -119,7 +121,13 @@ struct DetectCommand: ParsableCommand {
             do {
                 if let c = try replay.take(r) {
                     connections += 1
-                    try connOut?.write(c.connRecord.render(pretty: false))
+                    var record = c.connRecord
+                    // The connection whole, for `aether import` (a Spark job drops it from Parquet).
+                    if case .object(var o) = record {
+                        o.append(("_c", EventRecorder.snapshot(c)))
+                        record = .object(o)
+                    }
+                    try connOut?.write(record.render(pretty: false))
                 }
             } catch let e as RecordError {
                 throw BadInput(message: "\(events): line \(n): \(e.reason)")
@@ -137,6 +145,8 @@ struct DetectCommand: ParsableCommand {
                 var j = a.json(includeEvidence: true)
                 if case .object(var o) = j {
                     o.append(("uids", .array(a.flows.prefix(1000).map { .string(connectionUID($0)) })))
+                    o += [("start_ns", .int(a.start)), ("end_ns", .int(a.end)), ("flow_ids", .array(a.flows.map { .int($0) }))]
+                    o += [("dst_total", .int(Int64(a.dstCount))), ("port_total", .int(Int64(a.portCount)))]
                     j = .object(o)
                 }
                 emit(j.render(pretty: false))
@@ -205,4 +215,89 @@ final class LineWriter {
     }
 
     deinit { if !closed { _ = Glibc.close(fd) } }
+}
+
+/// `aether import`: a folder of records (a Spark job's whole result) into a new store, so that
+/// the one report code renders it: `shards.jsonl` (each file's `shard.json`), `conn.jsonl` and
+/// `alerts.jsonl` (from `aether detect`), `series.jsonl`.
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Read records (shards, conn, alerts, series) into a new store, for aether report.")
+    @Option(help: "folder of records") var records: String
+    @Option(help: "store file to create") var db: String
+
+    func run() throws {
+        if access(db, F_OK) == 0 { throw BadInput(message: "\(db): already exists; import writes a new store") }
+        let store = try openStore(db, readOnly: false)
+        var n = 0
+        try readLines(records + "/shards.jsonl") { line in
+            n += 1
+            let m = try parseRecord(line, "shards.jsonl", n)
+            let id = try store.beginCapture(
+                path: m["file"]?.string ?? "?", size: 0, format: "records", compressed: false, linkTypes: [], filter: nil)
+            var c = CaptureCounts()
+            func u(_ k: String, _ o: JSON? = nil) -> UInt64 { UInt64(max(0, (o ?? m)[k]?.int ?? 0)) }
+            c.packets = u("packets"); c.bytes = u("bytes"); c.wireBytes = u("wire_bytes")
+            c.truncated = u("truncated_packets"); c.outOfOrder = u("out_of_order")
+            c.ipv6 = u("ipv6_packets"); c.vlan = u("vlan_packets")
+            if let p = m["protocols"] {
+                c.tcp = u("tcp", p); c.udp = u("udp", p); c.icmp = u("icmp", p); c.icmpv6 = u("icmpv6", p)
+                c.otherIP = u("other_ip", p); c.arp = u("arp", p); c.other = u("other", p)
+            }
+            c.firstTime = m["first_ns"]?.int ?? 0
+            c.lastTime = m["last_ns"]?.int ?? 0
+            try store.finishCapture(id, counts: c, sha256: m["sha256"]?.string ?? "", status: "complete", error: nil)
+        }
+        var batch: [Connection] = []
+        n = 0
+        try readLines(records + "/conn.jsonl") { line in
+            n += 1
+            guard let c = try parseRecord(line, "conn.jsonl", n)["_c"] else { throw BadInput(message: "conn.jsonl: line \(n): no connection (_c)") }
+            do { batch.append(try connection(fromRecord: c)) } catch let e as RecordError { throw BadInput(message: "conn.jsonl: line \(n): \(e.reason)") }
+            if batch.count >= 16_384 {
+                try store.transaction { try store.insert(connections: batch) }
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        try store.transaction { try store.insert(connections: batch) }
+        var series: [Int64: [UInt64]] = [:]
+        n = 0
+        try readLines(records + "/series.jsonl") { line in
+            n += 1
+            let r = try parseRecord(line, "series.jsonl", n)
+            guard let second = r["second"]?.int, let k = CaptureCounts.protocolNames.firstIndex(of: r["proto"]?.string ?? "") else { return }
+            var v = series[second] ?? Array(repeating: 0, count: 14)
+            v[2 * k] += UInt64(max(0, r["packets"]?.int ?? 0))
+            v[2 * k + 1] += UInt64(max(0, r["bytes"]?.int ?? 0))
+            series[second] = v
+        }
+        try store.transaction { try store.add(series: series) }
+        var alerts: [Alert] = []
+        n = 0
+        try readLines(records + "/alerts.jsonl") { line in
+            n += 1
+            let r = try parseRecord(line, "alerts.jsonl", n)
+            guard let kind = r["kind"]?.string, let src = r["src"]?.string.flatMap(IPAddress.init), let start = r["start_ns"]?.int else {
+                throw BadInput(message: "alerts.jsonl: line \(n): needs kind, src and start_ns")
+            }
+            var a = Alert(
+                kind: kind, severity: r["severity"]?.string ?? "medium", src: src, dst: r["dst"]?.string.flatMap(IPAddress.init),
+                proto: r["proto"]?.string ?? "", start: start)
+            a.end = r["end_ns"]?.int ?? start
+            a.dsts = (r["dsts"]?.array ?? []).compactMap { $0.string.flatMap(IPAddress.init) }
+            a.dstCount = Int(r["dst_total"]?.int ?? Int64(a.dsts.count))
+            a.ports = (r["ports"]?.array ?? []).compactMap { $0.int.flatMap { UInt16(exactly: $0) } }
+            a.portCount = Int(r["port_total"]?.int ?? Int64(a.ports.count))
+            a.flows = (r["flow_ids"]?.array ?? []).compactMap(\.int)
+            if case .object(let o)? = r["evidence"] { a.evidence = o }
+            if case .object(let o)? = r["why"] { a.why = o }
+            a.technique = r["technique"]?.string ?? ""
+            alerts.append(a)
+        }
+        alerts.sort { ($0.start, $0.kind, $0.src.description) < ($1.start, $1.kind, $1.src.description) }
+        for i in alerts.indices { alerts[i].id = Int64(i + 1) }
+        try store.transaction { try store.save(alerts: alerts) }
+        try store.setMeta("internal_scope", "as the Spark job's shards saw it")
+        print("imported \(records): \(alerts.count) alerts")
+    }
 }

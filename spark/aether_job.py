@@ -1,0 +1,276 @@
+"""AetherLens as an Apache Spark job: the same analysis as `aether analyze`, spread over a cluster.
+
+    spark-submit --files .build/release/aether spark/aether_job.py --out OUT INPUT...
+    python spark/aether_job.py --master local[2] --aether .build/release/aether --out OUT INPUT...
+
+Stage 1, one task per capture file: `aether shard` (the binary shipped with addFile) reads the
+file and hands back its records: detector events, connections its end cut, dns, ssl, http and
+the per-second series. Between the stages the driver finds the fragments that continue a
+connection cut at a file boundary (aether_records.py). Stage 2: the event records are
+partitioned by host and sorted by time, and each partition runs `aether detect`, which joins
+the fragments and gives alerts and connections. Output: Parquet tables (conn, dns, tls, http,
+alerts, series) under OUT/<table>/, partitioned by date, and OUT/report.html.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import aether_records as records  # noqa: E402
+
+LONGEST_TIMEOUT_NS = 300 * 10**9  # the TCP idle timeout, the longest a connection may pause
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
+
+
+class JobFailure(Exception):
+    pass
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("inputs", nargs="+", help="capture files or folders (any URI Hadoop reads)")
+    p.add_argument("--out", required=True, help="output folder (must not exist)")
+    p.add_argument("--aether", help="the aether binary (default: shipped with --files)")
+    p.add_argument("--master", help="Spark master (default: spark-submit's)")
+    p.add_argument("--partitions", type=int, default=4, help="partitions of hosts for detection")
+    p.add_argument("--internal", help="internal networks, comma-separated (as aether's --internal)")
+    p.add_argument("--work", help="folder for task attempts' scratch folders (default: temp)")
+    return p.parse_args(argv)
+
+
+def session(master):
+    from pyspark.sql import SparkSession
+
+    b = SparkSession.builder.appName("aetherlens")
+    if master:
+        b = b.master(master)
+    for k, v in {
+        "spark.driver.bindAddress": os.environ.get("AETHER_SPARK_BIND", "127.0.0.1"),
+        "spark.driver.host": os.environ.get("AETHER_SPARK_HOST", "127.0.0.1"),
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": "8",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.task.maxFailures": os.environ.get("AETHER_SPARK_MAX_FAILURES", "1"),
+    }.items():
+        b = b.config(k, v)
+    s = b.getOrCreate()
+    s.sparkContext.setLogLevel("ERROR")
+    return s
+
+
+def list_inputs(spark, inputs):
+    """Every capture file under the inputs, through Hadoop's FileSystem (any scheme it reads)."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    out = []
+    for uri in inputs:
+        if "://" not in uri:
+            uri = "file://" + os.path.abspath(uri)
+        path = jvm.org.apache.hadoop.fs.Path(uri)
+        fs = path.getFileSystem(conf)
+        if not fs.exists(path):
+            raise JobFailure(f"{uri}: no such file or folder")
+        if fs.getFileStatus(path).isDirectory():
+            it = fs.listFiles(path, True)
+            found = []
+            while it.hasNext():
+                name = it.next().getPath().toString()
+                if name.lower().endswith(CAPTURE_SUFFIXES):
+                    found.append(name)
+            out += sorted(found)
+        else:
+            out.append(path.toString())
+    if not out:
+        raise JobFailure("no capture files in the inputs")
+    return out
+
+
+def local_path(uri):
+    from urllib.parse import unquote, urlparse
+
+    u = urlparse(uri)
+    return unquote(u.path) if u.scheme == "file" else None
+
+
+def attempt_folder(work, name):
+    from pyspark import TaskContext
+
+    ctx = TaskContext.get()
+    tag = f"{name}-stage{ctx.stageId()}-task{ctx.taskAttemptId()}-attempt{ctx.attemptNumber()}" if ctx else name
+    base = work or tempfile.gettempdir()
+    os.makedirs(base, exist_ok=True)
+    return tempfile.mkdtemp(prefix=f"aether-{tag}-", dir=base)
+
+
+def binary(_explicit=None):
+    from pyspark import SparkFiles
+
+    return SparkFiles.get("aether")
+
+
+def run_aether(args, what):
+    """Runs aether; a non-zero exit fails the task with what it was reading named."""
+    p = subprocess.run(args, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
+    if p.returncode != 0:
+        last = (p.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise JobFailure(f"aether exited with status {p.returncode} on {what}: {last}")
+    return p
+
+
+def shard_task(aether, work, internal):
+    def run(items):
+        for index, uri in items:
+            folder = attempt_folder(work, f"shard{index}")
+            try:
+                path = local_path(uri)
+                if path is None:
+                    # Not on a local or mounted file system: fetch the file through Hadoop.
+                    raise JobFailure(f"{uri}: only file:// inputs can be read by a task in this version")
+                cmd = [binary(aether), "shard", path, "--index", str(index), "--out", folder + "/s"]
+                if internal:
+                    cmd += ["--internal", internal]
+                run_aether(cmd, uri)
+                with open(folder + "/s/shard.json") as f:
+                    meta = json.loads(f.read())
+                meta["uri"] = uri
+                yield ("shard", json.dumps(meta))
+                for table in ("events", "cut", "dns", "ssl", "http", "series"):
+                    with open(f"{folder}/s/{table}.jsonl") as f:
+                        for line in f:
+                            yield (table, line.rstrip("\n"))
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    return run
+
+
+def detect_task(aether, work, internal, cuts_b, matches_b, first_ns, internal_seen):
+    def run(rows):
+        folder = attempt_folder(work, "detect")
+        try:
+            events = folder + "/events.jsonl"
+            n = 0
+            with open(events, "w") as f:
+                for _, line in rows:
+                    f.write(line + "\n")
+                    n += 1
+            if n == 0:
+                return
+            with open(folder + "/cut.jsonl", "w") as f:
+                f.writelines(line + "\n" for line in cuts_b.value)
+            with open(folder + "/matches.jsonl", "w") as f:
+                f.writelines(line + "\n" for line in matches_b.value)
+            cmd = [
+                binary(aether), "detect", "--events", events, "--cuts", folder + "/cut.jsonl", "--matches", folder + "/matches.jsonl",
+                "--first-time", str(first_ns), "--alerts", folder + "/alerts.jsonl", "--conn", folder + "/conn.jsonl",
+            ]
+            if internal_seen:
+                cmd.append("--internal-seen")
+            if internal:
+                cmd += ["--internal", internal]
+            run_aether(cmd, f"a partition of {n} event records")
+            for table in ("alerts", "conn"):
+                with open(f"{folder}/{table}.jsonl") as f:
+                    for line in f:
+                        yield (table, line.rstrip("\n"))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    return run
+
+
+def run_job(spark, opts):
+    from pyspark import StorageLevel
+    from pyspark.rdd import portable_hash
+
+    sc = spark.sparkContext
+    sc.addPyFile(records.__file__)
+    if opts.aether:
+        # Every task runs the binary Spark ships to it, as on a cluster.
+        sc.addFile(os.path.abspath(opts.aether))
+    elif not os.path.exists(os.path.join(__import__("pyspark").SparkFiles.getRootDirectory(), "aether")):
+        raise JobFailure("no aether binary: give --aether PATH or spark-submit --files PATH/aether")
+    if os.path.exists(opts.out):
+        raise JobFailure(f"{opts.out}: already exists; the job writes a new folder")
+    files = list_inputs(spark, opts.inputs)
+    shards = sc.parallelize(list(enumerate(files)), len(files)).mapPartitions(shard_task(opts.aether, opts.work, opts.internal))
+    shards = shards.persist(StorageLevel.MEMORY_AND_DISK)
+    metas = [json.loads(line) for _, line in shards.filter(lambda r: r[0] == "shard").collect()]
+    if len(metas) != len(files):
+        raise JobFailure(f"{len(files) - len(metas)} of {len(files)} files gave no records")
+    # Time order of the files: a connection cut at a file's end continues in the next file.
+    order = sorted((m["first_ns"] if m["first_ns"] is not None else 2**63, m["index"]) for m in metas)
+    rank = {index: r for r, (_, index) in enumerate(order)}
+    first = {m["index"]: m["first_ns"] for m in metas}
+    cuts_lines = shards.filter(lambda r: r[0] == "cut").map(lambda r: r[1]).collect()
+    rank_b = sc.broadcast(rank)
+    first_b = sc.broadcast(first)
+
+    def head(line):
+        if '"e":"finished"' not in line:
+            return []
+        r = json.loads(line)
+        f0 = first_b.value.get(r["f"])
+        if rank_b.value[r["f"]] == 0 or f0 is None or not records.head_candidate(r, f0, LONGEST_TIMEOUT_NS):
+            return []
+        return [line]
+
+    heads = [json.loads(x) for x in shards.filter(lambda r: r[0] == "events").flatMap(lambda r: head(r[1])).collect()]
+    cuts = [json.loads(x) for x in cuts_lines]
+    for r in cuts + heads:
+        r["f"] = rank[r["f"]]
+    matches = records.find_matches(cuts, heads)
+    roots = records.root_hosts(matches, cuts)
+    roots_b = sc.broadcast(roots)
+
+    def keyed(line):
+        r = json.loads(line)
+        host = records.route(r, roots_b.value)
+        return ((r["t"], rank_b.value[r["f"]], r["q"], host), line)
+
+    parts = opts.partitions
+    events = shards.filter(lambda r: r[0] == "events").map(lambda r: keyed(r[1]))
+    events = events.repartitionAndSortWithinPartitions(parts, partitionFunc=lambda k: portable_hash(k[3]))
+    first_ns = min(v for v in first.values() if v is not None) if any(v is not None for v in first.values()) else 0
+    internal_seen = any(m.get("internal_seen") for m in metas)
+    detected = events.mapPartitions(
+        detect_task(opts.aether, opts.work, opts.internal, sc.broadcast(cuts_lines), sc.broadcast(records.match_lines(matches)), first_ns, internal_seen)
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    detected.count()
+    uid_map = {records.connection_uid(b): records.connection_uid(root) for b, root in records.roots(matches).items()}
+    import aether_tables as tables
+
+    summary = tables.write_all(spark, opts.out, shards, detected, metas, uid_map)
+    tables.write_report(spark, opts, detected, shards, metas)
+    shards.unpersist()
+    detected.unpersist()
+    return summary
+
+
+def main(argv=None):
+    opts = parse_args(argv if argv is not None else sys.argv[1:])
+    spark = session(opts.master)
+    try:
+        summary = run_job(spark, opts)
+    except Exception as e:  # noqa: BLE001 - one line naming the cause, a non-zero exit
+        msg = str(e)
+        for line in msg.splitlines():
+            if "JobFailure:" in line or "aether exited" in line:
+                msg = line.split("JobFailure:")[-1].strip()
+                break
+        print(f"aether-spark: {msg.splitlines()[0] if msg else type(e).__name__}", file=sys.stderr)
+        spark.stop()
+        return 1
+    print(json.dumps(summary, sort_keys=True))
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

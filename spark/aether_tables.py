@@ -1,0 +1,163 @@
+"""The job's output: Parquet tables with plain column names, partitioned by date, and the report."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+S, L, D, A = T.StringType(), T.LongType(), T.DoubleType(), T.ArrayType(T.StringType())
+
+ENDPOINTS = [("ts", D), ("uid", S), ("id.orig_h", S), ("id.orig_p", L), ("id.resp_h", S), ("id.resp_p", L)]
+SCHEMAS = {
+    "conn": ENDPOINTS
+    + [
+        ("proto", S), ("service", S), ("duration", D), ("orig_bytes", L), ("resp_bytes", L), ("conn_state", S), ("history", S),
+        ("orig_pkts", L), ("orig_ip_bytes", L), ("resp_pkts", L), ("resp_ip_bytes", L), ("tunnel_parents", A), ("ip_proto", L),
+        ("tunnel", S),
+    ],
+    "dns": ENDPOINTS
+    + [
+        ("proto", S), ("trans_id", L), ("query", S), ("qtype", L), ("rcode", L), ("answers", A), ("query_seen", T.BooleanType()),
+        ("response_seen", T.BooleanType()),
+    ],
+    "tls": ENDPOINTS + [("version", S), ("server_name", S), ("next_protocol", S), ("ja4", S)],
+    "http": ENDPOINTS + [("method", S), ("host", S), ("uri", S), ("user_agent", S), ("status_code", L)],
+    "series": [("second", L), ("proto", S), ("packets", L), ("bytes", L)],
+}
+# Where each table's records come from: the shards (dns, ssl, http, series) or detection.
+SOURCES = {"conn": "conn", "dns": "dns", "tls": "ssl", "http": "http", "series": "series"}
+
+
+def schema(fields):
+    return T.StructType([T.StructField(n, t, True) for n, t in fields])
+
+
+def plain(name):
+    return name.replace("id.", "").replace(".", "_")
+
+
+def frame(spark, lines_rdd, table):
+    df = spark.read.json(lines_rdd, schema=schema(SCHEMAS[table]), mode="FAILFAST")
+    return df.select([F.col(f"`{n}`").alias(plain(n)) for n, _ in SCHEMAS[table]])
+
+
+def write_all(spark, out, shards, detected, metas, uid_map):
+    """Writes every table; returns the counts that `aether stats` gives for the same input."""
+    uid_b = spark.sparkContext.broadcast(uid_map)
+
+    def remap(line):
+        # A dns/ssl/http record of a fragment that continues another belongs to the root's uid.
+        r = json.loads(line)
+        if r.get("uid") in uid_b.value:
+            r["uid"] = uid_b.value[r["uid"]]
+            return json.dumps(r)
+        return line
+
+    counts = {}
+    for table, source in SOURCES.items():
+        rdd = detected if table == "conn" else shards
+        lines = rdd.filter(lambda r, s=source: r[0] == s).map(lambda r: r[1])
+        if table in ("dns", "tls", "http"):
+            lines = lines.map(remap)
+        df = frame(spark, lines, table)
+        if table == "dns":
+            df = join_dns_halves(df)
+        if table == "series":
+            # A second that two files share comes from both shards.
+            df = df.groupBy("second", "proto").agg(F.sum("packets").alias("packets"), F.sum("bytes").alias("bytes"))
+            df = df.withColumn("date", F.to_date(F.from_unixtime(F.col("second"))))
+        else:
+            df = df.withColumn("date", F.to_date(F.from_unixtime(F.col("ts"))))
+        df.write.mode("errorifexists").partitionBy("date").parquet(os.path.join(out, table))
+        counts[table] = spark.read.parquet(os.path.join(out, table)).count()
+    alerts = [alert_row(json.loads(line)) for _, line in detected.filter(lambda r: r[0] == "alerts").collect()]
+    alerts.sort(key=lambda a: (a["start"], a["kind"], a["src"]))
+    adf = spark.createDataFrame(alerts, schema=ALERT_SCHEMA).withColumn("date", F.to_date(F.from_unixtime(F.col("start"))))
+    adf.coalesce(1).write.mode("errorifexists").partitionBy("date").parquet(os.path.join(out, "alerts"))
+    counts["alerts"] = len(alerts)
+    counts["packets"] = sum(m["packets"] for m in metas)
+    counts["wire_bytes"] = sum(m["wire_bytes"] for m in metas)
+    counts["bytes"] = sum(m["bytes"] for m in metas)
+    counts["files"] = len(metas)
+    counts["connections"] = counts["conn"]
+    return counts
+
+
+def join_dns_halves(df):
+    """A query at one file's end and its response at the next file's start are two halves of one
+    transaction (the same connection once fragments are joined, the same id and name): one row."""
+    keys = ["uid", "trans_id", "query", "qtype"]
+    halves = F.col("query_seen") != F.col("response_seen")
+    whole = df.filter(~halves)
+    g = (
+        df.filter(halves)
+        .groupBy(keys)
+        .agg(F.count("*").alias("n"), F.sum(F.col("query_seen").cast("int")).alias("q"), F.collect_list(F.struct(*df.columns)).alias("rows"))
+    )
+    pairs = g.filter((F.col("n") == 2) & (F.col("q") == 1))
+    lone = g.filter(~((F.col("n") == 2) & (F.col("q") == 1))).select(F.explode("rows").alias("r")).select("r.*")
+    ask = F.filter("rows", lambda r: r["query_seen"])[0]
+    answer = F.filter("rows", lambda r: r["response_seen"])[0]
+    joined = pairs.select(
+        *[
+            (answer[c] if c in ("rcode", "answers") else F.lit(True) if c in ("query_seen", "response_seen") else ask[c]).alias(c)
+            for c in df.columns
+        ]
+    )
+    return whole.unionByName(lone).unionByName(joined)
+
+
+ALERT_SCHEMA = T.StructType(
+    [
+        T.StructField("kind", S), T.StructField("severity", S), T.StructField("src", S), T.StructField("dst", S),
+        T.StructField("dsts", A), T.StructField("dst_count", L), T.StructField("ports", T.ArrayType(L)), T.StructField("proto", S),
+        T.StructField("start", D), T.StructField("end", D), T.StructField("flows", L), T.StructField("technique", S),
+        T.StructField("why", S), T.StructField("evidence", S), T.StructField("uids", A),
+    ]
+)
+
+
+def alert_row(a):
+    return {
+        "kind": a["kind"], "severity": a["severity"], "src": a["src"], "dst": a.get("dst"), "dsts": a.get("dsts"),
+        "dst_count": a.get("dst_count", 1 if a.get("dst") else None), "ports": a.get("ports", []), "proto": a.get("proto"),
+        "start": a["start"], "end": a["end"], "flows": a.get("flows", 0), "technique": a.get("technique"),
+        "why": json.dumps(a.get("why", {})), "evidence": json.dumps(a.get("evidence", {})), "uids": a.get("uids", []),
+    }
+
+
+def write_report(spark, opts, detected, shards, metas):
+    """One report of the whole, from the report code aether has: the records are imported into
+    a new store (aether import) and `aether report` renders it."""
+    aether = os.path.abspath(opts.aether) if opts.aether else _shipped()
+    work = tempfile.mkdtemp(prefix="aether-report-", dir=opts.work or None)
+    try:
+        rec = os.path.join(work, "records")
+        os.makedirs(rec)
+        with open(os.path.join(rec, "shards.jsonl"), "w") as f:
+            for m in sorted(metas, key=lambda m: m["index"]):
+                f.write(json.dumps(m) + "\n")
+        for table, rdd, source in (("conn", detected, "conn"), ("alerts", detected, "alerts"), ("series", shards, "series")):
+            with open(os.path.join(rec, table + ".jsonl"), "w") as f:
+                for _, line in rdd.filter(lambda r, s=source: r[0] == s).toLocalIterator():
+                    f.write(line + "\n")
+        db = os.path.join(work, "whole.sqlite")
+        for cmd in (
+            [aether, "import", "--records", rec, "--db", db],
+            [aether, "report", "--db", db, "--output", os.path.join(opts.out, "report.html")],
+        ):
+            p = subprocess.run(cmd, capture_output=True, text=True)
+            if p.returncode != 0:
+                raise RuntimeError("JobFailure: report: " + (p.stderr.strip().splitlines() or ["failed"])[-1])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _shipped():
+    from pyspark import SparkFiles
+
+    return SparkFiles.get("aether")
