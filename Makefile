@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE := .build/release/aether
 DEBUG := .build/debug/aether
 
-.PHONY: deps attack-deps build release run test bench fuzz demo-capture attack-corpus format lint clean
+.PHONY: deps attack-deps build release run test bench fuzz demo-capture attack-corpus format lint clean spark
 
 FUZZ_SECONDS ?= 60
 
@@ -53,6 +53,12 @@ $(VENV)/bin/python:
 	$(VENV)/bin/pip install -q playwright websockets scapy prometheus_client grpcio grpcio-tools
 
 SHARED ?= $(if $(AETHER_SHARED),$(AETHER_SHARED),../shared)
+
+# The Spark job on local[2]: make spark IN="FILES OR FOLDERS" OUT=DIR (Parquet tables and report.html
+# under DIR). Java comes from Debian, PySpark and DuckDB from PyPI (.build-spark). See spark/README.md.
+spark: release
+	@if [ -z "$(IN)" ] || [ -z "$(OUT)" ]; then echo 'usage: make spark IN="FILES OR FOLDERS" OUT=DIR'; exit 2; fi
+	@py=$$(bash scripts/spark-env.sh) && SPARK_LOCAL_IP=127.0.0.1 $$py spark/aether_job.py --master 'local[2]' --aether $(RELEASE) --out $(OUT) $(IN)
 
 test: deps $(VENV)/bin/python
 	bash scripts/test-all.sh $(SHARED) $(VENV)/bin/python

@@ -12,7 +12,7 @@ check() { # NAME COMMAND...: one suite; its "ok" lines count as passed checks
   echo "== $name"
   "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
-  local oks; oks=$(grep -cE "^(report|live|flood|fuzz|decode|grpc) ok" "$log")
+  local oks; oks=$(grep -cE "^(report|live|flood|fuzz|decode|grpc|spark) ok" "$log")
   passed=$((passed + oks))
   if [ "$rc" -ne 0 ]; then failed=$((failed + 1)); echo "FAILED: $name (exit $rc)"; elif [ "$oks" -eq 0 ]; then passed=$((passed + 1)); fi
 }
@@ -48,6 +48,7 @@ if [ -f "$shared/bench/gencap.py" ]; then
   check "live checks" "$py" Tests/browser/check_live.py .build/debug/aether reports/check/gencap-s1.pcap reports/check/live-1m.pcap reports/check
   check "war room checks" "$py" Tests/browser/check_warroom.py .build/debug/aether reports/check/gencap-s1.pcap reports/check/live-1m.pcap reports/check
   check "gRPC event stream checks" "$py" Tests/grpc/check_grpc.py .build/debug/aether reports/check/gencap-s1.pcap reports/check/live-1m.pcap reports/check
+  check "Spark job checks (local[2], standalone, DuckDB)" bash scripts/check_spark.sh .build/debug/aether "$shared"
 else echo "SKIP: ../shared not found: live checks skipped"; fi
 check "live load checks" "$py" Tests/browser/check_live_load.py .build/debug/aether reports/check
 check "flood check" bash scripts/check_flood.sh .build/debug/aether reports/check

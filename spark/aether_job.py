@@ -247,6 +247,8 @@ def run_job(spark, opts):
     import aether_tables as tables
 
     summary = tables.write_all(spark, opts.out, shards, detected, metas, uid_map)
+    summary["cut_connections"] = len(cuts)
+    summary["joined_fragments"] = len(matches)
     tables.write_report(spark, opts, detected, shards, metas)
     shards.unpersist()
     detected.unpersist()
@@ -259,13 +261,16 @@ def main(argv=None):
     try:
         summary = run_job(spark, opts)
     except Exception as e:  # noqa: BLE001 - one line naming the cause, a non-zero exit
+        import re
+
         msg = str(e)
-        for line in msg.splitlines():
-            if "JobFailure:" in line or "aether exited" in line:
-                msg = line.split("JobFailure:")[-1].strip()
-                break
-        print(f"aether-spark: {msg.splitlines()[0] if msg else type(e).__name__}", file=sys.stderr)
+        found = re.search(r"JobFailure: (.+)", msg)
+        if found:
+            msg = found.group(1)
         spark.stop()
+        sys.stderr.flush()
+        # Last, after Spark's own noise: one line naming the cause.
+        print(f"aether-spark: {msg.splitlines()[0] if msg else type(e).__name__}", file=sys.stderr, flush=True)
         return 1
     print(json.dumps(summary, sort_keys=True))
     spark.stop()

@@ -67,7 +67,7 @@ struct ShardCommand: ParsableCommand {
         }
         try writeLines(out + "/shard.json") { $0(meta.render(pretty: false)) }
         for o in outcomes where o.status == .failed || o.status == .truncated {
-            throw BadInput(message: "\(input): \(o.error?.description ?? "not read whole") (kept \(o.packets) packets read before it)")
+            throw BadInput(message: "\(o.error?.description ?? "\(input): not read whole") (kept \(o.packets) packets read before it)")
         }
         print("shard \(index): \(input): \(stats.packets) packets, \(stats.connections) connection fragments, \(recorder.cuts.count) cut at the end")
     }

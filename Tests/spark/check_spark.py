@@ -1,0 +1,199 @@
+"""The Spark job against `aether analyze` (issue 14). Run by scripts/check_spark.sh with the
+Spark environment's Python:
+
+    check_spark.py AETHER GENCAP WORK
+
+A gencap capture is split into 8 files; the job runs on local[2] with 4 partitions and with 1,
+and on a standalone master and worker (spark-submit --files aether). Each run must give the
+alerts (kind, src, target, time) and the connection, packet and byte totals of `aether analyze`
+of the whole file, and DuckDB's counts over its Parquet must equal `aether stats`. A capture
+that aether cannot read must fail the job with that file named.
+"""
+
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+AETHER, GENCAP, WORK = os.path.abspath(sys.argv[1]), sys.argv[2], os.path.abspath(sys.argv[3])
+HERE = os.path.dirname(os.path.abspath(__file__))
+JOB = os.path.join(HERE, "..", "..", "spark", "aether_job.py")
+PY = sys.executable
+BIN = os.path.dirname(PY)
+ENV = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=PY, PYSPARK_DRIVER_PYTHON=PY)
+passed = failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"spark ok {name}")
+    else:
+        failed += 1
+        print(f"spark FAIL {name} {detail}")
+
+
+def split_pcap(path, parts, out_dir):
+    """Classic pcap into `parts` files of consecutive packets, headers kept."""
+    with open(path, "rb") as f:
+        data = f.read()
+    head = data[:24]
+    endian = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    offsets = []
+    i = 24
+    while i + 16 <= len(data):
+        caplen = struct.unpack(endian + "I", data[i + 8 : i + 12])[0]
+        offsets.append((i, i + 16 + caplen))
+        i += 16 + caplen
+    per = -(-len(offsets) // parts)
+    files = []
+    for k in range(parts):
+        chunk = offsets[k * per : (k + 1) * per]
+        name = os.path.join(out_dir, f"part-{k}.pcap")
+        with open(name, "wb") as f:
+            f.write(head)
+            for a, b in chunk:
+                f.write(data[a:b])
+        files.append(name)
+    return files, len(offsets)
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, env=ENV, **kw)
+
+
+def alert_key(a):
+    target = a.get("dst") or ",".join(sorted(a.get("dsts") or []))
+    return (a["kind"], a["src"], target, round(float(a["start"]), 6))
+
+
+def job(out, master, partitions, inputs, submit=False):
+    if submit:
+        args = [os.path.join(BIN, "spark-submit"), "--master", master, "--files", AETHER, JOB]
+    else:
+        args = [PY, JOB, "--master", master, "--aether", AETHER]
+    args += ["--out", out, "--partitions", str(partitions), "--work", os.path.join(WORK, "scratch")] + inputs
+    t0 = time.time()
+    p = run(args)
+    took = time.time() - t0
+    summary = None
+    for line in p.stdout.splitlines():
+        if line.startswith("{"):
+            summary = json.loads(line)
+    return p, summary, took
+
+
+def compare(label, out, summary, truth_stats, truth_alerts):
+    import duckdb
+
+    check(f"{label}: job finished with a summary", summary is not None)
+    if summary is None:
+        return
+    check(f"{label}: connection total", summary["connections"] == truth_stats["connections"], f"{summary['connections']} != {truth_stats['connections']}")
+    check(f"{label}: packet total", summary["packets"] == truth_stats["packets"], f"{summary['packets']} != {truth_stats['packets']}")
+    check(f"{label}: byte total", summary["wire_bytes"] == truth_stats["wire_bytes"], f"{summary['wire_bytes']} != {truth_stats['wire_bytes']}")
+    check(f"{label}: some connections were cut at file boundaries and joined", summary["joined_fragments"] > 0, str(summary))
+    db = duckdb.connect()
+    q = lambda sql: db.execute(sql.replace("T(", f"read_parquet('{out}/").replace(")/", "/**/*.parquet', hive_partitioning=true)")).fetchall()
+    alerts = q("SELECT kind, src, dst, dsts, start FROM T(alerts)/")
+    got = sorted(alert_key({"kind": k, "src": s, "dst": d, "dsts": ds, "start": st}) for k, s, d, ds, st in alerts)
+    want = sorted(alert_key(a) for a in truth_alerts)
+    check(f"{label}: the same {len(want)} alerts (kind, src, target, time)", got == want, f"\n got  {sorted(set(got) - set(want))}\n want {sorted(set(want) - set(got))}")
+    n_conn = q("SELECT count(*) FROM T(conn)/")[0][0]
+    check(f"{label}: DuckDB conn rows = stats connections", n_conn == truth_stats["connections"], f"{n_conn}")
+    pk, by = q("SELECT sum(packets), sum(bytes) FROM T(series)/")[0]
+    check(f"{label}: DuckDB series packets and bytes = stats", (pk, by) == (truth_stats["packets"], truth_stats["wire_bytes"]), f"{pk} {by}")
+    tcp = q("SELECT sum(packets) FROM T(series)/ WHERE proto = 'tcp'")[0][0]
+    check(f"{label}: DuckDB tcp packets = stats protocols.tcp", tcp == truth_stats["protocols"]["tcp"], f"{tcp}")
+    dq, dr = q("SELECT count(*) FILTER (WHERE query_seen), count(*) FILTER (WHERE response_seen) FROM T(dns)/")[0]
+    check(f"{label}: DuckDB dns queries and responses = stats", (dq, dr) == (truth_stats["dns_queries"], truth_stats["dns_responses"]), f"{dq} {dr}")
+    sni = sorted(r[0] for r in q("SELECT DISTINCT server_name FROM T(tls)/ WHERE server_name IS NOT NULL"))
+    check(f"{label}: DuckDB TLS server names = stats tls_sni", sni == sorted(truth_stats["tls_sni"]), f"{len(sni)}")
+    hosts = sorted(r[0] for r in q("SELECT DISTINCT host FROM T(http)/ WHERE host IS NOT NULL"))
+    check(f"{label}: DuckDB HTTP hosts = stats http_hosts", hosts == sorted(truth_stats["http_hosts"]), f"{len(hosts)}")
+    dates = q("SELECT DISTINCT date FROM T(conn)/")
+    check(f"{label}: conn partitioned by date", len(dates) >= 1 and os.path.isdir(os.path.join(out, "conn", f"date={dates[0][0]}")))
+    cols = [r[0] for r in q("DESCRIBE SELECT * FROM T(conn)/")]
+    check(f"{label}: plain column names", "orig_h" in cols and not any("." in c for c in cols), str(cols))
+    report = os.path.join(out, "report.html")
+    text = open(report).read() if os.path.exists(report) else ""
+    kinds = {a["kind"] for a in truth_alerts}
+    check(f"{label}: report.html of the whole names every alert kind", len(text) > 10000 and all(k in text for k in kinds), report)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def main():
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(WORK)
+    cap = os.path.join(WORK, "whole.pcap")
+    subprocess.run([sys.executable, GENCAP, "--out", cap, "--packets", "60000", "--seed", "14", "--quiet"], check=True)
+    parts_dir = os.path.join(WORK, "parts")
+    os.makedirs(parts_dir)
+    files, total = split_pcap(cap, 8, parts_dir)
+    check("the capture is split into 8 files", len(files) == 8 and total > 50000, f"{total}")
+    db = os.path.join(WORK, "whole.sqlite")
+    subprocess.run([AETHER, "analyze", cap, "--db", db, "--report", os.path.join(WORK, "whole.html")], check=True, capture_output=True)
+    stats = json.loads(run([AETHER, "stats", "--db", db, "--json"]).stdout)
+    alerts = json.loads(run([AETHER, "alerts", "--db", db, "--json"]).stdout)
+    check("analyze of the whole file finds alerts to compare", len(alerts) >= 10, f"{len(alerts)}")
+
+    for parts in (4, 1):
+        out = os.path.join(WORK, f"out-local-{parts}")
+        p, summary, took = job(out, "local[2]", parts, [parts_dir])
+        print(f"     local[2], {parts} partition(s): {took:.1f} s")
+        check(f"local[2] with {parts} partition(s) exits 0", p.returncode == 0, p.stderr[-2000:])
+        compare(f"local[2]/{parts}", out, summary, stats, alerts)
+
+    # A standalone master and one worker from the same wheel, on loopback.
+    mport, wport = free_port(), free_port()
+    master = subprocess.Popen(
+        [os.path.join(BIN, "spark-class"), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(mport), "--webui-port", str(free_port())],
+        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [os.path.join(BIN, "spark-class"), "org.apache.spark.deploy.worker.Worker", f"spark://127.0.0.1:{mport}", "--host", "127.0.0.1",
+         "--port", str(wport), "--webui-port", str(free_port()), "--cores", "2", "--memory", "2g", "--work-dir", os.path.join(WORK, "worker")],
+        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(12)
+        out = os.path.join(WORK, "out-standalone")
+        p, summary, took = job(out, f"spark://127.0.0.1:{mport}", 4, [os.path.join(parts_dir, f) for f in sorted(os.listdir(parts_dir))], submit=True)
+        print(f"     standalone master + worker: {took:.1f} s")
+        check("standalone master and worker (spark-submit --files aether) exits 0", p.returncode == 0, p.stderr[-3000:])
+        compare("standalone", out, summary, stats, alerts)
+    finally:
+        for proc in (worker, master):
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    # A file aether cannot read fails the job, with the file named.
+    bad = os.path.join(WORK, "bad")
+    os.makedirs(bad)
+    shutil.copy(files[0], os.path.join(bad, "part-0.pcap"))
+    with open(os.path.join(bad, "broken.pcap"), "wb") as f:
+        f.write(b"\x00\x01\x02\x03 this is not a capture" * 10)
+    p, summary, _ = job(os.path.join(WORK, "out-bad"), "local[2]", 2, [bad])
+    last = ([l for l in p.stderr.splitlines() if l.startswith("aether-spark:")] or [""])[-1]
+    check("a capture aether cannot read fails the job (non-zero exit, no summary)", p.returncode != 0 and summary is None, f"rc={p.returncode}")
+    check("the failure names the file", "broken.pcap" in last and last.startswith("aether-spark:"), last)
+    check("no partial output is left as a result", not os.path.exists(os.path.join(WORK, "out-bad", "report.html")))
+    print(f"spark: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
