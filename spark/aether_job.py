@@ -39,6 +39,7 @@ def parse_args(argv):
     p.add_argument("--master", help="Spark master (default: spark-submit's)")
     p.add_argument("--partitions", type=int, default=4, help="partitions of hosts for detection")
     p.add_argument("--internal", help="internal networks, comma-separated (as aether's --internal)")
+    p.add_argument("--report", help="report file on the driver (default: OUT/report.html; give one when OUT is not local)")
     p.add_argument("--work", help="folder for task attempts' scratch folders (default: temp)")
     return p.parse_args(argv)
 
@@ -140,7 +141,7 @@ def shard_task(aether, work, internal):
                     meta = json.loads(f.read())
                 meta["uri"] = uri
                 yield ("shard", json.dumps(meta))
-                for table in ("events", "cut", "dns", "ssl", "http", "series"):
+                for table in ("events", "cut", "dns", "ssl", "http", "series", "conversations"):
                     with open(f"{folder}/s/{table}.jsonl") as f:
                         for line in f:
                             yield (table, line.rstrip("\n"))
@@ -196,8 +197,11 @@ def run_job(spark, opts):
         sc.addFile(os.path.abspath(opts.aether))
     elif not os.path.exists(os.path.join(__import__("pyspark").SparkFiles.getRootDirectory(), "aether")):
         raise JobFailure("no aether binary: give --aether PATH or spark-submit --files PATH/aether")
-    if os.path.exists(opts.out):
+    if "://" not in opts.out and os.path.lexists(opts.out):
         raise JobFailure(f"{opts.out}: already exists; the job writes a new folder")
+    report = opts.report or os.path.join(opts.out, "report.html")
+    if os.path.lexists(report):
+        raise JobFailure(f"{report}: already exists; refusing to replace it")
     files = list_inputs(spark, opts.inputs)
     shards = sc.parallelize(list(enumerate(files)), len(files)).mapPartitions(shard_task(opts.aether, opts.work, opts.internal))
     shards = shards.persist(StorageLevel.MEMORY_AND_DISK)
@@ -249,7 +253,11 @@ def run_job(spark, opts):
     summary = tables.write_all(spark, opts.out, shards, detected, metas, uid_map)
     summary["cut_connections"] = len(cuts)
     summary["joined_fragments"] = len(matches)
-    tables.write_report(spark, opts, detected, shards, metas)
+    # What crosses the shuffle: the event records.
+    sizes = shards.filter(lambda r: r[0] == "events").map(lambda r: len(r[1]) + 1)
+    summary["event_records"] = sizes.count()
+    summary["event_bytes"] = sizes.sum()
+    tables.write_report(spark, opts, report, detected, shards, metas, uid_map)
     shards.unpersist()
     detected.unpersist()
     return summary

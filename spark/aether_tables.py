@@ -84,6 +84,7 @@ def write_all(spark, out, shards, detected, metas, uid_map):
     counts["bytes"] = sum(m["bytes"] for m in metas)
     counts["files"] = len(metas)
     counts["connections"] = counts["conn"]
+    counts["conversations"] = shards.filter(lambda r: r[0] == "conversations").map(lambda r: r[1]).distinct().count()
     return counts
 
 
@@ -130,7 +131,7 @@ def alert_row(a):
     }
 
 
-def write_report(spark, opts, detected, shards, metas):
+def write_report(spark, opts, report, detected, shards, metas, uid_map):
     """One report of the whole, from the report code aether has: the records are imported into
     a new store (aether import) and `aether report` renders it."""
     aether = os.path.abspath(opts.aether) if opts.aether else _shipped()
@@ -141,14 +142,23 @@ def write_report(spark, opts, detected, shards, metas):
         with open(os.path.join(rec, "shards.jsonl"), "w") as f:
             for m in sorted(metas, key=lambda m: m["index"]):
                 f.write(json.dumps(m) + "\n")
-        for table, rdd, source in (("conn", detected, "conn"), ("alerts", detected, "alerts"), ("series", shards, "series")):
+        tables = (
+            ("conn", detected), ("alerts", detected), ("series", shards), ("dns", shards), ("ssl", shards), ("http", shards),
+            ("conversations", shards),
+        )
+        for table, rdd in tables:
             with open(os.path.join(rec, table + ".jsonl"), "w") as f:
-                for _, line in rdd.filter(lambda r, s=source: r[0] == s).toLocalIterator():
+                for _, line in rdd.filter(lambda r, s=table: r[0] == s).toLocalIterator():
+                    if table in ("dns", "ssl", "http"):
+                        r = json.loads(line)
+                        if r.get("uid") in uid_map:
+                            r["uid"] = uid_map[r["uid"]]
+                            line = json.dumps(r)
                     f.write(line + "\n")
         db = os.path.join(work, "whole.sqlite")
         for cmd in (
             [aether, "import", "--records", rec, "--db", db],
-            [aether, "report", "--db", db, "--output", os.path.join(opts.out, "report.html")],
+            [aether, "report", "--db", db, "--output", report],
         ):
             p = subprocess.run(cmd, capture_output=True, text=True)
             if p.returncode != 0:

@@ -52,6 +52,10 @@ struct ShardCommand: ParsableCommand {
         for table in [RecordTable.dns, .ssl, .http, .series] {
             try writeLines(out + "/" + table.rawValue + ".jsonl") { emit in try store.records(table) { emit($0.render(pretty: false)) } }
         }
+        // Conversations (distinct 5-tuples) count once over all files: their digests go out.
+        try writeLines(out + "/conversations.jsonl") { emit in
+            for k in try store.conversationKeys() { emit("{\"k\":\(Int64(bitPattern: k))}") }
+        }
         let stats = try store.stats()
         let sha = try store.captures().first?.sha256
         let inferred = pipeline.detector?.internalInferred ?? true
@@ -63,6 +67,8 @@ struct ShardCommand: ParsableCommand {
             o.append(("last_ns", stats.last.map { .int($0) } ?? .null))
             o.append(("internal_seen", .bool(!inferred)))
             o.append(("sha256", sha.map { .string($0) } ?? .null))
+            var st = stat()
+            o.append(("size", .int(stat(input, &st) == 0 ? Int64(st.st_size) : 0)))
             meta = .object(o)
         }
         try writeLines(out + "/shard.json") { $0(meta.render(pretty: false)) }
@@ -217,6 +223,51 @@ final class LineWriter {
     deinit { if !closed { _ = Glibc.close(fd) } }
 }
 
+/// dns, ssl and http records (optional files) with their connections found by uid.
+private func importApplicationRows(_ store: Store, _ ids: [String: Int64], from folder: String) throws {
+    func each(_ name: String, _ body: (JSON, Int64, Int64) throws -> Void) throws {
+        let path = folder + "/" + name
+        guard access(path, F_OK) == 0 else { return }
+        var n = 0
+        try readLines(path) { line in
+            n += 1
+            let r = try parseRecord(line, name, n)
+            guard let uid = r["uid"]?.string, let flow = ids[uid], let ts = r["ts"]?.double else { return }
+            try body(r, flow, Int64((ts * 1e6).rounded()) * 1000)
+        }
+    }
+    var dns: [DNSRow] = []
+    try each("dns.jsonl") { r, flow, ts in
+        let response = r["response_seen"].map { if case .bool(let b) = $0 { return b } else { return false } } ?? (r["rcode"]?.int != nil)
+        let query = r["query_seen"].map { if case .bool(let b) = $0 { return b } else { return false } } ?? true
+        dns.append(
+            DNSRow(
+                ts: ts, flowID: flow, hasQuery: query, hasResponse: response, id: UInt16(clamping: r["trans_id"]?.int ?? 0),
+                name: r["query"]?.string ?? "", qtype: UInt16(clamping: r["qtype"]?.int ?? 0), rcode: UInt8(clamping: r["rcode"]?.int ?? 0),
+                answers: (r["answers"]?.array ?? []).compactMap(\.string).joined(separator: ",")))
+    }
+    var tls: [TLSRow] = []
+    try each("ssl.jsonl") { r, flow, ts in
+        tls.append(
+            TLSRow(
+                ts: ts, flowID: flow, serverName: r["server_name"]?.string, version: r["version"]?.string ?? "",
+                alpn: r["next_protocol"]?.string ?? "", ja4: r["ja4"]?.string ?? ""))
+    }
+    var http: [HTTPRow] = []
+    try each("http.jsonl") { r, flow, ts in
+        var h = HTTPRow(
+            ts: ts, flowID: flow, method: r["method"]?.string ?? "", host: r["host"]?.string, uri: r["uri"]?.string ?? "",
+            userAgent: r["user_agent"]?.string)
+        h.status = r["status_code"]?.int.map { Int($0) }
+        http.append(h)
+    }
+    try store.transaction {
+        if !dns.isEmpty { try store.insert(dns: dns) }
+        if !tls.isEmpty { try store.insert(tls: tls) }
+        if !http.isEmpty { try store.insert(http: http) }
+    }
+}
+
 /// `aether import`: a folder of records (a Spark job's whole result) into a new store, so that
 /// the one report code renders it: `shards.jsonl` (each file's `shard.json`), `conn.jsonl` and
 /// `alerts.jsonl` (from `aether detect`), `series.jsonl`.
@@ -234,7 +285,8 @@ struct ImportCommand: ParsableCommand {
             n += 1
             let m = try parseRecord(line, "shards.jsonl", n)
             let id = try store.beginCapture(
-                path: m["file"]?.string ?? "?", size: 0, format: "records", compressed: false, linkTypes: [], filter: nil)
+                path: m["file"]?.string ?? "?", size: UInt64(max(0, m["size"]?.int ?? 0)), format: "records", compressed: false,
+                linkTypes: [], filter: nil)
             var c = CaptureCounts()
             func u(_ k: String, _ o: JSON? = nil) -> UInt64 { UInt64(max(0, (o ?? m)[k]?.int ?? 0)) }
             c.packets = u("packets"); c.bytes = u("bytes"); c.wireBytes = u("wire_bytes")
@@ -249,17 +301,29 @@ struct ImportCommand: ParsableCommand {
             try store.finishCapture(id, counts: c, sha256: m["sha256"]?.string ?? "", status: "complete", error: nil)
         }
         var batch: [Connection] = []
+        var ids: [String: Int64] = [:]
         n = 0
         try readLines(records + "/conn.jsonl") { line in
             n += 1
             guard let c = try parseRecord(line, "conn.jsonl", n)["_c"] else { throw BadInput(message: "conn.jsonl: line \(n): no connection (_c)") }
             do { batch.append(try connection(fromRecord: c)) } catch let e as RecordError { throw BadInput(message: "conn.jsonl: line \(n): \(e.reason)") }
+            ids[connectionUID(batch[batch.count - 1].id)] = batch[batch.count - 1].id
             if batch.count >= 16_384 {
                 try store.transaction { try store.insert(connections: batch) }
                 batch.removeAll(keepingCapacity: true)
             }
         }
         try store.transaction { try store.insert(connections: batch) }
+        try importApplicationRows(store, ids, from: records)
+        if access(records + "/conversations.jsonl", F_OK) == 0 {
+            var keys = Set<UInt64>()
+            n = 0
+            try readLines(records + "/conversations.jsonl") { line in
+                n += 1
+                if let k = try parseRecord(line, "conversations.jsonl", n)["k"]?.int { keys.insert(UInt64(bitPattern: k)) }
+            }
+            try store.transaction { try store.insert(conversations: Array(keys)) }
+        }
         var series: [Int64: [UInt64]] = [:]
         n = 0
         try readLines(records + "/series.jsonl") { line in

@@ -98,3 +98,53 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "keep me")
     }
 }
+
+/// `aether shard` and `aether detect` by hand (what the Spark job's tasks run).
+final class ShardDetectTests: XCTestCase {
+    func alertKeys(_ text: String, lines: Bool) throws -> [String] {
+        let objects: [[String: Any]] =
+            lines
+            ? try text.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+            : try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [[String: Any]]
+        return objects.map { "\($0["kind"]!) \($0["src"]!) \($0["dst"] ?? "") \($0["start"]!)" }.sorted()
+    }
+
+    func testShardThenDetectGivesAnalyzeAlerts() throws {
+        let tmp = TempDir()
+        let cap = Shared.repoRoot.appendingPathComponent("Fixtures/attacks/nmap-connect.pcap").path
+        XCTAssertTrue(FileManager.default.fileExists(atPath: cap))
+        let db = tmp.path("whole.sqlite")
+        XCTAssertEqual(try runTool(aetherBinary, ["ingest", "--db", db, cap]).status, 0)
+        let truth = try alertKeys(try runTool(aetherBinary, ["alerts", "--db", db, "--json"]).out, lines: false)
+        XCTAssertFalse(truth.isEmpty)
+        let out = tmp.path("shard")
+        let s = try runTool(aetherBinary, ["shard", cap, "--index", "0", "--out", out])
+        XCTAssertEqual(s.status, 0, s.err)
+        for f in ["events.jsonl", "cut.jsonl", "dns.jsonl", "ssl.jsonl", "http.jsonl", "series.jsonl", "conversations.jsonl", "shard.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + f), f)
+        }
+        // A task attempt writes a folder of its own: an existing one is refused.
+        let again = try runTool(aetherBinary, ["shard", cap, "--index", "0", "--out", out])
+        XCTAssertEqual(again.status, 1)
+        XCTAssertTrue(again.err.contains("already exists"), again.err)
+        // One file: its events are already in time order.
+        let alerts = tmp.path("alerts.jsonl")
+        let d = try runTool(
+            aetherBinary, ["detect", "--events", out + "/events.jsonl", "--cuts", out + "/cut.jsonl", "--alerts", alerts, "--conn", tmp.path("conn.jsonl")])
+        XCTAssertEqual(d.status, 0, d.err)
+        XCTAssertEqual(try alertKeys(try String(contentsOfFile: alerts, encoding: .utf8), lines: true), truth)
+        let conns = try String(contentsOfFile: tmp.path("conn.jsonl"), encoding: .utf8).split(separator: "\n").count
+        let stats = try JSONSerialization.jsonObject(with: Data(try runTool(aetherBinary, ["stats", "--db", db, "--json"]).out.utf8)) as! [String: Any]
+        XCTAssertEqual(conns, stats["connections"] as? Int)
+        // A malformed record is one line naming the line, exit 1, and the alerts file is not replaced.
+        let bad = tmp.path("bad.jsonl")
+        try "{\"h\":\"10.0.0.1\",\"t\":1,\"q\":0,\"f\":0,\"e\":\"arp\"}\n{oops\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let b = try runTool(aetherBinary, ["detect", "--events", bad, "--alerts", tmp.path("a2.jsonl")])
+        XCTAssertEqual(b.status, 1)
+        XCTAssertTrue(b.err.contains("line 1"), b.err)
+        XCTAssertEqual(b.err.split(separator: "\n").count, 1, b.err)
+        let c = try runTool(aetherBinary, ["detect", "--events", out + "/events.jsonl", "--alerts", alerts])
+        XCTAssertEqual(c.status, 1)
+        XCTAssertTrue(c.err.contains("refusing"), c.err)
+    }
+}

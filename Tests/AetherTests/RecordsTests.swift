@@ -65,7 +65,8 @@ final class RecordsTests: XCTestCase {
     func testRecordsOutOfOrderAreRefused() throws {
         let replay = EventReplay(engine: DetectionEngine(), join: FragmentJoin())
         try replay.take(try JSONParser.parse(#"{"h":"10.0.0.1","t":20,"q":0,"f":0,"e":"arp","at":20,"op":1,"s":"10.0.0.1","d":"10.0.0.2"}"#))
-        XCTAssertThrowsError(try replay.take(try JSONParser.parse(#"{"h":"10.0.0.1","t":10,"q":1,"f":0,"e":"arp","at":10,"op":1,"s":"10.0.0.1","d":"10.0.0.3"}"#)))
+        XCTAssertThrowsError(
+            try replay.take(try JSONParser.parse(#"{"h":"10.0.0.1","t":10,"q":1,"f":0,"e":"arp","at":10,"op":1,"s":"10.0.0.1","d":"10.0.0.3"}"#)))
         XCTAssertThrowsError(try replay.take(try JSONParser.parse(#"{"h":"10.0.0.1","t":30,"q":2,"f":0,"e":"nonsense"}"#)))
         XCTAssertThrowsError(try replay.take(try JSONParser.parse(#"{"h":"10.0.0.1","t":40,"q":3,"f":0,"e":"opened"}"#)))
     }
@@ -112,7 +113,10 @@ final class RecordsTests: XCTestCase {
         // What the writer writes, the reader reads back.
         let record = JSON.object([("k", .string("<tab>\t\u{1}")), ("n", .int(Int64.min)), ("l", .array([.double(0.25)]))])
         XCTAssertEqual(try JSONParser.parse(record.render(pretty: false)).render(pretty: false), record.render(pretty: false))
-        for bad in ["", "{", "[1,]", "{\"a\" 1}", "\"abc", "\"\\x\"", "01x", "{} x", "tru", "\"\u{1}\"", String(repeating: "[", count: 100) + String(repeating: "]", count: 100)] {
+        for bad in [
+            "", "{", "[1,]", "{\"a\" 1}", "\"abc", "\"\\x\"", "01x", "{} x", "tru", "\"\u{1}\"",
+            String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+        ] {
             XCTAssertThrowsError(try JSONParser.parse(bad), bad)
         }
     }

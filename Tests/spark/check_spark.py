@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -39,28 +38,9 @@ def check(name, ok, detail=""):
 
 
 def split_pcap(path, parts, out_dir):
-    """Classic pcap into `parts` files of consecutive packets, headers kept."""
-    with open(path, "rb") as f:
-        data = f.read()
-    head = data[:24]
-    endian = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    offsets = []
-    i = 24
-    while i + 16 <= len(data):
-        caplen = struct.unpack(endian + "I", data[i + 8 : i + 12])[0]
-        offsets.append((i, i + 16 + caplen))
-        i += 16 + caplen
-    per = -(-len(offsets) // parts)
-    files = []
-    for k in range(parts):
-        chunk = offsets[k * per : (k + 1) * per]
-        name = os.path.join(out_dir, f"part-{k}.pcap")
-        with open(name, "wb") as f:
-            f.write(head)
-            for a, b in chunk:
-                f.write(data[a:b])
-        files.append(name)
-    return files, len(offsets)
+    p = subprocess.run([sys.executable, os.path.join(HERE, "..", "..", "scripts", "split-pcap.py"), path, str(parts), out_dir], check=True, capture_output=True, text=True)
+    files = sorted(os.path.join(out_dir, f) for f in os.listdir(out_dir))
+    return files, int(p.stdout.split()[0])
 
 
 def run(args, **kw):
@@ -97,6 +77,7 @@ def compare(label, out, summary, truth_stats, truth_alerts):
     check(f"{label}: connection total", summary["connections"] == truth_stats["connections"], f"{summary['connections']} != {truth_stats['connections']}")
     check(f"{label}: packet total", summary["packets"] == truth_stats["packets"], f"{summary['packets']} != {truth_stats['packets']}")
     check(f"{label}: byte total", summary["wire_bytes"] == truth_stats["wire_bytes"], f"{summary['wire_bytes']} != {truth_stats['wire_bytes']}")
+    check(f"{label}: conversation total", summary["conversations"] == truth_stats["flows"], f"{summary['conversations']} != {truth_stats['flows']}")
     check(f"{label}: some connections were cut at file boundaries and joined", summary["joined_fragments"] > 0, str(summary))
     db = duckdb.connect()
     q = lambda sql: db.execute(sql.replace("T(", f"read_parquet('{out}/").replace(")/", "/**/*.parquet', hive_partitioning=true)")).fetchall()
@@ -124,6 +105,8 @@ def compare(label, out, summary, truth_stats, truth_alerts):
     text = open(report).read() if os.path.exists(report) else ""
     kinds = {a["kind"] for a in truth_alerts}
     check(f"{label}: report.html of the whole names every alert kind", len(text) > 10000 and all(k in text for k in kinds), report)
+    facts = f"data-stat=\"connections (Zeek model)\">{truth_stats['connections']}<"
+    check(f"{label}: report.html counts the whole's connections", facts in text, facts)
 
 
 def free_port():
