@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aether_records as records  # noqa: E402
@@ -140,11 +141,25 @@ def shard_task(aether, work, internal):
                 with open(folder + "/s/shard.json") as f:
                     meta = json.loads(f.read())
                 meta["uri"] = uri
-                yield ("shard", json.dumps(meta))
-                for table in ("events", "cut", "dns", "ssl", "http", "series", "conversations"):
+                for table in ("cut", "dns", "ssl", "http", "series", "conversations"):
                     with open(f"{folder}/s/{table}.jsonl") as f:
                         for line in f:
                             yield (table, line.rstrip("\n"))
+                # The events; those of connections that began early enough in this file to
+                # continue one cut at the previous file's end also go to the driver as heads.
+                n = size = 0
+                first = meta.get("first_ns")
+                with open(f"{folder}/s/events.jsonl") as f:
+                    for line in f:
+                        line = line.rstrip("\n")
+                        n += 1
+                        size += len(line) + 1
+                        yield ("events", line)
+                        if first is not None and '"e":"finished"' in line:
+                            if records.head_candidate(json.loads(line), first, LONGEST_TIMEOUT_NS):
+                                yield ("head", line)
+                meta["event_records"], meta["event_bytes"] = n, size
+                yield ("shard", json.dumps(meta))
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
 
@@ -205,28 +220,26 @@ def run_job(spark, opts):
     files = list_inputs(spark, opts.inputs)
     shards = sc.parallelize(list(enumerate(files)), len(files)).mapPartitions(shard_task(opts.aether, opts.work, opts.internal))
     shards = shards.persist(StorageLevel.MEMORY_AND_DISK)
-    metas = [json.loads(line) for _, line in shards.filter(lambda r: r[0] == "shard").collect()]
+    timing = {}
+    clock = time.time()
+    # The events are most of the records: the other tables get an RDD of their own, so that
+    # writing each of them does not read every event again.
+    others = shards.filter(lambda r: r[0] != "events").persist(StorageLevel.MEMORY_AND_DISK)
+    # One pass for what the driver needs: per-file counts, cut connections, candidate heads.
+    small = others.filter(lambda r: r[0] in ("shard", "cut", "head")).collect()
+    timing["stage 1: shards (decode, flows, events)"] = time.time() - clock
+    metas = [json.loads(line) for t, line in small if t == "shard"]
     if len(metas) != len(files):
         raise JobFailure(f"{len(files) - len(metas)} of {len(files)} files gave no records")
     # Time order of the files: a connection cut at a file's end continues in the next file.
     order = sorted((m["first_ns"] if m["first_ns"] is not None else 2**63, m["index"]) for m in metas)
     rank = {index: r for r, (_, index) in enumerate(order)}
     first = {m["index"]: m["first_ns"] for m in metas}
-    cuts_lines = shards.filter(lambda r: r[0] == "cut").map(lambda r: r[1]).collect()
+    cuts_lines = [line for t, line in small if t == "cut"]
     rank_b = sc.broadcast(rank)
-    first_b = sc.broadcast(first)
-
-    def head(line):
-        if '"e":"finished"' not in line:
-            return []
-        r = json.loads(line)
-        f0 = first_b.value.get(r["f"])
-        if rank_b.value[r["f"]] == 0 or f0 is None or not records.head_candidate(r, f0, LONGEST_TIMEOUT_NS):
-            return []
-        return [line]
-
-    heads = [json.loads(x) for x in shards.filter(lambda r: r[0] == "events").flatMap(lambda r: head(r[1])).collect()]
     cuts = [json.loads(x) for x in cuts_lines]
+    heads = [json.loads(line) for t, line in small if t == "head"]
+    heads = [r for r in heads if rank[r["f"]] > 0]
     for r in cuts + heads:
         r["f"] = rank[r["f"]]
     matches = records.find_matches(cuts, heads)
@@ -234,9 +247,8 @@ def run_job(spark, opts):
     roots_b = sc.broadcast(roots)
 
     def keyed(line):
-        r = json.loads(line)
-        host = records.route(r, roots_b.value)
-        return ((r["t"], rank_b.value[r["f"]], r["q"], host), line)
+        host, t, q, f = records.route_line(line, roots_b.value)
+        return ((t, rank_b.value[f], q, host), line)
 
     parts = opts.partitions
     events = shards.filter(lambda r: r[0] == "events").map(lambda r: keyed(r[1]))
@@ -246,19 +258,26 @@ def run_job(spark, opts):
     detected = events.mapPartitions(
         detect_task(opts.aether, opts.work, opts.internal, sc.broadcast(cuts_lines), sc.broadcast(records.match_lines(matches)), first_ns, internal_seen)
     ).persist(StorageLevel.MEMORY_AND_DISK)
+    clock = time.time()
     detected.count()
+    shards.unpersist()  # the events are detected; the other tables are in `others`
+    timing["stage 2: shuffle by host, sort, detect"] = time.time() - clock
     uid_map = {records.connection_uid(b): records.connection_uid(root) for b, root in records.roots(matches).items()}
     import aether_tables as tables
 
-    summary = tables.write_all(spark, opts.out, shards, detected, metas, uid_map)
+    clock = time.time()
+    summary = tables.write_all(spark, opts.out, others, detected, metas, uid_map)
+    timing["Parquet tables"] = time.time() - clock
     summary["cut_connections"] = len(cuts)
     summary["joined_fragments"] = len(matches)
     # What crosses the shuffle: the event records.
-    sizes = shards.filter(lambda r: r[0] == "events").map(lambda r: len(r[1]) + 1)
-    summary["event_records"] = sizes.count()
-    summary["event_bytes"] = sizes.sum()
-    tables.write_report(spark, opts, report, detected, shards, metas, uid_map)
-    shards.unpersist()
+    summary["event_records"] = sum(m["event_records"] for m in metas)
+    summary["event_bytes"] = sum(m["event_bytes"] for m in metas)
+    clock = time.time()
+    tables.write_report(spark, opts, report, detected, others, metas, uid_map)
+    timing["report of the whole (import, render)"] = time.time() - clock
+    summary["seconds"] = {k: round(v, 1) for k, v in timing.items()}
+    others.unpersist()
     detected.unpersist()
     return summary
 

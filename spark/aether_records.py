@@ -11,6 +11,7 @@ fragment's events.
 """
 
 import json
+import re
 
 TCP = 6
 
@@ -80,6 +81,30 @@ def route(record, roots):
     if record.get("e") == "tlsHello" and record.get("fid") in roots and roots[record["fid"]]:
         return roots[record["fid"]]
     return record["h"]
+
+
+_HEAD = re.compile(r'^\{"h":"([^"]*)","t":(-?\d+),"q":(\d+),"f":(\d+),"e":"(\w+)"')
+_CONN_ID = re.compile(r'"c":\{"id":(-?\d+)')
+_FLOW = re.compile(r'"fid":(-?\d+)')
+
+
+def route_line(line, roots):
+    """(host, t, q, f) of an event record line as aether writes it, without parsing it whole
+    (this runs once per event); any other shape of line is parsed as JSON."""
+    m = _HEAD.match(line)
+    if m is None:
+        r = json.loads(line)
+        return route(r, roots), r["t"], r["q"], r["f"]
+    host = m.group(1)
+    if roots:
+        c = _CONN_ID.search(line)
+        ident = int(c.group(1)) if c else None
+        if ident is None and m.group(5) == "tlsHello":
+            fid = _FLOW.search(line)
+            ident = int(fid.group(1)) if fid else None
+        if ident in roots and roots[ident]:
+            host = roots[ident]
+    return host, int(m.group(2)), int(m.group(3)), int(m.group(4))
 
 
 def sort_key(record):

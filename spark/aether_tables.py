@@ -73,7 +73,6 @@ def write_all(spark, out, shards, detected, metas, uid_map):
         else:
             df = df.withColumn("date", F.to_date(F.from_unixtime(F.col("ts"))))
         df.write.mode("errorifexists").partitionBy("date").parquet(os.path.join(out, table))
-        counts[table] = spark.read.parquet(os.path.join(out, table)).count()
     alerts = [alert_row(json.loads(line)) for _, line in detected.filter(lambda r: r[0] == "alerts").collect()]
     alerts.sort(key=lambda a: (a["start"], a["kind"], a["src"]))
     adf = spark.createDataFrame(alerts, schema=ALERT_SCHEMA).withColumn("date", F.to_date(F.from_unixtime(F.col("start"))))
@@ -83,7 +82,7 @@ def write_all(spark, out, shards, detected, metas, uid_map):
     counts["wire_bytes"] = sum(m["wire_bytes"] for m in metas)
     counts["bytes"] = sum(m["bytes"] for m in metas)
     counts["files"] = len(metas)
-    counts["connections"] = counts["conn"]
+    counts["connections"] = detected.filter(lambda r: r[0] == "conn").count()
     counts["conversations"] = shards.filter(lambda r: r[0] == "conversations").map(lambda r: r[1]).distinct().count()
     return counts
 
@@ -91,6 +90,7 @@ def write_all(spark, out, shards, detected, metas, uid_map):
 def join_dns_halves(df):
     """A query at one file's end and its response at the next file's start are two halves of one
     transaction (the same connection once fragments are joined, the same id and name): one row."""
+    df = df.cache()  # read three times below
     keys = ["uid", "trans_id", "query", "qtype"]
     halves = F.col("query_seen") != F.col("response_seen")
     whole = df.filter(~halves)
@@ -142,19 +142,22 @@ def write_report(spark, opts, report, detected, shards, metas, uid_map):
         with open(os.path.join(rec, "shards.jsonl"), "w") as f:
             for m in sorted(metas, key=lambda m: m["index"]):
                 f.write(json.dumps(m) + "\n")
-        tables = (
-            ("conn", detected), ("alerts", detected), ("series", shards), ("dns", shards), ("ssl", shards), ("http", shards),
-            ("conversations", shards),
-        )
-        for table, rdd in tables:
-            with open(os.path.join(rec, table + ".jsonl"), "w") as f:
-                for _, line in rdd.filter(lambda r, s=table: r[0] == s).toLocalIterator():
+        # One pass over each RDD, each record to its table's file.
+        files = {}
+        try:
+            for rdd, wanted in ((detected, ("conn", "alerts")), (shards, ("series", "dns", "ssl", "http", "conversations"))):
+                for w in wanted:
+                    files[w] = open(os.path.join(rec, w + ".jsonl"), "w")
+                for table, line in rdd.filter(lambda r, w=wanted: r[0] in w).toLocalIterator():
                     if table in ("dns", "ssl", "http"):
                         r = json.loads(line)
                         if r.get("uid") in uid_map:
                             r["uid"] = uid_map[r["uid"]]
                             line = json.dumps(r)
-                    f.write(line + "\n")
+                    files[table].write(line + "\n")
+        finally:
+            for f in files.values():
+                f.close()
         db = os.path.join(work, "whole.sqlite")
         for cmd in (
             [aether, "import", "--records", rec, "--db", db],
