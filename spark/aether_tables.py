@@ -91,6 +91,7 @@ def join_dns_halves(df):
     """A query at one file's end and its response at the next file's start are two halves of one
     transaction (the same connection once fragments are joined, the same id and name): one row."""
     df = df.cache()  # read three times below
+    df = df.cache()  # read three times below
     keys = ["uid", "trans_id", "query", "qtype"]
     halves = F.col("query_seen") != F.col("response_seen")
     whole = df.filter(~halves)
