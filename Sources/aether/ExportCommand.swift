@@ -12,10 +12,12 @@ import ArgumentParser
 /// programs (a Spark job, jq, DuckDB). Each file is created anew (never over an existing file,
 /// never through a link) and written as the rows are read.
 struct Export: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Write the store's records as JSON Lines (Zeek's field names): conn, dns, ssl, http, series.")
+    static let configuration = CommandConfiguration(
+        abstract: "Write the store's records as JSON Lines with Zeek's field names (conn, dns, ssl, http, series), or as Zeek's ASCII logs.")
     @Option(help: "store file") var db: String
     @Option(help: "folder to write NAME.jsonl into (made if missing)") var out: String
     @Option(help: "tables, comma-separated (default: all)") var tables: String?
+    @Option(help: "json (JSON Lines, NAME.jsonl) or zeek (Zeek's ASCII logs, NAME.log; series has none)") var format = "json"
 
     func run() throws {
         let wanted: [RecordTable]
@@ -27,9 +29,20 @@ struct Export: ParsableCommand {
         } else {
             wanted = RecordTable.allCases
         }
+        guard format == "json" || format == "zeek" else { throw ValidationError("--format: json or zeek") }
         let store = try openStore(db, readOnly: true)
         try makeFolder(out)
         for table in wanted {
+            if format == "zeek" {
+                guard let fields = ZeekLog.fields(table) else { continue }
+                let path = out + "/" + table.rawValue + ".log"
+                let rows = try writeLines(path) { emit in
+                    ZeekLog.header(table, fields: fields).forEach(emit)
+                    try store.records(table) { emit(ZeekLog.line($0, fields: fields)) }
+                }
+                print("\(table.rawValue): \(rows - 7) records → \(path)")
+                continue
+            }
             let path = out + "/" + table.rawValue + ".jsonl"
             let rows = try writeLines(path) { emit in try store.records(table) { emit($0.render(pretty: false)) } }
             print("\(table.rawValue): \(rows) records → \(path)")

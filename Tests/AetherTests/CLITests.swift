@@ -96,6 +96,19 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(symlink(victim, other + "/dns.jsonl"), 0)
         XCTAssertEqual(try runTool(aetherBinary, ["export", "--db", db, "--out", other, "--tables", "dns"]).status, 1)
         XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "keep me")
+        // Zeek's ASCII logs: the header, one row per record, as many columns as fields.
+        let logs = tmp.path("logs")
+        let z = try runTool(aetherBinary, ["export", "--db", db, "--out", logs, "--format", "zeek"])
+        XCTAssertEqual(z.status, 0, z.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: logs + "/series.log"))
+        let lines = try String(contentsOfFile: logs + "/dns.log", encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        let fields = lines.first { $0.hasPrefix("#fields\t") }!.split(separator: "\t").dropFirst()
+        XCTAssertEqual(Array(fields.prefix(3)), ["ts", "uid", "id.orig_h"])
+        XCTAssertTrue(lines.contains { $0.hasPrefix("#types\ttime\tstring\taddr\tport") })
+        let rows = lines.filter { !$0.hasPrefix("#") }
+        XCTAssertEqual(rows.count, stats["dns_queries"] as? Int)
+        for r in rows { XCTAssertEqual(r.split(separator: "\t", omittingEmptySubsequences: false).count, fields.count, String(r)) }
+        XCTAssertTrue(rows.allSatisfy { $0.split(separator: "\t")[0].split(separator: ".").last?.count == 6 })
     }
 }
 
