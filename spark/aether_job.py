@@ -110,7 +110,8 @@ def attempt_folder(work, name):
     return tempfile.mkdtemp(prefix=f"aether-{tag}-", dir=base)
 
 
-def binary(_explicit=None):
+def binary():
+    """The aether binary Spark shipped to this task (addFile)."""
     from pyspark import SparkFiles
 
     return SparkFiles.get("aether")
@@ -125,16 +126,17 @@ def run_aether(args, what):
     return p
 
 
-def shard_task(aether, work, internal):
+def shard_task(work, internal):
     def run(items):
         for index, uri in items:
             folder = attempt_folder(work, f"shard{index}")
             try:
                 path = local_path(uri)
                 if path is None:
-                    # Not on a local or mounted file system: fetch the file through Hadoop.
+                    # A task reads its file in place; a scheme other than file:// would have to be
+                    # copied out of Hadoop first, which this version does not do.
                     raise JobFailure(f"{uri}: only file:// inputs can be read by a task in this version")
-                cmd = [binary(aether), "shard", path, "--index", str(index), "--out", folder + "/s"]
+                cmd = [binary(), "shard", path, "--index", str(index), "--out", folder + "/s"]
                 if internal:
                     cmd += ["--internal", internal]
                 run_aether(cmd, uri)
@@ -166,7 +168,7 @@ def shard_task(aether, work, internal):
     return run
 
 
-def detect_task(aether, work, internal, cuts_b, matches_b, first_ns, internal_seen):
+def detect_task(work, internal, cuts_b, matches_b, first_ns, internal_seen):
     def run(rows):
         folder = attempt_folder(work, "detect")
         try:
@@ -183,7 +185,7 @@ def detect_task(aether, work, internal, cuts_b, matches_b, first_ns, internal_se
             with open(folder + "/matches.jsonl", "w") as f:
                 f.writelines(line + "\n" for line in matches_b.value)
             cmd = [
-                binary(aether), "detect", "--events", events, "--cuts", folder + "/cut.jsonl", "--matches", folder + "/matches.jsonl",
+                binary(), "detect", "--events", events, "--cuts", folder + "/cut.jsonl", "--matches", folder + "/matches.jsonl",
                 "--first-time", str(first_ns), "--alerts", folder + "/alerts.jsonl", "--conn", folder + "/conn.jsonl",
             ]
             if internal_seen:
@@ -218,7 +220,7 @@ def run_job(spark, opts):
     if os.path.lexists(report):
         raise JobFailure(f"{report}: already exists; refusing to replace it")
     files = list_inputs(spark, opts.inputs)
-    shards = sc.parallelize(list(enumerate(files)), len(files)).mapPartitions(shard_task(opts.aether, opts.work, opts.internal))
+    shards = sc.parallelize(list(enumerate(files)), len(files)).mapPartitions(shard_task(opts.work, opts.internal))
     shards = shards.persist(StorageLevel.MEMORY_AND_DISK)
     timing = {}
     clock = time.time()
@@ -256,7 +258,7 @@ def run_job(spark, opts):
     first_ns = min(v for v in first.values() if v is not None) if any(v is not None for v in first.values()) else 0
     internal_seen = any(m.get("internal_seen") for m in metas)
     detected = events.mapPartitions(
-        detect_task(opts.aether, opts.work, opts.internal, sc.broadcast(cuts_lines), sc.broadcast(records.match_lines(matches)), first_ns, internal_seen)
+        detect_task(opts.work, opts.internal, sc.broadcast(cuts_lines), sc.broadcast(records.match_lines(matches)), first_ns, internal_seen)
     ).persist(StorageLevel.MEMORY_AND_DISK)
     clock = time.time()
     detected.count()

@@ -61,15 +61,7 @@ def find_matches(cuts, heads):
 def root_hosts(matches, cuts):
     """{fragment id: the originator of its chain's root} for every later fragment."""
     origin = {r["c"]["id"]: r["c"]["oh"] for r in cuts}
-    out = {}
-    for later in matches:
-        x = later
-        for _ in range(1 << 20):
-            if x not in matches:
-                break
-            x = matches[x]
-        out[later] = origin.get(x)
-    return out
+    return {later: origin.get(root) for later, root in roots(matches).items()}
 
 
 def route(record, roots):

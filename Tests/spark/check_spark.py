@@ -109,6 +109,35 @@ def compare(label, out, summary, truth_stats, truth_alerts):
     check(f"{label}: report.html counts the whole's connections", facts in text, facts)
 
 
+def records_rules():
+    """The driver's matching of fragments, without Spark."""
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "spark"))
+    import aether_records as R
+
+    def conn(i, oh, op, rh, rp, ts, lt, hi, pr=6):
+        return {"id": i, "oh": oh, "op": op, "rh": rh, "rp": rp, "pr": pr, "ts": ts, "lt": lt, "hi": hi}
+
+    cut = {"f": 0, "to": 100, "c": conn(1, "10.0.0.1", 5000, "10.0.0.2", 80, 0, 50, "ShAD")}
+    later = {"f": 1, "c": conn(2, "10.0.0.2", 80, "10.0.0.1", 5000, 60, 70, "^dA")}  # the server first: flipped
+    check("records: a flipped fragment within the timeout continues the cut one", R.find_matches([cut], [later]) == {2: 1})
+    syn = {"f": 1, "c": conn(3, "10.0.0.1", 5000, "10.0.0.2", 80, 60, 70, "S")}
+    check("records: a fragment with its own SYN is a new connection", R.find_matches([cut], [syn]) == {})
+    late = {"f": 1, "c": conn(4, "10.0.0.1", 5000, "10.0.0.2", 80, 151, 160, "D")}
+    check("records: past the idle timeout it is a new connection", R.find_matches([cut], [late]) == {})
+    skip = {"f": 2, "c": conn(5, "10.0.0.1", 5000, "10.0.0.2", 80, 60, 70, "D")}
+    check("records: only the next file continues a cut", R.find_matches([cut], [skip]) == {})
+    first = {"f": 1, "c": conn(6, "10.0.0.1", 5000, "10.0.0.2", 80, 55, 58, "D")}
+    check("records: the earliest fragment continues it", R.find_matches([cut], [later, first]) == {6: 1})
+    udp = {"f": 0, "to": 60, "c": conn(7, "10.0.0.1", 53000, "10.0.0.9", 53, 0, 10, "Dd", pr=17)}
+    udp2 = {"f": 1, "c": conn(8, "10.0.0.1", 53000, "10.0.0.9", 53, 20, 21, "D", pr=17)}
+    check("records: UDP continues within its timeout", R.find_matches([udp], [udp2]) == {8: 7})
+    chain = {2: 1, 9: 2}
+    check("records: a chain routes to its root's originator", R.root_hosts(chain, [cut])[9] == "10.0.0.1")
+    line = '{"h":"10.0.0.2","t":5,"q":1,"f":1,"e":"finished","c":{"id":2,"ts":60}}'
+    check("records: a continuing fragment's events go to the root's host", R.route_line(line, {2: "10.0.0.1"})[0] == "10.0.0.1")
+    check("records: other events keep their host", R.route_line(line, {})[0] == "10.0.0.2")
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -120,6 +149,7 @@ def free_port():
 def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
+    records_rules()
     cap = os.path.join(WORK, "whole.pcap")
     subprocess.run([sys.executable, GENCAP, "--out", cap, "--packets", "60000", "--seed", "14", "--quiet"], check=True)
     parts_dir = os.path.join(WORK, "parts")
