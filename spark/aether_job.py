@@ -128,14 +128,16 @@ def run_aether(args, what):
 
 def shard_task(work, internal):
     def run(items):
-        for index, uri in items:
+        for index, uri, content in items:
             folder = attempt_folder(work, f"shard{index}")
             try:
                 path = local_path(uri)
-                if path is None:
-                    # A task reads its file in place; a scheme other than file:// would have to be
-                    # copied out of Hadoop first, which this version does not do.
-                    raise JobFailure(f"{uri}: only file:// inputs can be read by a task in this version")
+                if content is not None:
+                    # Read through Hadoop (hdfs://, s3a://…): the task writes the bytes out first.
+                    path = folder + "/input" + (".gz" if uri.endswith(".gz") else "")
+                    with open(path, "xb") as f:
+                        f.write(content)
+                    content = None
                 cmd = [binary(), "shard", path, "--index", str(index), "--out", folder + "/s"]
                 if internal:
                     cmd += ["--internal", internal]
@@ -143,6 +145,7 @@ def shard_task(work, internal):
                 with open(folder + "/s/shard.json") as f:
                     meta = json.loads(f.read())
                 meta["uri"] = uri
+                meta["file"] = uri if local_path(uri) is None else meta["file"]
                 for table in ("cut", "dns", "ssl", "http", "series", "conversations"):
                     with open(f"{folder}/s/{table}.jsonl") as f:
                         for line in f:
@@ -166,6 +169,31 @@ def shard_task(work, internal):
                 shutil.rmtree(folder, ignore_errors=True)
 
     return run
+
+
+def inputs_rdd(sc, files):
+    """(index, uri, bytes or None) per file, one partition each. A task reads a file:// input
+    in place (a shared mount); any other scheme comes through Hadoop (sc.binaryFiles), whole
+    in the task's memory, so split such captures into files of a few hundred MB."""
+    fetch = os.environ.get("AETHER_SPARK_FETCH") == "1"  # tests take the Hadoop path with file://
+    local = [(i, u, None) for i, u in enumerate(files) if local_path(u) is not None and not fetch]
+    remote = {u: i for i, u in enumerate(files) if local_path(u) is None or fetch}
+    rdd = sc.parallelize(local, max(1, len(local))) if local else None
+    if remote:
+        index_b = sc.broadcast(remote)
+
+        def tag(pair):
+            uri, content = pair
+            i = index_b.value.get(uri)
+            if i is None:  # the same file, spelt another way by the file system
+                i = next((j for u, j in index_b.value.items() if u.rstrip("/").endswith(uri.split("://")[-1].lstrip("/"))), None)
+            if i is None:
+                raise JobFailure(f"{uri}: read through Hadoop but not among the inputs")
+            return (i, uri, content)
+
+        fetched = sc.binaryFiles(",".join(sorted(remote)), minPartitions=len(remote)).map(tag)
+        rdd = fetched if rdd is None else rdd.union(fetched)
+    return rdd
 
 
 def detect_task(work, internal, cuts_b, matches_b, first_ns, internal_seen):
@@ -220,7 +248,7 @@ def run_job(spark, opts):
     if os.path.lexists(report):
         raise JobFailure(f"{report}: already exists; refusing to replace it")
     files = list_inputs(spark, opts.inputs)
-    shards = sc.parallelize(list(enumerate(files)), len(files)).mapPartitions(shard_task(opts.work, opts.internal))
+    shards = inputs_rdd(sc, files).mapPartitions(shard_task(opts.work, opts.internal))
     shards = shards.persist(StorageLevel.MEMORY_AND_DISK)
     timing = {}
     clock = time.time()
