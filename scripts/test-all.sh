@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 shared=$1 py=$2
 passed=0 failed=0
 log=$(mktemp /tmp/aether-test.XXXXXX)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "${spark_env_log:-}"' EXIT
 check() { # NAME COMMAND...: one suite; its "ok" lines count as passed checks
   local name=$1; shift
   echo "== $name"
@@ -19,6 +19,11 @@ check() { # NAME COMMAND...: one suite; its "ok" lines count as passed checks
 # A venv made before a suite was added lacks its client libraries (PyPI).
 "$py" -c "import playwright, websockets, scapy, prometheus_client, grpc, grpc_tools" 2>/dev/null \
   || "$py" -m pip install -q playwright websockets scapy prometheus_client grpcio grpcio-tools
+# The Spark environment (Java, PySpark's 450 MB download and build) is made in the background
+# while Swift builds; the Spark check waits for it.
+spark_env_log=$(mktemp /tmp/aether-spark-env.XXXXXX)
+bash scripts/spark-env.sh >"$spark_env_log" 2>&1 &
+spark_env_pid=$!
 check "swift format lint (make format fixes)" swift format lint --strict -r Sources Tests
 echo "== swift build"
 if ! swift build; then echo "0 passed, 1 failed"; exit 1; fi
@@ -48,10 +53,12 @@ if [ -f "$shared/bench/gencap.py" ]; then
   check "live checks" "$py" Tests/browser/check_live.py .build/debug/aether reports/check/gencap-s1.pcap reports/check/live-1m.pcap reports/check
   check "war room checks" "$py" Tests/browser/check_warroom.py .build/debug/aether reports/check/gencap-s1.pcap reports/check/live-1m.pcap reports/check
   check "gRPC event stream checks" "$py" Tests/grpc/check_grpc.py .build/debug/aether reports/check/gencap-s1.pcap reports/check/live-1m.pcap reports/check
+  wait "$spark_env_pid" || { echo "Spark environment:"; cat "$spark_env_log"; }
   check "Spark job checks (local[2], standalone, DuckDB)" bash scripts/check_spark.sh .build/debug/aether "$shared"
 else echo "SKIP: ../shared not found: live checks skipped"; fi
 check "live load checks" "$py" Tests/browser/check_live_load.py .build/debug/aether reports/check
 check "flood check" bash scripts/check_flood.sh .build/debug/aether reports/check
+wait "$spark_env_pid" 2>/dev/null || true
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -90,7 +90,7 @@ def list_inputs(spark, inputs):
             out.append(path.toString())
     if not out:
         raise JobFailure("no capture files in the inputs")
-    return out
+    return list(dict.fromkeys(out))  # a file named twice (itself and its folder) is read once
 
 
 def local_path(uri):
@@ -261,6 +261,12 @@ def run_job(spark, opts):
     metas = [json.loads(line) for t, line in small if t == "shard"]
     if len(metas) != len(files):
         raise JobFailure(f"{len(files) - len(metas)} of {len(files)} files gave no records")
+    seen = {}
+    for m in sorted(metas, key=lambda m: m["index"]):
+        if m.get("sha256") and m["sha256"] in seen:
+            # aether analyze skips a capture given twice; records cannot be told apart later.
+            raise JobFailure(f"{seen[m['sha256']]} and {m['uri']} are the same capture (sha256 {m['sha256']}); give it once")
+        seen[m.get("sha256")] = m["uri"]
     # Time order of the files: a connection cut at a file's end continues in the next file.
     order = sorted((m["first_ns"] if m["first_ns"] is not None else 2**63, m["index"]) for m in metas)
     rank = {index: r for r, (_, index) in enumerate(order)}
@@ -306,7 +312,7 @@ def run_job(spark, opts):
     clock = time.time()
     tables.write_report(spark, opts, report, detected, others, metas, uid_map)
     timing["report of the whole (import, render)"] = time.time() - clock
-    summary["seconds"] = {k: round(v, 1) for k, v in timing.items()}
+    summary["seconds"] = dict({k: round(v, 1) for k, v in timing.items()}, parquet=summary.pop("seconds"))
     others.unpersist()
     detected.unpersist()
     return summary

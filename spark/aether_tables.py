@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -57,8 +58,9 @@ def write_all(spark, out, shards, detected, metas, uid_map):
             return json.dumps(r)
         return line
 
-    counts = {}
+    counts = {"seconds": {}}
     for table, source in SOURCES.items():
+        clock = time.time()
         rdd = detected if table == "conn" else shards
         lines = rdd.filter(lambda r, s=source: r[0] == s).map(lambda r: r[1])
         if table in ("dns", "tls", "http"):
@@ -73,6 +75,7 @@ def write_all(spark, out, shards, detected, metas, uid_map):
         else:
             df = df.withColumn("date", F.to_date(F.from_unixtime(F.col("ts"))))
         df.write.mode("errorifexists").partitionBy("date").parquet(os.path.join(out, table))
+        counts["seconds"][table] = round(time.time() - clock, 1)
     alerts = [alert_row(json.loads(line)) for _, line in detected.filter(lambda r: r[0] == "alerts").collect()]
     alerts.sort(key=lambda a: (a["start"], a["kind"], a["src"]))
     adf = spark.createDataFrame(alerts, schema=ALERT_SCHEMA).withColumn("date", F.to_date(F.from_unixtime(F.col("start"))))

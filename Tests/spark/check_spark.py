@@ -171,16 +171,27 @@ def main():
         compare(f"local[2]/{parts}", out, summary, stats, alerts)
 
     # A standalone master and one worker from the same wheel, on loopback.
-    mport, wport = free_port(), free_port()
+    mport, wport, mui = free_port(), free_port(), free_port()
     master = subprocess.Popen(
-        [os.path.join(BIN, "spark-class"), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(mport), "--webui-port", str(free_port())],
+        [os.path.join(BIN, "spark-class"), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(mport), "--webui-port", str(mui)],
         env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     worker = subprocess.Popen(
         [os.path.join(BIN, "spark-class"), "org.apache.spark.deploy.worker.Worker", f"spark://127.0.0.1:{mport}", "--host", "127.0.0.1",
          "--port", str(wport), "--webui-port", str(free_port()), "--cores", "2", "--memory", "2g", "--work-dir", os.path.join(WORK, "worker")],
         env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        time.sleep(12)
+        # Ready when the master lists the worker as alive (its JSON status page, on loopback).
+        import urllib.request
+
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{mui}/json/", timeout=2) as r:
+                    if any(w.get("state") == "ALIVE" for w in json.load(r).get("workers", [])):
+                        break
+            except OSError:
+                pass
+            time.sleep(0.5)
         out = os.path.join(WORK, "out-standalone")
         p, summary, took = job(out, f"spark://127.0.0.1:{mport}", 4, [os.path.join(parts_dir, f) for f in sorted(os.listdir(parts_dir))], submit=True)
         print(f"     standalone master + worker: {took:.1f} s")
