@@ -121,3 +121,19 @@ final class RecordsTests: XCTestCase {
         }
     }
 }
+
+final class ZeekLogTests: XCTestCase {
+    func testValuesAreWrittenAsZeekWritesThem() {
+        let fields: [(String, String)] = [
+            ("ts", "time"), ("query", "string"), ("answers", "vector[string]"), ("rcode", "count"), ("empty", "string"), ("none", "set[string]"),
+            ("d", "interval"),
+        ]
+        let record = JSON.object([
+            ("ts", .double(1_700_000_000.5)), ("query", .string("a\tb\\c\u{7}é")), ("answers", .array([.string("x,y"), .string("z")])),
+            ("rcode", .null), ("empty", .string("")), ("none", .array([])), ("d", .double(0.000_0004)),
+        ])
+        XCTAssertEqual(ZeekLog.line(record, fields: fields), "1700000000.500000\ta\\x09b\\x5cc\\x07é\tx\\x2cy,z\t-\t(empty)\t(empty)\t0.000000")
+        XCTAssertEqual(ZeekLog.header(.ssl, fields: fields)[4], "#path\tssl")
+        XCTAssertNil(ZeekLog.fields(.series))
+    }
+}
