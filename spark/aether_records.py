@@ -4,8 +4,9 @@ boundary, and the partition host of every event record.
 
 A shard's end-of-input flush writes each connection still open as a cut record (`cut.jsonl`):
 its 5-tuple, last packet time `lt` and idle timeout `to`. The next file's fragment of the same
-5-tuple continues it when its first packet comes within that timeout and, for TCP, it did not
-open with its own SYN (one connection table reading both files would have kept going). A chain
+5-tuple continues it when its first packet comes within that timeout, unless it is a TCP
+fragment opening with a fresh SYN where the old connection had ended (one connection table
+reading both files would have kept going in every other case). A chain
 over several files is followed to its root, whose originator is the partition host of every
 fragment's events.
 """
@@ -23,9 +24,13 @@ def five_tuple(c):
     return (c["pr"],) + (a + b if a <= b else b + a)
 
 
-def starts_with_syn(history):
+ENDED = (5, 6)  # EndpointState closed, reset
+
+
+def opens_with_syn(history):
+    """The fragment's first packet was a pure SYN from its originator."""
     h = history[1:] if history.startswith("^") else history
-    return h[:1] in ("S", "H", "s", "h")
+    return h[:1] == "S"
 
 
 def head_candidate(finished, file_first_ns, longest_timeout_ns):
@@ -50,7 +55,9 @@ def find_matches(cuts, heads):
         gap = c["ts"] - ac["lt"]
         if gap < 0 or gap > a["to"]:
             continue
-        if c["pr"] == TCP and starts_with_syn(c["hi"]):
+        # A fresh SYN starts a new connection only where the old one had ended (Zeek's
+        # connection reuse); a retransmitted SYN or one into a live connection goes on with it.
+        if c["pr"] == TCP and opens_with_syn(c["hi"]) and (ac.get("os") in ENDED or ac.get("rs") in ENDED):
             continue
         key = ac["id"]
         if key not in best or c["ts"] < best[key][0]:

@@ -114,14 +114,17 @@ def records_rules():
     sys.path.insert(0, os.path.join(HERE, "..", "..", "spark"))
     import aether_records as R
 
-    def conn(i, oh, op, rh, rp, ts, lt, hi, pr=6):
-        return {"id": i, "oh": oh, "op": op, "rh": rh, "rp": rp, "pr": pr, "ts": ts, "lt": lt, "hi": hi}
+    def conn(i, oh, op, rh, rp, ts, lt, hi, pr=6, os_=4, rs=4):
+        return {"id": i, "oh": oh, "op": op, "rh": rh, "rp": rp, "pr": pr, "ts": ts, "lt": lt, "hi": hi, "os": os_, "rs": rs}
 
-    cut = {"f": 0, "to": 100, "c": conn(1, "10.0.0.1", 5000, "10.0.0.2", 80, 0, 50, "ShAD")}
+    cut = {"f": 0, "to": 100, "c": conn(1, "10.0.0.1", 5000, "10.0.0.2", 80, 0, 50, "ShADF", os_=5)}
     later = {"f": 1, "c": conn(2, "10.0.0.2", 80, "10.0.0.1", 5000, 60, 70, "^dA")}  # the server first: flipped
     check("records: a flipped fragment within the timeout continues the cut one", R.find_matches([cut], [later]) == {2: 1})
     syn = {"f": 1, "c": conn(3, "10.0.0.1", 5000, "10.0.0.2", 80, 60, 70, "S")}
-    check("records: a fragment with its own SYN is a new connection", R.find_matches([cut], [syn]) == {})
+    check("records: a fresh SYN after the connection ended is a new connection", R.find_matches([cut], [syn]) == {})
+    attempt = {"f": 0, "to": 5, "c": conn(11, "10.0.0.1", 6000, "10.0.0.2", 80, 0, 1, "S", os_=1, rs=0)}
+    retry = {"f": 1, "c": conn(12, "10.0.0.1", 6000, "10.0.0.2", 80, 3, 3, "S", os_=1, rs=0)}
+    check("records: a retransmitted SYN goes on with the attempt", R.find_matches([attempt], [retry]) == {12: 11})
     late = {"f": 1, "c": conn(4, "10.0.0.1", 5000, "10.0.0.2", 80, 151, 160, "D")}
     check("records: past the idle timeout it is a new connection", R.find_matches([cut], [late]) == {})
     skip = {"f": 2, "c": conn(5, "10.0.0.1", 5000, "10.0.0.2", 80, 60, 70, "D")}
