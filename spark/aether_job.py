@@ -255,10 +255,8 @@ def run_job(spark, opts):
     # The events are most of the records: the other tables get an RDD of their own, so that
     # writing each of them does not read every event again.
     others = shards.filter(lambda r: r[0] != "events").persist(StorageLevel.MEMORY_AND_DISK)
-    # One pass for what the driver needs: per-file counts, cut connections, candidate heads.
-    small = others.filter(lambda r: r[0] in ("shard", "cut", "head")).collect()
+    metas = [json.loads(line) for _, line in others.filter(lambda r: r[0] == "shard").collect()]
     timing["stage 1: shards (decode, flows, events)"] = time.time() - clock
-    metas = [json.loads(line) for t, line in small if t == "shard"]
     if len(metas) != len(files):
         raise JobFailure(f"{len(files) - len(metas)} of {len(files)} files gave no records")
     seen = {}
@@ -271,15 +269,26 @@ def run_job(spark, opts):
     order = sorted((m["first_ns"] if m["first_ns"] is not None else 2**63, m["index"]) for m in metas)
     rank = {index: r for r, (_, index) in enumerate(order)}
     first = {m["index"]: m["first_ns"] for m in metas}
-    cuts_lines = [line for t, line in small if t == "cut"]
     rank_b = sc.broadcast(rank)
-    cuts = [json.loads(x) for x in cuts_lines]
-    heads = [json.loads(line) for t, line in small if t == "head"]
-    heads = [r for r in heads if rank[r["f"]] > 0]
-    for r in cuts + heads:
-        r["f"] = rank[r["f"]]
-    matches = records.find_matches(cuts, heads)
-    roots = records.root_hosts(matches, cuts)
+
+    def ranked(line):
+        r = json.loads(line)
+        r["f"] = rank_b.value[r["f"]]
+        return r
+
+    # Cut connections meet the next file's early fragments in a join: neither side is brought
+    # to the driver, only the matches (one per joined fragment).
+    cuts_kv = others.filter(lambda r: r[0] == "cut").map(lambda r: ranked(r[1])).map(lambda r: (records.cut_key(r), r))
+    heads_kv = others.filter(lambda r: r[0] == "head").map(lambda r: ranked(r[1])).filter(lambda r: r["f"] > 0)
+    pairs = cuts_kv.join(heads_kv.map(lambda r: (records.head_key(r), r))).values().filter(lambda p: records.continues(*p))
+    matches = records.earliest(pairs.collect())
+    # Only the cut connections that something continues are needed by the partitions (a
+    # cut connection nothing continues simply ended with its file).
+    continued_b = sc.broadcast(set(matches.values()))
+    joined_cuts = others.filter(lambda r: r[0] == "cut").map(lambda r: r[1]).filter(
+        lambda line: json.loads(line)["c"]["id"] in continued_b.value).collect()
+    cut_count = others.filter(lambda r: r[0] == "cut").count()
+    roots = records.root_hosts(matches, [json.loads(line) for line in joined_cuts])
     roots_b = sc.broadcast(roots)
 
     def keyed(line):
@@ -292,7 +301,7 @@ def run_job(spark, opts):
     first_ns = min(v for v in first.values() if v is not None) if any(v is not None for v in first.values()) else 0
     internal_seen = any(m.get("internal_seen") for m in metas)
     detected = events.mapPartitions(
-        detect_task(opts.work, opts.internal, sc.broadcast(cuts_lines), sc.broadcast(records.match_lines(matches)), first_ns, internal_seen)
+        detect_task(opts.work, opts.internal, sc.broadcast(joined_cuts), sc.broadcast(records.match_lines(matches)), first_ns, internal_seen)
     ).persist(StorageLevel.MEMORY_AND_DISK)
     clock = time.time()
     detected.count()
@@ -304,7 +313,7 @@ def run_job(spark, opts):
     clock = time.time()
     summary = tables.write_all(spark, opts.out, others, detected, metas, uid_map)
     timing["Parquet tables"] = time.time() - clock
-    summary["cut_connections"] = len(cuts)
+    summary["cut_connections"] = cut_count
     summary["joined_fragments"] = len(matches)
     # What crosses the shuffle: the event records.
     summary["event_records"] = sum(m["event_records"] for m in metas)

@@ -39,30 +39,43 @@ def head_candidate(finished, file_first_ns, longest_timeout_ns):
     return c["ts"] - file_first_ns <= longest_timeout_ns
 
 
+def continues(cut, head):
+    """Whether the fragment `head` (next file, same 5-tuple) continues the cut connection."""
+    ac, c = cut["c"], head["c"]
+    gap = c["ts"] - ac["lt"]
+    if gap < 0 or gap > cut["to"]:
+        return False
+    # A fresh SYN starts a new connection only where the old one had ended (Zeek's connection
+    # reuse); a retransmitted SYN or one into a live connection goes on with it.
+    return not (c["pr"] == TCP and opens_with_syn(c["hi"]) and (ac.get("os") in ENDED or ac.get("rs") in ENDED))
+
+
+def cut_key(r):
+    """Where a cut record meets its continuation: (its file, 5-tuple)."""
+    return (r["f"], five_tuple(r["c"]))
+
+
+def head_key(r):
+    """Where a head record meets the connection it may continue: (previous file, 5-tuple)."""
+    return (r["f"] - 1, five_tuple(r["c"]))
+
+
+def earliest(pairs):
+    """[(cut, head)] that continue → {later id: earlier id}, the earliest head per cut."""
+    best = {}
+    for a, b in pairs:
+        key = a["c"]["id"]
+        if key not in best or b["c"]["ts"] < best[key][0]:
+            best[key] = (b["c"]["ts"], b["c"]["id"])
+    return {later: earlier for earlier, (_, later) in best.items()}
+
+
 def find_matches(cuts, heads):
     """cuts: cut records of every file; heads: finished records (cut or not) that may continue
-    one. Returns {later id: earlier id}."""
-    open_at_end = {}
-    for r in cuts:
-        open_at_end[(r["f"], five_tuple(r["c"]))] = r
-    best = {}
-    for r in heads:
-        c = r["c"]
-        a = open_at_end.get((r["f"] - 1, five_tuple(c)))
-        if a is None:
-            continue
-        ac = a["c"]
-        gap = c["ts"] - ac["lt"]
-        if gap < 0 or gap > a["to"]:
-            continue
-        # A fresh SYN starts a new connection only where the old one had ended (Zeek's
-        # connection reuse); a retransmitted SYN or one into a live connection goes on with it.
-        if c["pr"] == TCP and opens_with_syn(c["hi"]) and (ac.get("os") in ENDED or ac.get("rs") in ENDED):
-            continue
-        key = ac["id"]
-        if key not in best or c["ts"] < best[key][0]:
-            best[key] = (c["ts"], c["id"])
-    return {later: earlier for earlier, (_, later) in best.items()}
+    one. Returns {later id: earlier id}. (The job does the same as a join in Spark.)"""
+    open_at_end = {cut_key(r): r for r in cuts}
+    pairs = [(open_at_end[head_key(h)], h) for h in heads if head_key(h) in open_at_end]
+    return earliest([(a, b) for a, b in pairs if continues(a, b)])
 
 
 def root_hosts(matches, cuts):
