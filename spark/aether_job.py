@@ -146,9 +146,11 @@ def shard_task(work, internal):
                     meta = json.loads(f.read())
                 meta["uri"] = uri
                 meta["file"] = uri if local_path(uri) is None else meta["file"]
+                meta["cut_records"] = 0
                 for table in ("cut", "dns", "ssl", "http", "series", "conversations"):
                     with open(f"{folder}/s/{table}.jsonl") as f:
                         for line in f:
+                            meta["cut_records"] += table == "cut"
                             yield (table, line.rstrip("\n"))
                 # The events; those of connections that began early enough in this file to
                 # continue one cut at the previous file's end also go to the driver as heads.
@@ -276,20 +278,23 @@ def run_job(spark, opts):
         r["f"] = rank_b.value[r["f"]]
         return r
 
+    clock = time.time()
     # Cut connections meet the next file's early fragments in a join: neither side is brought
     # to the driver, only the matches (one per joined fragment).
-    cuts_kv = others.filter(lambda r: r[0] == "cut").map(lambda r: ranked(r[1])).map(lambda r: (records.cut_key(r), r))
+    cut_lines = others.filter(lambda r: r[0] == "cut").map(lambda r: r[1]).persist(StorageLevel.MEMORY_AND_DISK)
+    cuts_kv = cut_lines.map(ranked).map(lambda r: (records.cut_key(r), r))
     heads_kv = others.filter(lambda r: r[0] == "head").map(lambda r: ranked(r[1])).filter(lambda r: r["f"] > 0)
     pairs = cuts_kv.join(heads_kv.map(lambda r: (records.head_key(r), r))).values().filter(lambda p: records.continues(*p))
     matches = records.earliest(pairs.collect())
     # Only the cut connections that something continues are needed by the partitions (a
     # cut connection nothing continues simply ended with its file).
     continued_b = sc.broadcast(set(matches.values()))
-    joined_cuts = others.filter(lambda r: r[0] == "cut").map(lambda r: r[1]).filter(
-        lambda line: json.loads(line)["c"]["id"] in continued_b.value).collect()
-    cut_count = others.filter(lambda r: r[0] == "cut").count()
+    joined_cuts = cut_lines.filter(lambda line: json.loads(line)["c"]["id"] in continued_b.value).collect()
+    cut_lines.unpersist()
+    cut_count = sum(m["cut_records"] for m in metas)
     roots = records.root_hosts(matches, [json.loads(line) for line in joined_cuts])
     roots_b = sc.broadcast(roots)
+    timing["joining cut connections"] = time.time() - clock
 
     def keyed(line):
         host, t, q, f = records.route_line(line, roots_b.value)
