@@ -13,13 +13,14 @@ that aether cannot read must fail the job with that file named.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
 AETHER, GENCAP, WORK = os.path.abspath(sys.argv[1]), sys.argv[2], os.path.abspath(sys.argv[3])
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "browser"))
+from livekit import free_port  # noqa: E402  (standard library only)
 JOB = os.path.join(HERE, "..", "..", "spark", "aether_job.py")
 PY = sys.executable
 BIN = os.path.dirname(PY)
@@ -139,14 +140,6 @@ def records_rules():
     line = '{"h":"10.0.0.2","t":5,"q":1,"f":1,"e":"finished","c":{"id":2,"ts":60}}'
     check("records: a continuing fragment's events go to the root's host", R.route_line(line, {2: "10.0.0.1"})[0] == "10.0.0.1")
     check("records: other events keep their host", R.route_line(line, {})[0] == "10.0.0.2")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def main():
