@@ -62,27 +62,20 @@ func makeFolder(_ path: String, mustBeNew: Bool = false) throws {
 }
 
 /// Creates `path` (never over a file, never through a link) and writes the lines `produce`
-/// emits, 64 KB at a time. Returns how many.
+/// emits through a `LineWriter`. Returns how many.
 @discardableResult
 func writeLines(_ path: String, _ produce: ((String) -> Void) throws -> Void) throws -> Int {
-    let fd: Int32
-    do { fd = try EvidenceFiles.create(path) } catch let e as FileRefusal { throw BadInput(message: e.message) }
-    defer { close(fd) }
-    var buffer: [UInt8] = []
-    buffer.reserveCapacity(1 << 16)
+    let writer = try LineWriter(path)
     var rows = 0
-    var failed = false
-    func flush() {
-        if !buffer.isEmpty && !buffer.withUnsafeBytes({ EvidenceFiles.writeAll(fd, $0) }) { failed = true }
-        buffer.removeAll(keepingCapacity: true)
-    }
+    var failure: Error?
     try produce { line in
-        buffer.append(contentsOf: line.utf8)
-        buffer.append(0x0A)
-        rows += 1
-        if buffer.count >= 1 << 16 { flush() }
+        guard failure == nil else { return }
+        do {
+            try writer.write(line)
+            rows += 1
+        } catch { failure = error }
     }
-    flush()
-    if failed { throw BadInput(message: "\(path): write failed: \(String(cString: strerror(errno)))") }
+    if let failure { throw failure }
+    try writer.close()
     return rows
 }
