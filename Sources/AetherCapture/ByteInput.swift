@@ -1,88 +1,52 @@
 import CCrypto
 import CZlib
-import Dispatch
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// SHA-256 of a file as stored, computed on another core from its own file descriptor so the
-/// parser's core never pays for it (it was a third of ingest time inline).
-final class FileHasher: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var digest = ""
-
-    init(path: String, background: Bool = true) {
-        if background {
-            DispatchQueue.global(qos: .userInitiated).async { [self] in
-                digest = Self.hash(path)
-                done.signal()
-            }
-        } else {
-            digest = Self.hash(path)
-            done.signal()
-        }
-    }
-
-    /// Waits for the digest; callable more than once.
-    func result() -> String {
-        done.wait()
-        done.signal()
-        return digest
-    }
-
+/// SHA-256 of a file read on its own (the "already ingested" check before an ingest).
+enum FileHasher {
     static func hash(_ path: String) -> String {
         let fd = open(path, O_RDONLY)
         if fd < 0 { return "" }
         defer { close(fd) }
         posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
-        let ctx = EVP_MD_CTX_new()
-        defer { EVP_MD_CTX_free(ctx) }
-        EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
-        let size = 1 << 20
-        let buf = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
-        defer { buf.deallocate() }
-        while true {
-            let r = read(fd, buf, size)
-            if r < 0 && errno == EINTR { continue }
-            if r <= 0 { break }
-            EVP_DigestUpdate(ctx, buf, r)
-        }
-        var md = [UInt8](repeating: 0, count: 32)
-        var len: UInt32 = 0
-        EVP_DigestFinal_ex(ctx, &md, &len)
-        return md.map {
-            let s = String($0, radix: 16); return s.count == 1 ? "0" + s : s
-        }.joined()
+        let feed = BlockFeed(fd: fd, hashing: true, threaded: false)
+        return feed.finish()
     }
 }
 
-/// Sequential bytes of one file, gunzipped on the fly when it is gzip, with the
-/// SHA-256 of the file as stored computed on the way. Callers ask for `n` contiguous
-/// bytes and get a pointer into one reusable buffer: no copy per record beyond the
-/// occasional compaction, and never the whole file in memory or on disk.
+/// Sequential bytes of one file, gunzipped on the fly when it is gzip. Callers ask for `n`
+/// contiguous bytes and get a pointer valid until the next `ensure`. The file is read once, in
+/// large blocks, by a `BlockFeed` that computes its SHA-256 on the way (on another core when
+/// hashing). A plain file is parsed in place in the feed's blocks: only the unread end of a
+/// block is copied, in front of the next; a record longer than that, and gzip's output, go
+/// through one reusable buffer. Never the whole file in memory or on disk.
 final class ByteInput {
     let path: String
     private let fd: Int32
     let isGzip: Bool
     private(set) var fileSize: UInt64 = 0
+    private let feed: BlockFeed
 
-    private var buf: UnsafeMutableRawPointer
-    private var capacity: Int
+    /// The bytes being parsed: `base[start..<end]`, in a feed block or in `buf`.
+    private var base: UnsafeRawPointer
     private var start = 0
     private var end = 0
-    /// Stream offset of `buf[start]`.
+    /// A feed block is held (taken, not yet given back).
+    private var holding = false
+    /// Stream offset of `base[start]`.
     private(set) var offset: UInt64 = 0
-    private var rawEOF = false
     private var streamEnded = false
 
-    // gzip state
-    private var zs = z_stream()
-    private var zin: UnsafeMutablePointer<UInt8>?
-    private let zinCapacity = 1 << 20
-    private var zinAvail = 0
-    private var zinitialized = false
+    /// The reusable buffer: gzip's output, and records longer than a block's headroom allows.
+    private var buf: UnsafeMutableRawPointer
+    private var capacity: Int
 
-    private var hasher: FileHasher?
+    // gzip state: input straight from the feed's blocks
+    private var zs = z_stream()
+    private var zinitialized = false
+    private var zholding = false
 
     static let maxBuffer = 64 << 20
 
@@ -106,16 +70,18 @@ final class ByteInput {
         posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         capacity = 4 << 20
         buf = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        if hash { hasher = FileHasher(path: path) }
+        base = UnsafeRawPointer(buf)
 
         // Sniff gzip from the first two bytes of the file itself.
         var magic: (UInt8, UInt8) = (0, 0)
         let fileDescriptor = fd
         let n = withUnsafeMutableBytes(of: &magic) { pread(fileDescriptor, $0.baseAddress, 2, 0) }
         isGzip = n == 2 && magic.0 == 0x1F && magic.1 == 0x8B
+        // Only a digest is worth a thread: a quick look at the first packet reads inline.
+        feed = BlockFeed(fd: fd, hashing: hash, threaded: hash)
         if isGzip {
-            zin = UnsafeMutablePointer<UInt8>.allocate(capacity: zinCapacity)
             guard aether_inflate_init_gzip(&zs) == Z_OK else {
+                feed.stop()
                 throw CaptureError(.unreadable, path: path, "zlib init failed")
             }
             zinitialized = true
@@ -123,14 +89,14 @@ final class ByteInput {
     }
 
     deinit {
+        feed.stop()
         buf.deallocate()
-        zin?.deallocate()
         if zinitialized { inflateEnd(&zs) }
         close(fd)
     }
 
     @inline(__always) var available: Int { end - start }
-    @inline(__always) var pointer: UnsafeRawPointer { UnsafeRawPointer(buf + start) }
+    @inline(__always) var pointer: UnsafeRawPointer { base + start }
 
     @inline(__always) func advance(_ n: Int) {
         start += n
@@ -140,58 +106,101 @@ final class ByteInput {
     /// Makes `n` bytes available at `pointer`; false if the stream ends first.
     @inline(__always) func ensure(_ n: Int) throws -> Bool {
         if end - start >= n { return true }
-        return try fill(n)
+        return isGzip ? try fillInflated(n) : try fillPlain(n)
     }
 
-    private func fill(_ n: Int) throws -> Bool {
+    private func take() throws -> (UnsafeMutableRawPointer, Int)? {
+        do { return try feed.take() } catch let e as BlockFeed.ReadFailure {
+            throw CaptureError(.unreadable, path: path, offset: offset + UInt64(end - start), "read failed: \(String(cString: strerror(e.errno)))")
+        }
+    }
+
+    /// A plain file: the next block, with what is left of the current one copied in front of it;
+    /// through `buf` only when that does not fit the headroom or one block is not enough.
+    private func fillPlain(_ n: Int) throws -> Bool {
+        guard n <= ByteInput.maxBuffer else { return false }
+        while end - start < n {
+            guard let (data, count) = try take() else { return false }
+            let live = end - start
+            let inBuf = base == UnsafeRawPointer(buf)
+            if live <= BlockFeed.headroom && live + count >= n {
+                (data - live).copyMemory(from: base + start, byteCount: live)
+                if holding { feed.release() }
+                base = UnsafeRawPointer(data - live)
+                start = 0
+                end = live + count
+                holding = true
+                return true
+            }
+            // Gather in buf: what is live, then the whole block.
+            reserve(live + count, keeping: inBuf)
+            if !inBuf { buf.copyMemory(from: base + start, byteCount: live) }
+            (buf + live).copyMemory(from: data, byteCount: count)
+            if holding { feed.release() }
+            feed.release()
+            holding = false
+            base = UnsafeRawPointer(buf)
+            start = 0
+            end = live + count
+        }
+        return true
+    }
+
+    /// Room for `n` bytes at the front of `buf`; `keeping`: the live bytes are in `buf` and move
+    /// to its front.
+    private func reserve(_ n: Int, keeping: Bool) {
+        let live = end - start
         if n > capacity {
-            guard n <= ByteInput.maxBuffer else { return false }
             var newCap = capacity
             while newCap < n { newCap *= 2 }
             let nb = UnsafeMutableRawPointer.allocate(byteCount: newCap, alignment: 16)
-            nb.copyMemory(from: buf + start, byteCount: end - start)
+            if keeping { nb.copyMemory(from: buf + start, byteCount: live) }
             buf.deallocate()
             buf = nb
             capacity = newCap
-            end -= start
-            start = 0
-        } else if start > 0 {
-            let live = end - start
-            if live > 0 { (buf).copyMemory(from: buf + start, byteCount: live) }
-            start = 0
-            end = live
+        } else if keeping && start > 0 && live > 0 {
+            buf.copyMemory(from: buf + start, byteCount: live)
         }
+        if keeping {
+            base = UnsafeRawPointer(buf)
+            end = live
+            start = 0
+        }
+    }
+
+    private func fillInflated(_ n: Int) throws -> Bool {
+        guard n <= ByteInput.maxBuffer else { return false }
+        reserve(max(n, capacity), keeping: true)
         while end - start < n {
-            let got = isGzip ? try inflateMore() : readRaw(into: buf + end, max: capacity - end)
+            let got = try inflateMore()
             if got == 0 { return false }
             end += got
         }
         return true
     }
 
-    private func readRaw(into p: UnsafeMutableRawPointer, max: Int) -> Int {
-        if rawEOF || max == 0 { return 0 }
-        while true {
-            let r = read(fd, p, max)
-            if r < 0 && errno == EINTR { continue }
-            if r <= 0 { rawEOF = true; return 0 }
-            return r
+    /// Feeds zlib the next block when it has used the last one; false at the end of the file.
+    private func refillCompressed() throws -> Bool {
+        if zholding {
+            feed.release()
+            zholding = false
         }
+        guard let (data, count) = try take() else { return false }
+        zs.next_in = data.assumingMemoryBound(to: UInt8.self)
+        zs.avail_in = UInt32(count)
+        zholding = true
+        return true
     }
 
     private func inflateMore() throws -> Int {
-        guard let zin else { return 0 }
         while true {
             if streamEnded { return 0 }
             if zs.avail_in == 0 {
-                let r = readRaw(into: UnsafeMutableRawPointer(zin), max: zinCapacity)
-                if r == 0 {
+                guard try refillCompressed() else {
                     throw CaptureError(
                         .truncated, path: path, offset: offset + UInt64(end - start),
                         "gzip stream cut short")
                 }
-                zs.next_in = zin
-                zs.avail_in = UInt32(r)
             }
             let room = capacity - end
             zs.next_out = (buf + end).assumingMemoryBound(to: UInt8.self)
@@ -200,11 +209,7 @@ final class ByteInput {
             let produced = room - Int(zs.avail_out)
             if rc == Z_STREAM_END {
                 // Concatenated gzip members are one stream (as gunzip treats them).
-                if zs.avail_in == 0 {
-                    let r = readRaw(into: UnsafeMutableRawPointer(zin), max: zinCapacity)
-                    zs.next_in = zin
-                    zs.avail_in = UInt32(r)
-                }
+                if zs.avail_in == 0 { _ = try refillCompressed() }
                 if zs.avail_in >= 2 && zs.next_in[0] == 0x1F && zs.next_in[1] == 0x8B {
                     inflateReset(&zs)
                 } else {
@@ -222,8 +227,8 @@ final class ByteInput {
         }
     }
 
-    /// The SHA-256 of the whole file as stored.
-    func finishHash() -> String { hasher?.result() ?? "" }
+    /// The SHA-256 of the whole file as stored (read to its end if parsing stopped early).
+    func finishHash() -> String { feed.finish() }
 }
 
 /// SHA-256 of a file without parsing it (for the "already ingested" check).
@@ -242,7 +247,5 @@ public func sha256Hex(_ s: String) -> String {
     EVP_DigestUpdate(ctx, bytes, bytes.count)
     EVP_DigestFinal_ex(ctx, &md, &len)
     EVP_MD_CTX_free(ctx)
-    return md.map {
-        let h = String($0, radix: 16); return h.count == 1 ? "0" + h : h
-    }.joined()
+    return hexString(md)
 }

@@ -17,6 +17,10 @@ public struct IngestOptions: Sendable {
     public var rules = DetectorConfig()
     /// The first connection id (a Spark shard's ids must not meet another shard's).
     public var firstFlowID: Int64 = 1
+    /// Threads for the stages after the read (the digest always has its own): 1 runs decode,
+    /// connections, detectors and the store on one thread; 2 or more give column encoding and
+    /// compression a thread of their own. Any number gives the same output.
+    public var threads = Pipeline.defaultThreads
     public init(filter: String? = nil, progress: Bool = false, detect: Bool = true, rules: DetectorConfig = DetectorConfig()) {
         self.filter = filter; self.progress = progress; self.detect = detect; self.rules = rules
     }
@@ -62,6 +66,8 @@ public func printError(_ s: String) {
 /// Source → decode → flows → store, the same for every mode. One instance carries flow state
 /// across all the files it is given, which form one timeline.
 public final class Pipeline {
+    /// The machine's cores (what `--threads` defaults to).
+    public static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
     public let store: Store
     public let options: IngestOptions
     private let decoder = Decoder()
@@ -88,6 +94,7 @@ public final class Pipeline {
         self.store = store
         self.options = options
         if let f = options.filter { filter = try PacketFilter(expression: f) }
+        if options.threads >= 2 { store.encodeOnOwnThread() }
         connections = ConnectionTable(startID: max(try store.nextFlowID(), options.firstFlowID))
         let d = options.detect ? DetectionEngine(config: options.rules, firstAlertID: try store.nextAlertID()) : nil
         detector = d

@@ -13,7 +13,9 @@ public struct ChunkBuilder {
         "ts", "frame", "file_offset", "caplen", "wirelen", "addr_dict", "src", "dst",
         "sport", "dport", "proto", "tcp_flags", "flow_id", "link",
     ]
-    public var columns: [ColumnBuffer]
+    public let columns = ColumnSet(count: ChunkBuilder.columnNames.count)
+    /// The columns' first buffer, held by `columns`: writes through it touch no reference count.
+    private let cols: UnsafeMutablePointer<ColumnBuffer>
     public private(set) var count = 0
     public private(set) var firstSequence: UInt64 = 0
     public private(set) var tsMin = Int64.max
@@ -29,12 +31,10 @@ public struct ChunkBuilder {
             sport = 8, dport = 9, proto = 10, flags = 11, flow = 12, link = 13
     }
 
-    public init() {
-        columns = (0..<ChunkBuilder.columnNames.count).map { _ in ColumnBuffer() }
-    }
+    public init() { cols = columns[0] }
 
     public mutating func reset() {
-        for i in columns.indices { columns[i].clear() }
+        columns.clear()
         count = 0
         tsMin = Int64.max; tsMax = Int64.min
         prevTs = 0; prevFrame = 0; prevOffset = 0; prevFlow = 0
@@ -46,46 +46,47 @@ public struct ChunkBuilder {
         let i = UInt32(dictionary.count)
         dictionary.set(a, Int32(i))
         if a.isV4 {
-            columns[C.dict].byte(4)
+            let dict = cols + C.dict
+            dict.pointee.byte(4)
             var v = a.v4Value.bigEndian
-            columns[C.dict].bytes(&v, 4)
+            dict.pointee.bytes(&v, 4)
         } else {
-            columns[C.dict].byte(6)
+            let dict = cols + C.dict
+            dict.pointee.byte(6)
             var h = a.hi.bigEndian, l = a.lo.bigEndian
-            columns[C.dict].bytes(&h, 8)
-            columns[C.dict].bytes(&l, 8)
+            dict.pointee.bytes(&h, 8)
+            dict.pointee.bytes(&l, 8)
         }
         return UInt64(i) + 1
     }
 
     @inline(__always) public mutating func append(_ m: PacketMeta, flowID: Int64, sequence: UInt64) {
-        if count == 0 { firstSequence = sequence }
+        append(PacketRow(m, flowID: flowID, sequence: sequence))
+    }
+
+    @inline(__always) public mutating func append(_ r: PacketRow) {
+        if count == 0 { firstSequence = r.sequence }
         count += 1
-        if m.timestamp < tsMin { tsMin = m.timestamp }
-        if m.timestamp > tsMax { tsMax = m.timestamp }
-        columns.withUnsafeMutableBufferPointer { c in
-            c[C.ts].zigzag(m.timestamp &- prevTs); prevTs = m.timestamp
-            let frame = Int64(bitPattern: m.frame)
-            c[C.frame].zigzag(frame &- prevFrame); prevFrame = frame
-            let off = Int64(bitPattern: m.fileOffset)
-            c[C.offset].zigzag(off &- prevOffset); prevOffset = off
-            c[C.caplen].varint(UInt64(m.capturedLength))
-            c[C.wirelen].zigzag(Int64(m.wireLength) - Int64(m.capturedLength))
-            c[C.flow].zigzag(flowID &- prevFlow); prevFlow = flowID
-            let link = UInt64(m.interface) << 5 | (m.truncated ? 16 : 0) | (m.vlanTags > 0 ? 8 : 0) | UInt64(m.network.rawValue)
-            c[C.link].varint(link)
-        }
-        let ip = m.network == .ipv4 || m.network == .ipv6
-        let s = ip ? address(m.outer.src) : 0
-        let d = ip ? address(m.outer.dst) : 0
-        columns.withUnsafeMutableBufferPointer { c in
-            c[C.src].varint(s)
-            c[C.dst].varint(d)
-            c[C.sport].varint(UInt64(m.outer.srcPort))
-            c[C.dport].varint(UInt64(m.outer.dstPort))
-            c[C.proto].byte(ip ? m.outer.proto : 0)
-            c[C.flags].byte(m.outer.tcpFlags)
-        }
+        if r.timestamp < tsMin { tsMin = r.timestamp }
+        if r.timestamp > tsMax { tsMax = r.timestamp }
+        let c = cols
+        (c + C.ts).pointee.zigzag(r.timestamp &- prevTs); prevTs = r.timestamp
+        let frame = Int64(bitPattern: r.frame)
+        (c + C.frame).pointee.zigzag(frame &- prevFrame); prevFrame = frame
+        let off = Int64(bitPattern: r.fileOffset)
+        (c + C.offset).pointee.zigzag(off &- prevOffset); prevOffset = off
+        (c + C.caplen).pointee.varint(UInt64(r.capturedLength))
+        (c + C.wirelen).pointee.zigzag(Int64(r.wireLength) - Int64(r.capturedLength))
+        (c + C.flow).pointee.zigzag(r.flowID &- prevFlow); prevFlow = r.flowID
+        (c + C.link).pointee.varint(r.link)
+        let s = r.isIP ? address(r.src) : 0
+        let d = r.isIP ? address(r.dst) : 0
+        (c + C.src).pointee.varint(s)
+        (c + C.dst).pointee.varint(d)
+        (c + C.sport).pointee.varint(UInt64(r.srcPort))
+        (c + C.dport).pointee.varint(UInt64(r.dstPort))
+        (c + C.proto).pointee.byte(r.proto)
+        (c + C.flags).pointee.byte(r.tcpFlags)
     }
 }
 

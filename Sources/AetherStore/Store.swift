@@ -16,6 +16,7 @@ public final class Store {
     public static let chunkSize = 65_536
 
     private var builder = ChunkBuilder()
+    private var stage: ChunkStage?
     private let deflater = Deflater(level: 1)
     private var insertChunk: Statement?
     private var insertFlow: Statement?
@@ -183,13 +184,52 @@ public final class Store {
     // MARK: packets
 
     /// Adds one packet to the open chunk; a full chunk is written out.
+    /// Column encoding and compression on a thread of their own (the pipeline's last stage).
+    /// The chunks and their rows are the same either way.
+    public func encodeOnOwnThread() {
+        if stage == nil { stage = ChunkStage() }
+    }
+
     @inline(__always) public func append(_ m: PacketMeta, flowID: Int64, sequence: UInt64, captureID: Int64) throws {
-        builder.append(m, flowID: flowID, sequence: sequence)
+        let row = PacketRow(m, flowID: flowID, sequence: sequence)
+        if let stage {
+            if let chunks = stage.append(row, captureID: captureID) { try insert(chunks: chunks) }
+            return
+        }
+        builder.append(row)
         if builder.count >= Store.chunkSize { try flushChunk(captureID: captureID) }
     }
 
+    private func insert(chunks: [EncodedChunk]) throws {
+        for c in chunks {
+            try insertChunk(
+                captureID: c.captureID, firstSequence: c.firstSequence, count: c.count, tsMin: c.tsMin, tsMax: c.tsMax
+            ) { s, i in
+                s.bind(Int32(7 + i), blob: c.columns[i])
+            }
+        }
+    }
+
+    /// Ends the current packet chunk (at the end of a capture, or a live checkpoint).
     public func flushChunk(captureID: Int64) throws {
+        if let stage {
+            try insert(chunks: stage.flush())
+            return
+        }
         guard builder.count > 0 else { return }
+        try insertChunk(
+            captureID: captureID, firstSequence: builder.firstSequence, count: builder.count, tsMin: builder.tsMin, tsMax: builder.tsMax
+        ) { s, i in
+            let col = builder.columns[i].pointee
+            let z = deflater.compress(col.base, col.count)
+            s.bind(Int32(7 + i), blob: z.baseAddress!, count: z.count)
+        }
+        builder.reset()
+    }
+
+    private func insertChunk(
+        captureID: Int64, firstSequence: UInt64, count: Int, tsMin: Int64, tsMax: Int64, bindColumn: (Statement, Int) -> Void
+    ) throws {
         if insertChunk == nil {
             let cols = ChunkBuilder.columnNames
             insertChunk = try db.prepare(
@@ -200,19 +240,14 @@ public final class Store {
         }
         let s = insertChunk!
         s.bind(1, captureID)
-        s.bind(2, Int64(builder.firstSequence))
-        s.bind(3, builder.count)
-        s.bind(4, builder.tsMin)
-        s.bind(5, builder.tsMax)
+        s.bind(2, Int64(firstSequence))
+        s.bind(3, count)
+        s.bind(4, tsMin)
+        s.bind(5, tsMax)
         s.bind(6, ChunkBuilder.encoding)
-        for i in builder.columns.indices {
-            let col = builder.columns[i]
-            let z = deflater.compress(col.base, col.count)
-            s.bind(Int32(7 + i), blob: z.baseAddress!, count: z.count)
-        }
+        for i in 0..<ChunkBuilder.columnNames.count { bindColumn(s, i) }
         try s.run()
         s.reset()
-        builder.reset()
     }
 
     // MARK: flows

@@ -54,13 +54,28 @@ func checkInputs(_ inputs: [String]) throws {
     }
 }
 
-func runIngest(_ inputs: [String], db: String, filter: String?, rules: String? = nil, internal nets: String? = nil, detect: Bool = true) throws -> Store {
+/// `--threads`, shared by every command that runs the pipeline.
+struct ThreadOptions: ParsableArguments {
+    @Option(help: "threads for decode, connections, detectors and the store (default: the machine's cores; the output is the same for any number)")
+    var threads: Int = Pipeline.defaultThreads
+
+    func validate() throws {
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be 1…256") }
+    }
+}
+
+func runIngest(
+    _ inputs: [String], db: String, filter: String?, rules: String? = nil, internal nets: String? = nil, detect: Bool = true,
+    threads: Int = Pipeline.defaultThreads
+) throws -> Store {
     let config = try loadRules(rules, internal: nets)
     try checkInputs(inputs)
     let store = try openStore(db, readOnly: false)
     let pipeline: Pipeline
     do {
-        pipeline = try Pipeline(store: store, options: IngestOptions(filter: filter, progress: true, detect: detect, rules: config))
+        var options = IngestOptions(filter: filter, progress: true, detect: detect, rules: config)
+        options.threads = threads
+        pipeline = try Pipeline(store: store, options: options)
     } catch let e as CaptureError {
         throw BadInput(message: e.description)
     }
@@ -98,9 +113,10 @@ struct Ingest: ParsableCommand {
     @Option(help: "detector settings file (see aether rules)") var rules: String?
     @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
     @Flag(name: .customLong("no-detect"), help: "store only; run no detectors") var noDetect = false
+    @OptionGroup var threading: ThreadOptions
 
     func run() throws {
-        _ = try runIngest(inputs, db: db, filter: filter, rules: rules, internal: `internal`, detect: !noDetect)
+        _ = try runIngest(inputs, db: db, filter: filter, rules: rules, internal: `internal`, detect: !noDetect, threads: threading.threads)
     }
 }
 
@@ -113,6 +129,7 @@ struct Analyze: ParsableCommand {
     @Option(help: "detector settings file (see aether rules)") var rules: String?
     @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
     @Flag(help: "replace an existing report file") var force = false
+    @OptionGroup var threading: ThreadOptions
 
     func run() throws {
         let name = defaultName(inputs.first ?? "capture")
@@ -125,7 +142,7 @@ struct Analyze: ParsableCommand {
         }
         if db == nil || report == nil { mkdir("reports", 0o755) }
         var failed: Error?
-        do { _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules, internal: `internal`) } catch let e as ExitCode where e.rawValue == 1 {
+        do { _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules, internal: `internal`, threads: threading.threads) } catch let e as ExitCode where e.rawValue == 1 {
             failed = e
         }
         let store = try openStore(dbPath, readOnly: true)

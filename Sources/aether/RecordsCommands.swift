@@ -23,6 +23,7 @@ struct ShardCommand: ParsableCommand {
     @Option(help: "folder to create (must not exist)") var out: String
     @Option(help: "detector settings file (see aether rules)") var rules: String?
     @Option(help: "internal networks, comma-separated") var `internal`: String?
+    @OptionGroup var threading: ThreadOptions
 
     func run() throws {
         guard index >= 0 && index < 1 << 20 else { throw ValidationError("--index must be 0…1048575") }
@@ -32,6 +33,7 @@ struct ShardCommand: ParsableCommand {
         let store = try openStore(out + "/shard.sqlite", readOnly: false)
         var options = IngestOptions(detect: true, rules: config)
         options.firstFlowID = Int64(index + 1) << 32
+        options.threads = threading.threads
         let pipeline: Pipeline
         do { pipeline = try Pipeline(store: store, options: options) } catch let e as CaptureError { throw BadInput(message: e.description) }
         let eventsPath = out + "/events.jsonl"

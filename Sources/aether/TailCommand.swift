@@ -46,6 +46,7 @@ struct Tail: ParsableCommand {
     @Option(help: "detector settings file") var rules: String?
     @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
     @Option(name: .customLong("buffer-mb"), help: "kernel capture buffer in MB") var bufferMB = 32
+    @OptionGroup var threading: ThreadOptions
 
     func parsedListen() throws -> (String, Int) { try Self.address(listen, option: "--listen") }
 
@@ -123,7 +124,9 @@ struct Tail: ParsableCommand {
         }
         let pipeline: Pipeline
         do {
-            pipeline = try Pipeline(store: store, options: IngestOptions(filter: replay != nil ? filter : nil, detect: true, rules: config))
+            var options = IngestOptions(filter: replay != nil ? filter : nil, detect: true, rules: config)
+            options.threads = threading.threads
+            pipeline = try Pipeline(store: store, options: options)
         } catch let e as CaptureError { throw BadInput(message: e.description) }
         let broadcaster = Broadcaster()
         let events = grpc == nil ? nil : EventStream(queueLimit: grpcQueue)

@@ -243,7 +243,7 @@ final class ValueTests: XCTestCase {
             b.append(m, flowID: Int64(i / 3), sequence: UInt64(1000 + i))
             metas.append(m)
         }
-        let cols = b.columns.map { Array(UnsafeBufferPointer(start: $0.base, count: $0.count)) }
+        let cols = b.columns.arrays
         let back = try ChunkDecoder.decode(columns: cols, count: 500, firstSequence: 1000)
         for (i, (p, m)) in zip(back, metas).enumerated() {
             XCTAssertEqual(p.timestamp, m.timestamp)

@@ -1,0 +1,247 @@
+import CCrypto
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The one read of a capture file: large blocks read in order, each hashed (SHA-256 of the file
+/// as stored) on the way and handed to the parser without a copy. Threaded, a reader thread stays
+/// up to `slots` blocks ahead so that the digest, the one sequential step of an ingest, runs on its
+/// own core; inline, the caller's thread reads a block when it needs one.
+///
+/// Blocks are taken and given back in order. Each has `headroom` bytes in front of its data, where
+/// the parser copies the unread end of the previous block so that a record crossing the boundary
+/// is contiguous without copying the block itself.
+final class BlockFeed: @unchecked Sendable {
+    static let blockSize = 2 << 20
+    static let headroom = 512 << 10
+    static let slots = 6
+
+    private let fd: Int32
+    private let hashing: Bool
+    private let threaded: Bool
+    private let memory: UnsafeMutableRawPointer
+    private var counts = [Int](repeating: 0, count: BlockFeed.slots)
+    // Blocks filled, taken by the parser, and given back; all only grow.
+    private var filled = 0
+    private var taken = 0
+    private var released = 0
+    private var atEnd = false
+    private var readError: Int32 = 0
+    /// The parser is done: the reader hashes what is left of the file without queueing it.
+    private var closed = false
+    /// Nobody wants the digest either: the reader stops.
+    private var abandoned = false
+    private var digest = ""
+    private var digestDone = false
+    private var mutex = pthread_mutex_t()
+    private var cond = pthread_cond_t()
+    private var thread: pthread_t?
+    private let ctx: OpaquePointer?
+
+    init(fd: Int32, hashing: Bool, threaded: Bool) {
+        self.fd = fd
+        self.hashing = hashing
+        self.threaded = threaded
+        memory = UnsafeMutableRawPointer.allocate(
+            byteCount: BlockFeed.slots * (BlockFeed.headroom + BlockFeed.blockSize), alignment: 64)
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&cond, nil)
+        ctx = hashing ? EVP_MD_CTX_new() : nil
+        if let ctx { EVP_DigestInit_ex(ctx, EVP_sha256(), nil) }
+        if threaded {
+            let box = Unmanaged.passRetained(self).toOpaque()
+            var t = pthread_t()
+            if pthread_create(&t, nil, { arg in
+                let feed = Unmanaged<BlockFeed>.fromOpaque(arg!).takeRetainedValue()
+                feed.produce()
+                return nil
+            }, box) == 0 {
+                thread = t
+            } else {
+                Unmanaged<BlockFeed>.fromOpaque(box).release()
+                // No thread: read inline instead.
+                self.threadedFallback = true
+            }
+        }
+    }
+
+    private var threadedFallback = false
+    private var inline: Bool { !threaded || threadedFallback }
+
+    deinit {
+        memory.deallocate()
+        if let ctx { EVP_MD_CTX_free(ctx) }
+        pthread_cond_destroy(&cond)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    /// Stops the reader thread (the parser and the digest are both done with the file).
+    func stop() {
+        guard let t = thread else { return }
+        pthread_mutex_lock(&mutex)
+        abandoned = true
+        closed = true
+        pthread_cond_broadcast(&cond)
+        pthread_mutex_unlock(&mutex)
+        pthread_join(t, nil)
+        thread = nil
+    }
+
+    @inline(__always) private func slotData(_ i: Int) -> UnsafeMutableRawPointer {
+        memory + (i % BlockFeed.slots) * (BlockFeed.headroom + BlockFeed.blockSize) + BlockFeed.headroom
+    }
+
+    /// Reads one block into slot `i`; the byte count, 0 at the end, -errno on a failure.
+    private func readBlock(_ i: Int) -> Int {
+        let p = slotData(i)
+        var got = 0
+        while got < BlockFeed.blockSize {
+            let r = read(fd, p + got, BlockFeed.blockSize - got)
+            if r < 0 {
+                if errno == EINTR { continue }
+                return got > 0 ? got : -Int(errno)
+            }
+            if r == 0 { break }
+            got += r
+        }
+        if got > 0, let ctx { EVP_DigestUpdate(ctx, p, got) }
+        return got
+    }
+
+    private func finishDigest() {
+        guard let ctx else { return }
+        var md = [UInt8](repeating: 0, count: 32)
+        var len: UInt32 = 0
+        EVP_DigestFinal_ex(ctx, &md, &len)
+        digest = hexString(md)
+    }
+
+    /// The reader thread: fills free slots in order until the end of the file, then finishes
+    /// the digest. After `close` it keeps hashing into one slot without handing blocks over.
+    private func produce() {
+        while true {
+            pthread_mutex_lock(&mutex)
+            while filled - released >= BlockFeed.slots && !closed { pthread_cond_wait(&cond, &mutex) }
+            if abandoned {
+                pthread_mutex_unlock(&mutex)
+                return
+            }
+            let discard = closed
+            let slot = discard ? released : filled
+            pthread_mutex_unlock(&mutex)
+            let n = readBlock(slot)
+            pthread_mutex_lock(&mutex)
+            if n <= 0 {
+                if n < 0 { readError = Int32(-n) }
+                atEnd = true
+                pthread_mutex_unlock(&mutex)
+                break
+            }
+            if !closed && !discard {
+                counts[slot % BlockFeed.slots] = n
+                filled += 1
+            }
+            pthread_cond_broadcast(&cond)
+            pthread_mutex_unlock(&mutex)
+        }
+        finishDigest()
+        pthread_mutex_lock(&mutex)
+        digestDone = true
+        pthread_cond_broadcast(&cond)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// The next block in file order (its data and byte count), or nil at the end of the file.
+    /// The block stays valid until it is given back with `release`.
+    func take() throws -> (UnsafeMutableRawPointer, Int)? {
+        if inline {
+            if atEnd { return nil }
+            let n = readBlock(taken)
+            if n <= 0 {
+                atEnd = true
+                if n < 0 { readError = Int32(-n); throw ReadFailure(errno: readError) }
+                finishInline()
+                return nil
+            }
+            counts[taken % BlockFeed.slots] = n
+            filled = taken + 1
+            taken += 1
+            return (slotData(taken - 1), n)
+        }
+        pthread_mutex_lock(&mutex)
+        while filled == taken && !atEnd { pthread_cond_wait(&cond, &mutex) }
+        if filled == taken {
+            let e = readError
+            pthread_mutex_unlock(&mutex)
+            if e != 0 { throw ReadFailure(errno: e) }
+            return nil
+        }
+        let i = taken
+        taken += 1
+        let n = counts[i % BlockFeed.slots]
+        pthread_mutex_unlock(&mutex)
+        return (slotData(i), n)
+    }
+
+    /// Gives the oldest taken block back to the reader.
+    func release() {
+        if inline {
+            released += 1
+            return
+        }
+        pthread_mutex_lock(&mutex)
+        released += 1
+        pthread_cond_signal(&cond)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    private func finishInline() {
+        if !digestDone {
+            finishDigest()
+            digestDone = true
+        }
+    }
+
+    /// The parser will take no more blocks; the digest of the whole file follows (waits for the
+    /// reader to reach the end of the file).
+    func finish() -> String {
+        guard hashing else { return "" }
+        if inline {
+            if !digestDone {
+                // Hash what the parser did not read.
+                while !atEnd {
+                    let n = readBlock(taken)
+                    if n <= 0 { atEnd = true }
+                }
+                finishInline()
+            }
+            return digest
+        }
+        pthread_mutex_lock(&mutex)
+        closed = true
+        pthread_cond_broadcast(&cond)
+        while !digestDone { pthread_cond_wait(&cond, &mutex) }
+        let d = digest
+        pthread_mutex_unlock(&mutex)
+        if let t = thread {
+            pthread_join(t, nil)
+            thread = nil
+        }
+        return d
+    }
+
+    struct ReadFailure: Error {
+        var errno: Int32
+    }
+}
+
+func hexString(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8]()
+    out.reserveCapacity(bytes.count * 2)
+    for b in bytes {
+        out.append(digits[Int(b >> 4)])
+        out.append(digits[Int(b & 15)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}

@@ -1,0 +1,178 @@
+import AetherCore
+
+/// What the packet columns keep of one packet: everything `ChunkBuilder` encodes, as plain
+/// values, so that the encoding can run on another thread than the decoder.
+public struct PacketRow {
+    public var timestamp: Int64
+    public var frame: UInt64
+    public var fileOffset: UInt64
+    public var capturedLength: UInt32
+    public var wireLength: UInt32
+    public var link: UInt64
+    public var src: IPAddress
+    public var dst: IPAddress
+    public var flowID: Int64
+    public var sequence: UInt64
+    public var srcPort: UInt16
+    public var dstPort: UInt16
+    public var proto: UInt8
+    public var tcpFlags: UInt8
+    public var isIP: Bool
+
+    @inline(__always) public init(_ m: PacketMeta, flowID: Int64, sequence: UInt64) {
+        timestamp = m.timestamp
+        frame = m.frame
+        fileOffset = m.fileOffset
+        capturedLength = m.capturedLength
+        wireLength = m.wireLength
+        link = UInt64(m.interface) << 5 | (m.truncated ? 16 : 0) | (m.vlanTags > 0 ? 8 : 0) | UInt64(m.network.rawValue)
+        isIP = m.network == .ipv4 || m.network == .ipv6
+        src = m.outer.src
+        dst = m.outer.dst
+        srcPort = m.outer.srcPort
+        dstPort = m.outer.dstPort
+        proto = isIP ? m.outer.proto : 0
+        tcpFlags = m.outer.tcpFlags
+        self.flowID = flowID
+        self.sequence = sequence
+    }
+}
+
+/// One packet chunk encoded and compressed, waiting for its INSERT.
+struct EncodedChunk {
+    var captureID: Int64
+    var firstSequence: UInt64
+    var count: Int
+    var tsMin: Int64
+    var tsMax: Int64
+    var columns: [[UInt8]]
+}
+
+/// Column encoding and compression on a thread of their own (the pipeline's last stage). The
+/// decoder's thread fills batches of `PacketRow`s; this stage appends them to its
+/// `ChunkBuilder` and compresses each full chunk; the decoder's thread inserts the finished
+/// chunks, so SQLite is only ever called from one thread. Chunks are cut where the inline path
+/// cuts them: at `Store.chunkSize` packets and at every explicit flush.
+final class ChunkStage: @unchecked Sendable {
+    static let batchSize = 4096
+    static let batches = 4
+
+    private let monitor = Monitor()
+    private let rows: UnsafeMutablePointer<PacketRow>
+    private var counts = [Int](repeating: 0, count: ChunkStage.batches)
+    private var captures = [Int64](repeating: 0, count: ChunkStage.batches)
+    private var flushes = [Bool](repeating: false, count: ChunkStage.batches)
+    // Batches submitted and done; both only grow.
+    private var submitted = 0
+    private var completed = 0
+    private var stopping = false
+    private var done: [EncodedChunk] = []
+    private var thread: StageThread?
+
+    // The batch being filled (the decoder's thread only).
+    private var fill: UnsafeMutablePointer<PacketRow>
+    private var filled = 0
+    private var fillCapture: Int64 = 0
+
+    // The worker's own state.
+    private var builder = ChunkBuilder()
+    private let deflater = Deflater(level: 1)
+
+    init?() {
+        rows = UnsafeMutablePointer<PacketRow>.allocate(capacity: ChunkStage.batchSize * ChunkStage.batches)
+        fill = rows
+        guard let t = StageThread({ [unowned(unsafe) self] in self.work() }) else {
+            rows.deallocate()
+            return nil
+        }
+        thread = t
+    }
+
+    deinit {
+        stop()
+        rows.deallocate()
+    }
+
+    func stop() {
+        monitor.withLock {
+            stopping = true
+            monitor.broadcast()
+        }
+        thread?.join()
+        thread = nil
+    }
+
+    /// Adds one packet's row; the chunks finished meanwhile when a batch was handed over.
+    @inline(__always) func append(_ row: PacketRow, captureID: Int64) -> [EncodedChunk]? {
+        if filled == 0 { fillCapture = captureID }
+        (fill + filled).initialize(to: row)
+        filled += 1
+        return filled == ChunkStage.batchSize ? submit(flush: false, wait: false) : nil
+    }
+
+    /// Ends the current chunk: waits for the worker to finish everything given so far; every
+    /// chunk not yet inserted, in order.
+    func flush() -> [EncodedChunk] { submit(flush: true, wait: true) }
+
+    /// Hands the batch being filled to the worker (waiting for a free one, or with `wait` for
+    /// all to be done); the chunks it has finished meanwhile.
+    private func submit(flush: Bool, wait: Bool) -> [EncodedChunk] {
+        monitor.lock()
+        let slot = submitted % ChunkStage.batches
+        counts[slot] = filled
+        captures[slot] = fillCapture
+        flushes[slot] = flush
+        submitted += 1
+        monitor.broadcast()
+        while submitted - completed >= (wait ? 1 : ChunkStage.batches) { monitor.wait() }
+        let out = done
+        done.removeAll(keepingCapacity: true)
+        monitor.unlock()
+        fill = rows + (submitted % ChunkStage.batches) * ChunkStage.batchSize
+        filled = 0
+        return out
+    }
+
+    private func work() {
+        var next = 0
+        while true {
+            monitor.lock()
+            while next == submitted && !stopping { monitor.wait() }
+            if next == submitted {
+                monitor.unlock()
+                return
+            }
+            let slot = next % ChunkStage.batches
+            let n = counts[slot], capture = captures[slot], flush = flushes[slot]
+            monitor.unlock()
+            var finished: [EncodedChunk] = []
+            let batch = rows + slot * ChunkStage.batchSize
+            for i in 0..<n {
+                builder.append(batch[i])
+                if builder.count >= Store.chunkSize { finished.append(encode(capture)) }
+            }
+            if flush && builder.count > 0 { finished.append(encode(capture)) }
+            next += 1
+            monitor.lock()
+            done.append(contentsOf: finished)
+            completed = next
+            monitor.broadcast()
+            monitor.unlock()
+        }
+    }
+
+    private func encode(_ captureID: Int64) -> EncodedChunk {
+        var columns: [[UInt8]] = []
+        columns.reserveCapacity(builder.columns.count)
+        for i in 0..<builder.columns.count {
+            let col = builder.columns[i].pointee
+            let z = deflater.compress(col.base, col.count)
+            columns.append(Array(z.bindMemory(to: UInt8.self)))
+        }
+        let chunk = EncodedChunk(
+            captureID: captureID, firstSequence: builder.firstSequence, count: builder.count, tsMin: builder.tsMin,
+            tsMax: builder.tsMax, columns: columns)
+        builder.reset()
+        return chunk
+    }
+}
