@@ -1,3 +1,4 @@
+import AetherCore
 import CCrypto
 #if canImport(Glibc)
     import Glibc
@@ -12,9 +13,9 @@ import CCrypto
 /// the parser copies the unread end of the previous block so that a record crossing the boundary
 /// is contiguous without copying the block itself.
 final class BlockFeed: @unchecked Sendable {
-    static let blockSize = 2 << 20
-    static let headroom = 512 << 10
-    static let slots = 6
+    static let blockSize = 1 << 20
+    static let headroom = 256 << 10
+    static let slots = 4
 
     private let fd: Int32
     private let hashing: Bool
@@ -33,9 +34,8 @@ final class BlockFeed: @unchecked Sendable {
     private var abandoned = false
     private var digest = ""
     private var digestDone = false
-    private var mutex = pthread_mutex_t()
-    private var cond = pthread_cond_t()
-    private var thread: pthread_t?
+    private let monitor = Monitor()
+    private var thread: StageThread?
     private let ctx: OpaquePointer?
 
     init(fd: Int32, hashing: Bool, threaded: Bool) {
@@ -44,47 +44,31 @@ final class BlockFeed: @unchecked Sendable {
         self.threaded = threaded
         memory = UnsafeMutableRawPointer.allocate(
             byteCount: BlockFeed.slots * (BlockFeed.headroom + BlockFeed.blockSize), alignment: 64)
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&cond, nil)
         ctx = hashing ? EVP_MD_CTX_new() : nil
         if let ctx { EVP_DigestInit_ex(ctx, EVP_sha256(), nil) }
         if threaded {
-            let box = Unmanaged.passRetained(self).toOpaque()
-            var t = pthread_t()
-            if pthread_create(&t, nil, { arg in
-                let feed = Unmanaged<BlockFeed>.fromOpaque(arg!).takeRetainedValue()
-                feed.produce()
-                return nil
-            }, box) == 0 {
-                thread = t
-            } else {
-                Unmanaged<BlockFeed>.fromOpaque(box).release()
-                // No thread: read inline instead.
-                self.threadedFallback = true
-            }
+            // The thread holds the feed until it ends; `stop` or `finish` joins it.
+            thread = StageThread(name: "aether-read") { [self] in produce() }
         }
     }
 
-    private var threadedFallback = false
-    private var inline: Bool { !threaded || threadedFallback }
+    /// No reader thread (none asked for, or the system refused one): the parser's thread reads.
+    private var inline: Bool { thread == nil }
 
     deinit {
         memory.deallocate()
         if let ctx { EVP_MD_CTX_free(ctx) }
-        pthread_cond_destroy(&cond)
-        pthread_mutex_destroy(&mutex)
     }
 
     /// Stops the reader thread (the parser and the digest are both done with the file).
     func stop() {
         guard let t = thread else { return }
-        pthread_mutex_lock(&mutex)
+        monitor.lock()
         abandoned = true
         closed = true
-        pthread_cond_broadcast(&cond)
-        pthread_mutex_unlock(&mutex)
-        pthread_join(t, nil)
-        thread = nil
+        monitor.broadcast()
+        monitor.unlock()
+        t.join()
     }
 
     @inline(__always) private func slotData(_ i: Int) -> UnsafeMutableRawPointer {
@@ -120,35 +104,35 @@ final class BlockFeed: @unchecked Sendable {
     /// the digest. After `close` it keeps hashing into one slot without handing blocks over.
     private func produce() {
         while true {
-            pthread_mutex_lock(&mutex)
-            while filled - released >= BlockFeed.slots && !closed { pthread_cond_wait(&cond, &mutex) }
+            monitor.lock()
+            while filled - released >= BlockFeed.slots && !closed { monitor.wait() }
             if abandoned {
-                pthread_mutex_unlock(&mutex)
+                monitor.unlock()
                 return
             }
             let discard = closed
             let slot = discard ? released : filled
-            pthread_mutex_unlock(&mutex)
+            monitor.unlock()
             let n = readBlock(slot)
-            pthread_mutex_lock(&mutex)
+            monitor.lock()
             if n <= 0 {
                 if n < 0 { readError = Int32(-n) }
                 atEnd = true
-                pthread_mutex_unlock(&mutex)
+                monitor.unlock()
                 break
             }
             if !closed && !discard {
                 counts[slot % BlockFeed.slots] = n
                 filled += 1
             }
-            pthread_cond_broadcast(&cond)
-            pthread_mutex_unlock(&mutex)
+            monitor.broadcast()
+            monitor.unlock()
         }
         finishDigest()
-        pthread_mutex_lock(&mutex)
+        monitor.lock()
         digestDone = true
-        pthread_cond_broadcast(&cond)
-        pthread_mutex_unlock(&mutex)
+        monitor.broadcast()
+        monitor.unlock()
     }
 
     /// The next block in file order (its data and byte count), or nil at the end of the file.
@@ -168,18 +152,18 @@ final class BlockFeed: @unchecked Sendable {
             taken += 1
             return (slotData(taken - 1), n)
         }
-        pthread_mutex_lock(&mutex)
-        while filled == taken && !atEnd { pthread_cond_wait(&cond, &mutex) }
+        monitor.lock()
+        while filled == taken && !atEnd { monitor.wait() }
         if filled == taken {
             let e = readError
-            pthread_mutex_unlock(&mutex)
+            monitor.unlock()
             if e != 0 { throw ReadFailure(errno: e) }
             return nil
         }
         let i = taken
         taken += 1
         let n = counts[i % BlockFeed.slots]
-        pthread_mutex_unlock(&mutex)
+        monitor.unlock()
         return (slotData(i), n)
     }
 
@@ -189,10 +173,10 @@ final class BlockFeed: @unchecked Sendable {
             released += 1
             return
         }
-        pthread_mutex_lock(&mutex)
+        monitor.lock()
         released += 1
-        pthread_cond_signal(&cond)
-        pthread_mutex_unlock(&mutex)
+        monitor.broadcast()
+        monitor.unlock()
     }
 
     private func finishInline() {
@@ -217,16 +201,13 @@ final class BlockFeed: @unchecked Sendable {
             }
             return digest
         }
-        pthread_mutex_lock(&mutex)
+        monitor.lock()
         closed = true
-        pthread_cond_broadcast(&cond)
-        while !digestDone { pthread_cond_wait(&cond, &mutex) }
+        monitor.broadcast()
+        while !digestDone { monitor.wait() }
         let d = digest
-        pthread_mutex_unlock(&mutex)
-        if let t = thread {
-            pthread_join(t, nil)
-            thread = nil
-        }
+        monitor.unlock()
+        thread?.join()
         return d
     }
 

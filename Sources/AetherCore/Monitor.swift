@@ -45,8 +45,15 @@ public final class StageThread: @unchecked Sendable {
         init(_ body: @escaping () -> Void) { self.body = body }
     }
 
-    public init?(_ body: @escaping () -> Void) {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    /// `name` (at most 15 bytes) is what `top -H` and `perf report --sort comm` show.
+    public init?(name: String, _ body: @escaping () -> Void) {
+        let label = String(decoding: name.utf8.prefix(15), as: UTF8.self)
+        let box = Unmanaged.passRetained(
+            Box {
+                Self.nameThisThread(label)
+                body()
+            }
+        ).toOpaque()
         let rc = pthread_create(
             &handle, nil,
             { arg in
@@ -58,6 +65,15 @@ public final class StageThread: @unchecked Sendable {
             Unmanaged<Box>.fromOpaque(box).release()
             return nil
         }
+
+    }
+
+    /// Names the calling thread (pthread_setname_np is not visible to Swift here).
+    private static func nameThisThread(_ name: String) {
+        let fd = open("/proc/thread-self/comm", O_WRONLY)
+        guard fd >= 0 else { return }
+        _ = name.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
     }
 
     /// Waits for the thread to end (once).

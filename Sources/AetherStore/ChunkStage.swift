@@ -81,7 +81,7 @@ final class ChunkStage: @unchecked Sendable {
     init?() {
         rows = UnsafeMutablePointer<PacketRow>.allocate(capacity: ChunkStage.batchSize * ChunkStage.batches)
         fill = rows
-        guard let t = StageThread({ [unowned(unsafe) self] in self.work() }) else {
+        guard let t = StageThread(name: "aether-encode", { [unowned(unsafe) self] in self.work() }) else {
             rows.deallocate()
             return nil
         }
