@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""make bench: AetherLens beside tcpdump on the same 2 M-packet gencap capture, in one run.
-Prints a table and writes it to reports/bench.md. Timings are wall clock with the file in
-page cache; peak RSS from /usr/bin/time -v. Each tool runs 3 times; the best time is shown."""
+"""make bench: AetherLens beside tcpdump, nfpcapd and `openssl dgst -sha256` on the same gencap
+captures (2 M and 8 M packets), in one run. Tools run in interleaved rounds (every tool once per
+round, BENCH_RUNS rounds) and the median is shown: wall time, CPU time (user + system), peak RSS
+and the share of tcpdump's rate. The figures are compared with reports/bench-baseline.json (committed)
+and a loss of more than 10 % of tcpdump's rate is flagged as a regression. Prints a table and writes
+it to reports/bench.md. Timings are taken with the files in page cache."""
 import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -18,15 +22,73 @@ PACKETS = int(os.environ.get("BENCH_PACKETS", "2000000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 
 
-def timed(cmd):
-    """Wall seconds and peak RSS (kB) of one command."""
+def timed(cmd, cpu=False):
+    """Wall seconds and peak RSS (kB) of one command; with `cpu`, also its CPU seconds."""
     t0 = time.monotonic()
     r = subprocess.run(["/usr/bin/time", "-v"] + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.monotonic() - t0
     if r.returncode != 0:
         sys.exit(f"bench: {' '.join(cmd)} failed:\n{r.stderr[-2000:]}")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1))
+    if cpu:
+        user = float(re.search(r"User time \(seconds\): ([\d.]+)", r.stderr).group(1))
+        system = float(re.search(r"System time \(seconds\): ([\d.]+)", r.stderr).group(1))
+        return wall, rss, user + system
     return wall, rss
+
+
+def interleaved(runs, rounds):
+    """Each (name, cmd, before) once per round, in turn; the median wall and CPU time and the
+    largest peak RSS of each."""
+    got = {name: [] for name, _, _ in runs}
+    for _ in range(rounds):
+        for name, cmd, before in runs:
+            if before:
+                before()
+            got[name].append(timed(cmd, cpu=True))
+    out = {}
+    for name, _, _ in runs:
+        r = got[name]
+        out[name] = {"wall": statistics.median(x[0] for x in r), "cpu": statistics.median(x[2] for x in r),
+                     "rss_mb": max(x[1] for x in r) / 1024, "walls": [round(x[0], 2) for x in r]}
+    return out
+
+
+def capture(packets, seed):
+    path = os.path.join(WORK, f"gencap-{packets}.pcap")
+    if not os.path.exists(path):
+        print(f"generating {path} …", flush=True)
+        subprocess.run(["python3", os.path.join(SHARED, "bench/gencap.py"), "--out", path, "--packets", str(packets),
+                        "--seed", str(seed), "--quiet"], check=True)
+    subprocess.run(["cat", path], stdout=subprocess.DEVNULL, check=True)  # page cache
+    return path, json.load(open(path + ".truth.json"))["packets"]
+
+
+def ingest_table(cap, n):
+    """The ingest comparison on one capture: tcpdump, nfpcapd, the digest alone, aether with one
+    thread and with the default (the machine's cores)."""
+    db = os.path.join(WORK, "ab.sqlite")
+
+    def fresh():
+        for suffix in ["", "-wal", "-shm"]:
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+
+    runs = [("tcpdump -r F -w /dev/null", ["tcpdump", "-r", cap, "-w", "/dev/null"], None)]
+    nfpcapd = shutil.which("nfpcapd") or ("/usr/bin/nfpcapd" if os.path.exists("/usr/bin/nfpcapd") else None)
+    if nfpcapd:
+        nfdir = os.path.join(WORK, "nfpcapd")
+
+        def nf_fresh():
+            shutil.rmtree(nfdir, ignore_errors=True)
+            os.makedirs(nfdir)
+        runs.append(("nfpcapd -r F -w DIR (C flow meter, no digest)", [nfpcapd, "-r", cap, "-w", nfdir], nf_fresh))
+    runs.append(("openssl dgst -sha256 F (the digest alone)", ["openssl", "dgst", "-sha256", cap], None))
+    runs.append(("aether ingest --threads 1", [AETHER, "ingest", cap, "--db", db, "--threads", "1"], fresh))
+    runs.append((f"aether ingest (default: --threads {os.cpu_count()})", [AETHER, "ingest", cap, "--db", db], fresh))
+    res = interleaved(runs, RUNS)
+    fresh()
+    return res
 
 
 def best(cmd, before=None):
@@ -56,39 +118,71 @@ def write_probe_capture(path, probes=1_000_000):
             f.write(struct.pack("<IIII", ts // 1_000_000, ts % 1_000_000, len(frame), len(frame)) + frame)
 
 
+BASELINE = os.path.join(ROOT, "reports/bench-baseline.json")
+
+
+def table_lines(title, res, n, tcpdump_t):
+    lines = [f"**{title}**", "",
+             "| run | wall (s) | CPU (s) | packets/s | share of tcpdump's rate | peak RSS (MB) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, r in res.items():
+        lines.append(f"| {name} | {r['wall']:.2f} | {r['cpu']:.2f} | {n / r['wall'] / 1e6:.2f} M | "
+                     f"{tcpdump_t / r['wall'] * 100:.0f} % | {r['rss_mb']:.0f} |")
+    return lines + [""]
+
+
 def main():
     os.makedirs(WORK, exist_ok=True)
-    cap = os.path.join(WORK, f"gencap-{PACKETS}.pcap")
-    if not os.path.exists(cap):
-        print(f"generating {cap} …", flush=True)
-        subprocess.run(["python3", os.path.join(SHARED, "bench/gencap.py"), "--out", cap, "--packets", str(PACKETS),
-                        "--seed", "1", "--quiet"], check=True)
-    truth = json.load(open(cap + ".truth.json"))
-    n = truth["packets"]
-    subprocess.run(["cat", cap], stdout=subprocess.DEVNULL, check=True)  # page cache
+    cap, n = capture(PACKETS, 5)
+    big = int(os.environ.get("BENCH_LARGE_PACKETS", "8000000"))
+    tables = [(cap, n, ingest_table(cap, n))]
+    if big > 0:
+        bcap, bn = capture(big, 5)
+        tables.append((bcap, bn, ingest_table(bcap, bn)))
+        subprocess.run(["cat", cap], stdout=subprocess.DEVNULL, check=True)
 
-    rows = []
-    t, rss = best(["tcpdump", "-r", cap, "-w", "/dev/null"])
-    rows.append(("tcpdump -r F -w /dev/null", t, rss, None))
-    tcpdump_t = t
+    lines = [f"# make bench — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
+             f"gencap seed 5, files in page cache; {RUNS} interleaved rounds, median; {os.cpu_count()} cores. "
+             "CPU is user + system time of the process and all its threads.", ""]
+    flags = []
+    baseline = json.load(open(BASELINE)) if os.path.exists(BASELINE) else {}
+    shares = {}
+    default = f"aether ingest (default: --threads {os.cpu_count()})"
+    for c, k, res in tables:
+        tcpdump_t = res["tcpdump -r F -w /dev/null"]["wall"]
+        lines += table_lines(f"`{os.path.relpath(c, ROOT)}`: {k:,} packets, {os.path.getsize(c) / 1e9:.2f} GB", res, k, tcpdump_t)
+        digest = res["openssl dgst -sha256 F (the digest alone)"]["wall"]
+        full = res[default]["wall"]
+        one = res["aether ingest --threads 1"]["wall"]
+        lines.append(f"Full ingest takes {full / digest:.2f}x the digest's wall time (target ≤ 1.2x); "
+                     f"{one / full:.2f}x speed-up from --threads 1 to the default. "
+                     f"Walls per round: " + "; ".join(f"{name.split(' (')[0]}: {r['walls']}" for name, r in res.items() if name.startswith("aether")) + ".")
+        lines.append("")
+        for name, r in res.items():
+            key = f"{k}:{name}"
+            shares[key] = tcpdump_t / r["wall"]
+            old = baseline.get(key)
+            if old and name.startswith("aether") and shares[key] < 0.9 * old:
+                flags.append(f"REGRESSION: {name} on {k:,} packets: {shares[key] * 100:.0f} % of tcpdump's rate, "
+                             f"{old * 100:.0f} % in reports/bench-baseline.json")
+    if len(tables) == 2:
+        per_small = tables[0][2][default]["wall"] / tables[0][1]
+        per_big = tables[1][2][default]["wall"] / tables[1][1]
+        lines.append(f"Cost per packet at {tables[1][1]:,} packets is {per_big / per_small * 100 - 100:+.1f} % of the cost at "
+                     f"{tables[0][1]:,} (target within 10 %).")
+        lines.append("")
+    if os.environ.get("BENCH_SAVE") == "1":
+        with open(BASELINE, "w") as f:
+            json.dump({k: round(v, 4) for k, v in shares.items()}, f, indent=1, sort_keys=True)
+        lines.append("(These figures were saved as reports/bench-baseline.json.)")
+        lines.append("")
+    lines += flags or ["No regression against reports/bench-baseline.json." if baseline else "No reports/bench-baseline.json to compare with (BENCH_SAVE=1 writes it)."]
+    lines.append("")
 
-    nfpcapd = shutil.which("nfpcapd") or ("/usr/bin/nfpcapd" if os.path.exists("/usr/bin/nfpcapd") else None)
-    if nfpcapd:
-        nfdir = os.path.join(WORK, "nfpcapd")
-
-        def nf_fresh():
-            shutil.rmtree(nfdir, ignore_errors=True)
-            os.makedirs(nfdir)
-        t, rss = best([nfpcapd, "-r", cap, "-w", nfdir], before=nf_fresh)
-        rows.append(("nfpcapd -r F -w DIR (C flow meter)", t, rss, None))
-
-    if shutil.which("tshark"):
-        t, rss = timed(["tshark", "-r", cap, "-q", "-z", "conv,tcp"])
-        rows.append(("tshark -q -z conv,tcp", t, rss, None))
-        tshark_t = t
-    else:
-        tshark_t = None
-
+    res2 = tables[0][2]
+    tcpdump_t = res2["tcpdump -r F -w /dev/null"]["wall"]
+    ingest_t = res2[default]["wall"]
+    ingest_rss = res2[default]["rss_mb"] * 1024
     db = os.path.join(WORK, "ingest.sqlite")
 
     def fresh():
@@ -96,18 +190,17 @@ def main():
             if os.path.exists(db + suffix):
                 os.remove(db + suffix)
 
-    t, rss = best([AETHER, "ingest", cap, "--db", db, "--no-detect"], before=fresh)
-    rows.append(("aether ingest --no-detect", t, rss, None))
-    nodetect_t = t
-    t, rss = best([AETHER, "ingest", cap, "--db", db], before=fresh)
-    size = sum(os.path.getsize(db + s) for s in ["", "-wal"] if os.path.exists(db + s))
+    nodetect_t, _ = best([AETHER, "ingest", cap, "--db", db, "--no-detect"], before=fresh)
+    fresh()
+    timed([AETHER, "ingest", cap, "--db", db])
+    ingest_size = sum(os.path.getsize(db + s) for s in ["", "-wal"] if os.path.exists(db + s))
     stats = json.loads(subprocess.run([AETHER, "stats", "--db", db, "--json"], capture_output=True, text=True, check=True).stdout)
-    rows.append(("aether ingest (with detectors)", t, rss, size))
-    ingest_t, ingest_rss, ingest_size = t, rss, size
+    tshark_t = None
+    if shutil.which("tshark"):
+        tshark_t, _ = timed(["tshark", "-r", cap, "-q", "-z", "conv,tcp"])
 
     report = os.path.join(WORK, "report.html")
     rt, rrss = best([AETHER, "report", "--db", db, "-o", report, "--force"])
-    rows.append(("aether report (2 M-packet store)", rt, rrss, None))
 
     worst = os.path.join(WORK, "probes-1M.pcap")
     if not os.path.exists(worst):
@@ -141,24 +234,9 @@ def main():
         else:
             print("bench: live figures failed: " + r.stderr[-500:])
 
-    lines = []
-    lines.append(f"# make bench — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    lines.append("")
-    lines.append(f"Capture: `{os.path.relpath(cap, ROOT)}`, {n:,} packets, {os.path.getsize(cap) / 1e6:.0f} MB "
-                 f"(gencap seed 1), in page cache; best of {RUNS} runs; {os.cpu_count()} cores.")
-    lines.append("")
-    lines.append("| run | time (s) | packets/s | vs tcpdump | peak RSS (MB) | store bytes/packet |")
-    lines.append("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for name, t, rss, store in rows:
-        per = f"{store / n:.2f}" if store else ""
-        if name.startswith("aether report"):
-            lines.append(f"| {name} | {t:.2f} | | | {rss / 1024:.0f} | |")
-            continue
-        lines.append(f"| {name} | {t:.2f} | {n / t / 1e6:.2f} M | {tcpdump_t / t * 100:.0f} % | {rss / 1024:.0f} | {per} |")
     if live:
-        lines.append(f"| aether tail --replay (live path, Chromium on the page) | {live['replay_seconds']:.2f} | "
-                     f"{live['replay_pps'] / 1e6:.2f} M | {tcpdump_t / live['replay_seconds'] * 100:.0f} % | {live['replay_peak_rss_mb']} | |")
-    lines.append("")
+        lines.append(f"Live path: `aether tail --replay` with Chromium on the page: {live['replay_seconds']:.2f} s, "
+                     f"{live['replay_pps'] / 1e6:.2f} M packets/s, peak RSS {live['replay_peak_rss_mb']} MB.")
     if tshark_t:
         lines.append(f"Ingest with detectors is {tshark_t / ingest_t:.1f}x as fast as `tshark -q -z conv,tcp` on the same file.")
     if live:
@@ -166,8 +244,8 @@ def main():
                      f"{live['latency_max']:.2f} s worst of {len(live['latencies'])} (target < 1.5 s).")
     lines.append(f"Packet columns alone: {stats['store_packet_bytes'] / n:.2f} bytes/packet; "
                  f"flows {stats['flows']:,}, connections {stats['connections']:,}.")
-    lines.append(f"Targets (issue 2): ingest ≥ 50 % of tcpdump's rate — {tcpdump_t / ingest_t * 100:.0f} % with detectors, "
-                 f"{tcpdump_t / nodetect_t * 100:.0f} % without; peak RSS ≤ 300 MB — {ingest_rss / 1024:.0f} MB; "
+    lines.append(f"Ingest: {tcpdump_t / ingest_t * 100:.0f} % of tcpdump's rate with detectors, "
+                 f"{tcpdump_t / nodetect_t * 100:.0f} % without ({nodetect_t:.2f} s, best of {RUNS}); peak RSS ≤ 64 MB — {ingest_rss / 1024:.0f} MB; "
                  f"≤ 12 bytes/packet — {ingest_size / n:.2f}.")
     lines.append(f"Detectors (issue 3): ingest with detectors takes {(ingest_t / nodetect_t - 1) * 100:+.0f} % time vs without (target within 15 %).")
     lines.append(f"Report (issue 4): {rt:.2f} s, {os.path.getsize(report) / 1e6:.2f} MB (targets ≤ 3 s, ≤ 3 MB).")
@@ -177,6 +255,8 @@ def main():
                  f"peak RSS {frss / 1024:.0f} MB, report {os.path.getsize(fhtml) / 1e6:.2f} MB (targets ≤ 60 s, ≤ 300 MB, ≤ 10 MB).")
     text = "\n".join(lines) + "\n"
     print(text)
+    if flags:
+        print("\n".join(flags))
     with open(os.path.join(ROOT, "reports/bench.md"), "w") as f:
         f.write(text)
 

@@ -3,7 +3,11 @@
 # `analyze` with each binary, then stats --json, alerts --json, flows --zeek, flows --json and the report
 # (times of generation and the store's path removed) are compared. Prints one line per capture
 # that differs and a summary; exits 1 on any difference.
-# Usage: [IGNORE=REGEX] compare-outputs.sh OLD_AETHER NEW_AETHER CAPTURE...
+# The store's rows are compared too: every table, in key order, without the capture row's clock times.
+# OLD_ARGS and NEW_ARGS are added to each side's `analyze`; MORE_ARGS (';'-separated) adds further
+# runs of the new build with those arguments, each compared with the old (check_threads.sh:
+# --threads 1 against 2 and 4 in one pass).
+# Usage: [IGNORE=REGEX] [OLD_ARGS=…] [NEW_ARGS=…] [MORE_ARGS=…] compare-outputs.sh OLD_AETHER NEW_AETHER CAPTURE...
 set -uo pipefail
 old=$1 new=$2; shift 2
 work=$(mktemp -d /tmp/aether-compare.XXXXXX)
@@ -14,19 +18,41 @@ same=0 differ=0
 normalize() {
   python3 -c 'import re,sys; s=sys.stdin.read(); s=re.sub(r" at [0-9T:.-]+Z\.", " at TIME.", s); s=re.sub(r"(<script type=\"application/json\" id=\"aether-data\">).*?(</script>)", r"\1\2", s, flags=re.S); sys.stdout.write(s)'
 }
+# Every table's rows in a fixed order; the capture row without its wall-clock times.
+rows() {
+  python3 - "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"):
+    cols = [r[1] for r in db.execute(f"PRAGMA table_info({t})") if r[1] not in ("started_at", "finished_at")]
+    if not cols:
+        continue
+    q = ", ".join(f'"{c}"' for c in cols)
+    print(f"== {t}")
+    for r in db.execute(f"SELECT {q} FROM {t} ORDER BY {q}"):
+        print(repr(r))
+PY
+}
+sides=(old new) side_bin=("$old" "$new") side_args=("${OLD_ARGS:-}" "${NEW_ARGS:-}")
+if [ -n "${MORE_ARGS:-}" ]; then
+  IFS=';' read -r -a more <<<"$MORE_ARGS"
+  for i in "${!more[@]}"; do sides+=("more$i"); side_bin+=("$new"); side_args+=("${more[$i]}"); done
+fi
 for cap in "$@"; do
   ok=1
-  for side in old new; do
-    bin=${!side}
+  for k in "${!sides[@]}"; do
+    side=${sides[$k]} bin=${side_bin[$k]} args=${side_args[$k]}
     # The same store path for both: the report names it.
     rm -f "$work"/store.* "$work/$side".*
-    "$bin" analyze "$cap" --db "$work/store.sqlite" --report "$work/store.html" >/dev/null 2>"$work/$side.err"
+    # shellcheck disable=SC2086
+    "$bin" analyze "$cap" --db "$work/store.sqlite" --report "$work/store.html" $args >/dev/null 2>"$work/$side.err"
     echo "exit $?" >"$work/$side.out"
     "$bin" stats --db "$work/store.sqlite" --json >>"$work/$side.out" 2>&1
     "$bin" alerts --db "$work/store.sqlite" --json >>"$work/$side.out" 2>&1
     "$bin" flows --db "$work/store.sqlite" --zeek >>"$work/$side.out" 2>&1
     "$bin" flows --db "$work/store.sqlite" --json >>"$work/$side.out" 2>&1
     normalize <"$work/store.html" >"$work/$side.report" 2>/dev/null
+    rows "$work/store.sqlite" >"$work/$side.rows"
     # IGNORE: a regular expression for what a change adds on purpose (removed from both sides).
     if [ -n "${IGNORE:-}" ]; then
       for f in "$work/$side.out" "$work/$side.report"; do
@@ -34,8 +60,12 @@ for cap in "$@"; do
       done
     fi
   done
-  if ! cmp -s "$work/old.out" "$work/new.out"; then ok=0; echo "DIFF $cap: stats/alerts/flows"; diff "$work/old.out" "$work/new.out" | head -5; fi
-  if ! cmp -s "$work/old.report" "$work/new.report"; then ok=0; echo "DIFF $cap: report"; diff "$work/old.report" "$work/new.report" | head -4 | cut -c1-200; fi
+  for side in "${sides[@]:1}"; do
+    what="$cap${side#new}"
+    if ! cmp -s "$work/old.out" "$work/$side.out"; then ok=0; echo "DIFF $what: stats/alerts/flows"; diff "$work/old.out" "$work/$side.out" | head -5; fi
+    if ! cmp -s "$work/old.rows" "$work/$side.rows"; then ok=0; echo "DIFF $what: store rows"; diff "$work/old.rows" "$work/$side.rows" | head -4 | cut -c1-200; fi
+    if ! cmp -s "$work/old.report" "$work/$side.report"; then ok=0; echo "DIFF $what: report"; diff "$work/old.report" "$work/$side.report" | head -4 | cut -c1-200; fi
+  done
   if [ $ok = 1 ]; then same=$((same + 1)); else differ=$((differ + 1)); fi
 done
 echo "compare: $same captures the same, $differ differ"

@@ -38,6 +38,7 @@ fi
 [ "$rc" -ne 0 ] && [ -z "$line" -o "${f:-0}" = 0 ] && { failed=$((failed + 1)); echo "FAILED: swift test (exit $rc)"; }
 check "fuzz (10 s per target)" bash scripts/fuzz.sh 10
 check "decoders against tshark" bash scripts/check_decoders.sh .build/debug/aether "$py" "$shared"
+check "same output for --threads 1, 2 and 4" bash scripts/check_threads.sh .build/debug/aether "$shared"
 mkdir -p reports/check
 extra=""
 if [ -f "$shared/bench/gencap.py" ]; then
