@@ -27,6 +27,14 @@ public final class Monitor: @unchecked Sendable {
     @inline(__always) public func wait() { pthread_cond_wait(cond, mutex) }
     @inline(__always) public func broadcast() { pthread_cond_broadcast(cond) }
 
+    /// Changes what waiters wait for, and wakes them.
+    @inline(__always) public func update(_ body: () -> Void) {
+        lock()
+        body()
+        broadcast()
+        unlock()
+    }
+
     @inline(__always) public func withLock<T>(_ body: () throws -> T) rethrows -> T {
         lock()
         defer { unlock() }

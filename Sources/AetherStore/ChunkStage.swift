@@ -94,10 +94,7 @@ final class ChunkStage: @unchecked Sendable {
     }
 
     func stop() {
-        monitor.withLock {
-            stopping = true
-            monitor.broadcast()
-        }
+        monitor.update { stopping = true }
         thread?.join()
         thread = nil
     }

@@ -16,10 +16,11 @@ public final class Database {
 
     /// `immutable`: read the file as it is, taking no lock and making no -wal or -shm file
     /// (for deciding whether a file is ours before touching it).
-    public init(path: String, readOnly: Bool = false, immutable: Bool = false) throws {
+    /// `mustExist`: open for writing but never create the file.
+    public init(path: String, readOnly: Bool = false, immutable: Bool = false, mustExist: Bool = false) throws {
         self.path = path
         var h: OpaquePointer?
-        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | (mustExist ? 0 : SQLITE_OPEN_CREATE))
         var rc =
             immutable
             ? sqlite3_open_v2(

@@ -17,6 +17,8 @@ public final class Store {
 
     private var builder = ChunkBuilder()
     private var stage: ChunkStage?
+    /// WAL checkpoints off the writer's thread (with `encodeOnOwnThread`).
+    var checkpointer: WALCheckpointer?
     private let deflater = Deflater(level: 1)
     private var insertChunk: Statement?
     private var insertFlow: Statement?
@@ -113,13 +115,14 @@ public final class Store {
     /// it had written is removed so the next ingest of the file counts nothing twice.
     public func markInterrupted(_ id: Int64) throws {
         try db.transaction {
-            for table in ["dns", "tls", "http"] {
-                try db.execute("DELETE FROM \(table) WHERE flow_id IN (SELECT id FROM flow WHERE capture_id = \(id))")
-            }
-            try db.execute("DELETE FROM alert_flow WHERE flow_id IN (SELECT id FROM flow WHERE capture_id = \(id))")
             try db.execute("DELETE FROM packet_chunk WHERE capture_id = \(id)")
             try db.execute("DELETE FROM undecoded WHERE capture_id = \(id)")
             try db.execute("DELETE FROM flow WHERE capture_id = \(id)")
+            // Rows of connections still open when the ingest stopped have no flow row yet: a
+            // finished ingest leaves none without one, so every such row is the interrupted one's.
+            for table in ["dns", "tls", "http", "alert_flow"] {
+                try db.execute("DELETE FROM \(table) WHERE flow_id NOT IN (SELECT id FROM flow)")
+            }
             try db.execute(
                 """
                 UPDATE capture SET status = 'failed', packets = 0, bytes = 0, wire_bytes = 0, tcp = 0, udp = 0, icmp = 0, icmpv6 = 0,
@@ -188,6 +191,15 @@ public final class Store {
     /// The chunks and their rows are the same either way.
     public func encodeOnOwnThread() {
         if stage == nil { stage = ChunkStage() }
+        if checkpointer == nil, let w = WALCheckpointer(path: path), (try? db.execute("PRAGMA wal_autocheckpoint = 0")) != nil {
+            checkpointer = w
+        }
+    }
+
+    deinit {
+        // Its connection closes first, so that the writer's close is the last and ends the WAL.
+        checkpointer?.stop()
+        checkpointer = nil
     }
 
     @inline(__always) public func append(_ m: PacketMeta, flowID: Int64, sequence: UInt64, captureID: Int64) throws {

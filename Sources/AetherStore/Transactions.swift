@@ -4,9 +4,15 @@ extension Store {
     public func begin() throws { try db.execute("BEGIN") }
 
     /// Makes what was written so far durable and visible, and goes on in a new transaction.
-    public func checkpoint() throws { try db.execute("COMMIT; BEGIN") }
+    public func checkpoint() throws {
+        try db.execute("COMMIT; BEGIN")
+        checkpointer?.request()
+    }
 
-    public func commit() throws { try db.execute("COMMIT") }
+    public func commit() throws {
+        try db.execute("COMMIT")
+        checkpointer?.request()
+    }
 
     public func transaction<T>(_ body: () throws -> T) throws -> T { try db.transaction(body) }
 

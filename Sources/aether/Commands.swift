@@ -142,7 +142,9 @@ struct Analyze: ParsableCommand {
         }
         if db == nil || report == nil { mkdir("reports", 0o755) }
         var failed: Error?
-        do { _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules, internal: `internal`, threads: threading.threads) } catch let e as ExitCode where e.rawValue == 1 {
+        do { _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules, internal: `internal`, threads: threading.threads) } catch let e as ExitCode
+            where e.rawValue == 1
+        {
             failed = e
         }
         let store = try openStore(dbPath, readOnly: true)
