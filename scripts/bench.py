@@ -16,7 +16,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("AETHER_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
-AETHER = os.path.join(ROOT, ".build/release/aether")
+# AETHER_BIN: another build (an older one for a before/after table; without --threads it runs once).
+AETHER = os.environ.get("AETHER_BIN", os.path.join(ROOT, ".build/release/aether"))
 WORK = os.path.join(ROOT, "reports/bench")
 PACKETS = int(os.environ.get("BENCH_PACKETS", "2000000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -55,7 +56,7 @@ def interleaved(runs, rounds):
 
 
 def capture(packets, seed):
-    path = os.path.join(WORK, f"gencap-{packets}.pcap")
+    path = os.path.join(WORK, f"gencap-{packets}-s{seed}.pcap")
     if not os.path.exists(path):
         print(f"generating {path} …", flush=True)
         subprocess.run(["python3", os.path.join(SHARED, "bench/gencap.py"), "--out", path, "--packets", str(packets),
@@ -84,8 +85,10 @@ def ingest_table(cap, n):
             os.makedirs(nfdir)
         runs.append(("nfpcapd -r F -w DIR (C flow meter, no digest)", [nfpcapd, "-r", cap, "-w", nfdir], nf_fresh))
     runs.append(("openssl dgst -sha256 F (the digest alone)", ["openssl", "dgst", "-sha256", cap], None))
-    runs.append(("aether ingest --threads 1", [AETHER, "ingest", cap, "--db", db, "--threads", "1"], fresh))
-    runs.append((f"aether ingest (default: --threads {os.cpu_count()})", [AETHER, "ingest", cap, "--db", db], fresh))
+    threads = "--threads" in subprocess.run([AETHER, "ingest", "--help"], capture_output=True, text=True).stdout
+    if threads:
+        runs.append(("aether ingest --threads 1", [AETHER, "ingest", cap, "--db", db, "--threads", "1"], fresh))
+    runs.append((DEFAULT, [AETHER, "ingest", cap, "--db", db], fresh))
     res = interleaved(runs, RUNS)
     fresh()
     return res
@@ -119,6 +122,7 @@ def write_probe_capture(path, probes=1_000_000):
 
 
 BASELINE = os.path.join(ROOT, "reports/bench-baseline.json")
+DEFAULT = f"aether ingest (default: --threads {os.cpu_count()})"
 
 
 def table_lines(title, res, n, tcpdump_t):
@@ -147,13 +151,13 @@ def main():
     flags = []
     baseline = json.load(open(BASELINE)) if os.path.exists(BASELINE) else {}
     shares = {}
-    default = f"aether ingest (default: --threads {os.cpu_count()})"
+    default = DEFAULT
     for c, k, res in tables:
         tcpdump_t = res["tcpdump -r F -w /dev/null"]["wall"]
         lines += table_lines(f"`{os.path.relpath(c, ROOT)}`: {k:,} packets, {os.path.getsize(c) / 1e9:.2f} GB", res, k, tcpdump_t)
         digest = res["openssl dgst -sha256 F (the digest alone)"]["wall"]
         full = res[default]["wall"]
-        one = res["aether ingest --threads 1"]["wall"]
+        one = res.get("aether ingest --threads 1", res[default])["wall"]
         lines.append(f"Full ingest takes {full / digest:.2f}x the digest's wall time (target ≤ 1.2x); "
                      f"{one / full:.2f}x speed-up from --threads 1 to the default. "
                      f"Walls per round: " + "; ".join(f"{name.split(' (')[0]}: {r['walls']}" for name, r in res.items() if name.startswith("aether")) + ".")
