@@ -180,7 +180,10 @@ def main():
             json.dump({k: round(v, 4) for k, v in shares.items()}, f, indent=1, sort_keys=True)
         lines.append("(These figures were saved as reports/bench-baseline.json.)")
         lines.append("")
-    lines += flags or ["No regression against reports/bench-baseline.json." if baseline else "No reports/bench-baseline.json to compare with (BENCH_SAVE=1 writes it)."]
+    if baseline:
+        lines += flags or ["No regression against reports/bench-baseline.json."]
+    elif os.environ.get("BENCH_SAVE") != "1":
+        lines.append("No reports/bench-baseline.json to compare with (BENCH_SAVE=1 writes it).")
     lines.append("")
 
     res2 = tables[0][2]

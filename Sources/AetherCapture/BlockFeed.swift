@@ -36,6 +36,9 @@ final class BlockFeed: @unchecked Sendable {
     private var digestDone = false
     private let monitor = Monitor()
     private var thread: StageThread?
+    /// Work the reader thread does while the parser has every block it can hold; true when it
+    /// did some (read and set under the lock).
+    private var idleWork: (() -> Bool)?
     private let ctx: OpaquePointer?
 
     init(fd: Int32, hashing: Bool, threaded: Bool) {
@@ -59,6 +62,8 @@ final class BlockFeed: @unchecked Sendable {
         memory.deallocate()
         if let ctx { EVP_MD_CTX_free(ctx) }
     }
+
+    func setIdleWork(_ work: (() -> Bool)?) { monitor.withLock { idleWork = work } }
 
     /// Stops the reader thread (the parser and the digest are both done with the file).
     func stop() {
@@ -105,7 +110,16 @@ final class BlockFeed: @unchecked Sendable {
     private func produce() {
         while true {
             monitor.lock()
-            while filled - released >= BlockFeed.slots && !closed { monitor.wait() }
+            while filled - released >= BlockFeed.slots && !closed {
+                // Ahead of the parser: give the time to another stage's work, if it has some.
+                if let work = idleWork {
+                    monitor.unlock()
+                    let did = work()
+                    monitor.lock()
+                    if did { continue }
+                }
+                monitor.wait()
+            }
             if abandoned {
                 monitor.unlock()
                 return

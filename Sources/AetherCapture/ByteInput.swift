@@ -227,6 +227,9 @@ final class ByteInput {
         }
     }
 
+    /// What the reader thread does while it is ahead of the parser (`BlockFeed`).
+    func setIdleWork(_ work: (() -> Bool)?) { feed.setIdleWork(work) }
+
     /// The SHA-256 of the whole file as stored (read to its end if parsing stopped early).
     func finishHash() -> String { feed.finish() }
 }

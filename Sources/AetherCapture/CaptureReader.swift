@@ -105,6 +105,10 @@ public final class CaptureReader {
 
     public func sha256() -> String { input.finishHash() }
 
+    /// Work for the reader thread while it is ahead of the parser (the pipeline gives it the
+    /// column encoding); returns whether it found some. Called on the reader thread.
+    public func setIdleWork(_ work: (() -> Bool)?) { input.setIdleWork(work) }
+
     @inline(__always) private func u16(_ p: UnsafeRawPointer, _ o: Int) -> UInt16 {
         let v = p.loadUnaligned(fromByteOffset: o, as: UInt16.self)
         return swapped ? v.byteSwapped : v

@@ -18,8 +18,10 @@ public struct IngestOptions: Sendable {
     /// The first connection id (a Spark shard's ids must not meet another shard's).
     public var firstFlowID: Int64 = 1
     /// Threads for the stages after the read (the digest always has its own): 1 runs decode,
-    /// connections, detectors and the store on one thread; 2 or more give column encoding and
-    /// compression a thread of their own. Any number gives the same output.
+    /// connections, detectors and the store on one thread; 2 takes column encoding and
+    /// compression off it (the reader thread does them while it is ahead) and WAL checkpoints
+    /// to a thread of their own; 3 or more give the encoding its own thread. Any number gives
+    /// the same output.
     public var threads = Pipeline.defaultThreads
     public init(filter: String? = nil, progress: Bool = false, detect: Bool = true, rules: DetectorConfig = DetectorConfig()) {
         self.filter = filter; self.progress = progress; self.detect = detect; self.rules = rules
@@ -94,7 +96,7 @@ public final class Pipeline {
         self.store = store
         self.options = options
         if let f = options.filter { filter = try PacketFilter(expression: f) }
-        if options.threads >= 2 { store.encodeOnOwnThread() }
+        if options.threads >= 2 { store.encodeOffThePath(ownThread: options.threads >= 3) }
         connections = ConnectionTable(startID: max(try store.nextFlowID(), options.firstFlowID))
         let d = options.detect ? DetectionEngine(config: options.rules, firstAlertID: try store.nextAlertID()) : nil
         detector = d
@@ -397,6 +399,11 @@ public final class Pipeline {
         progressStarted = monotonicSeconds()
         progressLast = progressStarted
         try open(captureID, linkTypes: reader.linkTypes, session: false)
+        if options.threads >= 2 {
+            // The reader encodes packet rows while the decoder has all the blocks it can hold.
+            let store = self.store
+            reader.setIdleWork { [unowned(unsafe) store] in store.helpEncode() }
+        }
         do {
             try run(reader)
         } catch let e as CaptureError {

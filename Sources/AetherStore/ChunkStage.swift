@@ -48,11 +48,15 @@ struct EncodedChunk {
     var columns: [[UInt8]]
 }
 
-/// Column encoding and compression on a thread of their own (the pipeline's last stage). The
-/// decoder's thread fills batches of `PacketRow`s; this stage appends them to its
-/// `ChunkBuilder` and compresses each full chunk; the decoder's thread inserts the finished
-/// chunks, so SQLite is only ever called from one thread. Chunks are cut where the inline path
-/// cuts them: at `Store.chunkSize` packets and at every explicit flush.
+/// Column encoding and compression off the decoder's path (the pipeline's last stage). The
+/// decoder's thread fills batches of `PacketRow`s; whoever has time encodes the next batch into
+/// the `ChunkBuilder` and compresses each full chunk: the reader thread while the decoder has all
+/// the blocks it can hold (`helpOnce`, through `CaptureReader.idleWork`), the decoder itself when
+/// every batch is in flight, or a thread of this stage's own (`ownThread`, for more cores than
+/// the reader and the decoder keep busy). On two cores a third busy thread only takes time from
+/// the two that set the pace. Batches are encoded one at a time and in order; the decoder's
+/// thread inserts the finished chunks, so SQLite is only ever called from one thread. Chunks are
+/// cut where the inline path cuts them: at `Store.chunkSize` packets and at every flush.
 final class ChunkStage: @unchecked Sendable {
     static let batchSize = 4096
     static let batches = 4
@@ -62,9 +66,10 @@ final class ChunkStage: @unchecked Sendable {
     private var counts = [Int](repeating: 0, count: ChunkStage.batches)
     private var captures = [Int64](repeating: 0, count: ChunkStage.batches)
     private var flushes = [Bool](repeating: false, count: ChunkStage.batches)
-    // Batches submitted and done; both only grow.
+    // Batches submitted and encoded; both only grow. `busy`: one is being encoded.
     private var submitted = 0
     private var completed = 0
+    private var busy = false
     private var stopping = false
     private var done: [EncodedChunk] = []
     private var thread: StageThread?
@@ -74,18 +79,14 @@ final class ChunkStage: @unchecked Sendable {
     private var filled = 0
     private var fillCapture: Int64 = 0
 
-    // The worker's own state.
+    // The encoder's state: used by one thread at a time (under `busy`).
     private var builder = ChunkBuilder()
     private let deflater = Deflater(level: 1)
 
-    init?() {
+    init(ownThread: Bool) {
         rows = UnsafeMutablePointer<PacketRow>.allocate(capacity: ChunkStage.batchSize * ChunkStage.batches)
         fill = rows
-        guard let t = StageThread(name: "aether-encode", { [unowned(unsafe) self] in self.work() }) else {
-            rows.deallocate()
-            return nil
-        }
-        thread = t
+        if ownThread { thread = StageThread(name: "aether-encode", { [unowned(unsafe) self] in self.work() }) }
     }
 
     deinit {
@@ -107,12 +108,12 @@ final class ChunkStage: @unchecked Sendable {
         return filled == ChunkStage.batchSize ? submit(flush: false, wait: false) : nil
     }
 
-    /// Ends the current chunk: waits for the worker to finish everything given so far; every
-    /// chunk not yet inserted, in order.
+    /// Ends the current chunk: everything given so far encoded; every chunk not yet inserted,
+    /// in order.
     func flush() -> [EncodedChunk] { submit(flush: true, wait: true) }
 
-    /// Hands the batch being filled to the worker (waiting for a free one, or with `wait` for
-    /// all to be done); the chunks it has finished meanwhile.
+    /// Hands the batch being filled over (then, while every batch is in flight, or with `wait`
+    /// until all are encoded, encodes or waits); the chunks finished meanwhile.
     private func submit(flush: Bool, wait: Bool) -> [EncodedChunk] {
         monitor.lock()
         let slot = submitted % ChunkStage.batches
@@ -121,7 +122,15 @@ final class ChunkStage: @unchecked Sendable {
         flushes[slot] = flush
         submitted += 1
         monitor.broadcast()
-        while submitted - completed >= (wait ? 1 : ChunkStage.batches) { monitor.wait() }
+        while submitted - completed >= (wait ? 1 : ChunkStage.batches) {
+            if !busy {
+                monitor.unlock()
+                _ = helpOnce()
+                monitor.lock()
+            } else {
+                monitor.wait()
+            }
+        }
         let out = done
         done.removeAll(keepingCapacity: true)
         monitor.unlock()
@@ -130,31 +139,43 @@ final class ChunkStage: @unchecked Sendable {
         return out
     }
 
+    /// Encodes the next batch if there is one and nobody else is at it; whether it did. Any
+    /// thread may call it.
+    func helpOnce() -> Bool {
+        monitor.lock()
+        if busy || completed == submitted {
+            monitor.unlock()
+            return false
+        }
+        busy = true
+        let slot = completed % ChunkStage.batches
+        let n = counts[slot], capture = captures[slot], flush = flushes[slot]
+        monitor.unlock()
+        var finished: [EncodedChunk] = []
+        let batch = rows + slot * ChunkStage.batchSize
+        for i in 0..<n {
+            builder.append(batch[i])
+            if builder.count >= Store.chunkSize { finished.append(encode(capture)) }
+        }
+        if flush && builder.count > 0 { finished.append(encode(capture)) }
+        monitor.lock()
+        done.append(contentsOf: finished)
+        completed += 1
+        busy = false
+        monitor.broadcast()
+        monitor.unlock()
+        return true
+    }
+
+    /// The stage's own thread: encodes whenever there is a batch.
     private func work() {
-        var next = 0
         while true {
             monitor.lock()
-            while next == submitted && !stopping { monitor.wait() }
-            if next == submitted {
-                monitor.unlock()
-                return
-            }
-            let slot = next % ChunkStage.batches
-            let n = counts[slot], capture = captures[slot], flush = flushes[slot]
+            while (busy || completed == submitted) && !stopping { monitor.wait() }
+            let stop = stopping
             monitor.unlock()
-            var finished: [EncodedChunk] = []
-            let batch = rows + slot * ChunkStage.batchSize
-            for i in 0..<n {
-                builder.append(batch[i])
-                if builder.count >= Store.chunkSize { finished.append(encode(capture)) }
-            }
-            if flush && builder.count > 0 { finished.append(encode(capture)) }
-            next += 1
-            monitor.lock()
-            done.append(contentsOf: finished)
-            completed = next
-            monitor.broadcast()
-            monitor.unlock()
+            if stop { return }
+            _ = helpOnce()
         }
     }
 

@@ -187,14 +187,19 @@ public final class Store {
     // MARK: packets
 
     /// Adds one packet to the open chunk; a full chunk is written out.
-    /// Column encoding and compression on a thread of their own (the pipeline's last stage).
+    /// Column encoding and compression off the decoder's path (the pipeline's last stage).
     /// The chunks and their rows are the same either way.
-    public func encodeOnOwnThread() {
-        if stage == nil { stage = ChunkStage() }
+    /// `ownThread`: a thread of the stage's own (more cores than the reader and decoder use);
+    /// otherwise the reader (`helpEncode`) and the decoder, when it must wait, do the work.
+    public func encodeOffThePath(ownThread: Bool) {
+        if stage == nil { stage = ChunkStage(ownThread: ownThread) }
         if checkpointer == nil, let w = WALCheckpointer(path: path), (try? db.execute("PRAGMA wal_autocheckpoint = 0")) != nil {
             checkpointer = w
         }
     }
+
+    /// Encodes one waiting batch of packet rows, from any thread; whether there was one.
+    public func helpEncode() -> Bool { stage?.helpOnce() ?? false }
 
     deinit {
         // Its connection closes first, so that the writer's close is the last and ends the WAL.
