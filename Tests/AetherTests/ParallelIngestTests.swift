@@ -1,4 +1,6 @@
 import AetherCapture
+import AetherCore
+@testable import AetherStore
 import Foundation
 import XCTest
 
@@ -108,4 +110,69 @@ final class ParallelIngestTests: XCTestCase {
         }
         XCTAssertEqual(rows[0], rows[1])
     }
+}
+
+/// The column stage's hand-over under contention: a helper thread that encodes whenever it can
+/// (the reader's role), the writer's own waits, flushes at odd places and a capture change give
+/// the same packet_chunk rows as the inline path, chunk for chunk.
+final class ChunkStageTests: XCTestCase {
+    func chunkRows(helper: Bool?) throws -> [String] {
+        let tmp = TempDir()
+        let store = try Store(path: tmp.path("s.sqlite"))
+        if let helper { store.encodeOffThePath(ownThread: !helper) }
+        let done = ManagedAtomicFlag()
+        var thread: Thread?
+        if helper == true {
+            thread = Thread {
+                while !done.isSet { if !store.helpEncode() { usleep(50) } }
+            }
+            thread?.start()
+        }
+        try store.begin()
+        var sequence: UInt64 = 0
+        // Flushes inside a batch, on a batch boundary and right after one; two captures.
+        // Per capture: 2, 4,094, 1, 4,096, then 65,536 cut by size and 16,273, 41,071, 18,928, 9,999.
+        let cuts: Set<Int> = [1, 4095, 4096, 8192, 90_001, 131_072, 150_000]
+        for capture in [Int64(1), 2] {
+            for i in 0..<160_000 {
+                var m = PacketMeta()
+                m.timestamp = 1_700_000_000_000_000_000 + Int64(i) * 1_000_003
+                m.capturedLength = UInt32(60 + i % 1400)
+                m.wireLength = m.capturedLength
+                m.frame = UInt64(i + 1)
+                m.fileOffset = UInt64(24 + i * 90)
+                m.network = .ipv4
+                m.outer.src = IPAddress(v4: 0x0A00_0000 | UInt32(i % 251))
+                m.outer.dst = IPAddress(v4: 0xC633_6400 | UInt32(i % 13))
+                m.outer.srcPort = UInt16(truncatingIfNeeded: 1024 + i)
+                m.outer.dstPort = 443
+                m.outer.proto = 6
+                try store.append(m, flowID: Int64(i / 5), sequence: sequence, captureID: capture)
+                sequence += 1
+                if cuts.contains(i) { try store.flushChunk(captureID: capture) }
+            }
+            try store.flushChunk(captureID: capture)
+        }
+        try store.commit()
+        done.set()
+        while thread != nil && !(thread!.isFinished) { usleep(1000) }
+        return try store.rows(
+            "SELECT capture_id, first_seq, count, ts_min, ts_max, hex(ts), hex(src), hex(flow_id), hex(frame) FROM packet_chunk ORDER BY id"
+        ).map { $0.map { "\($0)" }.joined(separator: "|") }
+    }
+
+    func testTheSameChunksWhoeverEncodes() throws {
+        let inline = try chunkRows(helper: nil)
+        XCTAssertEqual(inline.count, 2 * 9, "chunks cut at 65,536 packets and at every flush")
+        XCTAssertEqual(try chunkRows(helper: true), inline)
+        XCTAssertEqual(try chunkRows(helper: false), inline)
+    }
+}
+
+/// A flag set by one thread and read by another.
+final class ManagedAtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }
