@@ -19,7 +19,6 @@ final class BlockFeed: @unchecked Sendable {
 
     private let fd: Int32
     private let hashing: Bool
-    private let threaded: Bool
     private let memory: UnsafeMutableRawPointer
     private var counts = [Int](repeating: 0, count: BlockFeed.slots)
     // Blocks filled, taken by the parser, and given back; all only grow.
@@ -44,7 +43,6 @@ final class BlockFeed: @unchecked Sendable {
     init(fd: Int32, hashing: Bool, threaded: Bool) {
         self.fd = fd
         self.hashing = hashing
-        self.threaded = threaded
         memory = UnsafeMutableRawPointer.allocate(
             byteCount: BlockFeed.slots * (BlockFeed.headroom + BlockFeed.blockSize), alignment: 64)
         ctx = hashing ? EVP_MD_CTX_new() : nil
@@ -157,12 +155,9 @@ final class BlockFeed: @unchecked Sendable {
             let n = readBlock(taken)
             if n <= 0 {
                 atEnd = true
-                if n < 0 { readError = Int32(-n); throw ReadFailure(errno: readError) }
-                finishInline()
+                if n < 0 { throw ReadFailure(errno: Int32(-n)) }
                 return nil
             }
-            counts[taken % BlockFeed.slots] = n
-            filled = taken + 1
             taken += 1
             return (slotData(taken - 1), n)
         }
@@ -193,13 +188,6 @@ final class BlockFeed: @unchecked Sendable {
         monitor.unlock()
     }
 
-    private func finishInline() {
-        if !digestDone {
-            finishDigest()
-            digestDone = true
-        }
-    }
-
     /// The parser will take no more blocks; the digest of the whole file follows (waits for the
     /// reader to reach the end of the file).
     func finish() -> String {
@@ -207,11 +195,10 @@ final class BlockFeed: @unchecked Sendable {
         if inline {
             if !digestDone {
                 // Hash what the parser did not read.
-                while !atEnd {
-                    let n = readBlock(taken)
-                    if n <= 0 { atEnd = true }
-                }
-                finishInline()
+                while !atEnd && readBlock(taken) > 0 {}
+                atEnd = true
+                finishDigest()
+                digestDone = true
             }
             return digest
         }
