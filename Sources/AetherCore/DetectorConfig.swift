@@ -41,7 +41,7 @@ public struct DetectorConfig: Sendable {
     public var dgaWindow: Int64 = 600
     // Brute force
     public var loginPorts: [UInt16] = [21, 22, 23, 25, 110, 143, 389, 445, 465, 587, 993, 995, 1433, 3306, 3389, 5432, 5900]
-    public var bruteSessions = 10
+    public var bruteAttempts = 10
     public var bruteWindow: Int64 = 600
     public var bruteMaxDuration: Double = 30
     public var bruteMaxBytes = 4096
@@ -105,7 +105,7 @@ public struct DetectorConfig: Sendable {
             ("dga.names", "\(dgaNames)", "dga: random-looking names answered NXDOMAIN within the window"),
             ("dga.window", "\(dgaWindow)", "dga: window in seconds"),
             ("brute.login_ports", list(loginPorts), "brute_force: ports of login services when no payload names the service (content decides otherwise)"),
-            ("brute.sessions", "\(bruteSessions)", "brute_force: short failed sessions from one source to one service within the window"),
+            ("brute.attempts", "\(bruteAttempts)", "brute_force: failed logins from one source to one service within the window, however many share a connection (an encrypted login's failed session counts one)"),
             ("brute.window", "\(bruteWindow)", "brute_force: window in seconds"),
             ("brute.max_duration", "\(bruteMaxDuration)", "brute_force: seconds under which a session is short"),
             ("brute.max_bytes", "\(bruteMaxBytes)", "brute_force: payload bytes per direction under which a session failed"),
@@ -175,7 +175,7 @@ public struct DetectorConfig: Sendable {
         case "dga.names": dgaNames = try int()
         case "dga.window": dgaWindow = Int64(try int())
         case "brute.login_ports": loginPorts = try ports()
-        case "brute.sessions": bruteSessions = try int()
+        case "brute.attempts", "brute.sessions": bruteAttempts = try int()
         case "brute.window": bruteWindow = Int64(try int())
         case "brute.max_duration": bruteMaxDuration = try dbl()
         case "brute.max_bytes": bruteMaxBytes = try int()

@@ -6,7 +6,7 @@ public enum Palette {
         ("tcp", "#3b6fb6"), ("udp", "#e08a2e"), ("icmp", "#3a9a5b"), ("icmpv6", "#7cc08f"),
         ("other_ip", "#9b59b6"), ("arp", "#8c8c8c"), ("other", "#c0392b"),
     ]
-    public static let severities: [(name: String, color: String)] = [("high", "#c0392b"), ("medium", "#e08a2e"), ("low", "#3b6fb6")]
+    public static let severities: [(name: String, color: String)] = [("critical", "#7d1a5c"), ("high", "#c0392b"), ("medium", "#e08a2e"), ("low", "#3b6fb6")]
     public static let fallback = "#666666"
 
     public static func color(ofProtocol name: String) -> String { protocols.first { $0.name == name }?.color ?? fallback }

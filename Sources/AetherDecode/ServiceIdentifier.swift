@@ -68,6 +68,9 @@ public enum ServiceIdentifier {
         case .http:
             if starts(p, "HTTP/1.") && p.count >= 12 {
                 if p[9] == UInt8(ascii: "4") && p[10] == UInt8(ascii: "0") && p[11] == UInt8(ascii: "1") { return .failed }
+                // Any other answer that is not a client error: a challenge (401, then the
+                // request again with credentials, as Digest and NTLM do) was met.
+                if p[9] == UInt8(ascii: "2") || p[9] == UInt8(ascii: "3") { return .succeeded }
             }
         case .ldap:
             // BindResponse: SEQUENCE, messageID, [APPLICATION 1] { ENUMERATED resultCode ... }

@@ -1,15 +1,22 @@
 import AetherCore
 import AetherFlows
 
-/// brute_force: many failed logins from one source to one login service. The service is named
-/// by content (an SSH banner on any port counts); the port list only stands in when no payload
-/// was seen. A login counts as failed where the protocol says so in clear (FTP 530, SMTP 535,
-/// LDAP bind result, HTTP 401, database errors, Telnet "Login incorrect"); only where the login
-/// is encrypted (SSH, RDP) is failure inferred from the session's shape: answered, short, small.
-/// A session with a successful login never counts.
+/// brute_force: many failed logins from one source to one login service within the window,
+/// counted as attempts, not connections: a tool may retry hundreds of passwords over a few kept
+/// connections (SMB session setups, FTP USER/PASS, HTTP keep-alive) or open one per guess. The
+/// service is named by content (an SSH banner on any port counts); the port list only stands in
+/// when no payload was seen.
+/// - Where the protocol states the outcome in clear (FTP 530, SMTP 535, POP3 -ERR, IMAP NO,
+///   LDAP bind result, HTTP 401, MySQL 1045, PostgreSQL 28P01, SMB STATUS_LOGON_FAILURE,
+///   Telnet "Login incorrect"), every refusal is one attempt. HTTP counts only the 401s that no
+///   later success on the connection answered: Digest, NTLM and Negotiate begin each request
+///   with a 401 challenge.
+/// - Where the login is encrypted (SSH, RDP), a session's failure is inferred from its shape
+///   (answered, past the key exchange, short, small) and counts as one attempt.
+/// A login accepted in clear after the failures raises the alert to critical: a guessed password.
 final class BruteForceDetector: Detector {
     struct ServiceKey: Hashable { var src: IPAddress; var dst: IPAddress; var port: UInt16 }
-    private var sessions: [ServiceKey: WindowedDistinct<Int64>] = [:]
+    private var attempts: [ServiceKey: WindowedSum] = [:]
 
     let events: Set<DetectorEvent.Kind> = [.finished]
 
@@ -22,27 +29,32 @@ final class BruteForceDetector: Detector {
             service = Service.byPort(c.respPort)
         }
         guard service.hasLogin || c.loginFailures > 0 else { return }
-        guard c.loginSuccesses == 0, Self.failed(c, service, config) else { return }
+        let failed = Self.failedAttempts(c, service, config)
+        // HTTP's successes are any 2xx/3xx answer, not a login: only a stated login counts.
+        let accepted = c.loginSuccesses > 0 && c.service != .unknown && !c.service.loginIsEncrypted && c.service != .http
+        if failed == 0 && !accepted { return }
         let key = ServiceKey(src: c.origAddress, dst: c.respAddress, port: c.respPort)
-        var w = sessions.removeValue(forKey: key) ?? WindowedDistinct<Int64>(window: config.bruteWindow * 1_000_000_000)
-        w.add(c.id, at: c.firstTime, flow: c.id)
-        let n = w.count
-        let flows = w.flows
-        let start = w.earliest ?? c.firstTime
-        sessions[key] = w
-        if sessions.count > 100_000 { sessions = sessions.filter { $0.value.count > 1 } }
         let book = ctx.book
         let ek = EpisodeKey(.brute_force, c.origAddress, target: c.respAddress, port: c.respPort)
         if let i = book[ek] {
             book.update(i) { a in
                 a.end = max(a.end, c.lastTime)
-                Evidence.add(&a, "failed_sessions", 1)
-                Evidence.add(&a, "failed_logins_in_clear", Int64(c.loginFailures))
+                Evidence.add(&a, "failed_attempts", Int64(failed))
+                if failed > 0 { Evidence.add(&a, "connections", 1) }
+                if accepted { Self.markAccepted(&a, c) }
             }
             book.addFlow(i, c.id)
             return
         }
-        guard n >= config.bruteSessions, !ctx.allowed(src: c.origAddress, dst: c.respAddress) else { return }
+        guard failed > 0 else { return }
+        var w = attempts.removeValue(forKey: key) ?? WindowedSum(window: config.bruteWindow * 1_000_000_000)
+        w.add(failed, at: c.firstTime, flow: c.id)
+        let n = w.total
+        let flows = w.flows
+        let start = w.earliest ?? c.firstTime
+        attempts[key] = w
+        if attempts.count > 100_000 { attempts = attempts.filter { $0.value.total > 1 } }
+        guard n >= config.bruteAttempts, !ctx.allowed(src: c.origAddress, dst: c.respAddress) else { return }
         var a = Alert(kind: AlertKind.brute_force.rawValue, severity: "high", src: c.origAddress, dst: c.respAddress, proto: "tcp", start: start)
         a.ports = [c.respPort]; a.portCount = 1
         let how = c.loginFailures > 0 ? "protocol said the login failed" : "encrypted login: short, small, answered session"
@@ -50,23 +62,39 @@ final class BruteForceDetector: Detector {
             ("service", .string(service.name.isEmpty ? "port \(c.respPort)" : service.name)),
             ("service_from", .string(c.service != .unknown ? "content" : "port")),
             ("failure_from", .string(how)),
-            ("failed_sessions", .int(Int64(flows.count))), ("failed_logins_in_clear", .int(Int64(c.loginFailures))),
+            ("failed_attempts", .int(Int64(n))), ("connections", .int(Int64(flows.count))),
         ]
+        if accepted { Self.markAccepted(&a, c) }
         a.flows = flows
         a.end = c.lastTime
-        book.open(ek, a, why: [Evidence.crossed("failed_sessions", n, config.bruteSessions)])
+        book.open(ek, a, why: [Evidence.crossed("failed_attempts", n, config.bruteAttempts)])
     }
 
-    static func failed(_ c: Connection, _ service: Service, _ config: DetectorConfig) -> Bool {
-        if c.loginFailures > 0 { return true }
+    private static func markAccepted(_ a: inout Alert, _ c: Connection) {
+        a.severity = "critical"
+        if !a.evidence.contains(where: { $0.0 == "login_accepted_after_failures" }) {
+            a.evidence.append(("login_accepted_after_failures", .bool(true)))
+            a.evidence.append(("accepted_at", .string(Timestamp(nanoseconds: c.lastTime).decimalString)))
+        }
+    }
+
+    /// Failed login attempts in one connection.
+    static func failedAttempts(_ c: Connection, _ service: Service, _ config: DetectorConfig) -> Int {
+        if c.loginFailures > 0 {
+            if c.service == .http { return max(0, Int(c.loginFailures) - Int(c.loginSuccesses)) }
+            return Int(c.loginFailures)
+        }
         // A clear-text protocol that showed no failure: no login was refused here.
-        if c.service != .unknown && !c.service.loginIsEncrypted { return false }
+        if c.service != .unknown && !c.service.loginIsEncrypted { return 0 }
+        if c.loginSuccesses > 0 { return 0 }
         let duration = Double(c.lastTime - c.firstTime) / 1e9
         let answered = c.history.contains("h") || c.history.contains("H")
         // A login was tried only past the key exchange: a banner check (monitoring, a version
         // scan) exchanges a line each way and leaves.
         let pastKeyExchange = c.origPackets >= 6 && c.origBytes >= 256
-        return answered && pastKeyExchange && duration <= config.bruteMaxDuration && c.origBytes <= config.bruteMaxBytes
+        let failed =
+            answered && pastKeyExchange && duration <= config.bruteMaxDuration && c.origBytes <= config.bruteMaxBytes
             && c.respBytes <= config.bruteMaxBytes
+        return failed ? 1 : 0
     }
 }

@@ -51,6 +51,37 @@ struct WindowedDistinct<K: Hashable> {
     var keys: [K] { Array(last.keys) }
 }
 
+/// A sum of counts over a sliding event-time window, with the flows that gave them.
+struct WindowedSum {
+    let window: Int64
+    private var queue: [(time: Int64, count: Int, flow: Int64)] = []
+    private var head = 0
+    private(set) var total = 0
+
+    init(window: Int64) { self.window = window }
+
+    mutating func add(_ n: Int, at t: Int64, flow: Int64) {
+        prune(t)
+        queue.append((t, n, flow))
+        total += n
+    }
+
+    mutating func prune(_ now: Int64) {
+        let limit = now &- window
+        while head < queue.count && queue[head].time < limit {
+            total -= queue[head].count
+            head += 1
+        }
+        if head > 1024 && head * 2 > queue.count {
+            queue.removeFirst(head)
+            head = 0
+        }
+    }
+
+    var earliest: Int64? { head < queue.count ? queue[head].time : nil }
+    var flows: [Int64] { queue[head...].map(\.flow) }
+}
+
 /// HyperLogLog (2^12 registers, ~1.6 % error): distinct counts past the exact caps in 4 KB.
 struct DistinctSketch {
     private var registers = [UInt8](repeating: 0, count: 4096)

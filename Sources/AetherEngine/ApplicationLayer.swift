@@ -42,8 +42,13 @@ final class ApplicationLayer {
             timestamp = meta.timestamp
             trusted = !meta.outer.badChecksum
             let (service, seen, state) = connections.currentInspection
-            // A few segments name the service; login services are followed further for the outcome.
-            if seen < 8 || (seen < 64 && (service.hasLogin || service == .http)) { identify(packet, l, service, state) }
+            // A few segments name the service; a login service's answers are all read for login
+            // outcomes (a tool may retry hundreds of passwords over one connection), which costs
+            // a few byte compares per server segment.
+            let clearLogin = (service.hasLogin && !service.loginIsEncrypted) || service == .http
+            if seen < 8 || (seen < 64 && (service.hasLogin || service == .http)) || (clearLogin && !connections.update.fromOriginator) {
+                identify(packet, l, service, state)
+            }
             inspect(packet, l, flowID: flowID)
         } else if l.proto == IPProto.udp && l.payloadCaptured >= 12 {
             timestamp = meta.timestamp

@@ -92,8 +92,9 @@ public struct Connection: Sendable {
     /// The application protocol, from content (`Service.byPort` fills in when no payload said).
     public var service = Service.unknown
     /// Login outcomes the responder showed in clear (FTP 530, LDAP bind result…).
-    public var loginFailures: UInt8 = 0
-    public var loginSuccesses: UInt8 = 0
+    /// Login outcomes the server stated in clear (saturating): many may share one connection.
+    public var loginFailures: UInt16 = 0
+    public var loginSuccesses: UInt16 = 0
     /// Payload segments looked at for the service and login outcomes (bounded).
     public var inspected: UInt8 = 0
     var timeoutClass: UInt8 = 0

@@ -357,11 +357,11 @@ public final class ConnectionTable {
     public func noteInspected(service: Service, outcome: UInt8, appState: UInt32) {
         guard currentSlot >= 0 && currentSlot & Attempt.tag == 0 else { return }
         let i = Int(currentSlot)
-        slots[i].inspected &+= 1
+        if slots[i].inspected < 255 { slots[i].inspected += 1 }
         slots[i].appState = appState
         if slots[i].service == .unknown && service != .unknown { slots[i].service = service }
-        if outcome == 1 && slots[i].loginFailures < 255 { slots[i].loginFailures += 1 }
-        if outcome == 2 && slots[i].loginSuccesses < 255 { slots[i].loginSuccesses += 1 }
+        if outcome == 1 && slots[i].loginFailures < UInt16.max { slots[i].loginFailures += 1 }
+        if outcome == 2 && slots[i].loginSuccesses < UInt16.max { slots[i].loginSuccesses += 1 }
     }
 
     // MARK: slab and idle lists

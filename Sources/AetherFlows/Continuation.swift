@@ -59,8 +59,8 @@ extension Connection {
         origState = Self.moved(origState, by: b.origState)
         respState = Self.moved(respState, by: b.respState)
         if service == .unknown { service = b.service }
-        loginFailures = UInt8(min(255, Int(loginFailures) + Int(b.loginFailures)))
-        loginSuccesses = UInt8(min(255, Int(loginSuccesses) + Int(b.loginSuccesses)))
+        loginFailures = UInt16(min(Int(UInt16.max), Int(loginFailures) + Int(b.loginFailures)))
+        loginSuccesses = UInt16(min(Int(UInt16.max), Int(loginSuccesses) + Int(b.loginSuccesses)))
         inspected = max(inspected, b.inspected)
         if appState == 0 { appState = b.appState }
         if !flipped && b.lastOrigPayload != 0 { lastOrigPayload = b.lastOrigPayload }

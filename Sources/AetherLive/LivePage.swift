@@ -177,8 +177,8 @@ enum LivePage {
           feed();}
         function target(a){return a.dst||(a.dsts||[]).slice(0,3).join(', ')+((a.dst_count||0)>3?' … ('+a.dst_count+')':'');}
         function feed(){var list=Object.keys(alerts).map(function(k){return alerts[k];}).sort(function(a,b){return b.end-a.end||b.id-a.id;}).slice(0,200);
-          var sev={high:0,medium:0,low:0};Object.keys(alerts).forEach(function(k){sev[alerts[k].severity]=(sev[alerts[k].severity]||0)+1;});
-          $('alert-count').textContent=Object.keys(alerts).length;$('sev-counts').textContent='high '+sev.high+' · medium '+sev.medium+' · low '+sev.low;
+          var sev={critical:0,high:0,medium:0,low:0};Object.keys(alerts).forEach(function(k){sev[alerts[k].severity]=(sev[alerts[k].severity]||0)+1;});
+          $('alert-count').textContent=Object.keys(alerts).length;$('sev-counts').textContent=(sev.critical?'critical '+sev.critical+' · ':'')+'high '+sev.high+' · medium '+sev.medium+' · low '+sev.low;
           fill($('feed'),list.map(function(a){var li=h('li',{'data-id':a.id,tabindex:'0'},[h('span',{'class':'sev '+a.severity},[a.severity]),
             h('span',{},[a.kind]),h('span',{'class':'what'},[a.src+' → '+target(a)+((a.ports||[]).length?' ports '+(a.ports||[]).slice(0,6).join(','):'')]),
             h('span',{'class':'muted'},[iso(a.end)])]);

@@ -32,7 +32,7 @@ public struct Report {
         let stats = try store.stats()
         let all = try loadAlerts()
         // The most severe first when there are too many to list.
-        let rank = ["high": 0, "medium": 1, "low": 2]
+        let rank = ["critical": -1, "high": 0, "medium": 1, "low": 2]
         let alerts =
             all.count <= Self.listedAlerts
             ? all
@@ -175,7 +175,7 @@ public struct Report {
             kinds[a.alert.src.description, default: []].insert(a.alert.kind)
             counts[a.alert.src.description, default: 0] += 1
         }
-        let sev: [(String, Int)] = ["high", "medium", "low"].compactMap { k in bySeverity[k].map { (k, $0) } }
+        let sev: [(String, Int)] = ["critical", "high", "medium", "low"].compactMap { k in bySeverity[k].map { (k, $0) } }
         let hostOrder: [String] = counts.keys.sorted { (counts[$0]!, $1) > (counts[$1]!, $0) }
         var hostRows: [[Node]] = []
         for h in hostOrder {

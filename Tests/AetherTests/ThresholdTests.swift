@@ -139,8 +139,8 @@ final class ThresholdTests: XCTestCase {
     }
 
     func testBruteForceOnAnyPortByContentAtThreshold() throws {
-        XCTAssertEqual(try kinds(ftp(config.bruteSessions - 1, reply: "530 Login incorrect.\r\n")), [])
-        XCTAssertEqual(try kinds(ftp(config.bruteSessions, reply: "530 Login incorrect.\r\n")), ["brute_force"])
+        XCTAssertEqual(try kinds(ftp(config.bruteAttempts - 1, reply: "530 Login incorrect.\r\n")), [])
+        XCTAssertEqual(try kinds(ftp(config.bruteAttempts, reply: "530 Login incorrect.\r\n")), ["brute_force"])
     }
 
     func testSSHBannerChecksAreNotLogins() throws {
@@ -160,7 +160,7 @@ final class ThresholdTests: XCTestCase {
     }
 
     func testSuccessfulLoginsNeverCountAsFailed() throws {
-        XCTAssertEqual(try kinds(ftp(config.bruteSessions * 3, reply: "230 Login successful.\r\n")), [])
+        XCTAssertEqual(try kinds(ftp(config.bruteAttempts * 3, reply: "230 Login successful.\r\n")), [])
     }
 
     func testBeaconAtThreshold() throws {
