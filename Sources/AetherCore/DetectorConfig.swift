@@ -23,6 +23,8 @@ public struct DetectorConfig: Sendable {
     // Outbound
     // Tor's 9001/9030 are not listed: by port alone they name ordinary TLS services too.
     public var badPorts: [UInt16] = [23, 445, 139, 3389, 4444, 5554, 6666, 6667, 6668, 6669, 7080, 1337, 31337, 12345, 2323, 447, 449]
+    /// C2 handler ports that no internal service uses: a session to one between two internal hosts is lateral movement.
+    public var lateralPorts: [UInt16] = [4444, 5554, 1337, 31337, 12345, 7080, 447, 449]
     public var unusualICMPPayload = 512
     public var unusualICMPPackets = 5
     // Beacon (RITA-style)
@@ -37,6 +39,8 @@ public struct DetectorConfig: Sendable {
     /// Data a client moves through one domain: encoded query label bytes plus TXT/NULL/CNAME/MX answer bytes.
     public var tunnelBytes = 4096
     public var tunnelMinQueries = 20
+    public var tunnelNearMaxBytes = 180
+    public var tunnelNearMaxNames = 5
     public var dgaNames = 25
     public var dgaWindow: Int64 = 600
     // Brute force
@@ -91,6 +95,7 @@ public struct DetectorConfig: Sendable {
             ("slow.ports", "\(slowPorts)", "slow_scan: distinct failed ports on one host within the long window"),
             ("slow.hosts", "\(slowHosts)", "slow_scan: distinct failed hosts on one port within the long window"),
             ("outbound.bad_ports", list(badPorts), "suspicious_outbound: internal to external on these ports (C2, IRC, Tor, telnet, SMB, RDP)"),
+            ("outbound.lateral_ports", list(lateralPorts), "suspicious_outbound (direction internal, medium): a session between two internal hosts on these C2 handler ports (not SMB, RDP or telnet, which internal hosts use)"),
             ("unusual.icmp_payload", "\(unusualICMPPayload)", "unusual_protocol: echo payload bytes above which ICMP is oversized"),
             ("unusual.icmp_packets", "\(unusualICMPPackets)", "unusual_protocol: oversized echoes from one host to one destination before alerting"),
             ("beacon.min_connections", "\(beaconMinConnections)", "beacon: connections between one pair before scoring"),
@@ -102,6 +107,8 @@ public struct DetectorConfig: Sendable {
             ("dns_tunnel.entropy", "\(tunnelEntropy)", "dns_tunnel: bits per character counted as high entropy"),
             ("dns_tunnel.bytes", "\(tunnelBytes)", "dns_tunnel: encoded query bytes plus TXT/NULL/CNAME/MX answer bytes for one client and domain"),
             ("dns_tunnel.min_queries", "\(tunnelMinQueries)", "dns_tunnel: distinct names needed beside dns_tunnel.bytes"),
+            ("dns_tunnel.near_max_bytes", "\(tunnelNearMaxBytes)", "dns_tunnel: encoded bytes below the domain that make a name near the 253-byte limit (several full 63-byte labels)"),
+            ("dns_tunnel.near_max_names", "\(tunnelNearMaxNames)", "dns_tunnel: distinct near-limit, high-entropy names from one client under one domain"),
             ("dga.names", "\(dgaNames)", "dga: random-looking names answered NXDOMAIN within the window"),
             ("dga.window", "\(dgaWindow)", "dga: window in seconds"),
             ("brute.login_ports", list(loginPorts), "brute_force: ports of login services when no payload names the service (content decides otherwise)"),
@@ -161,6 +168,7 @@ public struct DetectorConfig: Sendable {
         case "slow.ports": slowPorts = try int()
         case "slow.hosts": slowHosts = try int()
         case "outbound.bad_ports": badPorts = try ports()
+        case "outbound.lateral_ports": lateralPorts = try ports()
         case "unusual.icmp_payload": unusualICMPPayload = try int()
         case "unusual.icmp_packets": unusualICMPPackets = try int()
         case "beacon.min_connections": beaconMinConnections = max(4, try int())
@@ -172,6 +180,8 @@ public struct DetectorConfig: Sendable {
         case "dns_tunnel.entropy": tunnelEntropy = try dbl()
         case "dns_tunnel.bytes": tunnelBytes = try int()
         case "dns_tunnel.min_queries": tunnelMinQueries = try int()
+        case "dns_tunnel.near_max_bytes": tunnelNearMaxBytes = try int()
+        case "dns_tunnel.near_max_names": tunnelNearMaxNames = try int()
         case "dga.names": dgaNames = try int()
         case "dga.window": dgaWindow = Int64(try int())
         case "brute.login_ports": loginPorts = try ports()

@@ -5,12 +5,15 @@ import AetherDecode
 /// is measured by the bytes of encoded query labels (in any position, binary labels included)
 /// and of TXT/NULL/CNAME/MX/SRV answer data, beside the count of distinct names. DGA is many
 /// random-looking names that do not exist. A resolver forwarding its clients' questions is not
-/// the one asking.
+/// the one asking. Thin exfiltration shows by shape instead of volume: a handful of distinct
+/// high-entropy names near the 253-byte limit under one domain; nothing benign (CDN tokens,
+/// DKIM selectors, SRV names, reputation lookups) fills several full labels with data.
 final class DNSDetector: Detector {
     struct TunnelKey: Hashable { var src: IPAddress; var domain: String }
     struct Bucket {
         var names = EvidenceSet<String>(cap: 1000)
         var longNames = 0
+        var nearMaxNames = 0
         var queryBytes = 0
         var answerBytes = 0
         var queries = 0
@@ -76,6 +79,7 @@ final class DNSDetector: Detector {
         b.names.insert(sub, hash: Names.hash(sub))
         let fresh = b.names.count > before
         if fresh && (long || random) { b.longNames += 1 }
+        if fresh && bytes >= config.tunnelNearMaxBytes && Names.entropy(sub) >= config.tunnelEntropy { b.nearMaxNames += 1 }
         if fresh { b.queryBytes += bytes }
         b.queries += 1
         buckets[key] = b
@@ -107,6 +111,7 @@ final class DNSDetector: Detector {
             Evidence.set(&a, "encoded_query_bytes", .int(Int64(b.queryBytes)))
             Evidence.set(&a, "answer_data_bytes", .int(Int64(b.answerBytes)))
             Evidence.set(&a, "queries", .int(Int64(b.queries)))
+            if b.nearMaxNames > 0 { Evidence.set(&a, "near_maximum_names", .int(Int64(b.nearMaxNames))) }
         }
         if let i = book[ek] {
             book.update(i) { a in
@@ -119,7 +124,8 @@ final class DNSDetector: Detector {
         let perName = b.names.count > 0 ? b.queryBytes / b.names.count : 0
         let byData = b.names.count >= config.tunnelMinQueries && data >= config.tunnelBytes && (perName >= 16 || b.answerBytes >= b.queryBytes)
         let byNames = b.longNames >= config.tunnelUniqueNames
-        guard byData || byNames, !ctx.allowed(src: key.src, dst: server) else { return }
+        let byShape = b.nearMaxNames >= config.tunnelNearMaxNames
+        guard byData || byNames || byShape, !ctx.allowed(src: key.src, dst: server) else { return }
         var a = Alert(kind: AlertKind.dns_tunnel.rawValue, severity: "high", src: key.src, dst: server, proto: "dns", start: time)
         a.ports = [53]; a.portCount = 1
         a.evidence = [("domain", .string(key.domain))]
@@ -129,8 +135,10 @@ final class DNSDetector: Detector {
         var why: [(String, JSON)] = []
         if byData {
             why = [Evidence.crossed("data_bytes", data, config.tunnelBytes), Evidence.crossed("unique_names", b.names.count, config.tunnelMinQueries)]
-        } else {
+        } else if byNames {
             why = [Evidence.crossed("long_or_random_names", b.longNames, config.tunnelUniqueNames)]
+        } else {
+            why = [Evidence.crossed("near_maximum_names", b.nearMaxNames, config.tunnelNearMaxNames)]
         }
         // The episode starts at the first query of the domain; the bucket does not keep times,
         // so the opening alert starts now and grows.

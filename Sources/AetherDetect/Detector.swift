@@ -120,6 +120,12 @@ struct Scope {
         return inferred && !si && !di
     }
 
+    /// Both ends are in the internal networks (configured and seen, not inferred).
+    func isInside(src: IPAddress, dst: IPAddress) -> Bool {
+        if inferred || dst.isLinkScopedOrGroup || src.isLinkScopedOrGroup || src == dst { return false }
+        return isConfiguredInternal(src) && isConfiguredInternal(dst)
+    }
+
     /// One line for reports and `aether rules`.
     var statement: String {
         if explicit { return "internal networks as given: " + networks.map(\.description).joined(separator: ", ") }

@@ -1,14 +1,17 @@
 import AetherCore
 import AetherFlows
 
-/// suspicious_outbound (a session from the monitored side to another on a listed port) and
-/// unusual_protocol (outbound IP protocols other than TCP/UDP/ICMP, oversized echoes). Group,
+/// suspicious_outbound (a session from the monitored side to another on a listed port; between
+/// two internal hosts on a C2 handler port, the same at medium severity with direction
+/// `internal`: lateral movement) and unusual_protocol (outbound IP protocols other than TCP/UDP/ICMP, oversized echoes). Group,
 /// broadcast and link-scoped destinations are never outbound (Scope.isOutbound).
 final class OutboundDetector: Detector {
     /// Outbound sessions on a listed port, decided once they carried payload (a burst, or at
     /// their end): a scan's probes to such ports, answered or not, carry none and belong to the scan.
     /// Start times of outbound sessions on listed ports, by connection id, until they carry payload.
     private var pending: [Int64: Int64] = [:]
+    /// Pending sessions between two internal hosts (`outbound.lateral_ports`).
+    private var lateral = Set<Int64>()
     /// Tor's ports name ordinary TLS services too: a session there is reported only when its
     /// ClientHello carries the random `www.<base32>.com|net` name Tor clients send.
     static let torPorts: Set<UInt16> = [9001, 9030]
@@ -34,21 +37,23 @@ final class OutboundDetector: Detector {
                 if awaitingHello.count < Self.maxPending { awaitingHello[c.id] = t } else { untracked += 1 }
                 return
             }
-            guard c.proto == IPProto.tcp || c.proto == IPProto.udp, ctx.config.badPorts.contains(c.respPort),
-                ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress),
-                !ctx.allowed(src: c.origAddress, dst: c.respAddress)
-            else { return }
-            if pending.count < Self.maxPending { pending[c.id] = t } else { untracked += 1 }
+            guard c.proto == IPProto.tcp || c.proto == IPProto.udp, !ctx.allowed(src: c.origAddress, dst: c.respAddress) else { return }
+            let outbound = ctx.config.badPorts.contains(c.respPort) && ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress)
+            let inside = !outbound && ctx.config.lateralPorts.contains(c.respPort) && ctx.scope.isInside(src: c.origAddress, dst: c.respAddress)
+            guard outbound || inside else { return }
+            if pending.count < Self.maxPending { pending[c.id] = t } else { untracked += 1; return }
+            if inside { lateral.insert(c.id) }
         case .tlsHello(let flow, _, let name):
             if let start = awaitingHello.removeValue(forKey: flow), let name, Self.looksLikeTor(name) { pending[flow] = start }
         case .burst(let c, let t):
             // Payload again after a pause: a session, not a probe.
-            if let start = pending.removeValue(forKey: c.id) { report(c, start: start, at: t, ctx) }
+            if let start = pending.removeValue(forKey: c.id) { report(c, start: start, at: t, lateral: lateral.remove(c.id) != nil, ctx) }
         case .finished(let c):
             awaitingHello[c.id] = nil
             // A probe that was answered carries no payload; a session does.
+            let inside = lateral.remove(c.id) != nil
             if let start = pending.removeValue(forKey: c.id), c.origBytes + c.respBytes > 0 {
-                report(c, start: start, at: c.lastTime, ctx)
+                report(c, start: start, at: c.lastTime, lateral: inside, ctx)
             }
             if c.service != .unknown, let i = ctx.book[EpisodeKey(.suspicious_outbound, c.origAddress, port: c.respPort)] {
                 ctx.book.update(i) { Evidence.append(&$0, "service_by_content", .string(c.service.name), limit: 8) }
@@ -85,11 +90,11 @@ final class OutboundDetector: Detector {
     /// The sources of each grouped episode (exact up to 65,536, estimated past).
     private var groupSources: [Int: EvidenceSet<IPAddress>] = [:]
 
-    private func report(_ c: Connection, start: Int64, at time: Int64, _ ctx: DetectionContext) {
+    private func report(_ c: Connection, start: Int64, at time: Int64, lateral: Bool = false, _ ctx: DetectionContext) {
         if isScanning(c, ctx) { return }
         let book = ctx.book
-        let own = EpisodeKey(.suspicious_outbound, c.origAddress, port: c.respPort)
-        if book[own] == nil {
+        let own = EpisodeKey(.suspicious_outbound, c.origAddress, port: c.respPort, name: lateral ? "internal" : "")
+        if book[own] == nil && !lateral {
             let g = GroupKey(dst: c.respAddress, port: c.respPort)
             let n = sourcesPerTarget[g, default: 0]
             if n >= Self.groupAfter { group(c, start: start, at: time, ctx); return }
@@ -101,7 +106,7 @@ final class OutboundDetector: Detector {
             i = e
         } else {
             var a = Alert(
-                kind: AlertKind.suspicious_outbound.rawValue, severity: "high", src: c.origAddress, dst: c.respAddress,
+                kind: AlertKind.suspicious_outbound.rawValue, severity: lateral ? "medium" : "high", src: c.origAddress, dst: c.respAddress,
                 proto: DetectionEngine.protoName(c.proto), start: start)
             a.ports = [c.respPort]; a.portCount = 1
             a.dsts = [c.respAddress]; a.dstCount = 1
@@ -118,7 +123,13 @@ final class OutboundDetector: Detector {
                 key, a,
                 why: [
                     ("listed_port", .int(Int64(c.respPort))),
-                    ("direction", .string(ctx.scope.inferred ? "outbound (monitored side inferred)" : "internal to external")),
+                    (
+                        "direction",
+                        .string(
+                            lateral
+                                ? "internal: between two internal hosts (lateral movement)"
+                                : ctx.scope.inferred ? "outbound (monitored side inferred)" : "internal to external")
+                    ),
                 ])
         }
         if book.addTarget(i, c.respAddress) { book.update(i) { $0.dst = nil } }  // several destinations: the alert lists them
