@@ -32,6 +32,7 @@ public struct DetectorConfig: Sendable {
     public var beaconScore = 0.8
     public var beaconMinInterval: Double = 1
     public var beaconMaxJitter: Double = 0.2
+    public var beaconMinSpan: Double = 60
     // DNS
     public var tunnelUniqueNames = 100
     public var tunnelMinLabel = 24
@@ -102,6 +103,7 @@ public struct DetectorConfig: Sendable {
             ("beacon.score", "\(beaconScore)", "beacon: RITA-style score (0-1) at which to alert"),
             ("beacon.min_interval", "\(beaconMinInterval)", "beacon: median seconds between connections below which it is a burst, not a beacon"),
             ("beacon.max_jitter", "\(beaconMaxJitter)", "beacon: median absolute deviation of the gaps over their median, at most"),
+            ("beacon.min_span", "\(beaconMinSpan)", "beacon: seconds the contacts must span at least (a protocol test or a retry loop repeats for seconds, a beacon for minutes)"),
             ("dns_tunnel.unique_names", "\(tunnelUniqueNames)", "dns_tunnel: unique long or high-entropy subdomains under one domain (RITA: 100)"),
             ("dns_tunnel.min_label", "\(tunnelMinLabel)", "dns_tunnel: subdomain length counted as long"),
             ("dns_tunnel.entropy", "\(tunnelEntropy)", "dns_tunnel: bits per character counted as high entropy"),
@@ -175,6 +177,7 @@ public struct DetectorConfig: Sendable {
         case "beacon.score": beaconScore = try dbl()
         case "beacon.min_interval": beaconMinInterval = try dbl()
         case "beacon.max_jitter": beaconMaxJitter = try dbl()
+        case "beacon.min_span": beaconMinSpan = try dbl()
         case "dns_tunnel.unique_names": tunnelUniqueNames = try int()
         case "dns_tunnel.min_label": tunnelMinLabel = try int()
         case "dns_tunnel.entropy": tunnelEntropy = try dbl()

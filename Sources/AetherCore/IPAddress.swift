@@ -28,6 +28,11 @@ public struct IPAddress: Hashable, Comparable, Sendable {
         return hi >> 56 == 0xFF || top & 0xFFC0 == 0xFE80 || (hi == 0 && lo <= 1)
     }
 
+    /// 127.0.0.0/8 and ::1: a host talking to itself.
+    @inlinable public var isLoopback: Bool {
+        isV4 ? v4Value >> 24 == 127 : hi == 0 && lo == 1
+    }
+
     @inlinable public static func < (a: IPAddress, b: IPAddress) -> Bool {
         a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo
     }

@@ -57,6 +57,8 @@ public enum IPProto {
     public static let udp: UInt8 = 17
     public static let ipv6: UInt8 = 41
     public static let gre: UInt8 = 47
+    public static let esp: UInt8 = 50
+    public static let ah: UInt8 = 51
     public static let icmpv6: UInt8 = 58
 
     /// The one table of protocol names (alerts, the report, the live view, stats).
@@ -69,6 +71,8 @@ public enum IPProto {
         case gre: return "gre"
         case ipv6: return "ipv6-in-ipv4"
         case ipip: return "ip-in-ip"
+        case esp: return "ipsec-esp"
+        case ah: return "ipsec-ah"
         default: return "ip\(p)"
         }
     }
@@ -98,6 +102,8 @@ public enum Tunnel {
     public static let vxlanGPE: UInt8 = 203
     public static let mplsUDP: UInt8 = 204
     public static let l2tp: UInt8 = 205
+    /// GRE carrying ERSPAN: a switch mirroring frames to a collector, not a host's tunnel.
+    public static let erspan: UInt8 = 206
 
     /// Names as Zeek's Tunnel::Type, lower case.
     public static func name(_ t: UInt8) -> String {
@@ -112,6 +118,7 @@ public enum Tunnel {
         case vxlanGPE: return "vxlan-gpe"
         case mplsUDP: return "mpls-in-udp"
         case l2tp: return "l2tp"
+        case erspan: return "erspan"
         default: return "ip\(t)"
         }
     }

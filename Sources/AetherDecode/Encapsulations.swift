@@ -32,9 +32,11 @@ extension Decoder {
             switch gre.protocolType {
             case ERSPANView.typeII where gre.flags & GREView.Flag.sequence == 0:
                 type = EtherType.transparentEthernet  // type I: the mirrored frame directly
+                tunnel = Tunnel.erspan
             case ERSPANView.typeII, ERSPANView.typeIII:
                 guard let e = ERSPANView(f, at: q), let x = e.payload else { return }
                 type = EtherType.transparentEthernet; p = x
+                tunnel = Tunnel.erspan
             default:
                 type = gre.protocolType
             }

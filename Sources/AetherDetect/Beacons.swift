@@ -5,7 +5,10 @@ import AetherFlows
 /// times) or as bursts of payload inside one long-lived connection. Any unicast pair counts,
 /// internal or not: a beacon between two public hosts, or two private ones, is the same behaviour.
 /// A TCP connection that the capture joined mid-stream (an idle timeout cut a long-lived
-/// connection; no SYN opened it) is not a new contact.
+/// connection; no SYN opened it) is not a new contact. A beacon needs time as well as contacts:
+/// they must span `beacon.min_span` (a protocol test looping requests, a game's keep-alives
+/// over a few seconds do not). A host talking to itself over loopback never beacons, and a
+/// series already explained as password guessing or a scan of the same target is not also one.
 final class BeaconDetector: Detector {
     struct ServiceKey: Hashable { var src: IPAddress; var dst: IPAddress; var port: UInt16; var proto: UInt8 }
 
@@ -64,7 +67,8 @@ final class BeaconDetector: Detector {
 
     private func eligible(_ c: Connection) -> Bool {
         (c.proto == IPProto.tcp || c.proto == IPProto.udp) && !Self.quietPorts.contains(c.respPort)
-            && !c.respAddress.isLinkScopedOrGroup && !c.origAddress.isLinkScopedOrGroup
+            && !c.respAddress.isLinkScopedOrGroup && !c.origAddress.isLinkScopedOrGroup && !c.respAddress.isLoopback
+            && !c.origAddress.isLoopback
     }
 
     private func consider(_ s: BeaconSeries, _ c: Connection, end: Int64, form: String, _ ctx: DetectionContext) {
@@ -98,9 +102,12 @@ final class BeaconDetector: Detector {
         // Regular timing is what makes a beacon: a high average alone can come from a short run
         // of lucky gaps early in a busy pair's history.
         guard regular, !ctx.allowed(src: c.origAddress, dst: c.respAddress) else { return }
+        let first = s.starts.min() ?? c.firstTime
+        let span = Double(max(end, s.starts.max() ?? end) - first) / 1e9
+        guard span >= config.beaconMinSpan, !explained(c, ctx) else { return }
         var a = Alert(
             kind: AlertKind.beacon.rawValue, severity: ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress) ? "high" : "medium",
-            src: c.origAddress, dst: c.respAddress, proto: DetectionEngine.protoName(c.proto), start: s.starts.min() ?? c.firstTime)
+            src: c.origAddress, dst: c.respAddress, proto: DetectionEngine.protoName(c.proto), start: first)
         a.end = end
         a.ports = [c.respPort]; a.portCount = 1
         var flows: [Int64] = []
@@ -113,6 +120,16 @@ final class BeaconDetector: Detector {
                 Evidence.crossed("score", score.total, config.beaconScore),
                 Evidence.crossed("interval_deviation", 1 - score.tsMAD, jitterBound),
                 Evidence.crossed("contacts", n, config.beaconMinConnections),
+                Evidence.crossed("span_s", Int(span), Int(config.beaconMinSpan)),
             ])
+    }
+
+    /// The pair's contacts are already another alert's: password guessing at this service, or a
+    /// scan or sweep from this source touching this target.
+    private func explained(_ c: Connection, _ ctx: DetectionContext) -> Bool {
+        let book = ctx.book
+        return book.contains(EpisodeKey(.brute_force, c.origAddress, target: c.respAddress, port: c.respPort))
+            || book.contains(EpisodeKey(c.proto == IPProto.udp ? .udp_scan : .port_scan, c.origAddress, target: c.respAddress))
+            || book.contains(EpisodeKey(.slow_scan, c.origAddress, target: c.respAddress))
     }
 }

@@ -24,7 +24,7 @@ public final class DetectionEngine {
         context = DetectionContext(config: config, book: book)
         // The detector families, in the order they see each event: scans first, so that the
         // outbound detector can tell a scan's probes from sessions of their own.
-        let all: [Detector] = [ScanDetector(), OutboundDetector(), BeaconDetector(), DNSDetector(), BruteForceDetector()]
+        let all: [Detector] = [ScanDetector(), OutboundDetector(), BruteForceDetector(), BeaconDetector(), DNSDetector()]
         routes = DetectorEvent.Kind.allCases.map { k in all.filter { $0.events.contains(k) } }
     }
 
@@ -50,7 +50,9 @@ public final class DetectionEngine {
         }
         guard m.network == .ipv4 || m.network == .ipv6 else { return }
         let u = table.update
-        if m.outer.proto != IPProto.tcp && m.outer.proto != IPProto.udp {
+        // A switch's mirror session (ERSPAN over GRE) carries other hosts' frames: not a
+        // protocol the sender chose to speak.
+        if m.outer.proto != IPProto.tcp && m.outer.proto != IPProto.udp && !(m.hasInner && m.tunnel == Tunnel.erspan) {
             send(.ipPacket(m.outer, time: m.timestamp, flow: u.id))
         }
         if u.id != 0 && (u.isNew || u.answered || u.refused || u.burst), let c = table.current {

@@ -189,6 +189,8 @@ final class OutboundDetector: Detector {
                 ])
             return
         }
+        // IPsec (ESP, AH) is how sites and VPN clients talk: the standard, not the unusual.
+        if p == IPProto.esp || p == IPProto.ah { return }
         let key = Triple(src: o.src, dst: o.dst, proto: p)
         let n = (packets[key] ?? 0) + 1
         if packets.count < 1_000_000 || packets[key] != nil { packets[key] = n }

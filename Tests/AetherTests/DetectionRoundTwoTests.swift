@@ -182,3 +182,84 @@ extension ThresholdTests {
         XCTAssertEqual(try kinds(shares), [])
     }
 }
+
+extension ThresholdTests {
+    func periodic(_ n: Int, every: Double, src: String = "10.0.0.5", dst: String = "203.0.113.9") -> PacketBuilder {
+        var b = PacketBuilder()
+        for i in 0..<n {
+            b.session(
+                1000 + Double(i) * every, src, UInt16(42000 + i), dst, 8443,
+                exchange: [
+                    (true, Array("GET /b HTTP/1.1\r\nHost: x\r\n\r\n".utf8)), (false, Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8)),
+                ])
+        }
+        return b
+    }
+
+    /// Regular contacts every 6 s: a beacon only once they span a minute (11 contacts), not at
+    /// the 10 the count alone asks for.
+    func testBeaconNeedsItsMinimumSpan() throws {
+        let needed = Int((config.beaconMinSpan / 6).rounded(.up)) + 1
+        XCTAssertGreaterThan(needed, config.beaconMinConnections)
+        XCTAssertEqual(try kinds(periodic(needed - 1, every: 6)), [])
+        XCTAssertEqual(try kinds(periodic(needed, every: 6)), ["beacon"])
+    }
+
+    func testLoopbackNeverBeacons() throws {
+        XCTAssertEqual(try kinds(periodic(40, every: 30, src: "127.0.0.1", dst: "127.0.0.1")), [])
+        XCTAssertTrue(IPAddress("::1")!.isLoopback)
+        XCTAssertTrue(IPAddress("127.3.0.1")!.isLoopback)
+        XCTAssertFalse(IPAddress("::2")!.isLoopback)
+        XCTAssertFalse(IPAddress("128.0.0.1")!.isLoopback)
+    }
+
+    /// FTP guessing, one connection per password at a steady pace: brute force, not also a beacon.
+    func testGuessingAtASteadyPaceIsNotAlsoABeacon() throws {
+        var b = PacketBuilder()
+        for i in 0..<40 {
+            b.session(
+                1000 + Double(i) * 5, "10.0.0.5", UInt16(41000 + i), "10.0.0.9", 21,
+                exchange: [
+                    (false, Self.ftpBanner), (true, Array("USER alice\r\n".utf8)), (false, Array("331 Password?\r\n".utf8)),
+                    (true, Array("PASS guess\(i)\r\n".utf8)), (false, Array("530 Login incorrect.\r\n".utf8)),
+                ])
+        }
+        XCTAssertEqual(try kinds(b), ["brute_force"])
+    }
+}
+
+extension ThresholdTests {
+    /// IPsec between a host and the outside (a VPN client, a site-to-site tunnel) is quiet; GRE
+    /// from a host to the outside still is not.
+    func testIPsecIsNotUnusualButGREIs() throws {
+        func flow(_ proto: UInt8, _ payload: [UInt8]) -> PacketBuilder {
+            var b = PacketBuilder()
+            for i in 0..<20 {
+                b.ip(1000 + Double(i), src: "10.0.0.5", dst: "203.0.113.9", proto: proto, payload)
+                b.ip(1000.01 + Double(i), src: "203.0.113.9", dst: "10.0.0.5", proto: proto, payload)
+            }
+            return b
+        }
+        let esp: [UInt8] = [0, 0, 0x10, 0x01, 0, 0, 0, 1] + Array(repeating: 0xA5, count: 64)
+        XCTAssertEqual(try kinds(flow(IPProto.esp, esp)), [])
+        XCTAssertEqual(try kinds(flow(IPProto.ah, [6, 4, 0, 0, 0, 0, 0x10, 1, 0, 0, 0, 1] + Array(repeating: 0, count: 12))), [])
+        // GRE carrying IPv4 (protocol type 0x0800) from a host to the outside.
+        var inner: [UInt8] = [0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0] + PacketBuilder.v4("192.168.9.1") + PacketBuilder.v4("192.168.9.2")
+        inner += [0x30, 0x39, 0x00, 0x35, 0, 8, 0, 0]
+        XCTAssertEqual(try kinds(flow(IPProto.gre, [0, 0, 0x08, 0x00] + inner)), ["unusual_protocol"])
+    }
+
+    /// A switch mirroring frames over GRE (ERSPAN type II) to a collector outside: not unusual.
+    func testERSPANMirrorIsNotUnusual() throws {
+        var frame: [UInt8] = [0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 6, 0x08, 0x00]
+        frame += [0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0] + PacketBuilder.v4("192.168.9.1") + PacketBuilder.v4("192.168.9.2")
+        frame += [0x30, 0x39, 0x00, 0x35, 0, 8, 0, 0]
+        var b = PacketBuilder()
+        for i in 0..<20 {
+            // GRE with a sequence number (flag 0x1000), protocol 0x88BE, then the ERSPAN II header.
+            let gre: [UInt8] = [0x10, 0x00, 0x88, 0xBE, 0, 0, 0, UInt8(i)] + [0x10, 0x01, 0, 3, 0, 0, 0, 0]
+            b.ip(1000 + Double(i), src: "10.0.0.5", dst: "203.0.113.9", proto: IPProto.gre, gre + frame)
+        }
+        XCTAssertEqual(try kinds(b), [])
+    }
+}
