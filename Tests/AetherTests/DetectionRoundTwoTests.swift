@@ -263,3 +263,54 @@ extension ThresholdTests {
         XCTAssertEqual(try kinds(b), [])
     }
 }
+
+extension ThresholdTests {
+    /// nmap -PA: a bare ACK to each address; live hosts answer with a RST, dead ones stay silent.
+    func ackSweep(_ n: Int) -> PacketBuilder {
+        var b = PacketBuilder()
+        for h in 0..<n {
+            let t = 1000 + Double(h) * 0.02, dst = "10.0.3.\(h + 1)"
+            b.tcp(t, "10.0.0.5", UInt16(50000 + h), dst, 80, flags: 0x10, seq: 77, ack: 99)
+            if h % 2 == 0 { b.tcp(t + 0.001, dst, 80, "10.0.0.5", UInt16(50000 + h), flags: 0x04, seq: 99) }
+        }
+        return b
+    }
+
+    func testACKSweepCountsLiveAndDeadHostsAtThreshold() throws {
+        XCTAssertEqual(try kinds(ackSweep(config.scanHosts - 1)), [])
+        XCTAssertEqual(try kinds(ackSweep(config.scanHosts)), ["host_sweep"])
+    }
+}
+
+/// The round-two recordings (scripts/record-attacks.sh, real tools): what each alert says.
+extension CorpusTests {
+    func alertObjects(_ file: String) throws -> [[String: Any]] {
+        let tmp = TempDir()
+        let (store, _) = try ingest([Self.corpus.appendingPathComponent(file).path], db: tmp.path("s.sqlite"))
+        let data = Data(JSON.array(try store.alerts()).render().utf8)
+        return try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
+    }
+
+    func testRecordedGuessingCountsAttemptsNotConnections() throws {
+        // nmap smb-brute: dozens of NTLM logons refused over a handful of kept SMB connections.
+        let smb = try alertObjects("nmap-smb-brute.pcap")
+        let e = smb.first?["evidence"] as? [String: Any] ?? [:]
+        let attempts = (e["failed_attempts"] as? NSNumber)?.intValue ?? 0, conns = (e["connections"] as? NSNumber)?.intValue ?? 0
+        XCTAssertGreaterThanOrEqual(attempts, 40, "\(smb)")
+        XCTAssertLessThanOrEqual(conns, 8)
+        XCTAssertGreaterThan(attempts, conns * 5)
+        // hydra over one POP3 connection.
+        let pop = try alertObjects("hydra-pop3.pcap").first?["evidence"] as? [String: Any] ?? [:]
+        XCTAssertEqual((pop["connections"] as? NSNumber)?.intValue, 1)
+        XCTAssertEqual((pop["failed_attempts"] as? NSNumber)?.intValue, 40)
+        // The password was the last guess.
+        let guessed = try alertObjects("hydra-pop3-guessed.pcap")
+        XCTAssertEqual(guessed.first?["severity"] as? String, "critical")
+    }
+
+    func testRecordedInternalReverseShellIsLateral() throws {
+        let found = try alertObjects("socat-revshell-internal.pcap")
+        XCTAssertEqual(found.first?["severity"] as? String, "medium")
+        XCTAssertEqual(found.first?["src"] as? String, "10.70.0.20")
+    }
+}
