@@ -28,6 +28,20 @@ public struct IPAddress: Hashable, Comparable, Sendable {
         return hi >> 56 == 0xFF || top & 0xFFC0 == 0xFE80 || (hi == 0 && lo <= 1)
     }
 
+    /// In space a real host can have or talk to. IPv6: global unicast (2000::/3), unique local,
+    /// link- and site-local, multicast, the IPv4-compatible and -mapped forms, NAT64 and the
+    /// discard prefix; IPv4: all but 240.0.0.0/4 (reserved) apart from the broadcast address.
+    /// IPv6 has no header checksum, so a corrupted header or a wrongly guessed encapsulation
+    /// shows as addresses outside this space.
+    @inlinable public var isInAssignedSpace: Bool {
+        if isV4 { return v4Value >> 28 != 0xF || v4Value == 0xFFFF_FFFF }
+        if hi == 0 { return true }
+        if hi >> 61 == 1 || hi >> 57 == 0x7E || hi >> 56 == 0xFF { return true }
+        let top10 = hi >> 54
+        if top10 == 0x3FA || top10 == 0x3FB { return true }
+        return hi == 0x0064_FF9B_0000_0000 || hi >> 16 == 0x0064_FF9B_0001 || hi == 0x0100_0000_0000_0000
+    }
+
     /// 127.0.0.0/8 and ::1: a host talking to itself.
     @inlinable public var isLoopback: Bool {
         isV4 ? v4Value >> 24 == 127 : hi == 0 && lo == 1

@@ -27,6 +27,8 @@ public struct StoreStats: Sendable {
     /// Which side the detectors took as internal, and whether it was inferred from the capture.
     public var internalScope: String?
     public var internalInferred = false
+    /// Packets kept from the detectors, by reason (only when there were any).
+    public var withheld: JSON?
 }
 
 extension Store {
@@ -75,6 +77,7 @@ extension Store {
         while try hosts.step() { if let t = hosts.text(0) { st.httpHosts.append(t) } }
         st.internalScope = try meta("internal_scope")
         st.internalInferred = try meta("internal_inferred") == "1"
+        st.withheld = try meta("withheld_from_detectors").flatMap { try? JSONParser.parse($0) }
         return st
     }
 
@@ -180,7 +183,7 @@ extension StoreStats {
     /// `aether stats --json`, and the numbers a report embeds: one encoder for both.
     public var json: JSON {
         let s = self
-        return .object([
+        var fields: [(String, JSON)] = [
             ("packets", .int(s.packets)),
             ("bytes", .int(s.bytes)),
             ("wire_bytes", .int(s.wireBytes)),
@@ -209,6 +212,8 @@ extension StoreStats {
                     ("assumption", s.internalScope.map { .string($0) } ?? .null),
                 ])
             ),
-        ])
+        ]
+        if let w = s.withheld { fields.append(("withheld_from_detectors", w)) }
+        return .object(fields)
     }
 }

@@ -314,3 +314,47 @@ extension CorpusTests {
         XCTAssertEqual(found.first?["src"] as? String, "10.70.0.20")
     }
 }
+
+extension ThresholdTests {
+    func synScan(_ b: inout PacketBuilder, from src: String, to dst: String, at t0: Double, ports: Int) {
+        for p in 0..<ports { b.tcp(t0 + Double(p) * 0.01, src, 40000, dst, UInt16(1 + p), flags: 0x02) }
+    }
+
+    /// A few packets with addresses no host can have, among normal traffic, feed no detector;
+    /// stats names them.
+    func testStrayUnassignedAddressesFeedNoDetector() throws {
+        var b = PacketBuilder()
+        for i in 0..<20 {
+            b.session(
+                1000 + Double(i), "10.0.0.5", UInt16(43000 + i), "10.0.0.9", 80,
+                exchange: [(true, Array("GET / HTTP/1.1\r\n\r\n".utf8)), (false, Array("HTTP/1.1 200 OK\r\n\r\n".utf8))])
+        }
+        synScan(&b, from: "241.3.0.1", to: "10.0.0.9", at: 1030, ports: 40)
+        let tmp = TempDir()
+        try b.write(tmp.path("in.pcap"))
+        let (store, _) = try ingest([tmp.path("in.pcap")], db: tmp.path("s.sqlite"))
+        XCTAssertEqual(try CorpusTests.alerts(store).map(\.kind), [])
+        let stats = try store.stats().json
+        XCTAssertEqual(stats["withheld_from_detectors"]?["unassigned_address"]?.int, 40, "\(stats.render())")
+        // The same probes from an assigned address are a scan.
+        var c = PacketBuilder()
+        synScan(&c, from: "10.0.0.66", to: "10.0.0.9", at: 1030, ports: 40)
+        XCTAssertEqual(try kinds(c), ["port_scan"])
+    }
+
+    /// A capture anonymized into reserved space (every address in 240.0.0.0/4) is data.
+    func testCaptureConsistentlyInReservedSpaceIsAnalysed() throws {
+        var b = PacketBuilder()
+        synScan(&b, from: "241.3.0.1", to: "242.0.0.9", at: 1000, ports: 40)
+        XCTAssertEqual(try kinds(b), ["port_scan"])
+    }
+
+    func testAssignedAddressSpace() {
+        for a in ["2001:db8::1", "fd00::1", "fe80::1", "ff02::1", "::1", "::", "64:ff9b::a00:1", "100::1", "10.0.0.1", "255.255.255.255"] {
+            XCTAssertTrue(IPAddress(a)!.isInAssignedSpace, a)
+        }
+        for a in ["4a00::1", "c000::1", "8001:2::3", "241.0.0.1", "e000::"] {
+            XCTAssertFalse(IPAddress(a)!.isInAssignedSpace, a)
+        }
+    }
+}
