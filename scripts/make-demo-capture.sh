@@ -9,7 +9,7 @@
 #   suspicious_outbound  a session to 203.0.113.50:4444 (reverse shell)
 #   dga        60 random names, all NXDOMAIN
 #   brute_force 20 FTP sessions with 3 failed logins each
-#   beacon     12 short sessions to 203.0.113.99:443 every 1.5 s, through the whole recording
+#   beacon     14 short sessions to 203.0.113.99:443 every 5 s, through the whole recording
 set -euo pipefail
 out=${1:-Fixtures/demo.pcapng}
 here=$(cd "$(dirname "$0")" && pwd)

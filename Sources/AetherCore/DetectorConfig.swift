@@ -96,25 +96,37 @@ public struct DetectorConfig: Sendable {
             ("slow.ports", "\(slowPorts)", "slow_scan: distinct failed ports on one host within the long window"),
             ("slow.hosts", "\(slowHosts)", "slow_scan: distinct failed hosts on one port within the long window"),
             ("outbound.bad_ports", list(badPorts), "suspicious_outbound: internal to external on these ports (C2, IRC, Tor, telnet, SMB, RDP)"),
-            ("outbound.lateral_ports", list(lateralPorts), "suspicious_outbound (direction internal, medium): a session between two internal hosts on these C2 handler ports (not SMB, RDP or telnet, which internal hosts use)"),
+            (
+                "outbound.lateral_ports", list(lateralPorts),
+                "suspicious_outbound (direction internal, medium): a session between two internal hosts on these C2 handler ports (not SMB, RDP or telnet, which internal hosts use)"
+            ),
             ("unusual.icmp_payload", "\(unusualICMPPayload)", "unusual_protocol: echo payload bytes above which ICMP is oversized"),
             ("unusual.icmp_packets", "\(unusualICMPPackets)", "unusual_protocol: oversized echoes from one host to one destination before alerting"),
             ("beacon.min_connections", "\(beaconMinConnections)", "beacon: connections between one pair before scoring"),
             ("beacon.score", "\(beaconScore)", "beacon: RITA-style score (0-1) at which to alert"),
             ("beacon.min_interval", "\(beaconMinInterval)", "beacon: median seconds between connections below which it is a burst, not a beacon"),
             ("beacon.max_jitter", "\(beaconMaxJitter)", "beacon: median absolute deviation of the gaps over their median, at most"),
-            ("beacon.min_span", "\(beaconMinSpan)", "beacon: seconds the contacts must span at least (a protocol test or a retry loop repeats for seconds, a beacon for minutes)"),
+            (
+                "beacon.min_span", "\(beaconMinSpan)",
+                "beacon: seconds the contacts must span at least (a protocol test or a retry loop repeats for seconds, a beacon for minutes)"
+            ),
             ("dns_tunnel.unique_names", "\(tunnelUniqueNames)", "dns_tunnel: unique long or high-entropy subdomains under one domain (RITA: 100)"),
             ("dns_tunnel.min_label", "\(tunnelMinLabel)", "dns_tunnel: subdomain length counted as long"),
             ("dns_tunnel.entropy", "\(tunnelEntropy)", "dns_tunnel: bits per character counted as high entropy"),
             ("dns_tunnel.bytes", "\(tunnelBytes)", "dns_tunnel: encoded query bytes plus TXT/NULL/CNAME/MX answer bytes for one client and domain"),
             ("dns_tunnel.min_queries", "\(tunnelMinQueries)", "dns_tunnel: distinct names needed beside dns_tunnel.bytes"),
-            ("dns_tunnel.near_max_bytes", "\(tunnelNearMaxBytes)", "dns_tunnel: encoded bytes below the domain that make a name near the 253-byte limit (several full 63-byte labels)"),
+            (
+                "dns_tunnel.near_max_bytes", "\(tunnelNearMaxBytes)",
+                "dns_tunnel: encoded bytes below the domain that make a name near the 253-byte limit (several full 63-byte labels)"
+            ),
             ("dns_tunnel.near_max_names", "\(tunnelNearMaxNames)", "dns_tunnel: distinct near-limit, high-entropy names from one client under one domain"),
             ("dga.names", "\(dgaNames)", "dga: random-looking names answered NXDOMAIN within the window"),
             ("dga.window", "\(dgaWindow)", "dga: window in seconds"),
             ("brute.login_ports", list(loginPorts), "brute_force: ports of login services when no payload names the service (content decides otherwise)"),
-            ("brute.attempts", "\(bruteAttempts)", "brute_force: failed logins from one source to one service within the window, however many share a connection (an encrypted login's failed session counts one)"),
+            (
+                "brute.attempts", "\(bruteAttempts)",
+                "brute_force: failed logins from one source to one service within the window, however many share a connection (an encrypted login's failed session counts one)"
+            ),
             ("brute.window", "\(bruteWindow)", "brute_force: window in seconds"),
             ("brute.max_duration", "\(bruteMaxDuration)", "brute_force: seconds under which a session is short"),
             ("brute.max_bytes", "\(bruteMaxBytes)", "brute_force: payload bytes per direction under which a session failed"),

@@ -61,6 +61,25 @@ final class ServiceIdentifierTests: XCTestCase {
         XCTAssertEqual(step(Array(repeating: 1, count: 28)), .succeeded)
     }
 
+    /// SSH: when USERAUTH_SUCCESS shares a segment with what follows, the session's traffic of
+    /// many sizes tells the login; a refused client sees failures of one size only.
+    func testSSHOutcomeByWhatFollows() {
+        let kex: [UInt8] = [0, 0, 0, 12, 6, 31] + Array(repeating: 0, count: 10) + [0, 0, 0, 12, 10, 21] + Array(repeating: 0, count: 10)
+        func run(_ sizes: [Int]) -> [ServiceIdentifier.Outcome] {
+            var state: UInt32 = 0
+            return ([kex] + sizes.map { [UInt8](repeating: 1, count: $0) }).map { b in
+                b.withUnsafeBytes { ServiceIdentifier.sshOutcome($0, length: b.count, state: &state) }
+            }
+        }
+        // SERVICE_ACCEPT, a failure (the "none" query), PK_OK, SUCCESS coalesced with the host keys, channel traffic.
+        let login = run([44, 52, 100, 292, 192, 72, 108])
+        XCTAssertEqual(login.filter { $0 == .succeeded }.count, 1, "\(login)")
+        XCTAssertEqual(login.firstIndex(of: .succeeded), 5, "the third other size")
+        // Password guesses refused, then the server's disconnect.
+        XCTAssertEqual(run([44] + Array(repeating: 52, count: 6) + [84]).filter { $0 == .succeeded }, [])
+        XCTAssertEqual(run([44, 52, 100, 292]).filter { $0 == .succeeded }, [], "N-1 other sizes")
+    }
+
     /// Every prefix of every input is read without running past its end.
     func testEveryTruncationIsSafe() {
         let inputs: [[UInt8]] = [
