@@ -265,6 +265,44 @@ def long_names(server, domain, count, gap):
         time.sleep(float(gap))
 
 
+def udp_pong(addrs, port):
+    """Peers: each address answers every datagram on the port, from that address."""
+    def serve(addr):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((addr, int(port)))
+        while True:
+            data, peer = s.recvfrom(2048)
+            s.sendto(b"pong " + data[:32], peer)
+    ts = [threading.Thread(target=serve, args=(a,), daemon=True) for a in addrs.split(",")]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
+def p2p(candidates, port, seconds):
+    """A peer-to-peer client (DHT-like): one UDP socket; every 2 s it tries 3 new candidates and
+    pings again every peer that has answered. Many candidates never answer (gone, behind NAT)."""
+    peers = candidates.split(",")
+    random.Random(5).shuffle(peers)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setblocking(False)
+    alive, end, i = set(), time.time() + float(seconds), 0
+    while time.time() < end:
+        for p in peers[i:i + 3]:
+            s.sendto(b"find_node " + os.urandom(8).hex().encode(), (p, int(port)))
+        i += 3
+        for p in sorted(alive):
+            s.sendto(b"ping " + os.urandom(4).hex().encode(), (p, int(port)))
+        t = time.time() + 2
+        while time.time() < t:
+            try:
+                _, peer = s.recvfrom(2048)
+                alive.add(peer[0])
+            except BlockingIOError:
+                time.sleep(0.02)
+
+
 def revshell(host, port, seconds):
     s = socket.create_connection((host, int(port)), timeout=5)
     end = time.time() + float(seconds)

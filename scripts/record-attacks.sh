@@ -428,6 +428,12 @@ capture_stop socat-revshell-internal
 # Thin DNS exfiltration: 12 names of about 220 bytes, one every second.
 dnsrun dns-exfil-long dns_tunnel 60 $H long_names 10.70.0.20 exf.example 12 1
 
+# Benign: a peer-to-peer client fanning out to 50 candidates on one port: 20 answer and it
+# keeps talking to them; 30 never answer. A sweep would move on.
+rv $H udp_pong "$(seq -s, -f 10.70.0.%g 100 119)" 6881 & pids+=($!)
+sleep 1
+benign p2p-fanout 70 $H p2p "$(seq -s, -f 10.70.0.%g 100 119),$(seq -s, -f 10.71.0.%g 1 30)" 6881 60
+
 # Benign: IPsec ESP in transport mode between two public hosts (VPN-like), carrying web
 # requests and pings. Needs a kernel with ESP (xfrm esp4); where it has none, it is skipped.
 if ip -n $A xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x1fff mode transport enc 'cbc(aes)' 0x$(openssl rand -hex 16) auth-trunc 'hmac(sha256)' 0x$(openssl rand -hex 32) 128 2>/dev/null; then

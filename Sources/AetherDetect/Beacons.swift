@@ -48,7 +48,8 @@ final class BeaconDetector: Detector {
             series[key] = s
             consider(s, c, end: c.lastTime, form: "connections", ctx)
         case .burst(let c, let t):
-            guard eligible(c) else { return }
+            // Inside one UDP flow, repeated datagrams are the protocol's rhythm (RTP, games, NTP).
+            guard c.proto == IPProto.tcp, eligible(c) else { return }
             var s: BeaconSeries
             if let b = bursts.removeValue(forKey: c.id) {
                 s = b

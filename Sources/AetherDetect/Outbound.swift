@@ -46,7 +46,8 @@ final class OutboundDetector: Detector {
         case .tlsHello(let flow, _, let name):
             if let start = awaitingHello.removeValue(forKey: flow), let name, Self.looksLikeTor(name) { pending[flow] = start }
         case .burst(let c, let t):
-            // Payload again after a pause: a session, not a probe.
+            // Payload again after a pause: a session, not a probe (a UDP session is decided at its end).
+            guard c.proto == IPProto.tcp else { return }
             if let start = pending.removeValue(forKey: c.id) { report(c, start: start, at: t, lateral: lateral.remove(c.id) != nil, ctx) }
         case .finished(let c):
             awaitingHello[c.id] = nil

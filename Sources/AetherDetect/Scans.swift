@@ -22,8 +22,11 @@ final class ScanDetector: Detector {
     private var echoTargets: [IPAddress: WindowedDistinct<IPAddress>] = [:]
     private var recentEcho: [IPAddress: WindowedDistinct<IPAddress>] = [:]
     private var probeCount = 0
+    /// Payload bursts each source sent to each peer (service) after the first: a sweep's probes
+    /// send none, a peer-to-peer client keeps talking to the peers that answer. Bounded.
+    private var keptPeers: [IPAddress: [Probe: Int]] = [:]
 
-    let events: Set<DetectorEvent.Kind> = [.opened, .refused, .answered, .refusedByICMP, .arp]
+    let events: Set<DetectorEvent.Kind> = [.opened, .refused, .answered, .refusedByICMP, .arp, .burst]
 
     func handle(_ event: DetectorEvent, _ ctx: DetectionContext) {
         switch event {
@@ -63,6 +66,13 @@ final class ScanDetector: Detector {
                 if let i = ctx.book[EpisodeKey(kind, c.origAddress, target: c.respAddress)] {
                     ctx.book.update(i) { Evidence.add(&$0, "refused_by_icmp", 1) }
                 }
+            }
+        case .burst(let c, _):
+            guard c.proto == IPProto.tcp || c.proto == IPProto.udp else { return }
+            if keptPeers[c.origAddress] == nil && keptPeers.count >= 100_000 { keptPeers.removeAll(keepingCapacity: true) }
+            let p = Probe(dst: c.respAddress, port: c.respPort, proto: c.proto)
+            if keptPeers[c.origAddress, default: [:]].count < 4096 || keptPeers[c.origAddress]?[p] != nil {
+                keptPeers[c.origAddress, default: [:]][p, default: 0] += 1
             }
         case .arp(let op, let sender, let target, let t):
             if op == 1 && sender != target && sender != .zero {
@@ -247,6 +257,7 @@ final class ScanDetector: Detector {
             return
         }
         if ctx.allowed(src: src, dst: nil) { return }
+        if hasPorts && keepsItsPeers(src, p, w) { return }
         var a = Alert(kind: kind.rawValue, severity: kind == .ping_sweep ? "low" : "medium", src: src, dst: nil, proto: proto, start: t)
         var hosts = EvidenceSet<IPAddress>()
         var answered: [JSON] = []
@@ -262,6 +273,22 @@ final class ScanDetector: Detector {
         if hasPorts { a.ports = [p.port]; a.portCount = 1 }
         book.open(key, a, why: why)
     }
+
+    /// Peer-to-peer fan-out, not a sweep: of the hosts that answered on this port, the source
+    /// kept talking to most (at least `keptPeersMin`, each with `keptPeerBursts` bursts of
+    /// payload after the first contact). A sweep learns who answers and moves on; an attacker
+    /// who then exploits a few answering hosts keeps talking to few of them.
+    private func keepsItsPeers(_ src: IPAddress, _ p: Probe, _ w: ProbeWindow) -> Bool {
+        guard let kept = keptPeers[src] else { return false }
+        var answered = 0, talking = 0
+        for (q, _, failed) in w.probes(where: { $0.port == p.port && $0.proto == p.proto }) where !failed {
+            answered += 1
+            if kept[q, default: 0] >= Self.keptPeerBursts { talking += 1 }
+        }
+        return talking >= Self.keptPeersMin && talking * 2 >= answered
+    }
+    static let keptPeerBursts = 2
+    static let keptPeersMin = 3
 
     /// A probe that belongs to an open episode makes it grow.
     private func extend(_ kind: AlertKind, _ src: IPAddress, _ p: Probe, _ flow: Int64, _ t: Int64, _ ctx: DetectionContext) {

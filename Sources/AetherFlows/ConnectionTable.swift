@@ -13,7 +13,7 @@ public struct ConnectionUpdate: Sendable {
     public var answered = false
     /// The responder refused before any answer: RST to a SYN.
     public var refused = false
-    /// The originator sent payload after a second or more of silence (a burst).
+    /// The originator sent payload after a second or more of silence (a burst; TCP and UDP).
     public var burst = false
     public init() {}
 }
@@ -319,7 +319,7 @@ public final class ConnectionTable {
             c.pointee.lastPacket = sequence
             let payload = UInt64(l.payloadLength)
             if isOrig {
-                if payload > 0 && l.proto == IPProto.tcp {
+                if payload > 0 && (l.proto == IPProto.tcp || l.proto == IPProto.udp) {
                     let last = c.pointee.lastOrigPayload
                     if last != 0 && m.timestamp &- last >= 1_000_000_000 {
                         update.burst = true

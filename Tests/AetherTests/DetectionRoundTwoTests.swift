@@ -358,3 +358,33 @@ extension ThresholdTests {
         }
     }
 }
+
+extension ThresholdTests {
+    /// A peer-to-peer client on one UDP port: `kept` peers answer and are contacted twice more,
+    /// `once` answer once and are left, then 30 candidates never answer.
+    func fanOut(kept: Int, once: Int = 0) -> PacketBuilder {
+        var b = PacketBuilder()
+        let me = "10.0.0.5"
+        for round in 0..<3 {
+            for i in 0..<kept {
+                let t = 1000 + Double(round) * 2 + Double(i) * 0.01, peer = "10.0.4.\(i + 1)"
+                b.udp(t, me, 40000, peer, 6881, payload: Array("ping \(round)".utf8))
+                b.udp(t + 0.001, peer, 6881, me, 40000, payload: Array("pong".utf8))
+            }
+        }
+        for i in 0..<once {
+            let t = 1001 + Double(i) * 0.01, peer = "10.0.5.\(i + 1)"
+            b.udp(t, me, 40000, peer, 6881, payload: Array("find".utf8))
+            b.udp(t + 0.001, peer, 6881, me, 40000, payload: Array("node".utf8))
+        }
+        for i in 0..<30 { b.udp(1010 + Double(i) * 0.05, me, 40000, "10.0.6.\(i + 1)", 6881, payload: Array("find".utf8)) }
+        return b
+    }
+
+    func testPeerToPeerFanOutThatKeepsItsPeersIsNotASweep() throws {
+        XCTAssertEqual(try kinds(fanOut(kept: 3)), [])
+        XCTAssertEqual(try kinds(fanOut(kept: 2)), ["host_sweep"], "fewer kept peers than keptPeersMin")
+        // Most answering hosts left after one answer: a sweep that found them.
+        XCTAssertEqual(try kinds(fanOut(kept: 3, once: 10)), ["host_sweep"])
+    }
+}
