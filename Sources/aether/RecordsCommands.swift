@@ -168,26 +168,63 @@ private func parseRecord(_ line: String, _ path: String, _ n: Int) throws -> JSO
     do { return try JSONParser.parse(line) } catch let e as JSONParser.Failure { throw BadInput(message: "\(path): line \(n): \(e)") }
 }
 
+/// The longest records line read: a record is a few hundred bytes; an alert with its lists a
+/// few hundred KB. Longer is not a record, and reading it would hold memory without bound.
+let maxRecordLine = 16 << 20
+
 /// Calls `body` with each non-empty line of `path` (- for standard input), without the newline.
+/// Records go through the capture path's input check: a regular file (a link to one is
+/// followed), never a device, FIFO or socket, which may never end; and no line is longer than
+/// `maxRecordLine`.
 func readLines(_ path: String, _ body: (String) throws -> Void) throws {
-    let f: UnsafeMutablePointer<FILE>?
-    if path == "-" { f = stdin } else { f = fopen(path, "r") }
-    guard let f else { throw BadInput(message: "\(path): cannot read: \(String(cString: strerror(errno)))") }
-    defer { if path != "-" { fclose(f) } }
-    var buffer: UnsafeMutablePointer<CChar>? = nil
-    var capacity = 0
-    defer { free(buffer) }
-    while true {
-        let n = getline(&buffer, &capacity, f)
-        if n < 0 { break }
-        guard let buffer else { break }
-        var len = n
-        while len > 0 && (buffer[len - 1] == 0x0A || buffer[len - 1] == 0x0D) { len -= 1 }
-        if len == 0 { continue }
-        let line = buffer.withMemoryRebound(to: UInt8.self, capacity: len) { String(decoding: UnsafeBufferPointer(start: $0, count: len), as: UTF8.self) }
-        try body(line)
+    let fd: Int32
+    if path == "-" {
+        fd = 0
+    } else {
+        // Non-blocking, so that opening a FIFO without a writer returns at once; fstat decides.
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else { throw BadInput(message: "\(path): cannot read: \(String(cString: strerror(errno)))") }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            _ = Glibc.close(fd)
+            throw BadInput(message: "\(path): not a regular file (a device, FIFO or socket may never end); records are files")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
     }
-    if ferror(f) != 0 { throw BadInput(message: "\(path): read failed") }
+    defer { if fd != 0 { _ = Glibc.close(fd) } }
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    var line: [UInt8] = []
+    var number = 0
+    func emit() throws {
+        number += 1
+        var len = line.count
+        while len > 0 && (line[len - 1] == 0x0A || line[len - 1] == 0x0D) { len -= 1 }
+        if len > 0 { try body(String(decoding: line[..<len], as: UTF8.self)) }
+        line.removeAll(keepingCapacity: line.count <= 1 << 20)
+    }
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw BadInput(message: "\(path): line \(number + 1): read failed: \(String(cString: strerror(errno)))")
+        }
+        if n == 0 { break }
+        var start = 0
+        for i in 0..<n where chunk[i] == 0x0A {
+            try append(chunk[start...i])
+            try emit()
+            start = i + 1
+        }
+        if start < n { try append(chunk[start..<n]) }
+    }
+    if !line.isEmpty { try emit() }
+
+    func append(_ bytes: ArraySlice<UInt8>) throws {
+        guard line.count + bytes.count <= maxRecordLine + 2 else {
+            throw BadInput(message: "\(path): line \(number + 1): longer than \(maxRecordLine >> 20) MB; not a record")
+        }
+        line.append(contentsOf: bytes)
+    }
 }
 
 /// A created file written line by line, 64 KB at a time.
@@ -279,9 +316,36 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "folder of records") var records: String
     @Option(help: "store file to create") var db: String
 
+    /// The store is built in a private folder beside `db` and linked into place only when the
+    /// whole import succeeded: a failed import leaves nothing a report could mistake for a result.
     func run() throws {
-        if access(db, F_OK) == 0 { throw BadInput(message: "\(db): already exists; import writes a new store") }
-        let store = try openStore(db, readOnly: false)
+        if access(db, F_OK) == 0 || isSymlink(db) { throw BadInput(message: "\(db): already exists; import writes a new store") }
+        let slash = db.lastIndex(of: "/")
+        let dir = slash.map { $0 == db.startIndex ? "/" : String(db[..<$0]) } ?? "."
+        var template = Array((dir + "/.aether-import-XXXXXX").utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+            throw BadInput(message: "\(db): cannot write in \(dir): \(String(cString: strerror(errno)))")
+        }
+        let work = String(cString: template)
+        let built = work + "/store.sqlite"
+        defer {
+            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(built + suffix) }
+            rmdir(work)
+        }
+        let count = try importRecords(into: built)
+        // link() never replaces: a file that appeared meanwhile is not clobbered.
+        guard link(built, db) == 0 else { throw BadInput(message: "\(db): cannot write: \(String(cString: strerror(errno)))") }
+        print("imported \(records): \(count) alerts")
+    }
+
+    private func isSymlink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK
+    }
+
+    /// Every record into a new store at `path`; the number of alerts. The store is closed on return.
+    private func importRecords(into path: String) throws -> Int {
+        let store = try openStore(path, readOnly: false)
         var n = 0
         try readLines(records + "/shards.jsonl") { line in
             n += 1
@@ -364,6 +428,6 @@ struct ImportCommand: ParsableCommand {
         for i in alerts.indices { alerts[i].id = Int64(i + 1) }
         try store.transaction { try store.save(alerts: alerts) }
         try store.setMeta("internal_scope", "as the Spark job's shards saw it")
-        print("imported \(records): \(alerts.count) alerts")
+        return alerts.count
     }
 }
