@@ -150,6 +150,21 @@ public struct RecordError: Error, CustomStringConvertible {
 /// A connection snapshot (`c` of a record) read back.
 public func connection(fromRecord o: JSON) throws -> Connection { try RecordReader(r: o, line: 0).connection(o) }
 
+/// The ranges every number read from records must fall in, checked where it is decoded: a
+/// record is untrusted input, and arithmetic on an out-of-range time or count would trap.
+public enum RecordRange {
+    /// Nanoseconds since 1970 within about 130 years either way: differences of two never overflow.
+    public static let time: ClosedRange<Int64> = -4_102_444_800_000_000_000...4_102_444_800_000_000_000
+    /// Packets and bytes of one connection or capture (256 TB): sums of a few never overflow.
+    public static let count: ClosedRange<Int64> = 0...(1 << 48)
+
+    /// Seconds (a Zeek-style `ts`) as nanoseconds, nil when not finite or out of `time`.
+    public static func nanoseconds(fromSeconds s: Double) -> Int64? {
+        guard s.isFinite, abs(s) <= 4_102_444_800 else { return nil }
+        return Int64((s * 1e6).rounded()) * 1000
+    }
+}
+
 /// The fields of a record, read with a line number for errors.
 struct RecordReader {
     let r: JSON
@@ -160,6 +175,20 @@ struct RecordReader {
     func int(_ k: String, in o: JSON? = nil) throws -> Int64 {
         guard let v = (o ?? r)[k]?.int else { throw fail("missing integer '\(k)'") }
         return v
+    }
+
+    /// A time in nanoseconds, within `RecordRange.time`.
+    func time(_ k: String, in o: JSON? = nil) throws -> Int64 {
+        let v = try int(k, in: o)
+        guard RecordRange.time.contains(v) else { throw fail("'\(k)' out of range: not a time") }
+        return v
+    }
+
+    /// A packet or byte count, within `RecordRange.count`.
+    func count(_ k: String, in o: JSON? = nil) throws -> UInt64 {
+        let v = try int(k, in: o)
+        guard RecordRange.count.contains(v) else { throw fail("'\(k)' out of range: not a count") }
+        return UInt64(v)
     }
 
     func uint<T: FixedWidthInteger>(_ k: String, in o: JSON? = nil, as: T.Type = T.self) throws -> T {
@@ -176,8 +205,9 @@ struct RecordReader {
     func connection(_ o: JSON) throws -> Connection {
         var c = Connection()
         c.id = try int("id", in: o)
-        c.firstTime = try int("ts", in: o)
-        c.lastTime = try int("lt", in: o)
+        c.firstTime = try time("ts", in: o)
+        c.lastTime = try time("lt", in: o)
+        guard c.lastTime >= c.firstTime else { throw fail("'lt' before 'ts'") }
         c.origAddress = try address("oh", in: o)
         c.origPort = try uint("op", in: o)
         c.respAddress = try address("rh", in: o)
@@ -185,12 +215,12 @@ struct RecordReader {
         c.proto = try uint("pr", in: o)
         c.vlan = try uint("vl", in: o)
         c.service = Service(rawValue: try uint("sv", in: o)) ?? .unknown
-        c.origPackets = try uint("opk", in: o)
-        c.respPackets = try uint("rpk", in: o)
-        c.origBytes = try uint("ob", in: o)
-        c.respBytes = try uint("rb", in: o)
-        c.origIPBytes = try uint("oib", in: o)
-        c.respIPBytes = try uint("rib", in: o)
+        c.origPackets = try count("opk", in: o)
+        c.respPackets = try count("rpk", in: o)
+        c.origBytes = try count("ob", in: o)
+        c.respBytes = try count("rb", in: o)
+        c.origIPBytes = try count("oib", in: o)
+        c.respIPBytes = try count("rib", in: o)
         guard let h = o["hi"]?.string else { throw fail("missing 'hi'") }
         c.history = History(h)
         c.origState = EndpointState(rawValue: try uint("os", in: o)) ?? .inactive
@@ -205,7 +235,7 @@ struct RecordReader {
         c.lastPacket = UInt64(bitPattern: try int("lp", in: o))
         c.firstFrame = UInt64(bitPattern: try int("fr", in: o))
         c.captureID = try int("cap", in: o)
-        c.restore(idleClass: try uint("ic", in: o), lastOriginatorPayload: try int("lop", in: o))
+        c.restore(idleClass: try uint("ic", in: o), lastOriginatorPayload: try time("lop", in: o))
         return c
     }
 
@@ -222,7 +252,7 @@ struct RecordReader {
         m.qtype = try uint("qt", in: o)
         for a in o["ans"]?.array ?? [] {
             guard let f = a.array, f.count == 5, let type = f[0].int, let ttl = f[1].int, let length = f[2].int, let digest = f[3].int,
-                let data = f[4].string, let t16 = UInt16(exactly: type), let ttl32 = UInt32(exactly: ttl)
+                let data = f[4].string, let t16 = UInt16(exactly: type), let ttl32 = UInt32(exactly: ttl), (0...65_535).contains(length)
             else { throw fail("malformed DNS answer") }
             var ans = DNSAnswer(type: t16, ttl: ttl32, data: data)
             ans.length = Int(length)

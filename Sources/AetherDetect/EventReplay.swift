@@ -104,14 +104,14 @@ public final class EventReplay {
             if prior != nil { return nil }  // one table saw it open in the earlier file
             if !ctx.scope.sawInternal { ctx.scope.note(c.origAddress); ctx.scope.note(c.respAddress) }
             let o = Opening(tcpFlags: try r.uint("fl"), icmpType: try r.uint("it"))
-            engine.send(.opened(c, o, time: try r.int("at")))
+            engine.send(.opened(c, o, time: try r.time("at")))
         case "answered", "refused":
             let (c, prior) = try conn()
             if let prior, prior.respPackets > 0 { return nil }  // answered in the earlier file
-            let at = try r.int("at")
+            let at = try r.time("at")
             engine.send(kind == "answered" ? .answered(c, time: at) : .refused(c, time: at))
         case "burst":
-            engine.send(.burst(try conn().0, time: try r.int("at")))
+            engine.send(.burst(try conn().0, time: try r.time("at")))
         case "refusedByICMP":
             engine.send(.refusedByICMP(try conn().0))
         case "finished":
@@ -130,14 +130,14 @@ public final class EventReplay {
             l.icmpCode = try r.uint("ic")
             l.payloadLength = try r.uint("pl")
             l.ipLength = try r.uint("il")
-            engine.send(.ipPacket(l, time: try r.int("at"), flow: try flow("fid")))
+            engine.send(.ipPacket(l, time: try r.time("at"), flow: try flow("fid")))
         case "arp":
-            engine.send(.arp(op: try r.uint("op"), sender: try r.address("s"), target: try r.address("d"), time: try r.int("at")))
+            engine.send(.arp(op: try r.uint("op"), sender: try r.address("s"), target: try r.address("d"), time: try r.time("at")))
         case "tlsHello":
             engine.send(.tlsHello(flow: try flow("fid"), client: try r.address("s"), serverName: record["sn"]?.string))
         case "dns":
             guard let m = record["m"] else { throw r.fail("'dns' without a message") }
-            engine.send(.dns(try r.dns(m), src: try r.address("s"), dst: try r.address("d"), flow: try flow("fid"), time: try r.int("at")))
+            engine.send(.dns(try r.dns(m), src: try r.address("s"), dst: try r.address("d"), flow: try flow("fid"), time: try r.time("at")))
         case "dnsserver":
             engine.send(.dnsServer(try r.address("s")))
         default:

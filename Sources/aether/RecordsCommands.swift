@@ -168,6 +168,10 @@ private func parseRecord(_ line: String, _ path: String, _ n: Int) throws -> JSO
     do { return try JSONParser.parse(line) } catch let e as JSONParser.Failure { throw BadInput(message: "\(path): line \(n): \(e)") }
 }
 
+extension ClosedRange where Bound == Int64 {
+    func clamped(_ v: Int64) -> Int64 { Swift.min(Swift.max(v, lowerBound), upperBound) }
+}
+
 /// The longest records line read: a record is a few hundred bytes; an alert with its lists a
 /// few hundred KB. Longer is not a record, and reading it would hold memory without bound.
 let maxRecordLine = 16 << 20
@@ -271,8 +275,9 @@ private func importApplicationRows(_ store: Store, _ ids: [String: Int64], from 
         try readLines(path) { line in
             n += 1
             let r = try parseRecord(line, name, n)
-            guard let uid = r["uid"]?.string, let flow = ids[uid], let ts = r["ts"]?.double else { return }
-            try body(r, flow, Int64((ts * 1e6).rounded()) * 1000)
+            guard let uid = r["uid"]?.string, let flow = ids[uid], let seconds = r["ts"]?.double else { return }
+            guard let ts = RecordRange.nanoseconds(fromSeconds: seconds) else { throw BadInput(message: "\(name): line \(n): 'ts' out of range: not a time") }
+            try body(r, flow, ts)
         }
     }
     var dns: [DNSRow] = []
@@ -354,7 +359,7 @@ struct ImportCommand: ParsableCommand {
                 path: m["file"]?.string ?? "?", size: UInt64(max(0, m["size"]?.int ?? 0)), format: "records", compressed: false,
                 linkTypes: [], filter: nil)
             var c = CaptureCounts()
-            func u(_ k: String, _ o: JSON? = nil) -> UInt64 { UInt64(max(0, (o ?? m)[k]?.int ?? 0)) }
+            func u(_ k: String, _ o: JSON? = nil) -> UInt64 { UInt64(RecordRange.count.clamped((o ?? m)[k]?.int ?? 0)) }
             c.packets = u("packets"); c.bytes = u("bytes"); c.wireBytes = u("wire_bytes")
             c.truncated = u("truncated_packets"); c.outOfOrder = u("out_of_order")
             c.ipv6 = u("ipv6_packets"); c.vlan = u("vlan_packets")
@@ -364,6 +369,9 @@ struct ImportCommand: ParsableCommand {
             }
             c.firstTime = m["first_ns"]?.int ?? 0
             c.lastTime = m["last_ns"]?.int ?? 0
+            guard RecordRange.time.contains(c.firstTime), RecordRange.time.contains(c.lastTime) else {
+                throw BadInput(message: "shards.jsonl: line \(n): 'first_ns' or 'last_ns' out of range: not a time")
+            }
             try store.finishCapture(id, counts: c, sha256: m["sha256"]?.string ?? "", status: "complete", error: nil)
         }
         var batch: [Connection] = []
@@ -396,9 +404,13 @@ struct ImportCommand: ParsableCommand {
             n += 1
             let r = try parseRecord(line, "series.jsonl", n)
             guard let second = r["second"]?.int, let k = CaptureCounts.protocolNames.firstIndex(of: r["proto"]?.string ?? "") else { return }
+            guard RecordRange.time.contains(second.multipliedReportingOverflow(by: 1_000_000_000).overflow ? Int64.max : second * 1_000_000_000) else {
+                throw BadInput(message: "series.jsonl: line \(n): 'second' out of range: not a time")
+            }
             var v = series[second] ?? Array(repeating: 0, count: 14)
-            v[2 * k] += UInt64(max(0, r["packets"]?.int ?? 0))
-            v[2 * k + 1] += UInt64(max(0, r["bytes"]?.int ?? 0))
+            // Counts are bounded and their sums saturate: records are untrusted input.
+            v[2 * k] = min(v[2 * k] &+ UInt64(RecordRange.count.clamped(r["packets"]?.int ?? 0)), UInt64(Int64.max))
+            v[2 * k + 1] = min(v[2 * k + 1] &+ UInt64(RecordRange.count.clamped(r["bytes"]?.int ?? 0)), UInt64(Int64.max))
             series[second] = v
         }
         try store.transaction { try store.add(series: series) }
@@ -410,14 +422,18 @@ struct ImportCommand: ParsableCommand {
             guard let kind = r["kind"]?.string, let src = r["src"]?.string.flatMap(IPAddress.init), let start = r["start_ns"]?.int else {
                 throw BadInput(message: "alerts.jsonl: line \(n): needs kind, src and start_ns")
             }
+            let end = r["end_ns"]?.int ?? start
+            guard RecordRange.time.contains(start), RecordRange.time.contains(end), end >= start else {
+                throw BadInput(message: "alerts.jsonl: line \(n): 'start_ns' or 'end_ns' out of range: not a time span")
+            }
             var a = Alert(
                 kind: kind, severity: r["severity"]?.string ?? "medium", src: src, dst: r["dst"]?.string.flatMap(IPAddress.init),
                 proto: r["proto"]?.string ?? "", start: start)
-            a.end = r["end_ns"]?.int ?? start
+            a.end = end
             a.dsts = (r["dsts"]?.array ?? []).compactMap { $0.string.flatMap(IPAddress.init) }
-            a.dstCount = Int(r["dst_total"]?.int ?? Int64(a.dsts.count))
+            a.dstCount = Int(RecordRange.count.clamped(r["dst_total"]?.int ?? Int64(a.dsts.count)))
             a.ports = (r["ports"]?.array ?? []).compactMap { $0.int.flatMap { UInt16(exactly: $0) } }
-            a.portCount = Int(r["port_total"]?.int ?? Int64(a.ports.count))
+            a.portCount = Int(RecordRange.count.clamped(r["port_total"]?.int ?? Int64(a.ports.count)))
             a.flows = (r["flow_ids"]?.array ?? []).compactMap(\.int)
             if case .object(let o)? = r["evidence"] { a.evidence = o }
             if case .object(let o)? = r["why"] { a.why = o }

@@ -70,3 +70,79 @@ final class RecordsInputTests: XCTestCase {
         try assertRefused(["detect", "--events", path, "--alerts", tmp.path("a.jsonl")], "line 2: longer than 16 MB")
     }
 }
+
+/// Numbers out of range in records give a one-line error, never a trap (exit 132): each is
+/// checked where it is decoded, and sums of counts saturate.
+extension RecordsInputTests {
+    /// A records folder from the real tools: shard a recorded capture, run detect over it.
+    func realFolder(_ tmp: TempDir) throws -> String {
+        let shard = tmp.path("shard"), dir = tmp.path("records")
+        let cap = Shared.repoRoot.appendingPathComponent("Fixtures/attacks/dns-exfil-long.pcap").path
+        XCTAssertEqual(try runTool(aetherBinary, ["shard", cap, "--index", "0", "--out", shard]).status, 0)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let d = try runTool(
+            aetherBinary,
+            ["detect", "--events", shard + "/events.jsonl", "--cuts", shard + "/cut.jsonl", "--alerts", dir + "/alerts.jsonl", "--conn", dir + "/conn.jsonl"])
+        XCTAssertEqual(d.status, 0, d.err)
+        let shardLine = try String(contentsOfFile: shard + "/shard.json", encoding: .utf8).replacingOccurrences(of: "\n", with: "")
+        try (shardLine + "\n").write(toFile: dir + "/shards.jsonl", atomically: true, encoding: .utf8)
+        for name in ["series.jsonl", "dns.jsonl"] { try FileManager.default.copyItem(atPath: shard + "/" + name, toPath: dir + "/" + name) }
+        return dir
+    }
+
+    /// Replaces the first match of `pattern` in the first line of `file` that has one.
+    func mutate(_ file: String, _ pattern: String, _ replacement: String) throws {
+        var lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let re = try NSRegularExpression(pattern: pattern)
+        guard let i = lines.firstIndex(where: { re.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil }) else {
+            return XCTFail("\(pattern) not in \(file)")
+        }
+        lines[i] = re.stringByReplacingMatches(in: lines[i], range: NSRange(lines[i].startIndex..., in: lines[i]), withTemplate: replacement)
+        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+    }
+
+    func testOutOfRangeNumbersInImportAreErrors() throws {
+        let cases: [(String, String, String, String)] = [
+            ("dns.jsonl", #""ts":[0-9.]+"#, #""ts":1e10"#, "'ts' out of range"),
+            ("conn.jsonl", #""ts":[0-9]+"#, #""ts":-9223372036854775808"#, "'ts' out of range"),
+            ("conn.jsonl", #""ob":[0-9]+"#, #""ob":9223372036854775807"#, "'ob' out of range"),
+            ("shards.jsonl", #""first_ns":-?[0-9]+"#, #""first_ns":9223372036854775807"#, "out of range"),
+            ("shards.jsonl", #""first_ns":-?[0-9]+"#, #""first_ns":-9223372036854775808"#, "out of range"),
+            ("alerts.jsonl", #""start_ns":[0-9]+"#, #""start_ns":9223372036854775807"#, "out of range"),
+        ]
+        for (file, pattern, replacement, expect) in cases {
+            let tmp = TempDir()
+            let dir = try realFolder(tmp)
+            try mutate(dir + "/" + file, pattern, replacement)
+            let r = try runTool(aetherBinary, ["import", "--records", dir, "--db", tmp.path("s.sqlite")])
+            XCTAssertEqual(r.status, 1, "\(file) \(replacement): \(r.err)")
+            XCTAssertTrue(r.err.contains(expect) && r.err.contains(file), "\(file) \(replacement): \(r.err)")
+        }
+    }
+
+    /// Series counts that would overflow when summed saturate; every reader of the store works.
+    func testSeriesCountsSaturate() throws {
+        let tmp = TempDir()
+        let dir = try realFolder(tmp)
+        let line = try String(contentsOfFile: dir + "/series.jsonl", encoding: .utf8).split(separator: "\n")[0]
+        let huge = line.replacingOccurrences(of: #""packets":[0-9]+"#, with: #""packets":9223372036854775807"#, options: .regularExpression)
+        try ([huge, huge, huge].joined(separator: "\n") + "\n").write(toFile: dir + "/series.jsonl", atomically: true, encoding: .utf8)
+        let db = tmp.path("s.sqlite")
+        let r = try runTool(aetherBinary, ["import", "--records", dir, "--db", db])
+        XCTAssertEqual(r.status, 0, r.err)
+        for args in [["report", "--db", db, "-o", tmp.path("r.html")], ["alerts", "--db", db], ["flows", "--db", db], ["stats", "--db", db, "--json"]] {
+            XCTAssertEqual(try runTool(aetherBinary, args).status, 0, "\(args)")
+        }
+    }
+
+    func testOutOfRangeDNSAnswerLengthInEventsIsAnError() throws {
+        let tmp = TempDir()
+        let shard = tmp.path("shard")
+        let cap = Shared.repoRoot.appendingPathComponent("Fixtures/attacks/dns-exfil-long.pcap").path
+        XCTAssertEqual(try runTool(aetherBinary, ["shard", cap, "--index", "0", "--out", shard]).status, 0)
+        try mutate(shard + "/events.jsonl", #""ans":\[\]"#, #""ans":[[16,60,9223372036854775807,1,"x"]]"#)
+        let r = try runTool(aetherBinary, ["detect", "--events", shard + "/events.jsonl", "--alerts", tmp.path("a.jsonl")])
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.contains("malformed DNS answer"), r.err)
+    }
+}
