@@ -46,7 +46,9 @@ public indirect enum JSON: Sendable {
             case ">": out += "\\u003e"
             case "&": out += "\\u0026"
             default:
-                if u.value < 0x20 || u.value == 0x2028 || u.value == 0x2029 {
+                // Controls, C1 and bidi controls as \u escapes: JSON that is printed or embedded
+                // shows them, never acts on them.
+                if u.value < 0x20 || VisibleText.isHidden(u) {
                     let h = String(u.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
                 } else {

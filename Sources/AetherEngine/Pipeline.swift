@@ -61,7 +61,7 @@ public func grouped(_ n: UInt64) -> String {
 
 /// Writes one line to standard error (fd 2).
 public func printError(_ s: String) {
-    let line = s + "\n"
+    let line = VisibleText.of(s) + "\n"
     _ = line.withCString { write(2, $0, strlen($0)) }
 }
 

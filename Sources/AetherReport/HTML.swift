@@ -1,3 +1,4 @@
+import AetherCore
 /// A small HTML and SVG builder. Text and attribute values are escaped by `escape`, the one
 /// function everything taken from a packet passes through; there is no unescaped case (the
 /// report's own CSS and script are written by `Report.render` around the tree).
@@ -39,7 +40,11 @@ public func escape(_ s: String) -> String {
         case "\"": out += "&quot;"
         case "'": out += "&#39;"
         default:
-            if c.value < 0x20 && c != "\n" && c != "\t" { out += "&#\(c.value);" } else { out.unicodeScalars.append(c) }
+            if VisibleText.isHidden(c) {
+                out += VisibleText.of(String(c))  // shown, not obeyed (a bidi override would reorder the page)
+            } else {
+                out.unicodeScalars.append(c)
+            }
         }
     }
     return out

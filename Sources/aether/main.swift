@@ -1,3 +1,4 @@
+import AetherCore
 import AetherEngine
 import ArgumentParser
 #if canImport(Glibc)
@@ -41,4 +42,10 @@ do {
     }
     printError("aether: \(msg)")
     exit(1)
+}
+
+/// Every line a command prints goes through `VisibleText`: record fields, query results and
+/// file names reach the terminal shown, never obeyed (an ESC sequence, a bidi override).
+func print(_ items: Any..., separator: String = " ", terminator: String = "\n") {
+    Swift.print(VisibleText.of(items.map { "\($0)" }.joined(separator: separator)), terminator: terminator)
 }

@@ -146,3 +146,42 @@ extension RecordsInputTests {
         XCTAssertTrue(r.err.contains("malformed DNS answer"), r.err)
     }
 }
+
+/// Text from records reaches no terminal or page as control characters: ESC, BEL, C1 and bidi
+/// overrides are shown escaped by every text command, in JSON and in the report.
+extension RecordsInputTests {
+    static let hostile = #"x\u001b[2J\u001b]0;owned\u0007\u0085\u202egnp.exe"#
+
+    func assertNothingHidden(_ text: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        let bad = text.unicodeScalars.filter { u in
+            u.value == 0x1B || u.value == 0x07 || (0x80...0x9F).contains(u.value) || u.value == 0x202E
+        }
+        XCTAssertTrue(bad.isEmpty, "\(what): raw \(bad.map { String($0.value, radix: 16) })", file: file, line: line)
+    }
+
+    func testRecordTextIsShownNotObeyed() throws {
+        let tmp = TempDir()
+        let dir = try folder(tmp)
+        let alert =
+            #"{"kind":"KIND","severity":"high","src":"10.0.0.1","dst":"10.0.0.2","proto":"tcp","start_ns":1000000000,"end_ns":2000000000,"evidence":{"note":"KIND"}}"#
+        try (alert.replacingOccurrences(of: "KIND", with: Self.hostile) + "\n").write(toFile: dir + "/alerts.jsonl", atomically: true, encoding: .utf8)
+        let db = tmp.path("s.sqlite")
+        let r = try runTool(aetherBinary, ["import", "--records", dir, "--db", db])
+        XCTAssertEqual(r.status, 0, r.err)
+        for args in [["alerts", "--db", db], ["alerts", "--db", db, "--json"], ["query", "--db", db, "SELECT kind, evidence FROM alert"]] {
+            let out = try runTool(aetherBinary, args)
+            XCTAssertEqual(out.status, 0, "\(args): \(out.err)")
+            XCTAssertTrue(out.out.contains("gnp"), "\(args): the text is still shown: \(out.out)")
+            assertNothingHidden(out.out + out.err, args.joined(separator: " "))
+        }
+        XCTAssertEqual(try runTool(aetherBinary, ["report", "--db", db, "-o", tmp.path("r.html")]).status, 0)
+        assertNothingHidden(try String(contentsOfFile: tmp.path("r.html"), encoding: .utf8), "report")
+        // An error message that quotes record text.
+        let events = tmp.path("e.jsonl")
+        try (#"{"e":"KIND","t":1,"q":0,"f":0,"h":"10.0.0.1"}"#.replacingOccurrences(of: "KIND", with: Self.hostile) + "\n").write(
+            toFile: events, atomically: true, encoding: .utf8)
+        let d = try runTool(aetherBinary, ["detect", "--events", events, "--alerts", tmp.path("a.jsonl")])
+        XCTAssertEqual(d.status, 1)
+        assertNothingHidden(d.err, "detect's error")
+    }
+}
