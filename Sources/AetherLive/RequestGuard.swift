@@ -18,11 +18,20 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         var body = 64 * 1024
         var headTimeout = TimeAmount.seconds(10)
         var bodyTimeout = TimeAmount.seconds(10)
+        /// A request whose response never starts (the HTTP decoder refused what this guard let
+        /// through, or a handler hangs) is closed after this: nothing waits on it forever.
+        var responseTimeout = TimeAmount.seconds(30)
+        /// A kept-alive connection that sends no next request is closed after this.
+        var idleTimeout = TimeAmount.seconds(30)
+        /// Header fields of one request at most (what the HTTP decoder accepts).
+        var headerFields = 100
     }
 
     private enum Phase {
         case head
         case body(left: Int)
+        /// The request is complete; its response has not started.
+        case awaiting
         case idle, passthrough, closed
     }
 
@@ -69,14 +78,14 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// One byte of the stream; a reason when the request must be refused.
     private func step(_ context: ChannelHandlerContext, _ b: UInt8) -> String? {
         switch phase {
-        case .idle:
+        case .idle, .awaiting:
             phase = .head
             arm(context, limits.headTimeout)
             return step(context, b)
         case .body(let left):
             if left <= 1 {
-                phase = .idle
-                timer?.cancel()
+                phase = .awaiting
+                arm(context, limits.responseTimeout)
             } else {
                 phase = .body(left: left - 1)
             }
@@ -92,6 +101,8 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             return b == 10 && previous != 13 ? "bare LF in the request head" : nil
         }
         if b == 10 && previous != 13 { return "bare LF in the request head" }
+        // The decoder refuses controls in a head; refused here, the client gets its 400.
+        if (b < 0x20 && b != 13 && b != 10 && b != 9) || b == 0x7F { return "control byte in the request head" }
         head.append(b)
         previous = b
         if head.count > limits.head { return "request head over \(limits.head) bytes" }
@@ -111,7 +122,12 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func headComplete(_ context: ChannelHandlerContext) -> String? {
         var contentLength: Int?
         var transferEncoding = false
-        var lines = head.split(separator: 10, omittingEmptySubsequences: true).dropFirst().makeIterator()
+        let all = head.split(separator: 10, omittingEmptySubsequences: true)
+        if let requestLine = all.first, let space = requestLine.firstIndex(of: 32) {
+            if space == requestLine.startIndex || !requestLine[..<space].allSatisfy(Self.isTokenByte) { return "bad method" }
+        }
+        if all.count - 2 > limits.headerFields { return "more than \(limits.headerFields) header fields" }
+        var lines = all.dropFirst().makeIterator()
         while let line = lines.next() {
             guard let colon = line.firstIndex(of: 58) else {
                 if line.count <= 1 { continue }
@@ -139,9 +155,15 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             phase = .body(left: length)
             arm(context, limits.bodyTimeout)
         } else {
-            phase = .idle
+            phase = .awaiting
+            arm(context, limits.responseTimeout)
         }
         return nil
+    }
+
+    /// RFC 9110 tchar: what a method may be made of.
+    static func isTokenByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "!#$%&'*+-.^_`|~".utf8.contains(b)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -152,6 +174,12 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             if out.readableBytes >= 12, out.getString(at: out.readerIndex, length: 12) == "HTTP/1.1 101" {
                 phase = .passthrough
                 timer?.cancel()
+            } else if case .awaiting = phase {
+                // The response started: the connection now waits for the next request.
+                phase = .idle
+                arm(context, limits.idleTimeout)
+            } else if case .idle = phase {
+                arm(context, limits.idleTimeout)  // a response still being written is not idle
             }
         }
         context.write(data, promise: promise)
@@ -164,6 +192,9 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             let (guardHandler, context) = loopBound.value
             switch guardHandler.phase {
             case .head, .body: guardHandler.answer(context, status: "408 Request Timeout", reason: "request not completed in time")
+            case .awaiting, .idle:
+                guardHandler.phase = .closed
+                context.close(promise: nil)
             default: break
             }
         }

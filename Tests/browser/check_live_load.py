@@ -180,7 +180,11 @@ def main():
     host = f"Host: 127.0.0.1:{port}\r\n".encode()
     for what, data in [("bare LF", b"GET /healthz HTTP/1.1\n" + host + b"\n"),
                        ("100 kB URL", b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\n" + host + b"\r\n"),
-                       ("CL+TE", b"POST / HTTP/1.1\r\n" + host + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")]:
+                       ("CL+TE", b"POST / HTTP/1.1\r\n" + host + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+                       # What the HTTP decoder itself refuses: answered and closed, never left open.
+                       ("NUL in a header", b"GET /healthz HTTP/1.1\r\n" + host + b"X-A: a\x00b\r\n\r\n"),
+                       ("101 header fields", b"GET /healthz HTTP/1.1\r\n" + host + b"".join(b"X-%d: v\r\n" % i for i in range(101)) + b"\r\n"),
+                       ("control byte in the method", b"G\x01T /healthz HTTP/1.1\r\n" + host + b"\r\n")]:
         status, was_closed = raw(port, data)
         if " 400 " not in status or not was_closed:
             fail(f"malformed request ({what}): {status!r}, closed {was_closed}")
@@ -205,7 +209,7 @@ def main():
           f"({took:.1f} s): handshakes {results['handshakes']}/{READERS}, frames per reader {frames[0]}..{frames[-1]}, "
           f"/healthz worst {worst * 1000:.0f} ms over {probes} probes, peak RSS {rss} MB, half-open closed {closed}/{HALF_OPEN}", flush=True)
     if not failures:
-        print("live ok: malformed requests (bare LF, 100 kB URL, CL+TE) answered 400 and closed", flush=True)
+        print("live ok: malformed requests (bare LF, 100 kB URL, CL+TE, NUL, 101 fields, control in method) answered 400 and closed", flush=True)
     sys.exit(1 if failures else 0)
 
 
