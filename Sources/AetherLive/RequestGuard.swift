@@ -127,6 +127,7 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             if space == requestLine.startIndex || !requestLine[..<space].allSatisfy(Self.isTokenByte) { return "bad method" }
         }
         if all.count - 2 > limits.headerFields { return "more than \(limits.headerFields) header fields" }
+        var hosts: [String] = []
         var lines = all.dropFirst().makeIterator()
         while let line = lines.next() {
             guard let colon = line.firstIndex(of: 58) else {
@@ -136,6 +137,7 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             let name = String(decoding: line[line.startIndex..<colon], as: UTF8.self).lowercased()
             if name.last == " " || name.last == "\t" { return "space before a header's colon" }
             let value = String(decoding: line[line.index(after: colon)...], as: UTF8.self).trimmedOfSpace()
+            if name == "host" { hosts.append(value.lowercased()) }
             if name == "content-length" {
                 guard let n = Int(value), n >= 0, contentLength == nil || contentLength == n else { return "bad Content-Length" }
                 contentLength = n
@@ -144,6 +146,12 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         if transferEncoding && contentLength != nil { return "both Content-Length and Transfer-Encoding" }
+        // One Host, and an absolute-form target only for that same authority: the Host check
+        // (DNS rebinding) must judge the authority the request is really for.
+        if hosts.count > 1 { return "more than one Host header" }
+        if let requestLine = all.first, let authority = Self.absoluteAuthority(requestLine), authority != hosts.first {
+            return "absolute-form target for another authority than Host"
+        }
         if transferEncoding { return "Transfer-Encoding on a request (no endpoint takes a body)" }
         head.removeAll(keepingCapacity: true)
         lineLength = 0
@@ -159,6 +167,16 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             arm(context, limits.responseTimeout)
         }
         return nil
+    }
+
+    /// The authority of an absolute-form request target (`GET http://host:port/path HTTP/1.1`), lower case.
+    static func absoluteAuthority(_ requestLine: ArraySlice<UInt8>) -> String? {
+        let parts = requestLine.split(separator: 32, maxSplits: 2)
+        guard parts.count >= 2 else { return nil }
+        let target = String(decoding: parts[1], as: UTF8.self).lowercased()
+        guard let scheme = target.range(of: "://"), !target.hasPrefix("/") else { return nil }
+        let rest = target[scheme.upperBound...]
+        return String(rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" })
     }
 
     /// RFC 9110 tchar: what a method may be made of.

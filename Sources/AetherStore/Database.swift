@@ -102,6 +102,13 @@ public final class Database {
 
     private var deadline = 0.0
     /// Interrupts any statement still running `seconds` from now (SQLITE_INTERRUPT).
+    /// Bounds what one analyst statement may hold: a value at most 64 MB, SQLite's heap at most
+    /// 512 MB for the process (only `query` runs analyst SQL, in a process of its own).
+    public func limitMemory() {
+        sqlite3_limit(handle, SQLITE_LIMIT_LENGTH, 64 << 20)
+        _ = sqlite3_hard_heap_limit64(512 << 20)
+    }
+
     public func limitTime(seconds: Double) {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)

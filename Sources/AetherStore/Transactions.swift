@@ -69,6 +69,7 @@ extension Store {
     public func analystQuery(_ sql: String, timeoutSeconds: Double) throws -> Statement {
         let s = try db.prepareReadOnlyStatement(sql)
         db.limitTime(seconds: timeoutSeconds)
+        db.limitMemory()
         return s
     }
 }

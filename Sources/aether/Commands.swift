@@ -289,6 +289,14 @@ struct Query: ParsableCommand {
     @Option(name: .customLong("blob-bytes"), help: "bytes of a blob shown before it is truncated") var blobBytes = 64
     @Argument(help: "SQL") var sql: String
 
+    func validate() throws {
+        // nan and inf would remove the bound (every comparison with them is false).
+        guard timeout.isFinite, timeout > 0, timeout <= 3600 else {
+            throw ValidationError("--timeout must be a number of seconds, more than 0 and at most 3600")
+        }
+        guard (0...(1 << 20)).contains(blobBytes) else { throw ValidationError("--blob-bytes must be 0…1048576") }
+    }
+
     /// Rows go out as they come (JSON too): memory does not grow with the result.
     func run() throws {
         let store = try openStore(db, readOnly: true)

@@ -185,3 +185,23 @@ extension RecordsInputTests {
         assertNothingHidden(d.err, "detect's error")
     }
 }
+
+/// `query`'s bounds cannot be turned off: nan and inf are not numbers of seconds.
+final class QueryBoundsTests: XCTestCase {
+    func testTimeoutMustBeFinite() throws {
+        let tmp = TempDir()
+        let db = tmp.path("s.sqlite")
+        let cap = Shared.repoRoot.appendingPathComponent("Fixtures/attacks/dns-exfil-long.pcap").path
+        XCTAssertEqual(try runTool(aetherBinary, ["ingest", cap, "--db", db]).status, 0)
+        for t in ["nan", "inf", "-1", "0", "1e9"] {
+            let r = try runTool(aetherBinary, ["query", "--db", db, "--timeout", t, "SELECT 1"])
+            XCTAssertEqual(r.status, 2, "--timeout \(t): \(r.err)")
+            XCTAssertTrue(r.err.contains("--timeout"), r.err)
+        }
+        XCTAssertEqual(try runTool(aetherBinary, ["query", "--db", db, "--timeout", "5", "SELECT 1"]).status, 0)
+        // One statement's memory is bounded: a 100 MB value is refused, not built.
+        let big = try runTool(aetherBinary, ["query", "--db", db, "SELECT length(zeroblob(100000000))"])
+        XCTAssertEqual(big.status, 1, big.err)
+        XCTAssertTrue(big.err.contains("too big"), big.err)
+    }
+}

@@ -184,7 +184,9 @@ def main():
                        # What the HTTP decoder itself refuses: answered and closed, never left open.
                        ("NUL in a header", b"GET /healthz HTTP/1.1\r\n" + host + b"X-A: a\x00b\r\n\r\n"),
                        ("101 header fields", b"GET /healthz HTTP/1.1\r\n" + host + b"".join(b"X-%d: v\r\n" % i for i in range(101)) + b"\r\n"),
-                       ("control byte in the method", b"G\x01T /healthz HTTP/1.1\r\n" + host + b"\r\n")]:
+                       ("control byte in the method", b"G\x01T /healthz HTTP/1.1\r\n" + host + b"\r\n"),
+                       ("two Host headers", b"GET /healthz HTTP/1.1\r\n" + host + b"Host: evil.example\r\n\r\n"),
+                       ("absolute-form for another authority", b"GET http://evil.example/healthz HTTP/1.1\r\n" + host + b"\r\n")]:
         status, was_closed = raw(port, data)
         if " 400 " not in status or not was_closed:
             fail(f"malformed request ({what}): {status!r}, closed {was_closed}")
@@ -209,7 +211,7 @@ def main():
           f"({took:.1f} s): handshakes {results['handshakes']}/{READERS}, frames per reader {frames[0]}..{frames[-1]}, "
           f"/healthz worst {worst * 1000:.0f} ms over {probes} probes, peak RSS {rss} MB, half-open closed {closed}/{HALF_OPEN}", flush=True)
     if not failures:
-        print("live ok: malformed requests (bare LF, 100 kB URL, CL+TE, NUL, 101 fields, control in method) answered 400 and closed", flush=True)
+        print("live ok: malformed requests (bare LF, 100 kB URL, CL+TE, NUL, 101 fields, control in method, two Hosts, foreign absolute-form) answered 400 and closed", flush=True)
     sys.exit(1 if failures else 0)
 
 
