@@ -84,7 +84,7 @@ public final class EventReplay {
         line += 1
         let r = RecordReader(r: record, line: line)
         guard let kind = record["e"]?.string else { throw r.fail("no event kind 'e'") }
-        let t = try r.int("t")
+        let t = try r.time("t")
         if t < lastTime { throw r.fail("records out of time order (\(t) after \(lastTime))") }
         lastTime = t
         let ctx = engine.context

@@ -1,6 +1,7 @@
 import AetherCapture
 import AetherCore
 import AetherDecode
+import AetherDetect
 import Foundation
 import XCTest
 
@@ -89,6 +90,28 @@ final class FuzzRegressionTests: XCTestCase {
             XCTAssertTrue(r.status == 0 || r.status == 1, "\(f): exit \(r.status)")
             if r.status == 1 { XCTAssertEqual(r.err.split(separator: "\n").count, 1, "\(f): \(r.err)") }
             XCTAssertFalse(r.err.contains("Fatal error") || r.err.contains("crashed"), "\(f): \(r.err)")
+        }
+    }
+
+    /// Kept records inputs: the seeds from a real shard are taken whole; every other file holds a
+    /// number out of range and is refused with a record error, never a trap.
+    func testKeptRecordInputsAreTakenOrRefused() throws {
+        let files = kept("records")
+        XCTAssertGreaterThanOrEqual(files.count, 8)
+        for path in files {
+            let replay = EventReplay(engine: DetectionEngine(), join: FragmentJoin())
+            var refused = false
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            for (i, line) in text.split(separator: "\n").enumerated() {
+                let record = try JSONParser.parse(String(line))
+                do {
+                    if record["e"] == nil { try replay.join.addCut(record, line: i + 1) } else { try replay.take(record) }
+                } catch is RecordError {
+                    refused = true
+                }
+            }
+            let seed = URL(fileURLWithPath: path).lastPathComponent.hasPrefix("seed-")
+            XCTAssertEqual(refused, !seed, path)
         }
     }
 }
