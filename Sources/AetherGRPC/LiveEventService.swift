@@ -10,15 +10,23 @@ public struct LiveEventService: RegistrableRPCService {
     public static let method = MethodDescriptor(fullyQualifiedService: "aether.Live", method: "Subscribe")
     let stream: EventStream
     let token: String?
+    /// Subscribers at most (`tail --max-clients`); more are refused with RESOURCE_EXHAUSTED.
+    let maxSubscribers: Int
 
-    public init(stream: EventStream, token: String?) {
+    public init(stream: EventStream, token: String?, maxSubscribers: Int = 256) {
         self.stream = stream
         self.token = token
+        self.maxSubscribers = maxSubscribers
     }
+
+    /// Streams one HTTP/2 connection may carry, advertised (SETTINGS_MAX_CONCURRENT_STREAMS) so
+    /// that a client queues more instead of losing the connection.
+    public static let maxStreamsPerConnection = 256
 
     public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         let stream = self.stream
         let token = self.token
+        let maxSubscribers = self.maxSubscribers
         router.registerHandler(forMethod: Self.method, deserializer: RequestDeserializer(), serializer: PassThrough()) {
             request, context in
             if let token {
@@ -26,6 +34,9 @@ public struct LiveEventService: RegistrableRPCService {
                 guard case .string(let value)? = given, LiveServer.sameSecret(value, "Bearer \(token)") else {
                     return StreamingServerResponse(error: RPCError(code: .unauthenticated, message: "a token is required"))
                 }
+            }
+            if stream.subscriberCount >= maxSubscribers {
+                return StreamingServerResponse(error: RPCError(code: .resourceExhausted, message: "\(maxSubscribers) subscribers already"))
             }
             var subscription: SubscribeRequest?
             for try await message in request.messages {
@@ -57,10 +68,19 @@ public struct LiveEventService: RegistrableRPCService {
     }
 
     /// Serves until the task is cancelled or the server is shut down.
-    public static func serve(host: String, port: Int, stream: EventStream, token: String?) async throws {
+    public static func serve(host: String, port: Int, stream: EventStream, token: String?, maxSubscribers: Int = 256) async throws {
+        // Idle connections (a bare connect, a client gone quiet) are closed; peers are pinged;
+        // a request is a few bytes, so its size is bounded far below the 4 MB default.
+        let config = HTTP2ServerTransport.Posix.Config.defaults { c in
+            c.connection.maxIdleTime = .seconds(60)
+            c.connection.keepalive.time = .seconds(60)
+            c.connection.keepalive.timeout = .seconds(20)
+            c.http2.maxConcurrentStreams = maxStreamsPerConnection
+            c.rpc.maxRequestPayloadSize = 64 * 1024
+        }
         let server = GRPCServer(
-            transport: .http2NIOPosix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext),
-            services: [LiveEventService(stream: stream, token: token)])
+            transport: .http2NIOPosix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext, config: config),
+            services: [LiveEventService(stream: stream, token: token, maxSubscribers: maxSubscribers)])
         try await withTaskCancellationHandler {
             try await server.serve()
         } onCancel: {

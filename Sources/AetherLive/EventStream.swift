@@ -4,7 +4,9 @@ import Synchronization
 /// The gRPC event stream's subscribers: each has its filter, sampling rate and a bounded queue of
 /// encoded `Event` messages. The session publishes into the queues; a subscriber's writer drains
 /// its own. A queue that fills (its reader stopped or is too slow) cuts that subscriber off: the
-/// server never buffers without bound, and the other subscribers and the session go on.
+/// server never buffers without bound, and the other subscribers and the session go on. A cut
+/// subscriber leaves the fan-out at once, whether or not its writer is still blocked, so it
+/// costs the packet path nothing more.
 public final class EventStream: Sendable {
     /// Events a subscriber may have waiting before it is cut off (`tail --grpc-queue`).
     public let queueLimit: Int
@@ -62,7 +64,7 @@ public final class EventStream: Sendable {
                 e.message(1, m)
                 encoded = e.bytes
             }
-            s.push(encoded!)
+            if !s.push(encoded!) { unsubscribe(s) }
         }
     }
 
@@ -81,7 +83,7 @@ public final class EventStream: Sendable {
             known[a.id] = e.bytes
             return all.filter { $0.request.wants(.alert) }
         }
-        for s in targets { s.push(e.bytes) }
+        for s in targets where !s.push(e.bytes) { unsubscribe(s) }
     }
 
     func summary(
@@ -100,7 +102,7 @@ public final class EventStream: Sendable {
         m.uint(7, drops); m.uint(8, connections)
         var e = ProtoWriter(capacity: m.bytes.count + 4)
         e.message(3, m)
-        for s in targets { s.push(e.bytes) }
+        for s in targets where !s.push(e.bytes) { unsubscribe(s) }
     }
 
     /// The replay is over: every subscriber gets `End`, then its stream closes.
@@ -110,7 +112,7 @@ public final class EventStream: Sendable {
         var e = ProtoWriter()
         e.message(4, m)
         for s in all {
-            s.push(e.bytes)
+            if !s.push(e.bytes) { unsubscribe(s) }
             s.finish()
         }
     }

@@ -139,6 +139,8 @@ public struct SubscribeRequest: Sendable, Equatable {
             }
         }
         out.kinds.remove(0)
+        // Only the kinds there are: anything else is a malformed request, not a set to keep.
+        guard out.kinds.allSatisfy({ Kind(rawValue: $0) != nil }) else { return nil }
         return out
     }
 }

@@ -149,7 +149,7 @@ struct Tail: ParsableCommand {
             print("event stream: grpc://\(gh):\(gp) (aether.Live/Subscribe)")
             fflush(stdout)
             grpcTask = Task {
-                do { try await LiveEventService.serve(host: gh, port: gp, stream: events, token: secret) } catch {
+                do { try await LiveEventService.serve(host: gh, port: gp, stream: events, token: secret, maxSubscribers: maxClients) } catch {
                     serverError = error
                     done.signal()
                 }

@@ -4,7 +4,9 @@
      count, End's total_packets) and every alert that `aether ingest` finds; at the same time a
      filtered subscriber ("udp and port 53") gets exactly the matching packets and a sampled one
      (1 in 10) exactly one in ten; a subscriber that comes late first gets the alerts so far;
-  2. with a token: no metadata is refused (UNAUTHENTICATED); a subscriber that stops reading
+  2. 101 subscribers through one channel all served (the stream limit is advertised); a kind that
+     does not exist is refused (INVALID_ARGUMENT);
+  3. with a token: no metadata is refused (UNAUTHENTICATED); a subscriber that stops reading
      during the big replay is cut off with RESOURCE_EXHAUSTED while the server's memory stays
      bounded, and a new subscriber is served afterwards.
 Usage: check_grpc.py AETHER CAPTURE BIG_CAPTURE WORKDIR  ("grpc ok" lines; exit 1 on a failure)"""
@@ -178,7 +180,39 @@ def slow_subscriber():
     later.join(timeout=30)
 
 
+def many_on_one_connection():
+    """101 subscribers through one channel (grpcio puts them on one HTTP/2 connection): the
+    server advertises its stream limit, so none loses the connection; a request for a kind
+    that does not exist is refused."""
+    port, gport = free_port(), free_port()
+    p = tail(["--replay", CAPTURE, "--speed", "max", "--grpc-wait", "101", "--grpc-queue", "200000"], port, gport)
+    channel = grpc.insecure_channel(f"127.0.0.1:{gport}")
+    stub = aether_pb2_grpc.LiveStub(channel)
+    K = aether_pb2.SubscribeRequest
+    try:
+        next(iter(stub.Subscribe(K(kinds=[99]), timeout=10)))
+        fail("grpc: a subscription to kind 99 was served")
+    except grpc.RpcError as err:
+        if err.code() == grpc.StatusCode.INVALID_ARGUMENT:
+            ok("a kind that does not exist: INVALID_ARGUMENT")
+        else:
+            fail(f"grpc: kind 99: {err.code()}")
+    readers = [Reader(stub, K(kinds=[K.SUMMARY])) for _ in range(101)]
+    for r in readers:
+        r.start()
+    for r in readers:
+        r.join(timeout=600)
+    stop(p)
+    served = [r for r in readers if r.error is None and r.end is not None and r.summaries > 0]
+    if len(served) == 101:
+        ok("101 subscribers on one connection: every one got its events and End")
+    else:
+        bad = [r.error.code() if r.error else "no End" for r in readers if r not in served]
+        fail(f"grpc: {len(served)} of 101 subscribers on one connection served; others: {bad[:3]}")
+
+
 complete_stream()
+many_on_one_connection()
 slow_subscriber()
 if failures:
     print(f"{len(failures)} gRPC check(s) failed")
