@@ -63,6 +63,18 @@ struct Tail: ParsableCommand {
         return (host.isEmpty ? "127.0.0.1" : host, port)
     }
 
+    /// `--grpc`'s address: the transport binds a numeric IPv4 address; `localhost` is 127.0.0.1,
+    /// and any other name is refused here rather than failing once the server starts.
+    func grpcAddress(_ grpc: String) throws -> (String, Int) {
+        var (host, port) = try Self.address(grpc, option: "--grpc")
+        if host == "localhost" { host = "127.0.0.1" }
+        var probe = in_addr()
+        guard inet_pton(AF_INET, host, &probe) == 1 else {
+            throw ValidationError("--grpc \(grpc): give a numeric IPv4 address (or localhost) and a port")
+        }
+        return (host, port)
+    }
+
     func parsedSpeed() throws -> Double {
         if speed == "max" { return 0 }
         guard let v = Double(speed), v > 0 else { throw ValidationError("--speed: a positive number or max") }
@@ -78,7 +90,7 @@ struct Tail: ParsableCommand {
         }
         _ = try parsedSpeed()
         if let grpc {
-            let (gh, _) = try Self.address(grpc, option: "--grpc")
+            let (gh, _) = try grpcAddress(grpc)
             if !LiveServer.isLoopback(gh) && secret.isEmpty {
                 throw ValidationError("--grpc \(grpc) is not loopback: it needs --token, --token-file or AETHER_TOKEN")
             }
@@ -142,27 +154,37 @@ struct Tail: ParsableCommand {
         print("live view: http://\(shown):\(port)/\(secret != nil ? "?token=<your token>" : "")   (Ctrl-C to stop)")
         fflush(stdout)
         let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var serverError: Error?
+        nonisolated(unsafe) var serverError: String?
         var grpcTask: Task<Void, Never>?
         if let grpc, let events {
-            let (gh, gp) = try Self.address(grpc, option: "--grpc")
+            let (gh, gp) = try grpcAddress(grpc)
             print("event stream: grpc://\(gh):\(gp) (aether.Live/Subscribe)")
             fflush(stdout)
             grpcTask = Task {
                 do { try await LiveEventService.serve(host: gh, port: gp, stream: events, token: secret, maxSubscribers: maxClients) } catch {
-                    serverError = error
+                    // Cancelled at the end of the session (Ctrl-C included): not a failure to serve.
+                    if Task.isCancelled { return }
+                    serverError = "cannot serve gRPC on \(grpc): \(error)"
                     done.signal()
                 }
             }
         }
         Task {
-            do { try await server.run() } catch { serverError = error }
+            do { try await server.run() } catch { serverError = "cannot serve on \(listen): \(error)" }
             done.signal()
         }
         if let events, replay != nil, grpcWait > 0 {
             // A replay for consumers that must see it whole: it starts once they are subscribed.
+            // SIGINT and SIGTERM end the server (its run returns), and so the wait.
             let deadline = Date().addingTimeInterval(120)
-            while events.subscriberCount < grpcWait && Date() < deadline { usleep(10_000) }
+            var stopped = false
+            while events.subscriberCount < grpcWait && Date() < deadline {
+                if done.wait(timeout: .now() + .milliseconds(10)) == .success {
+                    stopped = true
+                    break
+                }
+            }
+            if stopped { done.signal() }
         }
         thread.start()
         done.wait()
@@ -171,7 +193,7 @@ struct Tail: ParsableCommand {
         session.stop()
         while !session.isFinished { usleep(20_000) }
         broadcaster.finishAll()
-        if let e = serverError { throw BadInput(message: "cannot serve on \(listen): \(e)") }
+        if let e = serverError { throw BadInput(message: e) }
         if let e = session.error { throw BadInput(message: e) }
         let st = try store.stats()
         print("stopped: \(st.packets) packets stored in \(dbPath)\(temp != nil ? " (temporary, removed)" : "")")

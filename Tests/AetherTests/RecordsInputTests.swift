@@ -205,3 +205,45 @@ final class QueryBoundsTests: XCTestCase {
         XCTAssertTrue(big.err.contains("too big"), big.err)
     }
 }
+
+/// `tail` ends cleanly on SIGINT and SIGTERM, also while it waits for gRPC subscribers, and
+/// refuses a --grpc name it cannot bind before it starts.
+final class TailShutdownTests: XCTestCase {
+    func tempFolders() -> Set<String> {
+        Set(((try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []).filter { $0.hasPrefix("aether-tail-") })
+    }
+
+    func freePort() -> Int { Int.random(in: 20_000...60_000) }
+
+    func testSignalsEndTheWaitForSubscribers() throws {
+        let cap = Shared.repoRoot.appendingPathComponent("Fixtures/demo.pcapng").path
+        for signal in [SIGINT, SIGTERM] {
+            let before = tempFolders()
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: aetherBinary)
+            p.arguments = ["tail", "--replay", cap, "--listen", "127.0.0.1:\(freePort())", "--grpc", "127.0.0.1:\(freePort())", "--grpc-wait", "5"]
+            let err = Pipe()
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = err
+            try p.run()
+            Thread.sleep(forTimeInterval: 2)
+            kill(p.processIdentifier, signal)
+            let start = Date()
+            while p.isRunning && Date().timeIntervalSince(start) < 10 { Thread.sleep(forTimeInterval: 0.05) }
+            XCTAssertFalse(p.isRunning, "signal \(signal): still waiting")
+            if p.isRunning { p.terminate() }
+            p.waitUntilExit()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            XCTAssertEqual(p.terminationStatus, 0, "signal \(signal): \(text)")
+            XCTAssertFalse(text.contains("cannot serve"), text)
+            XCTAssertEqual(tempFolders().subtracting(before), [], "signal \(signal): the temporary folder is removed")
+        }
+    }
+
+    func testGRPCNeedsANumericAddress() throws {
+        let cap = Shared.repoRoot.appendingPathComponent("Fixtures/demo.pcapng").path
+        let r = try runTool(aetherBinary, ["tail", "--replay", cap, "--grpc", "example.com:5000"])
+        XCTAssertEqual(r.status, 2, r.err)
+        XCTAssertTrue(r.err.contains("numeric IPv4"), r.err)
+    }
+}
