@@ -18,6 +18,9 @@ public final class EventStream: Sendable {
     private let nextID = Atomic<Int>(0)
     /// Read on the packet path: nothing is encoded while nobody listens.
     private let count = Atomic<Int>(0)
+    /// The replay's `End`, once it is over: a subscriber that comes later gets the alerts so far
+    /// and `End`, and its stream closes (it does not wait for events that will never come).
+    private let ended = Mutex<[UInt8]?>(nil)
 
     public init(queueLimit: Int = 65_536) { self.queueLimit = queueLimit }
 
@@ -28,9 +31,16 @@ public final class EventStream: Sendable {
         let s = Subscription(id: nextID.add(1, ordering: .relaxed).newValue, request: request, filter: filter, limit: queueLimit)
         // Under the alerts' lock (taken before the subscribers' one, as `alert` does): no alert
         // can slip between the ones handed over and the subscription.
-        alerts.withLock { known in
+        let over = alerts.withLock { known -> [UInt8]? in
             if request.wants(.alert) { for id in known.keys.sorted() { s.push(known[id]!) } }
+            if let end = ended.withLock({ $0 }) { return end }
             subscribers.withLock { $0.append(s) }
+            return nil
+        }
+        if let over {
+            s.push(over)
+            s.finish()
+            return s
         }
         count.add(1, ordering: .relaxed)
         return s
@@ -111,6 +121,7 @@ public final class EventStream: Sendable {
         m.uint(1, totalPackets)
         var e = ProtoWriter()
         e.message(4, m)
+        alerts.withLock { _ in ended.withLock { $0 = e.bytes } }
         for s in all {
             if !s.push(e.bytes) { unsubscribe(s) }
             s.finish()

@@ -100,17 +100,19 @@ def complete_stream():
     for r in (everything, dns, sampled):
         r.join(timeout=600)
     # A subscriber that comes after the replay first gets the alerts so far.
-    late_alerts = {}
+    late_alerts, late_end = {}, None
     try:
-        for e in stub.Subscribe(K(kinds=[K.ALERT]), timeout=3):
-            late_alerts[e.alert.id] = e.alert
+        for e in stub.Subscribe(K(kinds=[K.ALERT]), timeout=10):
+            if e.WhichOneof("event") == "end":
+                late_end = e.end
+            else:
+                late_alerts[e.alert.id] = e.alert
     except grpc.RpcError as err:
-        if err.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
-            fail(f"grpc: late subscriber: {err.code()}")
-    if set(late_alerts) == set(want_alerts):
-        ok(f"a late subscriber first gets the {len(late_alerts)} alerts so far")
+        fail(f"grpc: late subscriber: {err.code()}")
+    if set(late_alerts) == set(want_alerts) and late_end is not None:
+        ok(f"a late subscriber first gets the {len(late_alerts)} alerts so far, then End ({late_end.total_packets} packets)")
     else:
-        fail(f"grpc: late subscriber got alerts {sorted(late_alerts)}")
+        fail(f"grpc: late subscriber got alerts {sorted(late_alerts)}, End {late_end}")
     stop(p)
     n = len(everything.packets)
     if everything.error is None and n == truth["packets"] and everything.end and everything.end.total_packets == n:
