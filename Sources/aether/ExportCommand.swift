@@ -32,11 +32,29 @@ struct Export: ParsableCommand {
         guard format == "json" || format == "zeek" else { throw ValidationError("--format: json or zeek") }
         let store = try openStore(db, readOnly: true)
         try makeFolder(out)
+        // Every file is checked before any is written, and what this run wrote is removed if it
+        // fails: an export is whole or absent, never a mix with files planted beside it.
+        let targets = wanted.compactMap { t -> String? in
+            if format == "zeek" && ZeekLog.fields(t) == nil { return nil }
+            return out + "/" + t.rawValue + (format == "zeek" ? ".log" : ".jsonl")
+        }
+        for path in targets {
+            var st = stat()
+            if lstat(path, &st) == 0 { throw BadInput(message: "\(path): exists; refusing to write over it (nothing was written)") }
+        }
+        var written: [String] = []
+        do { try export(wanted, store, &written) } catch {
+            for path in written { unlink(path) }
+            throw error
+        }
+    }
+
+    private func export(_ wanted: [RecordTable], _ store: Store, _ written: inout [String]) throws {
         for table in wanted {
             if format == "zeek" {
                 guard let fields = ZeekLog.fields(table) else { continue }
                 let path = out + "/" + table.rawValue + ".log"
-                let rows = try writeLines(path) { emit in
+                let rows = try writeLines(path, created: { written.append($0) }) { emit in
                     ZeekLog.header(table, fields: fields).forEach(emit)
                     try store.records(table) { emit(ZeekLog.line($0, fields: fields)) }
                 }
@@ -44,7 +62,7 @@ struct Export: ParsableCommand {
                 continue
             }
             let path = out + "/" + table.rawValue + ".jsonl"
-            let rows = try writeLines(path) { emit in try store.records(table) { emit($0.render(pretty: false)) } }
+            let rows = try writeLines(path, created: { written.append($0) }) { emit in try store.records(table) { emit($0.render(pretty: false)) } }
             print("\(table.rawValue): \(rows) records → \(path)")
         }
     }
@@ -64,8 +82,9 @@ func makeFolder(_ path: String, mustBeNew: Bool = false) throws {
 /// Creates `path` (never over a file, never through a link) and writes the lines `produce`
 /// emits through a `LineWriter`. Returns how many.
 @discardableResult
-func writeLines(_ path: String, _ produce: ((String) -> Void) throws -> Void) throws -> Int {
+func writeLines(_ path: String, created: (String) -> Void = { _ in }, _ produce: ((String) -> Void) throws -> Void) throws -> Int {
     let writer = try LineWriter(path)
+    created(path)  // ours from here on: a caller may remove it if a later step fails
     var rows = 0
     var failure: Error?
     try produce { line in

@@ -247,3 +247,21 @@ final class TailShutdownTests: XCTestCase {
         XCTAssertTrue(r.err.contains("numeric IPv4"), r.err)
     }
 }
+
+/// `export` is whole or absent: a planted file among its targets stops it before it writes any.
+final class ExportWholeTests: XCTestCase {
+    func testPlantedTargetStopsTheExportBeforeItWrites() throws {
+        let tmp = TempDir()
+        let db = tmp.path("s.sqlite")
+        let cap = Shared.repoRoot.appendingPathComponent("Fixtures/attacks/dns-exfil-long.pcap").path
+        XCTAssertEqual(try runTool(aetherBinary, ["ingest", cap, "--db", db]).status, 0)
+        let out = tmp.path("out")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: out + "/dns.jsonl", withDestinationPath: tmp.path("elsewhere"))
+        let r = try runTool(aetherBinary, ["export", "--db", db, "--out", out])
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.contains("dns.jsonl"), r.err)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), ["dns.jsonl"], "nothing written beside the planted link")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.path("elsewhere")), "nothing written through it")
+    }
+}
