@@ -190,9 +190,7 @@ extension RecordsInputTests {
 final class QueryBoundsTests: XCTestCase {
     func testTimeoutMustBeFinite() throws {
         let tmp = TempDir()
-        let db = tmp.path("s.sqlite")
-        let cap = Shared.repoRoot.appendingPathComponent("Fixtures/attacks/dns-exfil-long.pcap").path
-        XCTAssertEqual(try runTool(aetherBinary, ["ingest", cap, "--db", db]).status, 0)
+        let db = try smallStore(tmp)
         for t in ["nan", "inf", "-1", "0", "1e9"] {
             let r = try runTool(aetherBinary, ["query", "--db", db, "--timeout", t, "SELECT 1"])
             XCTAssertEqual(r.status, 2, "--timeout \(t): \(r.err)")
@@ -252,9 +250,7 @@ final class TailShutdownTests: XCTestCase {
 final class ExportWholeTests: XCTestCase {
     func testPlantedTargetStopsTheExportBeforeItWrites() throws {
         let tmp = TempDir()
-        let db = tmp.path("s.sqlite")
-        let cap = Shared.repoRoot.appendingPathComponent("Fixtures/attacks/dns-exfil-long.pcap").path
-        XCTAssertEqual(try runTool(aetherBinary, ["ingest", cap, "--db", db]).status, 0)
+        let db = try smallStore(tmp)
         let out = tmp.path("out")
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: out + "/dns.jsonl", withDestinationPath: tmp.path("elsewhere"))
@@ -264,4 +260,12 @@ final class ExportWholeTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), ["dns.jsonl"], "nothing written beside the planted link")
         XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.path("elsewhere")), "nothing written through it")
     }
+}
+
+/// A store of one small recorded capture, made with the tool.
+func smallStore(_ tmp: TempDir) throws -> String {
+    let db = tmp.path("s.sqlite")
+    let cap = Shared.repoRoot.appendingPathComponent("Fixtures/attacks/dns-exfil-long.pcap").path
+    XCTAssertEqual(try runTool(aetherBinary, ["ingest", cap, "--db", db]).status, 0)
+    return db
 }
