@@ -136,7 +136,8 @@ public final class Pipeline {
             try store.insert(conversations: conversations.drainNew())
             try writeApplicationRows()
             try writeSeries()
-            try writeWithheld()
+            let withheld = gate.drain()
+            try store.addWithheld(badChecksum: withheld.badChecksum, unassigned: withheld.unassigned)
             try saveChangedAlerts()
             if let detector {
                 try store.setMeta("internal_scope", detector.scopeStatement)
@@ -165,10 +166,9 @@ public final class Pipeline {
     @inline(__always) private func feedFinished() {
         guard let detector else { return }
         let done = connections.finished
-        let mostlyUnassigned = self.mostlyUnassigned
         while finishedSeen < done.count {
             let c = done[finishedSeen]
-            if mostlyUnassigned || (c.origAddress.isInAssignedSpace && c.respAddress.isInAssignedSpace) { detector.finished(c) }
+            if gate.admits(c) { detector.finished(c) }
             finishedSeen += 1
         }
     }
@@ -205,13 +205,7 @@ public final class Pipeline {
             conversations.observe(meta)
         }
         if detecting {
-            if meta.outer.badChecksum || (meta.hasInner && meta.inner.badChecksum) {
-                withheld.badChecksum += 1
-            } else if !addressesPlausible(meta) {
-                withheld.unassigned += 1
-            } else {
-                detectorRef.observe(meta, connections)
-            }
+            if gate.admits(meta) { detectorRef.observe(meta, connections) }
             if connections.finishedCount > finishedSeen { feedFinished() }
         }
         application.observe(packet, meta, meta.hasInner ? meta.inner : meta.outer, flowID: flowID)
@@ -220,41 +214,7 @@ public final class Pipeline {
         sequence += 1
     }
 
-    /// Packets stored and counted but kept from the detectors: a wrong IPv4 header checksum, or
-    /// addresses no host can have (`stats --json` names both).
-    private var withheld = (badChecksum: UInt64(0), unassigned: UInt64(0))
-    private var ipPackets: UInt64 = 0
-    private var unassignedPackets: UInt64 = 0
-
-    /// Whether the packet's addresses may feed the detectors. Addresses outside the assigned
-    /// space are noise (a corrupted IPv6 header, a wrong guess at an encapsulation) when they
-    /// are a few packets among normal traffic; a capture consistently in such space is data
-    /// (datasets anonymized into reserved ranges) and is analysed: past 90 % of the IP packets
-    /// so far, the addresses are taken as the capture's own.
-    @inline(__always) private func addressesPlausible(_ m: PacketMeta) -> Bool {
-        guard m.network == .ipv4 || m.network == .ipv6 else { return true }
-        ipPackets += 1
-        var fine = m.outer.src.isInAssignedSpace && m.outer.dst.isInAssignedSpace
-        if m.hasInner { fine = fine && m.inner.src.isInAssignedSpace && m.inner.dst.isInAssignedSpace }
-        if fine { return true }
-        unassignedPackets += 1
-        return mostlyUnassigned
-    }
-
-    private var mostlyUnassigned: Bool { unassignedPackets * 10 > ipPackets * 9 }
-
-    private func writeWithheld() throws {
-        if withheld.badChecksum == 0 && withheld.unassigned == 0 { return }
-        var bad = withheld.badChecksum, unassigned = withheld.unassigned
-        if let prior = try store.meta(Self.withheldKey).flatMap({ try? JSONParser.parse($0) }) {
-            bad += UInt64(prior["bad_ip_checksum"]?.int ?? 0)
-            unassigned += UInt64(prior["unassigned_address"]?.int ?? 0)
-        }
-        try store.setMeta(
-            Self.withheldKey, JSON.object([("bad_ip_checksum", .int(Int64(bad))), ("unassigned_address", .int(Int64(unassigned)))]).render(pretty: false))
-        withheld = (0, 0)
-    }
-    public static let withheldKey = "withheld_from_detectors"
+    private var gate = DetectorGate()
 
     private func writeSeries() throws {
         var m: [Int64: [UInt64]] = [:]

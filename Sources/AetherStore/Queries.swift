@@ -77,7 +77,7 @@ extension Store {
         while try hosts.step() { if let t = hosts.text(0) { st.httpHosts.append(t) } }
         st.internalScope = try meta("internal_scope")
         st.internalInferred = try meta("internal_inferred") == "1"
-        st.withheld = try meta("withheld_from_detectors").flatMap { try? JSONParser.parse($0) }
+        st.withheld = try meta(Self.withheldKey).flatMap { try? JSONParser.parse($0) }
         return st
     }
 
@@ -164,6 +164,18 @@ extension Store {
                 })
         }
         return out
+    }
+
+    static let withheldKey = "withheld_from_detectors"
+
+    /// Adds packets kept from the detectors (by reason) to the store's counts; nothing is
+    /// written while there were none, so stores without any keep no such key.
+    public func addWithheld(badChecksum: UInt64, unassigned: UInt64) throws {
+        if badChecksum == 0 && unassigned == 0 { return }
+        let prior = try meta(Self.withheldKey).flatMap { try? JSONParser.parse($0) }
+        let bad = Int64(badChecksum) + (prior?["bad_ip_checksum"]?.int ?? 0)
+        let odd = Int64(unassigned) + (prior?["unassigned_address"]?.int ?? 0)
+        try setMeta(Self.withheldKey, JSON.object([("bad_ip_checksum", .int(bad)), ("unassigned_address", .int(odd))]).render(pretty: false))
     }
 
     public func setMeta(_ key: String, _ value: String) throws {
