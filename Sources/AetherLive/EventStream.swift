@@ -149,6 +149,9 @@ public final class Subscription: Sendable {
         var overflowed = false
     }
     private let state = Mutex(State())
+    /// Called once when the subscriber is cut off: its writer may be blocked in a write that
+    /// only the peer could finish, and must be stopped from outside.
+    private let onCut = Mutex<(@Sendable () -> Void)?>(nil)
 
     init(id: Int, request: SubscribeRequest, filter: EventFilter, limit: Int) {
         self.id = id; self.request = request; self.filter = filter; self.limit = limit
@@ -179,7 +182,26 @@ public final class Subscription: Sendable {
             return (w, s.queue, false)
         }
         if let waiter { waiter.resume(returning: batch) }
+        if cut,
+            let f = onCut.withLock({ f -> (@Sendable () -> Void)? in
+                defer { f = nil }; return f
+            })
+        {
+            f()
+        }
         return !cut
+    }
+
+    /// Runs `f` when the subscriber is cut off (at once if it already was).
+    public func whenCut(_ f: @escaping @Sendable () -> Void) {
+        let now = state.withLock { s in
+            onCut.withLock { h -> Bool in
+                if s.overflowed { return true }
+                h = f
+                return false
+            }
+        }
+        if now { f() }
     }
 
     /// The writer's side: whatever waits, or nil at the end (finished, closed or cut off).

@@ -8,6 +8,7 @@ import AetherCore
 import AetherStore
 import Logging
 import NIOCore
+import NIOWebSocket
 
 /// The live view's server: `/` the page, `/ws` the stream, `/api/snapshot`, `/healthz`.
 public struct LiveServer: Sendable {
@@ -50,8 +51,14 @@ public struct LiveServer: Sendable {
     /// listens on loopback) or a name given with `--allow-host`. A page on another site that
     /// rebinds its name to this address sends its own name and is refused.
     func hostAllowed(_ request: HTTPRequest) -> Bool {
-        guard let authority = request.authority?.lowercased() else { return false }
-        var name = authority
+        guard let authority = request.authority else { return false }
+        return Self.authorityAllowed(authority, host: host, port: port, allowedHosts: allowedHosts)
+    }
+
+    /// The rule for a Host header or an HTTP/2 `:authority` (the gRPC port applies it too):
+    /// `authority` names a server listening on `host:port`.
+    public static func authorityAllowed(_ authority: String, host: String, port: Int, allowedHosts: [String]) -> Bool {
+        var name = authority.lowercased()
         if let close = name.lastIndex(of: "]") {
             name = String(name[...close])
         } else if let colon = name.lastIndex(of: ":"), name.filter({ $0 == ":" }).count == 1 {
@@ -60,7 +67,7 @@ public struct LiveServer: Sendable {
         }
         let bare = name.hasPrefix("[") ? String(name.dropFirst().dropLast()) : name
         if bare == host.lowercased() || allowedHosts.contains(where: { $0.lowercased() == bare }) { return true }
-        if Self.isLoopback(host) { return Self.isLoopback(bare) }
+        if isLoopback(host) { return isLoopback(bare) }
         if host == "0.0.0.0" || host == "::" { return IPAddress(bare) != nil }
         return false
     }
@@ -145,12 +152,16 @@ public struct LiveServer: Sendable {
         // permessage-deflate for clients that offer it (every browser does): JSON summaries shrink
         // to a fraction. A 4 KB window and a small memory level keep each client's zlib state
         // near 24 KB, so 256 clients stay well inside the memory bound.
+        // RFC 6455: a client's frames are masked and its text is UTF-8; a frame that breaks either
+        // (or a continuation with no start) closes the connection with 1002 or 1007.
         let ws = WebSocketServerConfiguration(
             maxFrameSize: 4096,
             extensions: [
                 .perMessageDeflate(
-                    serverMaxWindow: 12, compressionLevel: 6, memoryLevel: 4, maxDecompressedFrameSize: 4096)
-            ])
+                    serverMaxWindow: 12, compressionLevel: 6, memoryLevel: 4, maxDecompressedFrameSize: 4096),
+                .nonNegotiatedExtension { ClientMasking() },
+            ],
+            validateUTF8: true)
         // A request that stalls (half-open, slowloris) is closed after 20 s of silence; headers
         // are bounded well below the decoder's defaults.
         let http1 = HTTP1Channel.Configuration(
@@ -172,8 +183,9 @@ public struct LiveServer: Sendable {
                             let (id, mailbox) = broadcaster.subscribe()
                             defer { broadcaster.unsubscribe(id); broadcaster.release() }
                             try await withThrowingTaskGroup(of: Void.self) { group in
-                                // Read (and ignore) what the client sends, so a close is noticed.
-                                group.addTask { for try await _ in inbound {} }
+                                // Read (and ignore) what the client sends, so a close is noticed; read
+                                // as messages, so that a broken one is refused, not skipped.
+                                group.addTask { for try await _ in inbound.messages(maxSize: 4096) {} }
                                 // A write waits while the socket cannot take more; meanwhile the mailbox
                                 // coalesces, so what goes out next is the newest state.
                                 // Summaries go out at most every `summaryInterval`: a replay at full speed
@@ -225,6 +237,23 @@ struct HostCheck<Context: RequestContext>: RouterMiddleware {
         }
         return try await next(request, context)
     }
+}
+
+/// RFC 6455 §5.1: a server closes the connection on a frame from the client that is not
+/// masked. The library leaves this to the application; as an extension it sees each data frame
+/// as it arrived, before the deflate extension. The error is one the library maps to 1002
+/// (its own close error is not public).
+struct ClientMasking: WebSocketExtension {
+    var name: String { "client-masking" }
+
+    func processReceivedFrame(_ frame: WebSocketFrame, context: WebSocketExtensionContext) async throws -> WebSocketFrame {
+        guard frame.maskKey != nil else { throw NIOWebSocketError.fragmentedControlFrame }
+        return frame
+    }
+
+    func processFrameToSend(_ frame: WebSocketFrame, context: WebSocketExtensionContext) async throws -> WebSocketFrame { frame }
+
+    func shutdown() async {}
 }
 
 /// Puts a `RequestGuard` in front of the HTTP decoder of every connection.

@@ -161,7 +161,9 @@ struct Tail: ParsableCommand {
             print("event stream: grpc://\(gh):\(gp) (aether.Live/Subscribe)")
             fflush(stdout)
             grpcTask = Task {
-                do { try await LiveEventService.serve(host: gh, port: gp, stream: events, token: secret, maxSubscribers: maxClients) } catch {
+                do {
+                    try await LiveEventService.serve(host: gh, port: gp, stream: events, token: secret, maxSubscribers: maxClients, allowedHosts: allowHost)
+                } catch {
                     // Cancelled at the end of the session (Ctrl-C included): not a failure to serve.
                     if Task.isCancelled { return }
                     serverError = "cannot serve gRPC on \(grpc): \(error)"

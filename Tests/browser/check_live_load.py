@@ -97,6 +97,54 @@ def raw(port, data, wait=3.0):
     return got.split(b"\r\n")[0].decode(errors="replace"), closed
 
 
+def ws_close_code(port, frame):
+    """Upgrades to /ws, sends one raw frame, and returns the code of the server's close frame
+    (None if the server sent none within 10 s)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    buf = b""
+    try:
+        while b"\r\n\r\n" not in buf:
+            d = s.recv(4096)
+            if not d:
+                return None
+            buf += d
+        if b" 101 " not in buf.split(b"\r\n")[0]:
+            return None
+        buf = buf.split(b"\r\n\r\n", 1)[1]
+        s.sendall(frame)
+        while True:
+            # Server frames are unmasked: opcode, length (7, 16 or 64 bits), payload.
+            while len(buf) < 2 or len(buf) < 2 + {126: 2, 127: 8}.get(buf[1] & 127, 0):
+                d = s.recv(65536)
+                if not d:
+                    return None
+                buf += d
+            n, head = buf[1] & 127, 2
+            if n == 126:
+                n, head = int.from_bytes(buf[2:4], "big"), 4
+            elif n == 127:
+                n, head = int.from_bytes(buf[2:10], "big"), 10
+            while len(buf) < head + n:
+                d = s.recv(65536)
+                if not d:
+                    return None
+                buf += d
+            opcode, payload, buf = buf[0] & 15, buf[head:head + n], buf[head + n:]
+            if opcode == 8:
+                return int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
+def masked(opcode, payload, fin=True):
+    key = b"\x01\x02\x03\x04"
+    return bytes([(0x80 if fin else 0) | opcode, 0x80 | len(payload)]) + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
 async def reader(port, results, i):
     frames, ended = 0, False
     try:
@@ -190,6 +238,13 @@ def main():
         status, was_closed = raw(port, data)
         if " 400 " not in status or not was_closed:
             fail(f"malformed request ({what}): {status!r}, closed {was_closed}")
+    # RFC 6455 violations from a client: refused with the close code the RFC names.
+    for what, frame, want in [("an unmasked frame", b"\x81\x02hi", 1002),
+                              ("a continuation with no start", masked(0, b"hi"), 1002),
+                              ("text that is not UTF-8", masked(1, b"\xff\xfehi"), 1007)]:
+        code = ws_close_code(port, frame)
+        if code != want:
+            fail(f"websocket: {what}: close code {code}, not {want}")
     probe.terminate()
     probe.wait()
     worst, probes, probe_errors = open(probe_out).read().split()
@@ -212,6 +267,7 @@ def main():
           f"/healthz worst {worst * 1000:.0f} ms over {probes} probes, peak RSS {rss} MB, half-open closed {closed}/{HALF_OPEN}", flush=True)
     if not failures:
         print("live ok: malformed requests (bare LF, 100 kB URL, CL+TE, NUL, 101 fields, control in method, two Hosts, foreign absolute-form) answered 400 and closed", flush=True)
+        print("live ok: websocket frames that break RFC 6455 (unmasked, continuation with no start, text not UTF-8) closed with 1002, 1002, 1007", flush=True)
     sys.exit(1 if failures else 0)
 
 

@@ -156,11 +156,18 @@ def slow_subscriber():
     stream = stub.Subscribe(aether_pb2.SubscribeRequest(), metadata=auth)
     first = next(iter(stream))  # subscribed (this starts the replay), then stop reading
     peak = 0.0
-    for _ in range(100):
+    # The server ends the stream without this client reading another event: its writer is
+    # stopped at the cut and the stream reset once it has taken nothing for 10 s.
+    waited = time.time()
+    while not stream.done() and time.time() - waited < 45:
         peak = max(peak, rss_mb(p.pid))
         time.sleep(0.1)
         if p.poll() is not None:
             break
+    if stream.done():
+        ok(f"a subscriber that never read again was ended by the server after {time.time() - waited:.0f} s")
+    else:
+        fail("grpc: a subscriber that stopped reading was still open after 45 s")
     got, code = 1, None
     try:
         for _ in stream:
@@ -213,7 +220,52 @@ def many_on_one_connection():
         fail(f"grpc: {len(served)} of 101 subscribers on one connection served; others: {bad[:3]}")
 
 
+def doors():
+    """The port's own limits: a request for another authority (a page rebinding its name) is
+    refused as the WebSocket side refuses its Host; 300 bare connections (no preface) are all
+    closed by the server within 60 s, and the live page answers meanwhile."""
+    import select
+    import socket
+    import urllib.request
+    port, gport = free_port(), free_port()
+    p = tail(["--replay", CAPTURE, "--speed", "max", "--grpc-wait", "1"], port, gport)
+    channel = grpc.insecure_channel(f"127.0.0.1:{gport}", options=[("grpc.default_authority", f"rebound.example:{gport}")])
+    try:
+        next(iter(aether_pb2_grpc.LiveStub(channel).Subscribe(aether_pb2.SubscribeRequest(), timeout=10)))
+        fail("grpc: a request for another authority was served")
+    except grpc.RpcError as err:
+        if err.code() == grpc.StatusCode.PERMISSION_DENIED:
+            ok("a request for another :authority: PERMISSION_DENIED")
+        else:
+            fail(f"grpc: another authority: {err.code()}")
+    socks = []
+    for _ in range(300):
+        s = socket.create_connection(("127.0.0.1", gport), timeout=5)
+        socks.append(s)
+    start = time.time()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+        healthy = r.status == 200
+    open_ = set(range(len(socks)))
+    while open_ and time.time() - start < 60:
+        ready, _, _ = select.select([socks[i] for i in open_], [], [], 1.0)
+        for sock in ready:
+            try:
+                gone = sock.recv(1024) == b""
+            except OSError:
+                gone = True
+            if gone:
+                open_.discard(socks.index(sock))
+    for s in socks:
+        s.close()
+    if not open_ and healthy:
+        ok(f"300 bare connections all closed by the server after {time.time() - start:.0f} s; /healthz answered meanwhile")
+    else:
+        fail(f"grpc: {len(open_)} of 300 bare connections still open after 60 s (healthz {healthy})")
+    stop(p)
+
+
 complete_stream()
+doors()
 many_on_one_connection()
 slow_subscriber()
 if failures:
