@@ -238,6 +238,27 @@ def main():
         status, was_closed = raw(port, data)
         if " 400 " not in status or not was_closed:
             fail(f"malformed request ({what}): {status!r}, closed {was_closed}")
+    # 300 requests the decoder refuses, all at once: each answered and closed, none left open.
+    import select
+    socks = []
+    for i in range(300):
+        c = socket.create_connection(("127.0.0.1", port), timeout=10)
+        c.sendall(b"GET /healthz HTTP/1.1\r\n" + host + (b"X-A: a\x00b\r\n\r\n" if i % 2 else b"G\x01T: x\r\n\r\n"))
+        socks.append(c)
+    start, pending = time.monotonic(), set(socks)
+    while pending and time.monotonic() - start < 60:
+        for c in select.select(list(pending), [], [], 1.0)[0]:
+            try:
+                if c.recv(65536) == b"":
+                    pending.discard(c)
+            except OSError:
+                pending.discard(c)
+    for c in socks:
+        c.close()
+    if pending:
+        fail(f"{len(pending)} of 300 refused requests still open after 60 s")
+    else:
+        print(f"live ok: 300 refused requests at once, all answered and closed within {time.monotonic() - start:.1f} s", flush=True)
     # RFC 6455 violations from a client: refused with the close code the RFC names.
     for what, frame, want in [("an unmasked frame", b"\x81\x02hi", 1002),
                               ("a continuation with no start", masked(0, b"hi"), 1002),
