@@ -316,7 +316,7 @@ def run_job(spark, opts):
     import aether_tables as tables
 
     clock = time.time()
-    summary = tables.write_all(spark, opts.out, others, detected, metas, uid_map)
+    summary = tables.write_all(spark, opts.out, others, detected, metas, uid_map, tables.load_schemas(tables.driver_binary(opts)))
     timing["Parquet tables"] = time.time() - clock
     summary["cut_connections"] = cut_count
     summary["joined_fragments"] = len(matches)

@@ -12,25 +12,29 @@ from pyspark.sql import types as T
 
 S, L, D, A = T.StringType(), T.LongType(), T.DoubleType(), T.ArrayType(T.StringType())
 
-ENDPOINTS = [("ts", D), ("uid", S), ("id.orig_h", S), ("id.orig_p", L), ("id.resp_h", S), ("id.resp_p", L)]
-SCHEMAS = {
-    "conn": ENDPOINTS
-    + [
-        ("proto", S), ("service", S), ("duration", D), ("orig_bytes", L), ("resp_bytes", L), ("conn_state", S), ("history", S),
-        ("orig_pkts", L), ("orig_ip_bytes", L), ("resp_pkts", L), ("resp_ip_bytes", L), ("tunnel_parents", A), ("ip_proto", L),
-        ("tunnel", S),
-    ],
-    "dns": ENDPOINTS
-    + [
-        ("proto", S), ("trans_id", L), ("query", S), ("qtype", L), ("rcode", L), ("answers", A), ("query_seen", T.BooleanType()),
-        ("response_seen", T.BooleanType()),
-    ],
-    "tls": ENDPOINTS + [("version", S), ("server_name", S), ("next_protocol", S), ("ja4", S)],
-    "http": ENDPOINTS + [("method", S), ("host", S), ("uri", S), ("user_agent", S), ("status_code", L)],
-    "series": [("second", L), ("proto", S), ("packets", L), ("bytes", L)],
-}
+# Arrow types as `aether schema --json` names them.
+ARROW = {"string": S, "int64": L, "double": D, "bool": T.BooleanType(), "list<string>": A}
+# Fields that mean something only inside one store: each shard numbers its own captures.
+STORE_LOCAL = {"capture_id"}
 # Where each table's records come from: the shards (dns, ssl, http, series) or detection.
 SOURCES = {"conn": "conn", "dns": "dns", "tls": "ssl", "http": "http", "series": "series"}
+
+
+def load_schemas(aether):
+    """Each output table's columns, from the tool's own record schemas (`aether schema --json`):
+    the job keeps no column list of its own, so a field added there arrives here."""
+    p = subprocess.run([aether, "schema", "--json"], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("JobFailure: aether schema: " + (p.stderr.strip().splitlines() or ["failed"])[-1])
+    described = json.loads(p.stdout)
+    return {
+        table: [(f["name"], ARROW[f["arrow_type"]]) for f in described[source] if f["name"] not in STORE_LOCAL]
+        for table, source in SOURCES.items()
+    }
+
+
+def driver_binary(opts):
+    return os.path.abspath(opts.aether) if opts.aether else _shipped()
 
 
 def schema(fields):
@@ -41,12 +45,12 @@ def plain(name):
     return name.replace("id.", "").replace(".", "_")
 
 
-def frame(spark, lines_rdd, table):
-    df = spark.read.json(lines_rdd, schema=schema(SCHEMAS[table]), mode="FAILFAST")
-    return df.select([F.col(f"`{n}`").alias(plain(n)) for n, _ in SCHEMAS[table]])
+def frame(spark, lines_rdd, fields):
+    df = spark.read.json(lines_rdd, schema=schema(fields), mode="FAILFAST")
+    return df.select([F.col(f"`{n}`").alias(plain(n)) for n, _ in fields])
 
 
-def write_all(spark, out, shards, detected, metas, uid_map):
+def write_all(spark, out, shards, detected, metas, uid_map, schemas):
     """Writes every table; returns the counts that `aether stats` gives for the same input."""
     uid_b = spark.sparkContext.broadcast(uid_map)
 
@@ -65,7 +69,7 @@ def write_all(spark, out, shards, detected, metas, uid_map):
         lines = rdd.filter(lambda r, s=source: r[0] == s).map(lambda r: r[1])
         if table in ("dns", "tls", "http"):
             lines = lines.map(remap)
-        df = frame(spark, lines, table)
+        df = frame(spark, lines, schemas[table])
         if table == "dns":
             df = join_dns_halves(df)
         if table == "series":
@@ -138,7 +142,7 @@ def alert_row(a):
 def write_report(spark, opts, report, detected, shards, metas, uid_map):
     """One report of the whole, from the report code aether has: the records are imported into
     a new store (aether import) and `aether report` renders it."""
-    aether = os.path.abspath(opts.aether) if opts.aether else _shipped()
+    aether = driver_binary(opts)
     work = tempfile.mkdtemp(prefix="aether-report-", dir=opts.work or None)
     try:
         rec = os.path.join(work, "records")

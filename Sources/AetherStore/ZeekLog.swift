@@ -1,36 +1,14 @@
 import AetherCore
 
 /// Zeek's ASCII log format (tab-separated, with the `#fields` and `#types` header) for the
-/// records `export` writes: dns.log, ssl.log and http.log, and conn.log, with the fields of
-/// Zeek's base scripts that AetherLens has, in Zeek's order.
+/// records `export` and `flows --zeek` write: conn.log, dns.log, ssl.log and http.log, with the
+/// fields of Zeek's base scripts that AetherLens has, in Zeek's order (`RecordSchemas`).
 public enum ZeekLog {
-    static let endpoints: [(String, String)] = [
-        ("ts", "time"), ("uid", "string"), ("id.orig_h", "addr"), ("id.orig_p", "port"), ("id.resp_h", "addr"), ("id.resp_p", "port"),
-    ]
-
-    /// The log's fields and Zeek types; nil for a table Zeek has no log for (series).
+    /// The log's fields and Zeek types (the schema's fields Zeek has); nil for a table Zeek has
+    /// no log for (series).
     public static func fields(_ table: RecordTable) -> [(String, String)]? {
-        switch table {
-        case .conn:
-            return endpoints + [
-                ("proto", "enum"), ("service", "string"), ("duration", "interval"), ("orig_bytes", "count"), ("resp_bytes", "count"),
-                ("conn_state", "string"), ("history", "string"), ("orig_pkts", "count"), ("orig_ip_bytes", "count"),
-                ("resp_pkts", "count"), ("resp_ip_bytes", "count"), ("tunnel_parents", "set[string]"), ("ip_proto", "count"),
-            ]
-        case .dns:
-            return endpoints + [
-                ("proto", "enum"), ("trans_id", "count"), ("query", "string"), ("qtype", "count"), ("rcode", "count"),
-                ("answers", "vector[string]"),
-            ]
-        case .ssl:
-            return endpoints + [("version", "string"), ("server_name", "string"), ("next_protocol", "string"), ("ja4", "string")]
-        case .http:
-            return endpoints + [
-                ("method", "string"), ("host", "string"), ("uri", "string"), ("user_agent", "string"), ("status_code", "count"),
-            ]
-        case .series:
-            return nil
-        }
+        let fields = RecordSchemas.description(table).compactMap { f in f.zeekType.map { (f.name, $0) } }
+        return fields.isEmpty ? nil : fields
     }
 
     public static func header(_ table: RecordTable, fields: [(String, String)]) -> [String] {

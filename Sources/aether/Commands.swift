@@ -223,7 +223,7 @@ struct Flows: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Connections (Zeek's model).")
     @Option(help: "store file") var db: String
     @Flag(help: "JSON array") var json = false
-    @Flag(help: "Zeek conn.log (TSV)") var zeek = false
+    @Flag(help: "Zeek conn.log (TSV), as export --format zeek writes it") var zeek = false
     @Option(help: "at most N rows") var limit: Int?
 
     func validate() throws {
@@ -233,30 +233,16 @@ struct Flows: ParsableCommand {
 
     func run() throws {
         let store = try openStore(db, readOnly: true)
+        if zeek {
+            // The same writer and fields as `export --format zeek`'s conn.log.
+            let fields = ZeekLog.fields(.conn)!
+            ZeekLog.header(.conn, fields: fields).forEach { print($0) }
+            try store.records(.conn, limit: limit) { print(ZeekLog.line($0, fields: fields)) }
+            return
+        }
         let rows = try store.flowRows(limit: limit)
         if json {
             print(JSON.array(rows.map(\.json)).render())
-        } else if zeek {
-            print("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn")
-            print(
-                "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\tip_proto"
-            )
-            print(
-                "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]\tcount"
-            )
-            for r in rows {
-                let ts = Timestamp(nanoseconds: r.ts).decimalString
-                let tsShort = String(ts.dropLast(3))
-                let dur = r.lastTs > r.ts ? String(format6: Double(r.lastTs - r.ts) / 1e9) : "-"
-                let fields = [
-                    tsShort, uid(r.id), r.origH, "\(r.origP)", r.respH, "\(r.respP)", IPProto.zeekName(UInt8(truncatingIfNeeded: r.proto)), r.service ?? "-",
-                    dur,
-                    "\(r.origBytes)", "\(r.respBytes)", r.connState, "-", "-", "0", r.history.isEmpty ? "-" : r.history,
-                    "\(r.origPkts)", "\(r.origIPBytes)", "\(r.respPkts)", "\(r.respIPBytes)",
-                    r.tunnelParent.map { uid($0) } ?? (r.tunnel ?? "-"), "\(r.proto)",
-                ]
-                print(fields.joined(separator: "\t"))
-            }
         } else {
             print(["ts", "proto", "orig", "resp", "state", "history", "orig_pkts", "resp_pkts"].joined(separator: "\t"))
             for r in rows {

@@ -16,7 +16,7 @@ struct Aether: ParsableCommand {
         abstract: "Offline-first network forensics: captures in, a queryable store and incident report out.",
         subcommands: [
             Analyze.self, Ingest.self, Stats.self, Alerts.self, Flows.self, ReportCommand.self, Carve.self, Tail.self, Query.self, Rules.self, Dissect.self,
-            Export.self, ShardCommand.self, DetectCommand.self, ImportCommand.self,
+            Export.self, SchemaCommand.self, ShardCommand.self, DetectCommand.self, ImportCommand.self,
         ])
 }
 

@@ -102,6 +102,12 @@ def compare(label, out, summary, truth_stats, truth_alerts):
     check(f"{label}: conn partitioned by date", len(dates) >= 1 and os.path.isdir(os.path.join(out, "conn", f"date={dates[0][0]}")))
     cols = [r[0] for r in q("DESCRIBE SELECT * FROM T(conn)/")]
     check(f"{label}: plain column names", "orig_h" in cols and not any("." in c for c in cols), str(cols))
+    # Every table has the tool's schema (`aether schema --json`), field for field, not a copy.
+    described = json.loads(subprocess.run([AETHER, "schema", "--json"], capture_output=True, text=True, check=True).stdout)
+    for table, source in (("conn", "conn"), ("dns", "dns"), ("tls", "ssl"), ("http", "http"), ("series", "series")):
+        want = [f["name"].replace("id.", "").replace(".", "_") for f in described[source] if f["name"] != "capture_id"] + ["date"]
+        got = [r[0] for r in q(f"DESCRIBE SELECT * FROM T({table})/")]
+        check(f"{label}: {table} columns are the schema's", got == want, f"{got} against {want}")
     report = os.path.join(out, "report.html")
     text = open(report).read() if os.path.exists(report) else ""
     kinds = {a["kind"] for a in truth_alerts}

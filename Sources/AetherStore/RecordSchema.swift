@@ -1,0 +1,252 @@
+import AetherCore
+import AetherFlows
+
+/// A record field's type in Arrow and Parquet: what `aether schema --json` tells a Spark job,
+/// which reads the records with it instead of keeping column lists of its own.
+public enum ArrowType: String, Sendable {
+    case string, int64, double, bool
+    case strings = "list<string>"
+}
+
+/// One field of a record type, as Zeek's `Conn::Info` declares a log's columns: its name
+/// (Zeek's, where Zeek has the field), its type in Zeek's log (nil for a field Zeek's log does
+/// not have: it is only in JSON and Parquet), its Arrow type, and how it is read from a row.
+/// Every writer of the record derives from the list: JSON Lines (`export`, `detect`'s conn
+/// records), Zeek's ASCII log (`export --format zeek`, `flows --zeek`) and the Parquet schema.
+public struct RecordField<Row> {
+    public let name: String
+    public let zeekType: String?
+    public let arrow: ArrowType
+    let value: (Row) -> JSON
+
+    init(_ name: String, zeek: String?, _ arrow: ArrowType, _ value: @escaping (Row) -> JSON) {
+        self.name = name
+        self.zeekType = zeek
+        self.arrow = arrow
+        self.value = value
+    }
+}
+
+/// The fields of one record type, in order.
+public struct RecordSchema<Row> {
+    public let table: RecordTable
+    public let fields: [RecordField<Row>]
+
+    /// The record of `row`: every field, in order.
+    public func record(_ row: Row) -> JSON { .object(fields.map { ($0.name, $0.value(row)) }) }
+
+    public var description: [(name: String, zeekType: String?, arrow: ArrowType)] { fields.map { ($0.name, $0.zeekType, $0.arrow) } }
+}
+
+/// A connection's exported values, from a `flow` row or from a `Connection` (the conn records
+/// `aether detect` writes): one row type, so both go through one schema.
+public struct ConnValues {
+    var id: Int64, captureID: Int64
+    var firstTime: Int64, lastTime: Int64
+    var proto: UInt8
+    var origH: String, origP: Int64, respH: String, respP: Int64
+    var service: String?
+    var state: String, history: String
+    var origPackets: Int64, origBytes: Int64, origIPBytes: Int64
+    var respPackets: Int64, respBytes: Int64, respIPBytes: Int64
+    /// 0 when the connection is not inside a tunnel.
+    var tunnelParent: Int64
+    var tunnel: String?
+
+    init(_ c: Connection) {
+        id = c.id; captureID = c.captureID; firstTime = c.firstTime; lastTime = c.lastTime; proto = c.proto
+        origH = c.origAddress.description; origP = Int64(c.origPort); respH = c.respAddress.description; respP = Int64(c.respPort)
+        service = c.service == .unknown ? nil : c.service.name
+        state = c.state; history = c.history.description
+        origPackets = Int64(c.origPackets); origBytes = Int64(c.origBytes); origIPBytes = Int64(c.origIPBytes)
+        respPackets = Int64(c.respPackets); respBytes = Int64(c.respBytes); respIPBytes = Int64(c.respIPBytes)
+        tunnelParent = c.tunnelParent
+        tunnel = c.tunnelKind == 0 ? nil : Tunnel.name(c.tunnelKind)
+    }
+
+    /// A row of `RecordSchemas.connSelect`.
+    init(_ s: Statement) {
+        id = s.int("id"); captureID = s.int("capture_id"); firstTime = s.int("first_ts"); lastTime = s.int("last_ts")
+        proto = UInt8(truncatingIfNeeded: s.int("proto"))
+        origH = s.text("orig_h") ?? ""; origP = s.int("orig_p"); respH = s.text("resp_h") ?? ""; respP = s.int("resp_p")
+        service = s.text("service")
+        state = s.text("conn_state") ?? ""; history = s.text("history") ?? ""
+        origPackets = s.int("orig_pkts"); origBytes = s.int("orig_bytes"); origIPBytes = s.int("orig_ip_bytes")
+        respPackets = s.int("resp_pkts"); respBytes = s.int("resp_bytes"); respIPBytes = s.int("resp_ip_bytes")
+        tunnelParent = s.isNull("tunnel_parent") ? 0 : s.int("tunnel_parent")
+        tunnel = s.text("tunnel")
+    }
+}
+
+/// The record types' schemas: conn, dns, ssl, http and series (`RecordTable`).
+public enum RecordSchemas {
+    private static func text(_ s: String?) -> JSON { s.map { .string($0) } ?? .null }
+    private static func seconds(_ ns: Int64) -> JSON { .double(Double(ns) / 1e9) }
+
+    /// Zeek's first fields: ts (seconds), uid and the connection's endpoints (`id.*`).
+    private static func endpoints<Row>(
+        ts: @escaping (Row) -> Int64, id: @escaping (Row) -> Int64, origH: @escaping (Row) -> String, origP: @escaping (Row) -> Int64,
+        respH: @escaping (Row) -> String, respP: @escaping (Row) -> Int64
+    ) -> [RecordField<Row>] {
+        [
+            RecordField("ts", zeek: "time", .double) { seconds(ts($0)) },
+            RecordField("uid", zeek: "string", .string) { .string(connectionUID(id($0))) },
+            RecordField("id.orig_h", zeek: "addr", .string) { .string(origH($0)) },
+            RecordField("id.orig_p", zeek: "port", .int64) { .int(origP($0)) },
+            RecordField("id.resp_h", zeek: "addr", .string) { .string(respH($0)) },
+            RecordField("id.resp_p", zeek: "port", .int64) { .int(respP($0)) },
+        ]
+    }
+
+    /// Endpoints of a row joined with its `flow` row (columns `ts`, `id`, `orig_h`, …).
+    private static let joinedEndpoints: [RecordField<Statement>] = endpoints(
+        ts: { $0.int("ts") }, id: { $0.int("id") }, origH: { $0.text("orig_h") ?? "" }, origP: { $0.int("orig_p") },
+        respH: { $0.text("resp_h") ?? "" }, respP: { $0.int("resp_p") })
+
+    /// conn.log's fields that AetherLens has, in Zeek's order, then its own. Zeek's `local_orig`,
+    /// `local_resp` and `missed_bytes` are left out: the first two are unset without Zeek's
+    /// `Site::local_nets`, and AetherLens does not measure sequence gaps, so a 0 would claim
+    /// what it does not know.
+    public static let conn = RecordSchema<ConnValues>(
+        table: .conn,
+        fields: endpoints(ts: \.firstTime, id: \.id, origH: \.origH, origP: \.origP, respH: \.respH, respP: \.respP) + [
+            RecordField("proto", zeek: "enum", .string) { .string(IPProto.zeekName($0.proto)) },
+            RecordField("service", zeek: "string", .string) { text($0.service) },
+            RecordField("duration", zeek: "interval", .double) { seconds($0.lastTime - $0.firstTime) },
+            RecordField("orig_bytes", zeek: "count", .int64) { .int($0.origBytes) },
+            RecordField("resp_bytes", zeek: "count", .int64) { .int($0.respBytes) },
+            RecordField("conn_state", zeek: "string", .string) { .string($0.state) },
+            RecordField("history", zeek: "string", .string) { .string($0.history) },
+            RecordField("orig_pkts", zeek: "count", .int64) { .int($0.origPackets) },
+            RecordField("orig_ip_bytes", zeek: "count", .int64) { .int($0.origIPBytes) },
+            RecordField("resp_pkts", zeek: "count", .int64) { .int($0.respPackets) },
+            RecordField("resp_ip_bytes", zeek: "count", .int64) { .int($0.respIPBytes) },
+            RecordField("tunnel_parents", zeek: "set[string]", .strings) {
+                $0.tunnelParent == 0 ? .array([]) : .array([.string(connectionUID($0.tunnelParent))])
+            },
+            RecordField("ip_proto", zeek: "count", .int64) { .int(Int64($0.proto)) },
+            RecordField("tunnel", zeek: nil, .string) { text($0.tunnel) },
+            RecordField("capture_id", zeek: nil, .int64) { .int($0.captureID) },
+        ])
+
+    static let connSelect = """
+        SELECT id, capture_id, first_ts, last_ts, proto, orig_h, orig_p, resp_h, resp_p, service, conn_state, history,
+          orig_pkts, orig_bytes, orig_ip_bytes, resp_pkts, resp_bytes, resp_ip_bytes, tunnel_parent, tunnel
+        FROM flow ORDER BY first_ts, id
+        """
+
+    public static let dns = RecordSchema<Statement>(
+        table: .dns,
+        fields: joinedEndpoints + [
+            RecordField("proto", zeek: "enum", .string) { .string(IPProto.zeekName(UInt8(truncatingIfNeeded: $0.int("proto")))) },
+            RecordField("trans_id", zeek: "count", .int64) { .int($0.int("query_id")) },
+            RecordField("query", zeek: "string", .string) { .string($0.text("qname") ?? "") },
+            RecordField("qtype", zeek: "count", .int64) { .int($0.int("qtype")) },
+            RecordField("rcode", zeek: "count", .int64) { $0.int("response") == 1 ? .int($0.int("rcode")) : .null },
+            RecordField("answers", zeek: "vector[string]", .strings) {
+                .array(($0.text("answers") ?? "").split(separator: ",").map { .string(String($0)) })
+            },
+            // Not Zeek's: whether the query and the response were seen (a transaction cut by a
+            // file boundary is two halves that a Spark job joins again).
+            RecordField("query_seen", zeek: nil, .bool) { .bool($0.int("query") == 1) },
+            RecordField("response_seen", zeek: nil, .bool) { .bool($0.int("response") == 1) },
+        ])
+
+    static let dnsSelect = """
+        SELECT d.ts, f.id, f.orig_h, f.orig_p, f.resp_h, f.resp_p, f.proto, d.query_id, d.qname, d.qtype, d.rcode,
+          d.answers, d.query, d.response
+        FROM dns d JOIN flow f ON f.id = d.flow_id ORDER BY d.ts, d.id
+        """
+
+    public static let ssl = RecordSchema<Statement>(
+        table: .ssl,
+        fields: joinedEndpoints + [
+            RecordField("version", zeek: "string", .string) { .string($0.text("server_version") ?? $0.text("version") ?? "") },
+            RecordField("server_name", zeek: "string", .string) { text($0.text("server_name")) },
+            RecordField("next_protocol", zeek: "string", .string) { text($0.text("alpn")) },
+            RecordField("ja4", zeek: "string", .string) { text($0.text("ja4")) },
+        ])
+
+    static let sslSelect = """
+        SELECT t.ts, f.id, f.orig_h, f.orig_p, f.resp_h, f.resp_p, t.server_name, t.version, t.server_version, t.alpn, j.value AS ja4
+        FROM tls t JOIN flow f ON f.id = t.flow_id LEFT JOIN ja4 j ON j.id = t.ja4_id ORDER BY t.ts, t.id
+        """
+
+    public static let http = RecordSchema<Statement>(
+        table: .http,
+        fields: joinedEndpoints + [
+            RecordField("method", zeek: "string", .string) { text($0.text("method")) },
+            RecordField("host", zeek: "string", .string) { text($0.text("host")) },
+            RecordField("uri", zeek: "string", .string) { text($0.text("uri")) },
+            RecordField("user_agent", zeek: "string", .string) { text($0.text("user_agent")) },
+            RecordField("status_code", zeek: "count", .int64) { $0.isNull("status") ? .null : .int($0.int("status")) },
+        ])
+
+    static let httpSelect = """
+        SELECT h.ts, f.id, f.orig_h, f.orig_p, f.resp_h, f.resp_p, h.method, h.host, h.uri, u.value AS user_agent, h.status
+        FROM http h JOIN flow f ON f.id = h.flow_id LEFT JOIN user_agent u ON u.id = h.user_agent_id ORDER BY h.ts, h.id
+        """
+
+    /// Packets and bytes per second and protocol class: AetherLens's own, with no Zeek log.
+    public static let series = RecordSchema<Statement>(
+        table: .series,
+        fields: [
+            RecordField("second", zeek: nil, .int64) { .int($0.int("second")) },
+            RecordField("proto", zeek: nil, .string) { .string($0.text("proto") ?? "") },
+            RecordField("packets", zeek: nil, .int64) { .int($0.int("packets")) },
+            RecordField("bytes", zeek: nil, .int64) { .int($0.int("bytes")) },
+        ])
+
+    static let seriesSelect = "SELECT second, proto, packets, bytes FROM series ORDER BY second, proto"
+
+    /// A table's fields, whatever its row type.
+    public static func description(_ table: RecordTable) -> [(name: String, zeekType: String?, arrow: ArrowType)] {
+        switch table {
+        case .conn: return conn.description
+        case .dns: return dns.description
+        case .ssl: return ssl.description
+        case .http: return http.description
+        case .series: return series.description
+        }
+    }
+
+    /// `aether schema --json`: every table's fields with their Zeek and Arrow types.
+    public static var json: JSON {
+        .object(
+            RecordTable.allCases.map { t in
+                (
+                    t.rawValue,
+                    .array(
+                        description(t).map {
+                            .object([
+                                ("name", .string($0.name)), ("zeek_type", $0.zeekType.map { .string($0) } ?? .null), ("arrow_type", .string($0.arrow.rawValue)),
+                            ])
+                        })
+                )
+            })
+    }
+}
+
+extension Store {
+    /// Calls `emit` with each record of `table`, in time order (at most `limit`). Read row by
+    /// row: memory does not grow with the store.
+    public func records(_ table: RecordTable, limit: Int? = nil, _ emit: (JSON) throws -> Void) throws {
+        func each(_ sql: String, _ row: (Statement) throws -> Void) throws {
+            let s = try db.prepare(sql + (limit.map { " LIMIT \(max(0, $0))" } ?? ""))
+            while try s.step() { try row(s) }
+        }
+        switch table {
+        case .conn: try each(RecordSchemas.connSelect) { try emit(RecordSchemas.conn.record(ConnValues($0))) }
+        case .dns: try each(RecordSchemas.dnsSelect) { try emit(RecordSchemas.dns.record($0)) }
+        case .ssl: try each(RecordSchemas.sslSelect) { try emit(RecordSchemas.ssl.record($0)) }
+        case .http: try each(RecordSchemas.httpSelect) { try emit(RecordSchemas.http.record($0)) }
+        case .series: try each(RecordSchemas.seriesSelect) { try emit(RecordSchemas.series.record($0)) }
+        }
+    }
+}
+
+extension Connection {
+    /// The conn record of a connection, as `export` gives the flow table's rows (what
+    /// `aether detect` writes for the connections it saw finish).
+    public var connRecord: JSON { RecordSchemas.conn.record(ConnValues(self)) }
+}
