@@ -124,20 +124,77 @@ public final class EventRecorder {
     /// A connection whole, as records carry it (`RecordReader.connection` reads it back).
     public static func snapshot(_ c: Connection) -> JSON { encode(c) }
 
-    static func encode(_ c: Connection) -> JSON {
-        .object([
-            ("id", .int(c.id)), ("ts", .int(c.firstTime)), ("lt", .int(c.lastTime)), ("oh", .string(c.origAddress.description)),
-            ("op", .int(Int64(c.origPort))), ("rh", .string(c.respAddress.description)), ("rp", .int(Int64(c.respPort))),
-            ("pr", .int(Int64(c.proto))), ("vl", .int(Int64(c.vlan))), ("sv", .int(Int64(c.service.rawValue))),
-            ("opk", .int(Int64(c.origPackets))), ("rpk", .int(Int64(c.respPackets))), ("ob", .int(Int64(c.origBytes))),
-            ("rb", .int(Int64(c.respBytes))), ("oib", .int(Int64(c.origIPBytes))), ("rib", .int(Int64(c.respIPBytes))),
-            ("hi", .string(c.history.description)), ("os", .int(Int64(c.origState.rawValue))), ("rs", .int(Int64(c.respState.rawValue))),
-            ("lf", .int(Int64(c.loginFailures))), ("ls", .int(Int64(c.loginSuccesses))), ("in", .int(Int64(c.inspected))),
-            ("as", .int(Int64(c.appState))), ("tk", .int(Int64(c.tunnelKind))), ("tp", .int(c.tunnelParent)),
-            ("ic", .int(Int64(c.idleClass))), ("lop", .int(c.lastOriginatorPayload)), ("fp", .int(Int64(bitPattern: c.firstPacket))),
-            ("lp", .int(Int64(bitPattern: c.lastPacket))), ("fr", .int(Int64(bitPattern: c.firstFrame))), ("cap", .int(c.captureID)),
-        ])
+    static func encode(_ c: Connection) -> JSON { .object(ConnectionSnapshot.fields.map { ($0.key, $0.get(c)) }) }
+}
+
+/// A connection whole as records carry it (`c`): one table of short keys, each with how it is
+/// read from a `Connection` and how it is checked and set back. The encoder and
+/// `RecordReader.connection` both derive from it, so a field added to `Connection` that must
+/// cross a shard boundary is one entry here.
+struct ConnectionSnapshot {
+    let key: String
+    let get: (Connection) -> JSON
+    let set: (inout Connection, RecordReader, JSON) throws -> Void
+
+    /// A signed integer, taken as it is.
+    static func int(_ key: String, _ p: WritableKeyPath<Connection, Int64>) -> Self {
+        Self(key: key, get: { .int($0[keyPath: p]) }, set: { c, r, o in c[keyPath: p] = try r.int(key, in: o) })
     }
+
+    /// A time in nanoseconds (`RecordRange.time`).
+    static func time(_ key: String, _ p: WritableKeyPath<Connection, Int64>) -> Self {
+        Self(key: key, get: { .int($0[keyPath: p]) }, set: { c, r, o in c[keyPath: p] = try r.time(key, in: o) })
+    }
+
+    /// A packet or byte count (`RecordRange.count`).
+    static func count(_ key: String, _ p: WritableKeyPath<Connection, UInt64>) -> Self {
+        Self(key: key, get: { .int(Int64($0[keyPath: p])) }, set: { c, r, o in c[keyPath: p] = try r.count(key, in: o) })
+    }
+
+    /// A narrower unsigned integer, refused when out of its range.
+    static func uint<T: FixedWidthInteger>(_ key: String, _ p: WritableKeyPath<Connection, T>) -> Self {
+        Self(key: key, get: { .int(Int64($0[keyPath: p])) }, set: { c, r, o in c[keyPath: p] = try r.uint(key, in: o) })
+    }
+
+    /// 64 bits carried as a signed integer (packet sequences and frame numbers).
+    static func bits(_ key: String, _ p: WritableKeyPath<Connection, UInt64>) -> Self {
+        Self(key: key, get: { .int(Int64(bitPattern: $0[keyPath: p])) }, set: { c, r, o in c[keyPath: p] = UInt64(bitPattern: try r.int(key, in: o)) })
+    }
+
+    static func address(_ key: String, _ p: WritableKeyPath<Connection, IPAddress>) -> Self {
+        Self(key: key, get: { .string($0[keyPath: p].description) }, set: { c, r, o in c[keyPath: p] = try r.address(key, in: o) })
+    }
+
+    static let fields: [ConnectionSnapshot] = [
+        .int("id", \.id), .time("ts", \.firstTime), .time("lt", \.lastTime), .address("oh", \.origAddress), .uint("op", \.origPort),
+        .address("rh", \.respAddress), .uint("rp", \.respPort), .uint("pr", \.proto), .uint("vl", \.vlan),
+        Self(
+            key: "sv", get: { .int(Int64($0.service.rawValue)) },
+            set: { c, r, o in c.service = Service(rawValue: try r.uint("sv", in: o)) ?? .unknown }),
+        .count("opk", \.origPackets), .count("rpk", \.respPackets), .count("ob", \.origBytes), .count("rb", \.respBytes),
+        .count("oib", \.origIPBytes), .count("rib", \.respIPBytes),
+        Self(
+            key: "hi", get: { .string($0.history.description) },
+            set: { c, r, o in
+                guard let h = o["hi"]?.string else { throw r.fail("missing 'hi'") }
+                c.history = History(h)
+            }),
+        Self(
+            key: "os", get: { .int(Int64($0.origState.rawValue)) },
+            set: { c, r, o in c.origState = EndpointState(rawValue: try r.uint("os", in: o)) ?? .inactive }),
+        Self(
+            key: "rs", get: { .int(Int64($0.respState.rawValue)) },
+            set: { c, r, o in c.respState = EndpointState(rawValue: try r.uint("rs", in: o)) ?? .inactive }),
+        .uint("lf", \.loginFailures), .uint("ls", \.loginSuccesses), .uint("in", \.inspected), .uint("as", \.appState),
+        .uint("tk", \.tunnelKind), .int("tp", \.tunnelParent),
+        Self(
+            key: "ic", get: { .int(Int64($0.idleClass)) },
+            set: { c, r, o in c.restore(idleClass: try r.uint("ic", in: o), lastOriginatorPayload: c.lastOriginatorPayload) }),
+        Self(
+            key: "lop", get: { .int($0.lastOriginatorPayload) },
+            set: { c, r, o in c.restore(idleClass: c.idleClass, lastOriginatorPayload: try r.time("lop", in: o)) }),
+        .bits("fp", \.firstPacket), .bits("lp", \.lastPacket), .bits("fr", \.firstFrame), .int("cap", \.captureID),
+    ]
 }
 
 /// A record that could not be read: its line and why.
@@ -204,38 +261,8 @@ struct RecordReader {
 
     func connection(_ o: JSON) throws -> Connection {
         var c = Connection()
-        c.id = try int("id", in: o)
-        c.firstTime = try time("ts", in: o)
-        c.lastTime = try time("lt", in: o)
+        for f in ConnectionSnapshot.fields { try f.set(&c, self, o) }
         guard c.lastTime >= c.firstTime else { throw fail("'lt' before 'ts'") }
-        c.origAddress = try address("oh", in: o)
-        c.origPort = try uint("op", in: o)
-        c.respAddress = try address("rh", in: o)
-        c.respPort = try uint("rp", in: o)
-        c.proto = try uint("pr", in: o)
-        c.vlan = try uint("vl", in: o)
-        c.service = Service(rawValue: try uint("sv", in: o)) ?? .unknown
-        c.origPackets = try count("opk", in: o)
-        c.respPackets = try count("rpk", in: o)
-        c.origBytes = try count("ob", in: o)
-        c.respBytes = try count("rb", in: o)
-        c.origIPBytes = try count("oib", in: o)
-        c.respIPBytes = try count("rib", in: o)
-        guard let h = o["hi"]?.string else { throw fail("missing 'hi'") }
-        c.history = History(h)
-        c.origState = EndpointState(rawValue: try uint("os", in: o)) ?? .inactive
-        c.respState = EndpointState(rawValue: try uint("rs", in: o)) ?? .inactive
-        c.loginFailures = try uint("lf", in: o)
-        c.loginSuccesses = try uint("ls", in: o)
-        c.inspected = try uint("in", in: o)
-        c.appState = try uint("as", in: o)
-        c.tunnelKind = try uint("tk", in: o)
-        c.tunnelParent = try int("tp", in: o)
-        c.firstPacket = UInt64(bitPattern: try int("fp", in: o))
-        c.lastPacket = UInt64(bitPattern: try int("lp", in: o))
-        c.firstFrame = UInt64(bitPattern: try int("fr", in: o))
-        c.captureID = try int("cap", in: o)
-        c.restore(idleClass: try uint("ic", in: o), lastOriginatorPayload: try time("lop", in: o))
         return c
     }
 

@@ -1,4 +1,5 @@
 import AetherCore
+import AetherDetect
 import AetherFlows
 import AetherStore
 import Foundation
@@ -85,6 +86,28 @@ final class RecordSchemaTests: XCTestCase {
         XCTAssertEqual(c.connRecord["tunnel_parents"]?.array?.first?.string, connectionUID(5))
         XCTAssertEqual(c.connRecord["tunnel"]?.string, "gre")
         XCTAssertEqual(c.connRecord["capture_id"]?.int, 2)
+    }
+
+    /// The connection snapshot records carry between a shard and `detect` (`EventRecorder`):
+    /// every field set to something other than its default comes back as it went.
+    func testTheSnapshotCodecCarriesEveryField() throws {
+        var c = Connection()
+        c.id = 9; c.firstTime = 1_000; c.lastTime = 5_000
+        c.origAddress = IPAddress("10.1.2.3")!; c.origPort = 1234; c.respAddress = IPAddress("2001:db8::1")!; c.respPort = 22
+        c.proto = 6; c.vlan = 7; c.service = .ssh
+        c.origPackets = 11; c.respPackets = 12; c.origBytes = 13; c.respBytes = 14; c.origIPBytes = 15; c.respIPBytes = 16
+        c.history = History("ShAD"); c.origState = .established; c.respState = .established
+        c.loginFailures = 3; c.loginSuccesses = 1; c.inspected = 2; c.appState = 0xABCD; c.tunnelKind = Tunnel.gre; c.tunnelParent = 4
+        c.firstPacket = 100; c.lastPacket = 200; c.firstFrame = 50; c.captureID = 3
+        c.restore(idleClass: 1, lastOriginatorPayload: 4_000)
+        let sent = EventRecorder.snapshot(c), blank = EventRecorder.snapshot(Connection())
+        guard case .object(let pairs) = sent, case .object(let defaults) = blank else { return XCTFail("not objects") }
+        for ((key, value), (_, empty)) in zip(pairs, defaults) {
+            XCTAssertNotEqual(value.render(pretty: false), empty.render(pretty: false), "\(key) is not exercised")
+        }
+        let back = try connection(fromRecord: try JSONParser.parse(sent.render(pretty: false)))
+        XCTAssertEqual(EventRecorder.snapshot(back).render(pretty: false), sent.render(pretty: false))
+        XCTAssertThrowsError(try connection(fromRecord: try JSONParser.parse(#"{"id":1}"#)))
     }
 
     static func fits(_ v: JSON, _ arrow: ArrowType) -> Bool {
