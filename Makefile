@@ -1,25 +1,36 @@
 # AetherLens — set-up and everyday commands. See README.md.
 SHELL := /bin/bash
-APT_PACKAGES := libpcap-dev libsqlite3-dev zlib1g-dev libssl-dev tcpdump tshark nmap iproute2 iputils-ping curl gzip sqlite3 python3 python3-venv time chromium
+# What building and running need; what the tests need besides (browser, tshark, attack tools'
+# peers). A newcomer's `make run` installs only the first.
+BUILD_PACKAGES := libpcap-dev libsqlite3-dev zlib1g-dev libssl-dev
+APT_PACKAGES := $(BUILD_PACKAGES) tcpdump tshark nmap iproute2 iputils-ping curl gzip sqlite3 python3 python3-venv time chromium
 # The tools scripts/record-attacks.sh runs (make attack-corpus); make test reads the committed corpus.
 ATTACK_PACKAGES := samba nmap masscan zmap hping3 hydra medusa ncrack iodine dns2tcp openssh-server vsftpd inetutils-telnetd dnsmasq unbound socat netcat-openbsd rsync tcpdump curl openssl python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE := .build/release/aether
 DEBUG := .build/debug/aether
 
-.PHONY: deps attack-deps build release run test bench fuzz demo-capture attack-corpus format lint clean spark
+.PHONY: deps test-deps attack-deps build release release-full run test bench fuzz demo-capture attack-corpus format lint clean spark
 
 FUZZ_SECONDS ?= 60
 
-# Installs the system packages when any is missing (a fresh Debian machine has none of them).
-deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs the system packages when any is missing (a fresh Debian machine has none of them):
+# `deps` what builds and runs, `test-deps` everything the tests use.
+define install_missing
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  echo "wireshark-common wireshark-common/install-setuid boolean false" | $(SUDO) debconf-set-selections; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq -o DPkg::Lock::Timeout=600 >/dev/null && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing >/dev/null; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(BUILD_PACKAGES))
+
+test-deps:
+	$(call install_missing,$(APT_PACKAGES))
 
 attack-deps:
 	@missing=""; for p in $(ATTACK_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -38,6 +49,10 @@ build: deps
 
 release: deps
 	swift build -c release
+
+# The release build with gRPC (tail --grpc), a package trait the main job does not need.
+release-full: deps
+	swift build -c release --traits GRPC
 
 # The main job: analyze the bundled capture into a store and report under reports/, print its stats.
 run: release
@@ -60,17 +75,17 @@ spark: release
 	@if [ -z "$(IN)" ] || [ -z "$(OUT)" ]; then echo 'usage: make spark IN="FILES OR FOLDERS" OUT=DIR'; exit 2; fi
 	@py=$$(bash scripts/spark-env.sh) && SPARK_LOCAL_IP=127.0.0.1 $$py spark/aether_job.py --master 'local[2]' --aether $(RELEASE) --out $(OUT) $(IN)
 
-test: deps $(VENV)/bin/python
+test: test-deps $(VENV)/bin/python
 	bash scripts/test-all.sh $(SHARED) $(VENV)/bin/python
 
-fuzz: deps
+fuzz: test-deps
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
-bench: release $(VENV)/bin/python
+bench: test-deps release $(VENV)/bin/python
 	bash scripts/bench.sh
 
 # Re-records Fixtures/demo.pcapng (root: network namespaces, nmap, curl, tcpdump).
-demo-capture: deps
+demo-capture: test-deps
 	bash scripts/make-demo-capture.sh Fixtures/demo.pcapng
 
 format:

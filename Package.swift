@@ -1,4 +1,4 @@
-// swift-tools-version:5.10
+// swift-tools-version:6.1
 import PackageDescription
 
 // The hot path keeps its state in classes; dynamic exclusivity checks on every access cost
@@ -6,10 +6,19 @@ import PackageDescription
 // of 5: 5.76 s without this flag, 3.21 s with it). Debug builds (and the tests) keep the checks.
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
+// gRPC (`tail --grpc`) is a trait: grpc-swift's HTTP/2 transport brings swift-nio-ssl and
+// swift-certificates, whose BoringSSL is hundreds of C files that the main job does not need
+// (a fresh `make run` took 11 min 49 s with it). `make test` and `make release-full` turn it on
+// (`--traits GRPC`); without it `aether tail --grpc` says how to build with it.
+let grpc: Set<String> = ["GRPC"]
+
 let package = Package(
     name: "AetherLens",
     products: [
         .executable(name: "aether", targets: ["aether"]),
+    ],
+    traits: [
+        .trait(name: "GRPC", description: "the gRPC event stream of aether tail (grpc-swift 2 over HTTP/2)"),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,15 +51,17 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOWebSocket", package: "swift-nio"),
         ]),
+        // Empty without the trait (its sources are `#if GRPC`), so that `swift build` builds
+        // none of grpc-swift.
         .target(name: "AetherGRPC", dependencies: [
             "AetherLive",
-            .product(name: "GRPCCore", package: "grpc-swift-2"),
-            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            .product(name: "GRPCCore", package: "grpc-swift-2", condition: .when(traits: grpc)),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport", condition: .when(traits: grpc)),
+            .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: grpc)),
+            .product(name: "NIOHTTP2", package: "swift-nio-http2", condition: .when(traits: grpc)),
         ]),
         .executableTarget(name: "aether", dependencies: [
-            "AetherGRPC",
+            .target(name: "AetherGRPC", condition: .when(traits: grpc)),
             "AetherEngine",
             "AetherDetect",
             "AetherFlows",
@@ -59,5 +70,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "AetherTests", dependencies: ["AetherEngine", "AetherReport", "AetherCapture", "AetherDecode", "AetherDetect", "AetherFlows", "AetherStore", "AetherLive"]),
-    ]
+    ],
+    // The code is written for Swift 5 mode (tools 6.1 would default to Swift 6's).
+    swiftLanguageModes: [.v5]
 )

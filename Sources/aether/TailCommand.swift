@@ -1,7 +1,9 @@
 import AetherCapture
 import AetherCore
 import AetherEngine
-import AetherGRPC
+#if GRPC
+    import AetherGRPC
+#endif
 import AetherLive
 import AetherReport
 import AetherStore
@@ -99,6 +101,13 @@ struct Tail: ParsableCommand {
     }
 
     func run() throws {
+        // In run, not validate: the parser would wrap the exit code and print usage.
+        #if !GRPC
+            if grpc != nil {
+                printError("aether: this build has no gRPC; build with it: swift build -c release --traits GRPC (make release-full)")
+                throw ExitCode(2)
+            }
+        #endif
         let (host, port) = try parsedListen()
         var temp: String?
         let dbPath: String
@@ -160,16 +169,19 @@ struct Tail: ParsableCommand {
             let (gh, gp) = try grpcAddress(grpc)
             print("event stream: grpc://\(gh):\(gp) (aether.Live/Subscribe)")
             fflush(stdout)
-            grpcTask = Task {
-                do {
-                    try await LiveEventService.serve(host: gh, port: gp, stream: events, token: secret, maxSubscribers: maxClients, allowedHosts: allowHost)
-                } catch {
-                    // Cancelled at the end of the session (Ctrl-C included): not a failure to serve.
-                    if Task.isCancelled { return }
-                    serverError = "cannot serve gRPC on \(grpc): \(error)"
-                    done.signal()
+            #if GRPC
+                grpcTask = Task {
+                    do {
+                        try await LiveEventService.serve(
+                            host: gh, port: gp, stream: events, token: secret, maxSubscribers: maxClients, allowedHosts: allowHost)
+                    } catch {
+                        // Cancelled at the end of the session (Ctrl-C included): not a failure to serve.
+                        if Task.isCancelled { return }
+                        serverError = "cannot serve gRPC on \(grpc): \(error)"
+                        done.signal()
+                    }
                 }
-            }
+            #endif
         }
         Task {
             do { try await server.run() } catch { serverError = "cannot serve on \(listen): \(error)" }
