@@ -4,7 +4,7 @@ Usage: measure_grpc_stalled.py AETHER CAPTURE N   (N stalled subscribers beside 
 summaries to End; N = 0 is the replay alone). Prints the seconds from the start to End, and the
 replay's own time: from the reader's first event (every subscriber connected) to End.
 AETHER_TAIL_ARGS adds options to tail (say, "--grpc-queue 16384").
-Needs grpcio and grpcio-tools (make test's venv has them)."""
+Needs grpcio and grpcio-tools (make test's venv has them) and a build with gRPC (make release-full)."""
 import os, subprocess, sys, tempfile, time, socket, threading
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 gen = tempfile.mkdtemp(prefix="aether-grpc-gen-")
