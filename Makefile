@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE := .build/release/aether
 DEBUG := .build/debug/aether
 
-.PHONY: deps test-deps attack-deps build release release-full run test bench fuzz demo-capture attack-corpus format lint clean spark
+.PHONY: deps test-deps node-dep attack-deps build release release-full run test bench fuzz demo-capture attack-corpus format lint clean spark
 
 FUZZ_SECONDS ?= 60
 
@@ -31,6 +31,11 @@ deps:
 
 test-deps:
 	$(call install_missing,$(APT_PACKAGES))
+	@command -v node >/dev/null || $(MAKE) --no-print-directory node-dep
+
+# `node --check` of the page scripts; any node will do (Debian's when there is none).
+node-dep:
+	$(call install_missing,nodejs)
 
 attack-deps:
 	@missing=""; for p in $(ATTACK_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

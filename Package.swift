@@ -42,7 +42,10 @@ let package = Package(
         .target(name: "AetherDetect", dependencies: ["AetherCore", "AetherDecode", "AetherFlows"], swiftSettings: hotPath),
         .target(name: "AetherStore", dependencies: ["AetherCore", "AetherFlows", "CSQLite", "CZlib"], swiftSettings: hotPath),
         .target(name: "AetherEngine", dependencies: ["AetherCore", "AetherCapture", "AetherDecode", "AetherFlows", "AetherDetect", "AetherStore"], swiftSettings: hotPath),
-        .target(name: "AetherReport", dependencies: ["AetherCore", "AetherStore"]),
+        // Page assets are files, embedded at build time (Asset).
+        .target(
+            name: "AetherReport", dependencies: ["AetherCore", "AetherStore"],
+            resources: [.embedInCode("Resources/report.css"), .embedInCode("Resources/report.js")]),
         .target(name: "AetherLive", dependencies: [
             "AetherCore", "AetherCapture", "AetherFlows", "AetherStore", "AetherEngine",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -50,7 +53,7 @@ let package = Package(
             .product(name: "HummingbirdWSCompression", package: "hummingbird-websocket"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOWebSocket", package: "swift-nio"),
-        ]),
+        ], resources: [.embedInCode("Resources/live.html"), .embedInCode("Resources/live.css"), .embedInCode("Resources/live.js")]),
         // Empty without the trait (its sources are `#if GRPC`), so that `swift build` builds
         // none of grpc-swift.
         .target(name: "AetherGRPC", dependencies: [

@@ -39,6 +39,9 @@ def main():
             if code != 0 or not os.path.exists(html):
                 failures.append(f"{name}: analyze failed ({code}): {err.strip()}")
                 continue
+            # The page assets are files with markers (`/*@name*/`) the tool fills: none is left.
+            if "/*@" in open(html, encoding="utf-8").read():
+                failures.append(f"{name}: an asset marker was left unfilled")
             stats = json.loads(run([aether, "stats", "--db", db, "--json"])[1])
             if stats["packets"] == 0 and name != "empty":
                 failures.append(f"{name}: no packets")
