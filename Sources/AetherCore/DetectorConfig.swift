@@ -78,136 +78,80 @@ public struct DetectorConfig: Sendable {
         }
         scanPreset = preset
     }
+}
 
-    /// Each setting: key, current value, one line of meaning.
-    public var settings: [(String, String, String)] {
-        func list<T>(_ v: [T]) -> String { v.map { "\($0)" }.joined(separator: ", ") }
-        return [
-            ("internal_networks", list(internalNetworks), "networks counted as internal (RFC 1918, CGNAT, link-local, loopback, ULA)"),
-            ("scan.preset", scanPreset, "zeek (5 min, 15 ports / 25 hosts) or snort-low|snort-medium|snort-high (60/90/600 s)"),
-            ("scan.window", "\(scanWindow)", "seconds of event time over which failed probes are counted"),
-            ("scan.ports", "\(scanPorts)", "port_scan / udp_scan: distinct failed ports on one host within the window"),
-            ("scan.hosts", "\(scanHosts)", "host_sweep: distinct hosts failing on one port (or ARP) within the window"),
-            ("ping.hosts", "\(pingHosts)", "ping_sweep: distinct hosts not answering echo within the window"),
-            ("ping.any_hosts", "\(pingAnyHosts)", "ping_sweep: distinct hosts echoed within the window, answered or not"),
-            ("ping.small_hosts", "\(pingSmallHosts)", "ping_sweep: unanswered near-consecutive hosts within ping.small_window"),
-            ("ping.small_window", "\(pingSmallWindow)", "ping_sweep: seconds for the small fast sweep"),
-            ("slow.window", "\(slowWindow)", "slow_scan: long window in seconds"),
-            ("slow.ports", "\(slowPorts)", "slow_scan: distinct failed ports on one host within the long window"),
-            ("slow.hosts", "\(slowHosts)", "slow_scan: distinct failed hosts on one port within the long window"),
-            ("outbound.bad_ports", list(badPorts), "suspicious_outbound: internal to external on these ports (C2, IRC, Tor, telnet, SMB, RDP)"),
-            (
-                "outbound.lateral_ports", list(lateralPorts),
-                "suspicious_outbound (direction internal, medium): a session between two internal hosts on these C2 handler ports (not SMB, RDP or telnet, which internal hosts use)"
-            ),
-            ("unusual.icmp_payload", "\(unusualICMPPayload)", "unusual_protocol: echo payload bytes above which ICMP is oversized"),
-            ("unusual.icmp_packets", "\(unusualICMPPackets)", "unusual_protocol: oversized echoes from one host to one destination before alerting"),
-            ("beacon.min_connections", "\(beaconMinConnections)", "beacon: connections between one pair before scoring"),
-            ("beacon.score", "\(beaconScore)", "beacon: RITA-style score (0-1) at which to alert"),
-            ("beacon.min_interval", "\(beaconMinInterval)", "beacon: median seconds between connections below which it is a burst, not a beacon"),
-            ("beacon.max_jitter", "\(beaconMaxJitter)", "beacon: median absolute deviation of the gaps over their median, at most"),
-            (
-                "beacon.min_span", "\(beaconMinSpan)",
-                "beacon: seconds the contacts must span at least (a protocol test or a retry loop repeats for seconds, a beacon for minutes)"
-            ),
-            ("dns_tunnel.unique_names", "\(tunnelUniqueNames)", "dns_tunnel: unique long or high-entropy subdomains under one domain (RITA: 100)"),
-            ("dns_tunnel.min_label", "\(tunnelMinLabel)", "dns_tunnel: subdomain length counted as long"),
-            ("dns_tunnel.entropy", "\(tunnelEntropy)", "dns_tunnel: bits per character counted as high entropy"),
-            ("dns_tunnel.bytes", "\(tunnelBytes)", "dns_tunnel: encoded query bytes plus TXT/NULL/CNAME/MX answer bytes for one client and domain"),
-            ("dns_tunnel.min_queries", "\(tunnelMinQueries)", "dns_tunnel: distinct names needed beside dns_tunnel.bytes"),
-            (
-                "dns_tunnel.near_max_bytes", "\(tunnelNearMaxBytes)",
-                "dns_tunnel: encoded bytes below the domain that make a name near the 253-byte limit (several full 63-byte labels)"
-            ),
-            ("dns_tunnel.near_max_names", "\(tunnelNearMaxNames)", "dns_tunnel: distinct near-limit, high-entropy names from one client under one domain"),
-            ("dga.names", "\(dgaNames)", "dga: random-looking names answered NXDOMAIN within the window"),
-            ("dga.window", "\(dgaWindow)", "dga: window in seconds"),
-            ("brute.login_ports", list(loginPorts), "brute_force: ports of login services when no payload names the service (content decides otherwise)"),
-            (
-                "brute.attempts", "\(bruteAttempts)",
-                "brute_force: failed logins from one source to one service within the window, however many share a connection (an encrypted login's failed session counts one)"
-            ),
-            ("brute.window", "\(bruteWindow)", "brute_force: window in seconds"),
-            ("brute.max_duration", "\(bruteMaxDuration)", "brute_force: seconds under which a session is short"),
-            ("brute.max_bytes", "\(bruteMaxBytes)", "brute_force: payload bytes per direction under which a session failed"),
-            ("allow.sources", list(allowSources), "never alert on these sources (comma-separated networks)"),
-            ("allow.destinations", list(allowDestinations), "never alert on these destinations"),
-        ]
+/// One detector setting, declared beside the detector that reads it (as Zeek's scripts declare
+/// their `&redef` options): its key in a rules file, one line of meaning, and how its value is
+/// shown, checked and set. `DetectorConfig.registry` (AetherDetect) lists every detector's.
+public struct Setting {
+    public let key: String
+    /// Older keys that set it too.
+    public let aliases: [String]
+    public let meaning: String
+    public let show: (DetectorConfig) -> String
+    public let assign: (inout DetectorConfig, String, Int) throws -> Void
+
+    public init(
+        _ key: String, aliases: [String] = [], _ meaning: String, show: @escaping (DetectorConfig) -> String,
+        assign: @escaping (inout DetectorConfig, String, Int) throws -> Void
+    ) {
+        self.key = key
+        self.aliases = aliases
+        self.meaning = meaning
+        self.show = show
+        self.assign = assign
     }
 
-    /// Reads `key = value` lines; `#` starts a comment. Unknown keys are an error.
-    public static func parse(_ text: String) throws -> DetectorConfig {
-        var c = DetectorConfig()
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            let t = line.trimmingSpaces
-            if t.isEmpty { continue }
-            let kv = t.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
-            guard kv.count == 2 else { throw ConfigError("line \(n + 1): expected key = value") }
-            try c.set(kv[0], kv[1], line: n + 1)
-        }
-        return c
+    /// A whole number of things (at least `atLeast`: a smaller one is raised to it).
+    public static func count(_ key: String, _ p: WritableKeyPath<DetectorConfig, Int>, atLeast: Int = 0, aliases: [String] = [], _ meaning: String) -> Setting {
+        Setting(key, aliases: aliases, meaning, show: { "\($0[keyPath: p])" }, assign: { c, v, line in c[keyPath: p] = max(atLeast, try whole(key, v, line)) })
     }
 
-    public mutating func set(_ key: String, _ value: String, line: Int) throws {
-        func int() throws -> Int { guard let v = Int(value), v >= 0 else { throw ConfigError("line \(line): \(key) needs a whole number") }; return v }
-        func dbl() throws -> Double { guard let v = Double(value), v >= 0 else { throw ConfigError("line \(line): \(key) needs a number") }; return v }
-        func ports() throws -> [UInt16] {
-            try value.split(separator: ",").filter { !String($0).trimmingSpaces.isEmpty }.map {
-                guard let p = UInt16(String($0).trimmingSpaces) else { throw ConfigError("line \(line): bad port '\($0)'") }; return p
-            }
+    /// Whole seconds.
+    public static func seconds(_ key: String, _ p: WritableKeyPath<DetectorConfig, Int64>, _ meaning: String) -> Setting {
+        Setting(key, meaning, show: { "\($0[keyPath: p])" }, assign: { c, v, line in c[keyPath: p] = Int64(try whole(key, v, line)) })
+    }
+
+    public static func number(_ key: String, _ p: WritableKeyPath<DetectorConfig, Double>, _ meaning: String) -> Setting {
+        Setting(
+            key, meaning, show: { "\($0[keyPath: p])" },
+            assign: { c, v, line in
+                guard let d = Double(v), d >= 0 else { throw ConfigError("line \(line): \(key) needs a number") }
+                c[keyPath: p] = d
+            })
+    }
+
+    /// Comma-separated ports.
+    public static func ports(_ key: String, _ p: WritableKeyPath<DetectorConfig, [UInt16]>, _ meaning: String) -> Setting {
+        Setting(
+            key, meaning, show: { list($0[keyPath: p]) },
+            assign: { c, v, line in
+                c[keyPath: p] = try v.split(separator: ",").filter { !String($0).trimmingSpaces.isEmpty }.map {
+                    guard let port = UInt16(String($0).trimmingSpaces) else { throw ConfigError("line \(line): bad port '\($0)'") }
+                    return port
+                }
+            })
+    }
+
+    /// Comma-separated networks (an address is its own /32 or /128).
+    public static func networks(_ key: String, _ p: WritableKeyPath<DetectorConfig, [IPNetwork]>, _ meaning: String) -> Setting {
+        Setting(key, meaning, show: { list($0[keyPath: p]) }, assign: { c, v, line in c[keyPath: p] = try networks(v, line) })
+    }
+
+    public static func networks(_ v: String, _ line: Int) throws -> [IPNetwork] {
+        try v.split(separator: ",").filter { !String($0).trimmingSpaces.isEmpty }.map {
+            let s = String($0).trimmingSpaces
+            if let n = IPNetwork(s) { return n }
+            if let a = IPAddress(s) { return IPNetwork(a.isV4 ? "\(a)/32" : "\(a)/128")! }
+            throw ConfigError("line \(line): bad network '\(s)'")
         }
-        func nets() throws -> [IPNetwork] {
-            try value.split(separator: ",").filter { !String($0).trimmingSpaces.isEmpty }.map {
-                let s = String($0).trimmingSpaces
-                if let n = IPNetwork(s) { return n }
-                if let a = IPAddress(s) { return IPNetwork(a.isV4 ? "\(a)/32" : "\(a)/128")! }
-                throw ConfigError("line \(line): bad network '\(s)'")
-            }
-        }
-        switch key {
-        case "internal_networks":
-            let given = try nets()
-            if given != DetectorConfig().internalNetworks { internalExplicit = true }
-            internalNetworks = given
-        case "scan.preset": try apply(preset: value)
-        case "scan.window": scanWindow = Int64(try int())
-        case "scan.ports": scanPorts = try int()
-        case "scan.hosts": scanHosts = try int()
-        case "ping.hosts": pingHosts = try int()
-        case "ping.any_hosts": pingAnyHosts = try int()
-        case "ping.small_hosts": pingSmallHosts = max(2, try int())
-        case "ping.small_window": pingSmallWindow = Int64(try int())
-        case "slow.window": slowWindow = Int64(try int())
-        case "slow.ports": slowPorts = try int()
-        case "slow.hosts": slowHosts = try int()
-        case "outbound.bad_ports": badPorts = try ports()
-        case "outbound.lateral_ports": lateralPorts = try ports()
-        case "unusual.icmp_payload": unusualICMPPayload = try int()
-        case "unusual.icmp_packets": unusualICMPPackets = try int()
-        case "beacon.min_connections": beaconMinConnections = max(4, try int())
-        case "beacon.score": beaconScore = try dbl()
-        case "beacon.min_interval": beaconMinInterval = try dbl()
-        case "beacon.max_jitter": beaconMaxJitter = try dbl()
-        case "beacon.min_span": beaconMinSpan = try dbl()
-        case "dns_tunnel.unique_names": tunnelUniqueNames = try int()
-        case "dns_tunnel.min_label": tunnelMinLabel = try int()
-        case "dns_tunnel.entropy": tunnelEntropy = try dbl()
-        case "dns_tunnel.bytes": tunnelBytes = try int()
-        case "dns_tunnel.min_queries": tunnelMinQueries = try int()
-        case "dns_tunnel.near_max_bytes": tunnelNearMaxBytes = try int()
-        case "dns_tunnel.near_max_names": tunnelNearMaxNames = try int()
-        case "dga.names": dgaNames = try int()
-        case "dga.window": dgaWindow = Int64(try int())
-        case "brute.login_ports": loginPorts = try ports()
-        case "brute.attempts", "brute.sessions": bruteAttempts = try int()
-        case "brute.window": bruteWindow = Int64(try int())
-        case "brute.max_duration": bruteMaxDuration = try dbl()
-        case "brute.max_bytes": bruteMaxBytes = try int()
-        case "allow.sources": allowSources = try nets()
-        case "allow.destinations": allowDestinations = try nets()
-        default: throw ConfigError("line \(line): unknown setting '\(key)' (aether rules lists them)")
-        }
+    }
+
+    public static func list<T>(_ v: [T]) -> String { v.map { "\($0)" }.joined(separator: ", ") }
+
+    static func whole(_ key: String, _ v: String, _ line: Int) throws -> Int {
+        guard let n = Int(v), n >= 0 else { throw ConfigError("line \(line): \(key) needs a whole number") }
+        return n
     }
 }
 
@@ -218,7 +162,7 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
 }
 
 extension String {
-    var trimmingSpaces: String {
+    public var trimmingSpaces: String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
         while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }

@@ -134,3 +134,16 @@ final class BeaconDetector: Detector {
             || book.contains(EpisodeKey(.slow_scan, c.origAddress, target: c.respAddress))
     }
 }
+
+extension BeaconDetector {
+    /// Its settings in a rules file (`DetectorConfig.registry`): key, field, meaning.
+    static let settings: [Setting] = [
+        .count("beacon.min_connections", \.beaconMinConnections, atLeast: 4, "beacon: connections between one pair before scoring"),
+        .number("beacon.score", \.beaconScore, "beacon: RITA-style score (0-1) at which to alert"),
+        .number("beacon.min_interval", \.beaconMinInterval, "beacon: median seconds between connections below which it is a burst, not a beacon"),
+        .number("beacon.max_jitter", \.beaconMaxJitter, "beacon: median absolute deviation of the gaps over their median, at most"),
+        .number(
+            "beacon.min_span", \.beaconMinSpan,
+            "beacon: seconds the contacts must span at least (a protocol test or a retry loop repeats for seconds, a beacon for minutes)"),
+    ]
+}

@@ -98,3 +98,17 @@ final class BruteForceDetector: Detector {
         return failed ? 1 : 0
     }
 }
+
+extension BruteForceDetector {
+    /// Its settings in a rules file (`DetectorConfig.registry`): key, field, meaning.
+    static let settings: [Setting] = [
+        .ports("brute.login_ports", \.loginPorts, "brute_force: ports of login services when no payload names the service (content decides otherwise)"),
+        .count(
+            "brute.attempts", \.bruteAttempts, aliases: ["brute.sessions"],
+            "brute_force: failed logins from one source to one service within the window, however many share a connection (an encrypted login's failed session counts one)"
+        ),
+        .seconds("brute.window", \.bruteWindow, "brute_force: window in seconds"),
+        .number("brute.max_duration", \.bruteMaxDuration, "brute_force: seconds under which a session is short"),
+        .count("brute.max_bytes", \.bruteMaxBytes, "brute_force: payload bytes per direction under which a session failed"),
+    ]
+}

@@ -178,3 +178,20 @@ final class DNSDetector: Detector {
         book.open(ek, a, why: [Evidence.crossed("random_nxdomain_names", n, config.dgaNames)])
     }
 }
+
+extension DNSDetector {
+    /// Its settings in a rules file (`DetectorConfig.registry`): key, field, meaning.
+    static let settings: [Setting] = [
+        .count("dns_tunnel.unique_names", \.tunnelUniqueNames, "dns_tunnel: unique long or high-entropy subdomains under one domain (RITA: 100)"),
+        .count("dns_tunnel.min_label", \.tunnelMinLabel, "dns_tunnel: subdomain length counted as long"),
+        .number("dns_tunnel.entropy", \.tunnelEntropy, "dns_tunnel: bits per character counted as high entropy"),
+        .count("dns_tunnel.bytes", \.tunnelBytes, "dns_tunnel: encoded query bytes plus TXT/NULL/CNAME/MX answer bytes for one client and domain"),
+        .count("dns_tunnel.min_queries", \.tunnelMinQueries, "dns_tunnel: distinct names needed beside dns_tunnel.bytes"),
+        .count(
+            "dns_tunnel.near_max_bytes", \.tunnelNearMaxBytes,
+            "dns_tunnel: encoded bytes below the domain that make a name near the 253-byte limit (several full 63-byte labels)"),
+        .count("dns_tunnel.near_max_names", \.tunnelNearMaxNames, "dns_tunnel: distinct near-limit, high-entropy names from one client under one domain"),
+        .count("dga.names", \.dgaNames, "dga: random-looking names answered NXDOMAIN within the window"),
+        .seconds("dga.window", \.dgaWindow, "dga: window in seconds"),
+    ]
+}

@@ -226,3 +226,16 @@ final class OutboundDetector: Detector {
         book.addFlow(i, flow)
     }
 }
+
+extension OutboundDetector {
+    /// Its settings in a rules file (`DetectorConfig.registry`): key, field, meaning.
+    static let settings: [Setting] = [
+        .ports("outbound.bad_ports", \.badPorts, "suspicious_outbound: internal to external on these ports (C2, IRC, Tor, telnet, SMB, RDP)"),
+        .ports(
+            "outbound.lateral_ports", \.lateralPorts,
+            "suspicious_outbound (direction internal, medium): a session between two internal hosts on these C2 handler ports (not SMB, RDP or telnet, which internal hosts use)"
+        ),
+        .count("unusual.icmp_payload", \.unusualICMPPayload, "unusual_protocol: echo payload bytes above which ICMP is oversized"),
+        .count("unusual.icmp_packets", \.unusualICMPPackets, "unusual_protocol: oversized echoes from one host to one destination before alerting"),
+    ]
+}

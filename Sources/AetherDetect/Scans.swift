@@ -330,3 +330,22 @@ final class ScanDetector: Detector {
         }
     }
 }
+
+extension ScanDetector {
+    /// Its settings in a rules file (`DetectorConfig.registry`): key, field, meaning.
+    static let settings: [Setting] = [
+        Setting(
+            "scan.preset", "zeek (5 min, 15 ports / 25 hosts) or snort-low|snort-medium|snort-high (60/90/600 s)", show: { $0.scanPreset },
+            assign: { c, v, _ in try c.apply(preset: v) }),
+        .seconds("scan.window", \.scanWindow, "seconds of event time over which failed probes are counted"),
+        .count("scan.ports", \.scanPorts, "port_scan / udp_scan: distinct failed ports on one host within the window"),
+        .count("scan.hosts", \.scanHosts, "host_sweep: distinct hosts failing on one port (or ARP) within the window"),
+        .count("ping.hosts", \.pingHosts, "ping_sweep: distinct hosts not answering echo within the window"),
+        .count("ping.any_hosts", \.pingAnyHosts, "ping_sweep: distinct hosts echoed within the window, answered or not"),
+        .count("ping.small_hosts", \.pingSmallHosts, atLeast: 2, "ping_sweep: unanswered near-consecutive hosts within ping.small_window"),
+        .seconds("ping.small_window", \.pingSmallWindow, "ping_sweep: seconds for the small fast sweep"),
+        .seconds("slow.window", \.slowWindow, "slow_scan: long window in seconds"),
+        .count("slow.ports", \.slowPorts, "slow_scan: distinct failed ports on one host within the long window"),
+        .count("slow.hosts", \.slowHosts, "slow_scan: distinct failed hosts on one port within the long window"),
+    ]
+}

@@ -1,5 +1,6 @@
 import AetherCapture
 import AetherCore
+import AetherDetect
 import AetherEngine
 import AetherLive
 import AetherReport

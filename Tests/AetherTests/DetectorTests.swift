@@ -1,5 +1,6 @@
 import AetherCapture
 import AetherCore
+import AetherDetect
 import AetherEngine
 import AetherStore
 import Foundation
@@ -160,6 +161,20 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(a.protocols.map(\.1), b.protocols.map(\.1))
         XCTAssertGreaterThan(try on.alerts().count, 0)
         XCTAssertEqual(try off.alerts().count, 0)
+    }
+
+    /// Each setting is declared once (beside its detector) and registered once: no key or alias
+    /// twice, and each one set from the rules file changes what it shows.
+    func testEverySettingIsRegisteredOnceAndTakesItsValue() throws {
+        let keys = DetectorConfig.registry.flatMap { [$0.key] + $0.aliases }
+        XCTAssertEqual(Set(keys).count, keys.count, "a key declared twice")
+        for setting in DetectorConfig.registry where setting.key != "scan.preset" {
+            var c = DetectorConfig()
+            let value = setting.key.hasPrefix("allow.") || setting.key == "internal_networks" ? "10.99.0.0/16" : setting.key.hasSuffix("ports") ? "7" : "77"
+            try c.set(setting.key, value, line: 1)
+            XCTAssertTrue(setting.show(c) == value || setting.show(c) == value + ".0", "\(setting.key): \(setting.show(c))")
+        }
+        XCTAssertEqual(try DetectorConfig.parse("brute.sessions = 3").bruteAttempts, 3)
     }
 
     /// A rules file overrides defaults; a bad one is refused with its line.
