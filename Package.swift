@@ -25,6 +25,8 @@ let package = Package(
         // Already built for Hummingbird and gRPC; named so that their channel handlers can be used.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
@@ -49,6 +51,9 @@ let package = Package(
         .target(name: "AetherLive", dependencies: [
             "AetherCore", "AetherCapture", "AetherFlows", "AetherStore", "AetherEngine",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "HummingbirdWSCompression", package: "hummingbird-websocket"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -65,6 +70,10 @@ let package = Package(
         ]),
         .executableTarget(name: "aether", dependencies: [
             .target(name: "AetherGRPC", condition: .when(traits: grpc)),
+            "AetherCore",
+            "AetherCapture",
+            "AetherDecode",
+            "AetherStore",
             "AetherEngine",
             "AetherDetect",
             "AetherFlows",
@@ -72,7 +81,7 @@ let package = Package(
             "AetherLive",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "AetherTests", dependencies: ["AetherEngine", "AetherReport", "AetherCapture", "AetherDecode", "AetherDetect", "AetherFlows", "AetherStore", "AetherLive"]),
+        .testTarget(name: "AetherTests", dependencies: ["AetherCore", "AetherEngine", "AetherReport", "AetherCapture", "AetherDecode", "AetherDetect", "AetherFlows", "AetherStore", "AetherLive"]),
     ],
     // The code is written for Swift 5 mode (tools 6.1 would default to Swift 6's).
     swiftLanguageModes: [.v5]

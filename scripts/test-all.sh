@@ -30,6 +30,7 @@ check "swift format lint (make format fixes)" swift format lint --strict -r Sour
 echo "== swift build --traits GRPC"
 if ! swift build --traits GRPC; then echo "0 passed, 1 failed"; exit 1; fi
 # The page scripts are files (Sources/*/Resources/*.js): they must parse.
+check "imports declared in Package.swift" python3 scripts/check-imports.py
 check "page scripts parse (node --check)" bash -c 'for f in Sources/*/Resources/*.js; do node --check "$f" || exit 1; done'
 echo "== swift test"
 swift test --traits GRPC 2>&1 | tee "$log"

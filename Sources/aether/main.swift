@@ -1,5 +1,6 @@
 import AetherCore
 import AetherEngine
+import AetherStore
 import ArgumentParser
 #if canImport(Glibc)
     import Glibc
@@ -14,10 +15,23 @@ struct Aether: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aether",
         abstract: "Offline-first network forensics: captures in, a queryable store and incident report out.",
+        version: Aether.version,
         subcommands: [
             Analyze.self, Ingest.self, Stats.self, Alerts.self, Flows.self, ReportCommand.self, Carve.self, Tail.self, Query.self, Rules.self, Dissect.self,
             Export.self, SchemaCommand.self, ShardCommand.self, DetectCommand.self, ImportCommand.self,
         ])
+}
+
+extension Aether {
+    /// `aether --version`: the release and what this build can do (gRPC is a package trait).
+    static var version: String {
+        #if GRPC
+            let grpc = "on"
+        #else
+            let grpc = "off (build with --traits GRPC)"
+        #endif
+        return "aether 0.8.0 (store schema \(Schema.version); gRPC \(grpc))"
+    }
 }
 
 // Usage errors exit 2, bad input 1, as other tools that call us expect.

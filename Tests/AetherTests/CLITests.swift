@@ -10,6 +10,14 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try runTool(aetherBinary, ["--help"]).status, 0)
     }
 
+    /// `--version` names the release and the build's features; `make test` builds with gRPC.
+    func testVersionNamesTheFeatures() throws {
+        let v = try runTool(aetherBinary, ["--version"])
+        XCTAssertEqual(v.status, 0)
+        XCTAssertTrue(v.out.hasPrefix("aether "), v.out)
+        XCTAssertTrue(v.out.contains("gRPC on") || v.out.contains("gRPC off"), v.out)
+    }
+
     func testBadInputExits1WithOneLine() throws {
         let tmp = TempDir()
         let r = try runTool(aetherBinary, ["ingest", "--db", tmp.path("s.sqlite"), tmp.path("nope.pcap")])
