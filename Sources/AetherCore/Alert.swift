@@ -55,3 +55,30 @@ public struct Alert: Sendable {
         return .object(o)
     }
 }
+
+/// What a detector reports: each kind with its MITRE ATT&CK technique. Stored and shown as its
+/// raw value; read back typed (`Alert.alertKind`).
+public enum AlertKind: String, CaseIterable, Sendable {
+    case port_scan, host_sweep, udp_scan, ping_sweep, slow_scan, suspicious_outbound, unusual_protocol, beacon, dns_tunnel, dga, brute_force
+
+    /// Its place in `allCases` (a cheap hash input).
+    public var index: Int { Self.allCases.firstIndex(of: self)! }
+
+    public var technique: String {
+        switch self {
+        case .port_scan, .udp_scan, .slow_scan: return "T1046"  // Network Service Discovery
+        case .host_sweep, .ping_sweep: return "T1595.001"  // Active Scanning: Scanning IP Blocks
+        case .suspicious_outbound: return "T1571"  // Non-Standard Port
+        case .unusual_protocol: return "T1095"  // Non-Application Layer Protocol
+        case .beacon: return "T1071"  // Application Layer Protocol (C2)
+        case .dns_tunnel: return "T1572"  // Protocol Tunneling (T1071.004 DNS)
+        case .dga: return "T1568.002"  // Dynamic Resolution: Domain Generation Algorithms
+        case .brute_force: return "T1110"  // Brute Force
+        }
+    }
+}
+
+extension Alert {
+    /// The kind, typed (nil for a kind this build does not know, from a newer store).
+    public var alertKind: AlertKind? { AlertKind(rawValue: kind) }
+}

@@ -1,25 +1,6 @@
 import AetherCore
 
-/// The kinds of alert, each with its MITRE ATT&CK technique.
-public enum AlertKind: String, CaseIterable, Sendable {
-    case port_scan, host_sweep, udp_scan, ping_sweep, slow_scan, suspicious_outbound, unusual_protocol, beacon, dns_tunnel, dga, brute_force
-
-    var index: Int { Self.allCases.firstIndex(of: self)! }
-
-    public var technique: String {
-        switch self {
-        case .port_scan, .udp_scan, .slow_scan: return "T1046"  // Network Service Discovery
-        case .host_sweep, .ping_sweep: return "T1595.001"  // Active Scanning: Scanning IP Blocks
-        case .suspicious_outbound: return "T1571"  // Non-Standard Port
-        case .unusual_protocol: return "T1095"  // Non-Application Layer Protocol
-        case .beacon: return "T1071"  // Application Layer Protocol (C2)
-        case .dns_tunnel: return "T1572"  // Protocol Tunneling (T1071.004 DNS)
-        case .dga: return "T1568.002"  // Dynamic Resolution: Domain Generation Algorithms
-        case .brute_force: return "T1110"  // Brute Force
-        }
-    }
-}
-
+/// How serious an alert is (`AlertKind` is in AetherCore, beside `Alert`).
 public enum Severity: String, Sendable { case low, medium, high }
 
 /// What identifies an episode: one alert per (kind, source, target) for the whole run.

@@ -307,14 +307,15 @@ public struct Report {
             E.el(
                 "p", [],
                 [.text("Carve its packets: "), E.el("code", [("class", "cmd")], text: "aether carve --db \(storePath) --alert \(a.id) -o alert-\(a.id).pcap")]))
-        if a.dst != nil && (a.kind == "port_scan" || a.kind == "udp_scan" || a.kind == "slow_scan") {
+        let kind = a.alertKind
+        if a.dst != nil && (kind == .port_scan || kind == .udp_scan || kind == .slow_scan) {
             let open = Set(((r.evidence["open_ports"] as? [NSNumber]) ?? []).map { UInt16(truncating: $0) })
             parts.append(Chart.portCoverage(a.ports, open: open))
         } else if a.dst == nil && !a.dsts.isEmpty {
             parts.append(
                 E.el("p", [], [.text("Hosts (\(a.dstCount)): "), E.el("code", [], text: a.dsts.prefix(64).map(\.description).joined(separator: " "))]))
         }
-        if a.kind == "beacon", let bins = r.evidence["interval_histogram"] as? [NSNumber],
+        if kind == .beacon, let bins = r.evidence["interval_histogram"] as? [NSNumber],
             let median = (r.evidence["median_interval_s"] as? NSNumber)?.doubleValue
         {
             parts.append(E.el("p", [], text: "Gaps between connections (median \(median) s; score \(r.evidence["score"] ?? "")):"))
