@@ -109,7 +109,8 @@ func runIngest(
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Read captures into the store.")
     @Argument(help: "pcap, pcapng or gzip files, or folders of them") var inputs: [String]
-    @Option(help: "store file") var db: String
+    @OptionGroup var store: StoreOption
+    var db: String { store.db }
     @Option(help: "BPF filter applied while reading") var filter: String?
     @Option(help: "detector settings file (see aether rules)") var rules: String?
     @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
@@ -210,7 +211,8 @@ extension String {
 
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Counts for a store.")
-    @Option(help: "store file") var db: String
+    @OptionGroup var store: StoreOption
+    var db: String { store.db }
     @Flag(help: "JSON with the ground truth's keys") var json = false
 
     func run() throws {
@@ -222,7 +224,8 @@ struct Stats: ParsableCommand {
 
 struct Flows: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Connections (Zeek's model).")
-    @Option(help: "store file") var db: String
+    @OptionGroup var store: StoreOption
+    var db: String { store.db }
     @Flag(help: "JSON array") var json = false
     @Flag(help: "Zeek conn.log (TSV), as export --format zeek writes it") var zeek = false
     @Option(help: "at most N rows") var limit: Int?
@@ -270,7 +273,8 @@ func uid(_ id: Int64) -> String { connectionUID(id) }
 
 struct Query: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run one read-only SQL statement against a store.")
-    @Option(help: "store file") var db: String
+    @OptionGroup var store: StoreOption
+    var db: String { store.db }
     @Flag(help: "JSON array of objects") var json = false
     @Option(help: "seconds before the statement is interrupted") var timeout: Double = 30
     @Option(name: .customLong("blob-bytes"), help: "bytes of a blob shown before it is truncated") var blobBytes = 64
@@ -329,7 +333,8 @@ struct Query: ParsableCommand {
 
 struct Alerts: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Detections in a store.")
-    @Option(help: "store file") var db: String
+    @OptionGroup var store: StoreOption
+    var db: String { store.db }
     @Flag(help: "JSON array with kind, src, dst or dsts, ports, proto, start, end, evidence") var json = false
 
     func run() throws {
@@ -397,7 +402,8 @@ func writeReport(db: String, to path: String, force: Bool, quiet: Bool) throws {
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "report", abstract: "Write the self-contained HTML incident report.")
-    @Option(help: "store file") var db: String
+    @OptionGroup var store: StoreOption
+    var db: String { store.db }
     @Option(name: [.short, .customLong("output")], help: "HTML file to write") var output: String
     @Flag(help: "replace an existing report file") var force = false
 
@@ -408,7 +414,8 @@ struct ReportCommand: ParsableCommand {
 
 struct Carve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Copy an alert's or a connection's packets from the original captures into a pcap.")
-    @Option(help: "store file") var db: String
+    @OptionGroup var store: StoreOption
+    var db: String { store.db }
     @Option(help: "alert id") var alert: Int64?
     @Option(help: "connection (flow) id") var flow: Int64?
     @Option(name: [.short, .customLong("output")], help: "pcap (or pcapng when link types differ) to write") var output: String

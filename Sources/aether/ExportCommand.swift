@@ -14,10 +14,11 @@ import ArgumentParser
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write the store's records as JSON Lines with Zeek's field names (conn, dns, ssl, http, series), or as Zeek's ASCII logs.")
-    @Option(help: "store file") var db: String
+    @OptionGroup var store: StoreOption
+    var db: String { store.db }
     @Option(help: "folder to write NAME.jsonl into (made if missing)") var out: String
     @Option(help: "tables, comma-separated (default: all)") var tables: String?
-    @Option(help: "json (JSON Lines, NAME.jsonl) or zeek (Zeek's ASCII logs, NAME.log; series has none)") var format = "json"
+    @Option(help: "json (JSON Lines, NAME.jsonl) or zeek (Zeek's ASCII logs, NAME.log; series has none)") var format: ExportFormat = .json
 
     func run() throws {
         let wanted: [RecordTable]
@@ -29,14 +30,13 @@ struct Export: ParsableCommand {
         } else {
             wanted = RecordTable.allCases
         }
-        guard format == "json" || format == "zeek" else { throw ValidationError("--format: json or zeek") }
         let store = try openStore(db, readOnly: true)
         try makeFolder(out)
         // Every file is checked before any is written, and what this run wrote is removed if it
         // fails: an export is whole or absent, never a mix with files planted beside it.
         let targets = wanted.compactMap { t -> String? in
-            if format == "zeek" && ZeekLog.fields(t) == nil { return nil }
-            return out + "/" + t.rawValue + (format == "zeek" ? ".log" : ".jsonl")
+            if format == .zeek && ZeekLog.fields(t) == nil { return nil }
+            return out + "/" + t.rawValue + (format == .zeek ? ".log" : ".jsonl")
         }
         for path in targets {
             var st = stat()
@@ -51,7 +51,7 @@ struct Export: ParsableCommand {
 
     private func export(_ wanted: [RecordTable], _ store: Store, _ written: inout [String]) throws {
         for table in wanted {
-            if format == "zeek" {
+            if format == .zeek {
                 guard let fields = ZeekLog.fields(table) else { continue }
                 let path = out + "/" + table.rawValue + ".log"
                 let rows = try writeLines(path, created: { written.append($0) }) { emit in
@@ -66,6 +66,11 @@ struct Export: ParsableCommand {
             print("\(table.rawValue): \(rows) records → \(path)")
         }
     }
+}
+
+/// What `export` writes.
+enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
+    case json, zeek
 }
 
 /// `aether schema`: the fields of every record type, with their Zeek and Arrow types
