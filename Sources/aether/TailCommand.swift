@@ -189,7 +189,11 @@ struct Tail: ParsableCommand {
         }
         if let events, replay != nil, grpcWait > 0 {
             // A replay for consumers that must see it whole: it starts once they are subscribed.
-            // SIGINT and SIGTERM end the server (its run returns), and so the wait.
+            // SIGINT and SIGTERM end the server (its run returns), and so the wait. Meanwhile the
+            // page says what it waits for (the first summary replaces it).
+            broadcaster.summary(
+                JSON.object([("type", .string("waiting")), ("grpc_subscribers", .int(Int64(grpcWait))), ("address", .string("grpc://\(grpc ?? "")"))])
+                    .render(pretty: false))
             let deadline = Date().addingTimeInterval(120)
             var stopped = false
             while events.subscriberCount < grpcWait && Date() < deadline {

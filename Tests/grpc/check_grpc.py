@@ -229,6 +229,19 @@ def doors():
     import urllib.request
     port, gport = free_port(), free_port()
     p = tail(["--replay", CAPTURE, "--speed", "max", "--grpc-wait", "1"], port, gport)
+    # While the replay waits for its subscriber, the war room says so (not a still, empty chart).
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = b.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        status = "document.getElementById('status').textContent"
+        try:
+            page.wait_for_function(status + ".indexOf('waiting for 1 gRPC subscriber') === 0", timeout=10000)
+            ok("the war room says it waits: '" + page.evaluate(status) + "'")
+        except Exception:
+            fail("war room while waiting: status '" + page.evaluate(status) + "'")
+        b.close()
     channel = grpc.insecure_channel(f"127.0.0.1:{gport}", options=[("grpc.default_authority", f"rebound.example:{gport}")])
     try:
         next(iter(aether_pb2_grpc.LiveStub(channel).Subscribe(aether_pb2.SubscribeRequest(), timeout=10)))

@@ -3,7 +3,7 @@
 var colors=/*@protocols*/{};
 var keys=['tcp','udp','icmp','icmpv6','other_ip','arp','other'];
 var HISTORY=900,WINDOW=120;
-var hist=[],alerts={},retry=1000,paused=false,cursor=-1,lastArrival=0,interval=1000,domDirty=true,lastDom=0,yMax=1,fresh={};
+var waiting=false,hist=[],alerts={},retry=1000,paused=false,cursor=-1,lastArrival=0,interval=1000,domDirty=true,lastDom=0,yMax=1,fresh={};
 function $(id){return document.getElementById(id);}
 function fmt(v){v=Number(v)||0;return v>=1e9?(v/1e9).toFixed(1)+'G':v>=1e6?(v/1e6).toFixed(1)+'M':v>=1e3?(v/1e3).toFixed(1)+'k':String(Math.round(v));}
 function iso(t){return new Date(t*1000).toISOString().slice(11,19);}
@@ -112,7 +112,7 @@ $('scrub').oninput=function(){cursor=Math.min(hist.length-1,Number(this.value));
 function connect(){var token=new URLSearchParams(location.search).get('token');var url=(location.protocol==='https:'?'wss://':'ws://')+location.host+'/ws'+(token?'?token='+encodeURIComponent(token):'');
   var ws=new WebSocket(url);$('status').textContent='connecting';$('status').className='';
   ws.onopen=function(){retry=1000;$('status').textContent='live';$('status').className='open';};
-  ws.onmessage=function(e){var m=JSON.parse(e.data);if(m.type==='summary')summary(m);else if(m.type==='alert')alertMsg(m);else if(m.type==='end'){$('status').textContent='replay ended ('+m.total_packets+' packets)';}};
+  ws.onmessage=function(e){var m=JSON.parse(e.data);if(m.type==='summary'){if(waiting){waiting=false;$('status').textContent='live';}summary(m);}else if(m.type==='alert')alertMsg(m);else if(m.type==='end'){$('status').textContent='replay ended ('+m.total_packets+' packets)';}else if(m.type==='waiting'){waiting=true;$('status').textContent='waiting for '+m.grpc_subscribers+' gRPC subscriber'+(m.grpc_subscribers>1?'s':'')+' on '+m.address;}};
   ws.onclose=function(){$('status').textContent='reconnecting';$('status').className='closed';setTimeout(connect,retry);retry=Math.min(retry*2,5000);};}
 fill($('legend'),keys.map(function(k){return h('span',{},[h('i',{'class':'sw p-'+k}),k]);}));
 readColors();resize();connect();requestAnimationFrame(frame);})();
