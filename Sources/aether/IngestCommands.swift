@@ -1,0 +1,112 @@
+import AetherCapture
+import AetherCore
+import AetherDetect
+import AetherEngine
+import AetherLive
+import AetherReport
+import AetherStore
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+func runIngest(
+    _ inputs: [String], db: String, filter: String?, rules: String? = nil, internal nets: String? = nil, detect: Bool = true,
+    threads: Int = Pipeline.defaultThreads
+) throws -> Store {
+    let config = try loadRules(rules, internal: nets)
+    try checkInputs(inputs)
+    let store = try openStore(db, readOnly: false)
+    let pipeline: Pipeline
+    do {
+        var options = IngestOptions(filter: filter, progress: true, detect: detect, rules: config)
+        options.threads = threads
+        pipeline = try Pipeline(store: store, options: options)
+    } catch let e as CaptureError {
+        throw BadInput(message: e.description)
+    }
+    let outcomes: [FileOutcome]
+    do { outcomes = try pipeline.ingest(inputs) } catch let e as CaptureError {
+        throw BadInput(message: e.description)
+    } catch let e as StoreError {
+        throw BadInput(message: e.message)
+    }
+    var bad = false
+    for o in outcomes {
+        if let warning = o.undecodedWarning { printError("aether: warning: \(o.path): \(warning)") }
+        switch o.status {
+        case .complete:
+            print("ingested \(o.path): \(o.packets) packets")
+        case .alreadyIngested:
+            print("skipped \(o.path): already ingested (sha256 \(o.sha256 ?? "?")), nothing added")
+        case .truncated:
+            bad = true
+            printError("aether: \(o.error?.description ?? o.path) (kept \(o.packets) packets read before it)")
+        case .failed:
+            bad = true
+            printError("aether: \(o.error?.description ?? o.path)")
+        }
+    }
+    if bad { throw ExitCode(1) }
+    return store
+}
+
+struct Ingest: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Read captures into the store.")
+    @Argument(help: "pcap, pcapng or gzip files, or folders of them") var inputs: [String]
+    @OptionGroup var store: StoreOption
+    var db: String { store.db }
+    @Option(help: "BPF filter applied while reading") var filter: String?
+    @Option(help: "detector settings file (see aether rules)") var rules: String?
+    @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
+    @Flag(name: .customLong("no-detect"), help: "store only; run no detectors") var noDetect = false
+    @OptionGroup var threading: ThreadOptions
+
+    func run() throws {
+        _ = try runIngest(inputs, db: db, filter: filter, rules: rules, internal: `internal`, detect: !noDetect, threads: threading.threads)
+    }
+}
+
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Ingest captures and analyze them.")
+    @Argument(help: "pcap, pcapng or gzip files, or folders of them") var inputs: [String]
+    @Option(help: "store file (default: reports/NAME.sqlite)") var db: String?
+    @Option(help: "HTML report to write (default: reports/NAME.html)") var report: String?
+    @Option(help: "BPF filter applied while reading") var filter: String?
+    @Option(help: "detector settings file (see aether rules)") var rules: String?
+    @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
+    @Flag(help: "replace an existing report file") var force = false
+    @OptionGroup var threading: ThreadOptions
+
+    func run() throws {
+        let name = defaultName(inputs.first ?? "capture")
+        let dbPath = db ?? "reports/\(name).sqlite"
+        let reportPath = report ?? "reports/\(name).html"
+        // Refuse before anything is created: inputs that are not there, a report target that must not be written.
+        try checkInputs(inputs)
+        do { try EvidenceFiles.checkTarget(reportPath, force: force, protected: inputs) } catch let e as FileRefusal {
+            throw BadInput(message: e.message)
+        }
+        if db == nil || report == nil { mkdir("reports", 0o755) }
+        var failed: Error?
+        do { _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules, internal: `internal`, threads: threading.threads) } catch let e as ExitCode
+            where e.rawValue == 1
+        {
+            failed = e
+        }
+        let store = try openStore(dbPath, readOnly: true)
+        print(renderStats(try store.stats(), path: dbPath))
+        let alerts = try store.alerts()
+        print("")
+        print(alerts.isEmpty ? noAlerts(try store.stats()) : renderAlerts(alerts))
+        try writeReport(db: dbPath, to: reportPath, force: force, quiet: false)
+        if let failed { throw failed }
+    }
+}
+
+func defaultName(_ path: String) -> String {
+    var base = path.split(separator: "/").last.map(String.init) ?? "capture"
+    for ext in [".gz", ".pcapng", ".pcap", ".cap"] where base.hasSuffix(ext) { base.removeLast(ext.count) }
+    return base.isEmpty ? "capture" : base
+}

@@ -1,0 +1,66 @@
+import AetherCapture
+import AetherCore
+import AetherDetect
+import AetherEngine
+import AetherLive
+import AetherReport
+import AetherStore
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+func openStore(_ path: String, readOnly: Bool) throws -> Store {
+    do { return try Store(path: path, readOnly: readOnly) } catch let e as StoreError {
+        throw BadInput(message: e.message)
+    }
+}
+
+/// Ingests and reports each file's outcome; throws exit 1 when any input was bad.
+func loadRules(_ path: String?) throws -> DetectorConfig {
+    guard let path else { return DetectorConfig() }
+    guard let text = readText(path) else { throw BadInput(message: "\(path): cannot read rules file") }
+    do { return try DetectorConfig.parse(text) } catch let e as ConfigError { throw BadInput(message: "\(path): \(e.message)") }
+}
+
+func readText(_ path: String) -> String? {
+    guard let f = fopen(path, "r") else { return nil }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n <= 0 { break }
+        bytes += buf[0..<n]
+        if bytes.count > 1 << 20 { return nil }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// Rules from a file, with `--internal` applied: given networks turn inference off.
+func loadRules(_ path: String?, internal nets: String?) throws -> DetectorConfig {
+    var c = try loadRules(path)
+    if let nets {
+        do { try c.set("internal_networks", nets, line: 0) } catch let e as ConfigError { throw BadInput(message: "--internal: \(e.message)") }
+        c.internalExplicit = true
+    }
+    return c
+}
+
+/// Every input is a regular file or a folder; checked before a store is created.
+func checkInputs(_ inputs: [String]) throws {
+    for i in inputs {
+        do { try EvidenceFiles.checkInput(i) } catch let e as FileRefusal { throw BadInput(message: e.message) }
+    }
+}
+
+/// `--threads`, shared by every command that runs the pipeline.
+struct ThreadOptions: ParsableArguments {
+    @Option(help: "threads for decode, connections, detectors and the store (default: the machine's cores; the output is the same for any number)")
+    var threads: Int = Pipeline.defaultThreads
+
+    func validate() throws {
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be 1…256") }
+    }
+}
