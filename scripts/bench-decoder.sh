@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The decoder's packets per second (issue 12: no slowdown beyond 2 %), this tree against an older
+# The decoder's packets per second (no slowdown beyond 2 % is allowed), this tree against an older
 # revision, on the same file in the same run: both decoders are compiled alone (AetherCore and
 # AetherDecode with the package's release flags) into Tests/bench/decode.swift, then run in
 # alternation, best of ROUNDS runs each.

@@ -222,7 +222,7 @@ def main():
     if stats["packets"] != n:
         sys.exit(f"bench: ingest stored {stats['packets']} packets, truth says {n}")
 
-    # The million-connection flood (issue 10): 1 M SYNs from distinct sources in 3 s.
+    # The million-connection flood: 1 M SYNs from distinct sources in 3 s.
     flood = os.path.join(WORK, "flood-1M.pcap")
     if not os.path.exists(flood):
         subprocess.run(["python3", os.path.join(ROOT, "scripts/make-flood.py"), flood], check=True)
@@ -247,18 +247,18 @@ def main():
     if tshark_t:
         lines.append(f"Ingest with detectors is {tshark_t / ingest_t:.1f}x as fast as `tshark -q -z conv,tcp` on the same file.")
     if live:
-        lines.append(f"Live latency (issue 5): a UDP packet on lo shows in the page after {live['latency_median']:.2f} s median, "
+        lines.append(f"Live latency: a UDP packet on lo shows in the page after {live['latency_median']:.2f} s median, "
                      f"{live['latency_max']:.2f} s worst of {len(live['latencies'])} (target < 1.5 s).")
     lines.append(f"Packet columns alone: {stats['store_packet_bytes'] / n:.2f} bytes/packet; "
                  f"flows {stats['flows']:,}, connections {stats['connections']:,}.")
     lines.append(f"Ingest: {tcpdump_t / ingest_t * 100:.0f} % of tcpdump's rate with detectors, "
                  f"{tcpdump_t / nodetect_t * 100:.0f} % without ({nodetect_t:.2f} s, best of {RUNS}); peak RSS ≤ 64 MB — {ingest_rss / 1024:.0f} MB; "
                  f"≤ 12 bytes/packet — {ingest_size / n:.2f}.")
-    lines.append(f"Detectors (issue 3): ingest with detectors takes {(ingest_t / nodetect_t - 1) * 100:+.0f} % time vs without (target within 15 %).")
-    lines.append(f"Report (issue 4): {rt:.2f} s, {os.path.getsize(report) / 1e6:.2f} MB (targets ≤ 3 s, ≤ 3 MB).")
+    lines.append(f"Detectors: ingest with detectors takes {(ingest_t / nodetect_t - 1) * 100:+.0f} % time vs without (target within 15 %).")
+    lines.append(f"Report: {rt:.2f} s, {os.path.getsize(report) / 1e6:.2f} MB (targets ≤ 3 s, ≤ 3 MB).")
     lines.append(f"Worst case: one source probing 1,000,000 distinct (host, port) pairs in 100 s: {wt:.2f} s, "
                  f"peak RSS {wrss / 1024:.0f} MB, alerts: " + ", ".join(f"{k} x{c}" for k, c in sorted(__import__('collections').Counter(a['kind'] for a in walerts).items())) + ".")
-    lines.append(f"Flood (issue 10): 1,000,000 SYNs from distinct sources in 3 s, `analyze` with its report: {ft:.2f} s, "
+    lines.append(f"Flood: 1,000,000 SYNs from distinct sources in 3 s, `analyze` with its report: {ft:.2f} s, "
                  f"peak RSS {frss / 1024:.0f} MB, report {os.path.getsize(fhtml) / 1e6:.2f} MB (targets ≤ 60 s, ≤ 300 MB, ≤ 10 MB).")
     text = "\n".join(lines) + "\n"
     print(text)

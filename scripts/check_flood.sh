@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The million-connection flood (issue 10): 1 M SYNs from distinct sources within 3 s, one in five
+# The million-connection flood: 1 M SYNs from distinct sources within 3 s, one in five
 # to TCP 4444. `analyze` with its report must stay under 300 MB peak RSS and write a report under
 # 10 MB, and every connection must be stored. The 60 s target is for the release build (make
 # bench); this check runs whichever build it is given and allows 120 s.

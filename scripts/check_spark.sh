@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Spark job against aether analyze (issue 14): local[2] with 4 and 1 partitions, a standalone
+# The Spark job against aether analyze: local[2] with 4 and 1 partitions, a standalone
 # master and worker, DuckDB over the Parquet, a failing task. Usage: check_spark.sh AETHER SHARED
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The output of a parallel ingest is the one of a single thread (issue 20): every capture of
+# The output of a parallel ingest is the one of a single thread: every capture of
 # Fixtures, Fixtures/spec, Fixtures/attacks and SHARED/captures analyzed with --threads 1, 2 and 4
 # (one pass). Stats, alerts, flows (Zeek and JSON), the report and every row of the store must be
 # the same. Prints "threads: N passed, N failed" (one check per capture).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Same outputs from two builds (issue 11: a refactor changes no answer): for every capture given,
+# Same outputs from two builds (a refactor changes no answer): for every capture given,
 # `analyze` with each binary, then stats --json, alerts --json, flows --zeek, flows --json and the report
 # (times of generation and the store's path removed) are compared. Prints one line per capture
 # that differs and a summary; exits 1 on any difference.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The decoder against tshark, packet by packet (issue 12): for every capture given (files or
+"""The decoder against tshark, packet by packet: for every capture given (files or
 folders), `aether dissect` and `tshark -T fields` must report the same IPv4 and IPv6 addresses of
 every layer (outermost and innermost included), the same TCP and UDP ports, and the same ARP
 sender. Each difference is one line naming capture, frame and field; the last line is a summary.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes one small capture per encapsulation the decoder follows (issue 12), each wrapping TCP,
+"""Writes one small capture per encapsulation the decoder follows, each wrapping TCP,
 UDP and ICMP in IPv4 and IPv6, built with scapy (PyPI). The differential test compares aether's
 decode of them with tshark's, packet by packet; `undecoded` must be 0 on every one. Also writes
 `unknown-linktype.pcap` (a link type aether does not decode) for the warning check.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the million-connection flood (issue 10): N SYNs from N distinct sources within 3 s of
+"""Writes the million-connection flood: N SYNs from N distinct sources within 3 s of
 event time, one in five to TCP 4444 of an external host, the rest to its port 80, nothing
 answered. Usage: make-flood.py OUT [N]"""
 import struct

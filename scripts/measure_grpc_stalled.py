@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How much gRPC subscribers that never read slow a replay (issue 25: at most 3x its time alone).
+"""How much gRPC subscribers that never read slow a replay (the bound: at most 3x its time alone).
 Usage: measure_grpc_stalled.py AETHER CAPTURE N   (N stalled subscribers beside one that reads
 summaries to End; N = 0 is the replay alone). Prints the seconds from the start to End, and the
 replay's own time: from the reader's first event (every subscriber connected) to End.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The war room over a long replay (issue 13's figures): the page's frame rate and JavaScript heap
+"""The war room over a long replay (its performance figures): the page's frame rate and JavaScript heap
 each minute while `aether tail --replay CAPTURE --speed SPEED` runs, in headless Chromium.
 Usage: measure_warroom.py AETHER CAPTURE [MINUTES=10] [SPEED=10]  (venv python)"""
 import os

@@ -1,4 +1,4 @@
-/// One detection episode: grows while the behaviour goes on (DESIGN.md, Detectors).
+/// One detection episode: grows while the behaviour goes on (one alert per kind, source and target).
 public struct Alert: Sendable {
     public var id: Int64 = 0
     public var kind: String

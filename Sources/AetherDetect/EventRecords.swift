@@ -2,7 +2,7 @@ import AetherCore
 import AetherDecode
 import AetherFlows
 
-/// Detector events as records (issue 14's "records in"): a shard writes every event its
+/// Detector events as records ("records in"): a shard writes every event its
 /// engine sends, one JSON object per line, and `aether detect` feeds such records, time-ordered
 /// and in any mix of hosts, to the same detectors. Every record names the host whose detector
 /// state it touches (`h`), so records partitioned by that host give the same alerts as one

@@ -20,7 +20,7 @@ public struct LiveError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Runs a source through the pipeline on its own thread and turns it into the messages of
-/// DESIGN.md: one `summary` per second of event time, `alert` when an episode opens or grows,
+/// The live protocol: one `summary` per second of event time, `alert` when an episode opens or grows,
 /// `end` when a replay is over.
 public final class LiveSession: @unchecked Sendable {
     public let broadcaster: Broadcaster

@@ -1,7 +1,7 @@
 import AetherCore
 import AetherFlows
 
-/// What a store learned, as records other programs read (issue 14's "records out"): one JSON
+/// What a store learned, as records other programs read ("records out"): one JSON
 /// object per line, with Zeek's field names where Zeek has the field (conn.log, dns.log,
 /// ssl.log, http.log), plus the per-second series. Read row by row: memory does not grow with
 /// the store.

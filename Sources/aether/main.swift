@@ -6,7 +6,7 @@ import ArgumentParser
     import Glibc
 #endif
 
-/// Bad input: one line on stderr, exit status 1 (DESIGN.md).
+/// Bad input: one line on stderr, exit status 1 (the command-line contract other tools rely on).
 struct BadInput: Error {
     var message: String
 }

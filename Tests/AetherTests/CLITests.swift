@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// The command line contract of DESIGN.md: exit codes and one-line errors.
+/// The command line contract: exit codes and one-line errors.
 final class CLITests: XCTestCase {
     func testUsageErrorsExit2() throws {
         XCTAssertEqual(try runTool(aetherBinary, ["stats"]).status, 2)  // missing --db
@@ -72,7 +72,7 @@ final class CLITests: XCTestCase {
     }
 }
 
-/// Records out (issue 14's first step): `aether export` writes one JSON object a line with
+/// Records out: `aether export` writes one JSON object a line with
 /// Zeek's field names, as many as the store holds, and never over an existing file or a link.
 final class ExportTests: XCTestCase {
     func testExportMatchesTheStoreAndRefusesToOverwrite() throws {

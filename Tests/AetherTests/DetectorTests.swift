@@ -6,7 +6,7 @@ import AetherStore
 import Foundation
 import XCTest
 
-/// Detectors against gencap's ground truth and the peer captures (issue 3).
+/// Detectors against gencap's ground truth and the peer captures.
 final class DetectorTests: XCTestCase {
     struct Found { var kind, src: String; var dst: String?; var dsts: [String]; var start, end: Double; var flows: Int }
 

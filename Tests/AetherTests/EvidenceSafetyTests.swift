@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 /// Nothing AetherLens does changes a capture, a store it did not create, or a file it was not
-/// asked to write (issue 10). Each case failed before the fix.
+/// asked to write. Each case failed before the fix.
 final class EvidenceSafetyTests: XCTestCase {
     func bytes(_ p: String) -> Data { FileManager.default.contents(atPath: p) ?? Data() }
 

@@ -2,7 +2,7 @@
 import Foundation
 import XCTest
 
-/// DNS, TLS and HTTP names on the shared captures equal what tshark prints (issue 4).
+/// DNS, TLS and HTTP names on the shared captures equal what tshark prints.
 final class MetadataTests: XCTestCase {
     /// Deliberate differences, each with its reason.
     static let differences: [String: String] = [

@@ -6,7 +6,7 @@ import AetherStore
 import Foundation
 import XCTest
 
-/// Records in (issue 14): detector events written as records and fed back, whole or
+/// Records in: detector events written as records and fed back, whole or
 /// partitioned by host, give the alerts ingest gives; fragments of a cut connection join.
 final class RecordsTests: XCTestCase {
     /// Ingests `path` with an event recorder; returns the records and the alerts of the run.

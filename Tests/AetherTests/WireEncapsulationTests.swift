@@ -2,7 +2,7 @@
 @testable import AetherDecode
 import XCTest
 
-/// The encapsulation views of issue 12 over literal bytes (each cut at every length), and the
+/// The encapsulation views over literal bytes (each cut at every length), and the
 /// whole decoder over one frame of each: the inner addresses when whole, never a read past the
 /// end when cut.
 extension WireTests {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Live view checks (issue 5), against a running `aether tail` started here:
+"""Live view checks, against a running `aether tail` started here:
   1. replay of a gencap capture at max speed: our own WebSocket client sees summaries whose
      total_packets ends equal to `stats --json`, and the alerts of `alerts --json` from analyze;
   2. live on lo (root): a SYN scan of 200 loopback ports gives a port_scan alert over the

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The live server under load (issue 10), against a running `aether tail --replay F --speed max`
+"""The live server under load, against a running `aether tail --replay F --speed max`
 of a capture with one packet per second of event time (so one summary per packet):
   - 150 WebSocket clients that read, 50 that upgrade and never read, 300 HTTP requests left
     half-open; every reader completes the handshake and receives frames up to `end`;

@@ -90,7 +90,7 @@ def main():
             rows = page.evaluate("document.querySelectorAll('#alert-table tbody tr').length") if alerts else 0
             if rows != len(alerts):
                 failures.append(f"{name}: alert table has {rows} rows, alerts --json {len(alerts)}")
-            # At 1300 px ids, severity badges, timestamps and hashes keep to one line (issue 11:
+            # At 1300 px ids, severity badges, timestamps and hashes keep to one line (readability:
             # an id of 10 wrapped to "1" over "0", "medium" to "mediu"/"m").
             page.set_viewport_size({"width": 1300, "height": 900})
             wrapped = page.evaluate("""() => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The live war room (issue 13), against `aether tail` replays started here:
+"""The live war room, against `aether tail` replays started here:
   1. the page in headless Chromium: dark by default (whatever the browser's colour scheme), light by
      the toggle and, with ?theme=auto, when the system asks;
      its chart canvas changes between animation frames while a replay runs; no console error and

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The gRPC event stream (issue 13) with a Python grpcio client generated from proto/aether.proto:
+"""The gRPC event stream with a Python grpcio client generated from proto/aether.proto:
   1. a replay of a gencap capture: a subscriber with no filter receives every packet (the truth's
      count, End's total_packets) and every alert that `aether ingest` finds; at the same time a
      filtered subscriber ("udp and port 53") gets exactly the matching packets and a sampled one

@@ -1,4 +1,4 @@
-"""The Spark job against `aether analyze` (issue 14). Run by scripts/check_spark.sh with the
+"""The Spark job against `aether analyze`. Run by scripts/check_spark.sh with the
 Spark environment's Python:
 
     check_spark.py AETHER GENCAP WORK
