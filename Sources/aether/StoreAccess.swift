@@ -64,3 +64,8 @@ struct ThreadOptions: ParsableArguments {
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be 1…256") }
     }
 }
+
+/// `--db FILE`, the store a command reads: one declaration for every command that takes it.
+struct StoreOption: ParsableArguments {
+    @Option(help: "store file") var db: String
+}

@@ -22,11 +22,6 @@ struct Aether: ParsableCommand {
         ])
 }
 
-/// `--db FILE`, the store a command reads: one declaration for every command that takes it.
-struct StoreOption: ParsableArguments {
-    @Option(help: "store file") var db: String
-}
-
 extension Aether {
     /// `aether --version`: the release and what this build can do (gRPC is a package trait).
     static var version: String {
