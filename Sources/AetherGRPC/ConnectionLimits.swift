@@ -51,10 +51,10 @@
             }
         }
 
-        /// The transport's name for a peer (`remotePeer`): `ipv4:127.0.0.1:54321`.
+        /// The transport's name for a peer (`remotePeer`): `ipv4:127.0.0.1:54321` (the port is
+        /// bound on IPv4 only).
         static func peer(_ address: SocketAddress?) -> String {
             guard let address, let ip = address.ipAddress, let port = address.port else { return "" }
-            if case .v6 = address { return "ipv6:[\(ip)]:\(port)" }
             return "ipv4:\(ip):\(port)"
         }
 

@@ -20,9 +20,9 @@
         let host: String
         let port: Int
         let allowedHosts: [String]
-        let limits: ConnectionLimits?
+        let limits: ConnectionLimits
 
-        init(stream: EventStream, token: String?, maxSubscribers: Int, host: String, port: Int, allowedHosts: [String], limits: ConnectionLimits?) {
+        init(stream: EventStream, token: String?, maxSubscribers: Int, host: String, port: Int, allowedHosts: [String], limits: ConnectionLimits) {
             self.limits = limits
             self.stream = stream
             self.token = token
@@ -77,15 +77,14 @@
                         while let batch = await s.next() {
                             try await writer.write(contentsOf: batch)
                             // A trickle of events would wake this task once per packet; a short
-                            // pause lets them gather (at most 5 ms of delay). With a hundred
-                            // subscribers, wake-ups, not bytes, are what they cost the packet path.
-                            if batch.count < 1024 { try await Task.sleep(for: .milliseconds(5)) }
+                            // pause lets them gather (at most 2 ms of delay).
+                            if batch.count < 256 { try await Task.sleep(for: .milliseconds(2)) }
                         }
                     }
                     let peer = context.remotePeer
                     s.whenCut {
                         writes.cancel()
-                        limits?.cut(peer: peer)
+                        limits.cut(peer: peer)
                     }
                     do {
                         try await withTaskCancellationHandler {
