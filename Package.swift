@@ -66,6 +66,7 @@ let package = Package(
             .product(name: "GRPCCore", package: "grpc-swift-2", condition: .when(traits: grpc)),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport", condition: .when(traits: grpc)),
             .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: grpc)),
+            .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: grpc)),
             .product(name: "NIOHTTP2", package: "swift-nio-http2", condition: .when(traits: grpc)),
         ]),
         .executableTarget(name: "aether", dependencies: [

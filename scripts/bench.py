@@ -241,9 +241,26 @@ def main():
         else:
             print("bench: live figures failed: " + r.stderr[-500:])
 
+    # 100 gRPC subscribers that never read, against the replay alone (bound: at most 3x), when
+    # the build has gRPC (make release-full).
+    stalled = None
+    if os.path.exists(venv_python) and "gRPC on" in subprocess.run([AETHER, "--version"], capture_output=True, text=True).stdout:
+        stalled = {0: [], 100: []}
+        for _ in range(RUNS):
+            for n in (0, 100):
+                r = subprocess.run([venv_python, os.path.join(ROOT, "scripts/measure_grpc_stalled.py"), AETHER, cap, str(n)],
+                                   capture_output=True, text=True)
+                m = re.search(r"End after ([0-9.]+) s", r.stdout)
+                if m:
+                    stalled[n].append(float(m.group(1)))
+
     if live:
         lines.append(f"Live path: `aether tail --replay` with Chromium on the page: {live['replay_seconds']:.2f} s, "
                      f"{live['replay_pps'] / 1e6:.2f} M packets/s, peak RSS {live['replay_peak_rss_mb']} MB.")
+    if stalled and stalled[0] and stalled[100]:
+        a, b = statistics.median(stalled[0]), statistics.median(stalled[100])
+        lines.append(f"gRPC: a {PACKETS / 1e6:.0f} M-packet replay at max speed ends after {a:.1f} s alone and {b:.1f} s beside 100 subscribers "
+                     f"that never read ({b / a:.1f}x; bound 3x; median of {RUNS}).")
     if tshark_t:
         lines.append(f"Ingest with detectors is {tshark_t / ingest_t:.1f}x as fast as `tshark -q -z conv,tcp` on the same file.")
     if live:

@@ -21,9 +21,14 @@
         let port: Int
         let allowedHosts: [String]
         let limits: ConnectionLimits
+        let threads: FanOutThreads
 
-        init(stream: EventStream, token: String?, maxSubscribers: Int, host: String, port: Int, allowedHosts: [String], limits: ConnectionLimits) {
+        init(
+            stream: EventStream, token: String?, maxSubscribers: Int, host: String, port: Int, allowedHosts: [String], limits: ConnectionLimits,
+            threads: FanOutThreads
+        ) {
             self.limits = limits
+            self.threads = threads
             self.stream = stream
             self.token = token
             self.maxSubscribers = maxSubscribers
@@ -40,7 +45,7 @@
             let stream = self.stream
             let token = self.token
             let maxSubscribers = self.maxSubscribers
-            let (host, port, allowedHosts, limits) = (self.host, self.port, self.allowedHosts, self.limits)
+            let (host, port, allowedHosts, limits, threads) = (self.host, self.port, self.allowedHosts, self.limits, self.threads)
             router.registerHandler(forMethod: Self.method, deserializer: RequestDeserializer(), serializer: PassThrough()) {
                 request, context in
                 let authority = request.metadata[":authority"].first { _ in true }
@@ -72,8 +77,9 @@
                     let s = stream.subscribe(subscription, filter: filter)
                     defer { stream.unsubscribe(s) }
                     // The writes run in a task of their own, so that a cut can stop one blocked
-                    // behind a peer that stopped reading.
-                    let writes = Task {
+                    // behind a peer that stopped reading; on the fan-out threads, behind the
+                    // packet path.
+                    let writes = Task(executorPreference: threads) {
                         while let batch = await s.next() {
                             try await writer.write(contentsOf: batch)
                             // A trickle of events would wake this task once per packet; a short
@@ -108,6 +114,7 @@
             // As many connections as subscribers: 101 subscribers may share one connection, but a
             // peer with more connections than that wants something else.
             let limits = ConnectionLimits(maxConnections: maxSubscribers)
+            let threads = FanOutThreads()
             // Idle connections (a bare connect, a client gone quiet) are closed; peers are pinged;
             // a request is a few bytes, so its size is bounded far below the 4 MB default.
             let config = HTTP2ServerTransport.Posix.Config.defaults { c in
@@ -120,16 +127,24 @@
                 c.channelDebuggingCallbacks.onAcceptHTTP2Stream = { limits.stream($0) }
             }
             let server = GRPCServer(
-                transport: .http2NIOPosix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext, config: config),
+                transport: .http2NIOPosix(
+                    address: .ipv4(host: host, port: port), transportSecurity: .plaintext, config: config, eventLoopGroup: threads.group),
                 services: [
                     LiveEventService(
-                        stream: stream, token: token, maxSubscribers: maxSubscribers, host: host, port: port, allowedHosts: allowedHosts, limits: limits)
+                        stream: stream, token: token, maxSubscribers: maxSubscribers, host: host, port: port, allowedHosts: allowedHosts, limits: limits,
+                        threads: threads)
                 ])
-            try await withTaskCancellationHandler {
-                try await server.serve()
-            } onCancel: {
-                server.beginGracefulShutdown()
+            do {
+                try await withTaskCancellationHandler {
+                    try await server.serve()
+                } onCancel: {
+                    server.beginGracefulShutdown()
+                }
+            } catch {
+                await threads.shutdown()
+                throw error
             }
+            await threads.shutdown()
         }
     }
 
