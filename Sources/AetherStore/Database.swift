@@ -44,6 +44,23 @@ public final class Database {
 
     deinit { sqlite3_close_v2(handle) }
 
+    /// Copies the whole log into the database file, empties the log, and syncs the file to disk
+    /// (the writer runs with `synchronous = OFF`). The log is emptied, not synced: its pages are
+    /// dropped rather than written. False if any step failed.
+    func checkpointAndSync() -> Bool {
+        guard sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil) == SQLITE_OK else { return false }
+        return syncFile()
+    }
+
+    /// Syncs the database file (not its log) to disk.
+    func syncFile() -> Bool {
+        var file: UnsafeMutablePointer<sqlite3_file>?
+        guard sqlite3_file_control(handle, "main", SQLITE_FCNTL_FILE_POINTER, &file) == SQLITE_OK, let file,
+            let methods = file.pointee.pMethods, let sync = methods.pointee.xSync
+        else { return false }
+        return sync(file, SQLITE_SYNC_NORMAL) == SQLITE_OK
+    }
+
     public func execute(_ sql: String) throws {
         var err: UnsafeMutablePointer<CChar>?
         if sqlite3_exec(handle, sql, nil, nil, &err) != SQLITE_OK {

@@ -25,9 +25,11 @@ public final class Store {
     private var insertConversation: Statement?
     private var currentCapture: Int64 = 0
     private var dictionaryCache: [String: Int64] = [:]
+    private let readOnly: Bool
 
     public init(path: String, readOnly: Bool = false) throws {
         self.path = path
+        self.readOnly = readOnly
         if readOnly {
             var st = stat()
             if stat(path, &st) != 0 { throw StoreError("store \(path) does not exist") }
@@ -39,7 +41,10 @@ public final class Store {
             try checkVersion()
         } else {
             do {
-                try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;")
+                // No fsync while writing: the log of a bulk load would go to disk only to be
+                // deleted. The store is made durable once, when it is closed (`deinit`); a power
+                // cut during a run can lose that run's store, never the capture it came from.
+                try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF;")
                 try migrate()
             } catch let e as StoreError {
                 let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
@@ -205,6 +210,9 @@ public final class Store {
         // Its connection closes first, so that the writer's close is the last and ends the WAL.
         checkpointer?.stop()
         checkpointer = nil
+        if !readOnly && !db.checkpointAndSync() {
+            fputs("aether: warning: store \(path) could not be synced to disk; it may not survive a power cut\n", stderr)
+        }
     }
 
     @inline(__always) public func append(_ m: PacketMeta, flowID: Int64, sequence: UInt64, captureID: Int64) throws {
