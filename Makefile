@@ -86,7 +86,7 @@ test: test-deps $(VENV)/bin/python
 fuzz: test-deps
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
-bench: test-deps release $(VENV)/bin/python
+bench: test-deps release-full $(VENV)/bin/python
 	bash scripts/bench.sh
 
 # Re-records Fixtures/demo.pcapng (root: network namespaces, nmap, curl, tcpdump).

@@ -247,12 +247,12 @@ def main():
     if os.path.exists(venv_python) and "gRPC on" in subprocess.run([AETHER, "--version"], capture_output=True, text=True).stdout:
         stalled = {0: [], 100: []}
         for _ in range(RUNS):
-            for n in (0, 100):
-                r = subprocess.run([venv_python, os.path.join(ROOT, "scripts/measure_grpc_stalled.py"), AETHER, cap, str(n)],
+            for stalled_n in (0, 100):
+                r = subprocess.run([venv_python, os.path.join(ROOT, "scripts/measure_grpc_stalled.py"), AETHER, cap, str(stalled_n)],
                                    capture_output=True, text=True)
                 m = re.search(r"End after ([0-9.]+) s", r.stdout)
                 if m:
-                    stalled[n].append(float(m.group(1)))
+                    stalled[stalled_n].append(float(m.group(1)))
 
     if live:
         lines.append(f"Live path: `aether tail --replay` with Chromium on the page: {live['replay_seconds']:.2f} s, "
