@@ -3,10 +3,10 @@
     spark-submit --files .build/release/aether spark/aether_job.py --out OUT INPUT...
     python spark/aether_job.py --master local[2] --aether .build/release/aether --out OUT INPUT...
 
-Stage 1, one task per capture file: `aether shard` (the binary shipped with addFile) reads the
-file and hands back its records: detector events, connections its end cut, dns, ssl, http and
-the per-second series. Between the stages the driver finds the fragments that continue a
-connection cut at a file boundary (aether_records.py). Stage 2: the event records are
+Stage 1, one task per capture file: `aether shard --stream` (the binary shipped with addFile)
+reads the file and hands back its records: detector events, connections its end cut, dns, ssl,
+http and the per-second series. Between the stages `aether join-cuts` decides which fragments
+continue a connection cut at a file boundary. Stage 2: the event records are
 partitioned by host and sorted by time, and each partition runs `aether detect`, which joins
 the fragments and gives alerts and connections. Output: Parquet tables (conn, dns, tls, http,
 alerts, series) under OUT/<table>/, partitioned by date, and OUT/report.html.
@@ -22,9 +22,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import aether_records as records  # noqa: E402
 
-LONGEST_TIMEOUT_NS = 300 * 10**9  # the TCP idle timeout, the longest a connection may pause
+# The JVM's optimizing compiler (C2) took a quarter of the job's CPU: the job's JVM code runs
+# too briefly to repay it. C1 alone compiles fast and well enough; the serial collector suits
+# heaps this small.
+JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
 
 
@@ -59,6 +61,8 @@ def session(master):
         "spark.sql.shuffle.partitions": "8",
         "spark.sql.session.timeZone": "UTC",
         "spark.task.maxFailures": os.environ.get("AETHER_SPARK_MAX_FAILURES", "1"),
+        "spark.driver.extraJavaOptions": os.environ.get("AETHER_SPARK_JAVA_OPTIONS", JAVA_OPTIONS),
+        "spark.executor.extraJavaOptions": os.environ.get("AETHER_SPARK_JAVA_OPTIONS", JAVA_OPTIONS),
     }.items():
         b = b.config(k, v)
     s = b.getOrCreate()
@@ -127,6 +131,11 @@ def run_aether(args, what):
 
 
 def shard_task(work, internal):
+    """The records of each file, from `aether shard --stream`: (table, line) pairs. An event line
+    keeps the columns aether puts before the record (host, time, sequence, file, connection id,
+    k), so that it is routed without being parsed; a `finished` record (k given) also goes out
+    as a head, a candidate to continue a connection cut at the previous file's end."""
+
     def run(items):
         for index, uri, content in items:
             folder = attempt_folder(work, f"shard{index}")
@@ -138,33 +147,36 @@ def shard_task(work, internal):
                     with open(path, "xb") as f:
                         f.write(content)
                     content = None
-                cmd = [binary(), "shard", path, "--index", str(index), "--out", folder + "/s"]
+                cmd = [binary(), "shard", "--stream", "--out", "-", "--work", folder]
                 if internal:
                     cmd += ["--internal", internal]
-                run_aether(cmd, uri)
-                with open(folder + "/s/shard.json") as f:
-                    meta = json.loads(f.read())
+                p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
+                p.stdin.write(f"{index}\t{path}\n")
+                p.stdin.close()
+                n = size = 0
+                meta = None
+                for line in p.stdout:
+                    table, body = line.rstrip("\n").split("\t", 1)
+                    if table == "events":
+                        n += 1
+                        cols = body.split("\t", 6)
+                        size += len(cols[6]) + 1
+                        yield ("events", body)
+                        if cols[5]:
+                            yield ("head", body)
+                    elif table == "shard":
+                        meta = json.loads(body)
+                    elif table == "error":
+                        raise JobFailure(f"{uri}: {json.loads(body)['message']}")
+                    else:
+                        yield (table, body)
+                err = p.stderr.read()
+                if p.wait() != 0 or meta is None:
+                    last = (err.strip().splitlines() or ["(no message)"])[-1]
+                    raise JobFailure(f"aether exited with status {p.returncode} on {uri}: {last}")
                 meta["uri"] = uri
                 meta["file"] = uri if local_path(uri) is None else meta["file"]
-                meta["cut_records"] = 0
-                for table in ("cut", "dns", "ssl", "http", "series", "conversations"):
-                    with open(f"{folder}/s/{table}.jsonl") as f:
-                        for line in f:
-                            meta["cut_records"] += table == "cut"
-                            yield (table, line.rstrip("\n"))
-                # The events; those of connections that began early enough in this file to
-                # continue one cut at the previous file's end also go to the driver as heads.
-                n = size = 0
-                first = meta.get("first_ns")
-                with open(f"{folder}/s/events.jsonl") as f:
-                    for line in f:
-                        line = line.rstrip("\n")
-                        n += 1
-                        size += len(line) + 1
-                        yield ("events", line)
-                        if first is not None and '"e":"finished"' in line:
-                            if records.head_candidate(json.loads(line), first, LONGEST_TIMEOUT_NS):
-                                yield ("head", line)
                 meta["event_records"], meta["event_bytes"] = n, size
                 yield ("shard", json.dumps(meta))
             finally:
@@ -238,7 +250,6 @@ def run_job(spark, opts):
     from pyspark.rdd import portable_hash
 
     sc = spark.sparkContext
-    sc.addPyFile(records.__file__)
     if opts.aether:
         # Every task runs the binary Spark ships to it, as on a cluster.
         sc.addFile(os.path.abspath(opts.aether))
@@ -249,6 +260,8 @@ def run_job(spark, opts):
     report = opts.report or os.path.join(opts.out, "report.html")
     if os.path.lexists(report):
         raise JobFailure(f"{report}: already exists; refusing to replace it")
+    import aether_tables as tables
+
     files = list_inputs(spark, opts.inputs)
     shards = inputs_rdd(sc, files).mapPartitions(shard_task(opts.work, opts.internal))
     shards = shards.persist(StorageLevel.MEMORY_AND_DISK)
@@ -273,32 +286,47 @@ def run_job(spark, opts):
     first = {m["index"]: m["first_ns"] for m in metas}
     rank_b = sc.broadcast(rank)
 
-    def ranked(line):
-        r = json.loads(line)
-        r["f"] = rank_b.value[r["f"]]
-        return r
-
     clock = time.time()
-    # Cut connections meet the next file's early fragments in a join: neither side is brought
-    # to the driver, only the matches (one per joined fragment).
-    cut_lines = others.filter(lambda r: r[0] == "cut").map(lambda r: r[1]).persist(StorageLevel.MEMORY_AND_DISK)
-    cuts_kv = cut_lines.map(ranked).map(lambda r: (records.cut_key(r), r))
-    heads_kv = others.filter(lambda r: r[0] == "head").map(lambda r: ranked(r[1])).filter(lambda r: r["f"] > 0)
-    pairs = cuts_kv.join(heads_kv.map(lambda r: (records.head_key(r), r))).values().filter(lambda p: records.continues(*p))
-    matches = records.earliest(pairs.collect())
-    # Only the cut connections that something continues are needed by the partitions (a
-    # cut connection nothing continues simply ended with its file).
-    continued_b = sc.broadcast(set(matches.values()))
-    joined_cuts = cut_lines.filter(lambda line: json.loads(line)["c"]["id"] in continued_b.value).collect()
-    cut_lines.unpersist()
-    cut_count = sum(m["cut_records"] for m in metas)
-    roots = records.root_hosts(matches, [json.loads(line) for line in joined_cuts])
-    roots_b = sc.broadcast(roots)
+    # A cut connection and the next file's fragments of the same 5-tuple (`k`, aether's) make
+    # candidate pairs; `aether join-cuts` decides which continue. The cut records are few; the
+    # heads are filtered where they are by the keys of the cuts they could continue.
+    cuts = [json.loads(line) for _, line in others.filter(lambda r: r[0] == "cut").collect()]
+    cut_count = len(cuts)
+    by_key = {}
+    for c in cuts:
+        by_key.setdefault((rank[c["f"]], c["k"]), []).append(c)
+    keys_b = sc.broadcast(set(by_key))
+
+    def candidate(body):
+        cols = body.split("\t", 6)
+        return (rank_b.value[int(cols[3])] - 1, cols[5]) in keys_b.value
+
+    heads = others.filter(lambda r: r[0] == "head").map(lambda r: r[1]).filter(candidate).collect()
+    work = tempfile.mkdtemp(prefix="aether-join-", dir=opts.work or None)
+    try:
+        pairs = os.path.join(work, "pairs.jsonl")
+        with open(pairs, "w") as f:
+            for body in heads:
+                cols = body.split("\t", 6)
+                head_file = int(cols[3])
+                for c in by_key[(rank[head_file] - 1, cols[5])]:
+                    f.write('{"cut":' + json.dumps(c) + ',"head":' + cols[6] + ',"start":' + str(first[head_file] or 0) + "}\n")
+        joined = run_aether([tables.driver_binary(opts), "join-cuts", "--pairs", pairs], "the cut connections").stdout
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    found = {"match": [], "cut": [], "route": []}
+    for line in joined.splitlines():
+        tag, body = line.split("\t", 1)
+        found[tag].append(body)
+    routes = [json.loads(line) for line in found["route"]]
+    roots_b = sc.broadcast({r["id"]: r["host"] for r in routes if r["host"]})
     timing["joining cut connections"] = time.time() - clock
 
-    def keyed(line):
-        host, t, q, f = records.route_line(line, roots_b.value)
-        return ((t, rank_b.value[f], q, host), line)
+    def keyed(body):
+        host, t, q, f, cid, _, line = body.split("\t", 6)
+        if cid and roots_b.value:
+            host = roots_b.value.get(int(cid), host)
+        return ((int(t), rank_b.value[int(f)], int(q), host), line)
 
     parts = opts.partitions
     events = shards.filter(lambda r: r[0] == "events").map(lambda r: keyed(r[1]))
@@ -306,20 +334,19 @@ def run_job(spark, opts):
     first_ns = min(v for v in first.values() if v is not None) if any(v is not None for v in first.values()) else 0
     internal_seen = any(m.get("internal_seen") for m in metas)
     detected = events.mapPartitions(
-        detect_task(opts.work, opts.internal, sc.broadcast(joined_cuts), sc.broadcast(records.match_lines(matches)), first_ns, internal_seen)
+        detect_task(opts.work, opts.internal, sc.broadcast(found["cut"]), sc.broadcast(found["match"]), first_ns, internal_seen)
     ).persist(StorageLevel.MEMORY_AND_DISK)
     clock = time.time()
     detected.count()
     shards.unpersist()  # the events are detected; the other tables are in `others`
     timing["stage 2: shuffle by host, sort, detect"] = time.time() - clock
-    uid_map = {records.connection_uid(b): records.connection_uid(root) for b, root in records.roots(matches).items()}
-    import aether_tables as tables
+    uid_map = {r["uid"]: r["root_uid"] for r in routes}
 
     clock = time.time()
     summary = tables.write_all(spark, opts.out, others, detected, metas, uid_map, tables.load_schemas(tables.driver_binary(opts)))
     timing["Parquet tables"] = time.time() - clock
     summary["cut_connections"] = cut_count
-    summary["joined_fragments"] = len(matches)
+    summary["joined_fragments"] = len(routes)
     # What crosses the shuffle: the event records.
     summary["event_records"] = sum(m["event_records"] for m in metas)
     summary["event_bytes"] = sum(m["event_bytes"] for m in metas)

@@ -25,8 +25,15 @@ public final class EventRecorder {
     private let sink: (UnsafeRawBufferPointer) -> Bool
     public private(set) var failed = false
 
-    public init(file: Int, sink: @escaping (UnsafeRawBufferPointer) -> Bool) {
+    /// Lines for a stream of several tables (`aether shard --stream`): `events`, then the
+    /// partition host, time, sequence, file, connection id and `k` (finished records only),
+    /// tab-separated, before the record, so that a Spark job routes and pairs records without
+    /// parsing them.
+    private let streamColumns: Bool
+
+    public init(file: Int, streamColumns: Bool = false, sink: @escaping (UnsafeRawBufferPointer) -> Bool) {
         self.file = file
+        self.streamColumns = streamColumns
         self.sink = sink
     }
 
@@ -54,7 +61,8 @@ public final class EventRecorder {
             o = [("c", Self.encode(c))]
         case .finished(let c):
             host = c.origAddress
-            o = [("c", Self.encode(c))]
+            // `k`: where the Spark job pairs a cut connection with the next file's fragments.
+            o = [("c", Self.encode(c)), ("k", .string(CutContinuation.key(c)))]
             if let to = cutTimeouts {
                 let timeout: Int64
                 switch c.idleClass {
@@ -101,22 +109,60 @@ public final class EventRecorder {
         case .dnsServer:
             return
         }
-        let text = write(host: host, now: now, kind: Self.name(e.kind), o)
+        var connection: Int64?
+        var key: String?
+        switch e {
+        case .opened(let c, _, _), .answered(let c, _), .refused(let c, _), .burst(let c, _), .refusedByICMP(let c): connection = c.id
+        case .finished(let c):
+            connection = c.id
+            key = CutContinuation.key(c)
+        case .tlsHello(let flow, _, _): connection = flow
+        default: break
+        }
+        let start = write(host: host, now: now, kind: Self.name(e.kind), o, connection: connection, key: key)
         // The cut connections also go to a table of their own, which every partition reads.
-        if case .finished = e, cutTimeouts != nil { cuts.append(text) }
+        if case .finished = e, cutTimeouts != nil { cuts.append(String(decoding: buffer[start..<buffer.count - 1], as: UTF8.self)) }
     }
 
+    /// Appends one record line; where it starts in `buffer`.
     @discardableResult
-    private func write(host: IPAddress, now: Int64, kind: String, _ fields: [(String, JSON)]) -> String {
-        let head: [(String, JSON)] = [
-            ("h", .string(host.description)), ("t", .int(now)), ("q", .int(sequence)), ("f", .int(Int64(file))), ("e", .string(kind)),
-        ]
-        sequence += 1
-        let text = JSON.object(head + fields).render(pretty: false)
-        buffer.append(contentsOf: text.utf8)
-        buffer.append(0x0A)
+    private func write(host: IPAddress, now: Int64, kind: String, _ fields: [(String, JSON)], connection: Int64? = nil, key: String? = nil) -> Int {
         if buffer.count >= 1 << 20 { flush() }
-        return text
+        let hostText = host.description
+        if streamColumns {
+            buffer.append(contentsOf: "events\t".utf8)
+            buffer.append(contentsOf: hostText.utf8)
+            for v in [now, sequence, Int64(file)] {
+                buffer.append(0x09)
+                JSON.writeInt(v, into: &buffer)
+            }
+            buffer.append(0x09)
+            if let connection { JSON.writeInt(connection, into: &buffer) }
+            buffer.append(0x09)
+            if let key { buffer.append(contentsOf: key.utf8) }
+            buffer.append(0x09)
+        }
+        let start = buffer.count
+        buffer.append(contentsOf: #"{"h":"#.utf8)
+        JSON.writeQuoted(hostText, into: &buffer)
+        buffer.append(contentsOf: #","t":"#.utf8)
+        JSON.writeInt(now, into: &buffer)
+        buffer.append(contentsOf: #","q":"#.utf8)
+        JSON.writeInt(sequence, into: &buffer)
+        buffer.append(contentsOf: #","f":"#.utf8)
+        JSON.writeInt(Int64(file), into: &buffer)
+        buffer.append(contentsOf: #","e":"#.utf8)
+        JSON.writeQuoted(kind, into: &buffer)
+        for (k, v) in fields {
+            buffer.append(UInt8(ascii: ","))
+            JSON.writeQuoted(k, into: &buffer)
+            buffer.append(UInt8(ascii: ":"))
+            v.write(into: &buffer)
+        }
+        buffer.append(UInt8(ascii: "}"))
+        sequence += 1
+        buffer.append(0x0A)
+        return start
     }
 
     static func name(_ k: DetectorEvent.Kind) -> String { String(describing: k) }

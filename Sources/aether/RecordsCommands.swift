@@ -18,16 +18,65 @@ import ArgumentParser
 struct ShardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shard", abstract: "Read one capture file of many into a new folder of records (a Spark task's step).")
-    @Argument(help: "pcap, pcapng or gzip file") var input: String
-    @Option(help: "the file's place in time order among all files (0, 1, …): keeps connection ids apart") var index: Int
-    @Option(help: "folder to create (must not exist)") var out: String
+    @Argument(help: "pcap, pcapng or gzip file (none with --stream)") var input: String?
+    @Option(help: "the file's place in time order among all files (0, 1, …): keeps connection ids apart") var index: Int?
+    @Option(help: "folder to create (must not exist); - with --stream") var out: String
+    @Flag(
+        help: """
+            read `INDEX<TAB>PATH` lines from standard input and write every file's records to standard output as \
+            `TABLE<TAB>JSON` lines (a Spark pipe; event lines carry host, time, sequence, file, connection id and k \
+            before the JSON); a file that fails gives an `error` line
+            """) var stream = false
+    @Option(help: "with --stream: folder for each file's scratch store (default: TMPDIR or /tmp)") var work: String?
     @Option(help: "detector settings file (see aether rules)") var rules: String?
     @Option(help: "internal networks, comma-separated") var `internal`: String?
     @OptionGroup var threading: ThreadOptions
 
+    func validate() throws {
+        if stream {
+            guard input == nil, index == nil, out == "-" else { throw ValidationError("--stream takes no input or --index, and --out -") }
+        } else {
+            guard input != nil, index != nil else { throw ValidationError("give a capture file and --index (or --stream)") }
+        }
+    }
+
     func run() throws {
-        guard index >= 0 && index < 1 << 20 else { throw ValidationError("--index must be 0…1048575") }
         let config = try loadRules(rules, internal: `internal`)
+        guard stream else {
+            let summary = try shard(input!, index: index!, into: out, config: config, events: nil)
+            print(summary)
+            return
+        }
+        let output = StreamOut(fd: 1)
+        let base = work ?? getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        try readLines("-") { line in
+            let parts = line.split(separator: "\t", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let i = Int(parts[0]) else { throw BadInput(message: "--stream: a line is not INDEX<TAB>PATH") }
+            var template = Array((base + "/aether-shard-XXXXXX").utf8CString)
+            guard let made = mkdtemp(&template) else {
+                throw BadInput(message: "\(base): cannot make a scratch folder: \(String(cString: strerror(errno)))")
+            }
+            let scratch = String(cString: made)
+            defer { removeTree(scratch) }
+            do {
+                _ = try shard(parts[1], index: i, into: scratch + "/s", config: config, events: output)
+                for table in ["cut", "dns", "ssl", "http", "series", "conversations"] {
+                    try readLines(scratch + "/s/" + table + ".jsonl") { try output.line(table, $0) }
+                }
+                try readLines(scratch + "/s/shard.json") { try output.line("shard", $0) }
+            } catch let e as BadInput {
+                try output.line(
+                    "error", JSON.object([("index", .int(Int64(i))), ("file", .string(parts[1])), ("message", .string(e.message))]).render(pretty: false))
+            }
+            try output.flush()
+        }
+        try output.flush()
+    }
+
+    /// One file into the folder `out`; with `events`, the event records go there instead of
+    /// `events.jsonl`. The line `shard` prints.
+    private func shard(_ input: String, index: Int, into out: String, config: DetectorConfig, events: StreamOut?) throws -> String {
+        guard index >= 0 && index < 1 << 20 else { throw ValidationError("--index must be 0…1048575") }
         try checkInputs([input])
         try makeFolder(out, mustBeNew: true)
         let store = try openStore(out + "/shard.sqlite", readOnly: false)
@@ -36,11 +85,16 @@ struct ShardCommand: ParsableCommand {
         options.threads = threading.threads
         let pipeline: Pipeline
         do { pipeline = try Pipeline(store: store, options: options) } catch let e as CaptureError { throw BadInput(message: e.description) }
-        let eventsPath = out + "/events.jsonl"
+        let eventsPath = events == nil ? out + "/events.jsonl" : "standard output"
         let fd: Int32
-        do { fd = try EvidenceFiles.create(eventsPath) } catch let e as FileRefusal { throw BadInput(message: e.message) }
-        defer { close(fd) }
-        let recorder = EventRecorder(file: index) { EvidenceFiles.writeAll(fd, $0) }
+        if let events {
+            fd = events.fd
+            try events.flush()
+        } else {
+            do { fd = try EvidenceFiles.create(eventsPath) } catch let e as FileRefusal { throw BadInput(message: e.message) }
+        }
+        defer { if events == nil { close(fd) } }
+        let recorder = EventRecorder(file: index, streamColumns: events != nil) { EvidenceFiles.writeAll(fd, $0) }
         pipeline.detector?.recorder = recorder
         let outcomes: [FileOutcome]
         do { outcomes = try pipeline.ingest([input]) } catch let e as CaptureError {
@@ -77,8 +131,48 @@ struct ShardCommand: ParsableCommand {
         for o in outcomes where o.status == .failed || o.status == .truncated {
             throw BadInput(message: "\(o.error?.description ?? "\(input): not read whole") (kept \(o.packets) packets read before it)")
         }
-        print("shard \(index): \(input): \(stats.packets) packets, \(stats.connections) connection fragments, \(recorder.cuts.count) cut at the end")
+        return "shard \(index): \(input): \(stats.packets) packets, \(stats.connections) connection fragments, \(recorder.cuts.count) cut at the end"
     }
+}
+
+/// Standard output as `TABLE<TAB>JSON` lines, 1 MB at a time.
+final class StreamOut {
+    let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(fd: Int32) { self.fd = fd }
+
+    func line(_ table: String, _ json: String) throws {
+        buffer.append(contentsOf: table.utf8)
+        buffer.append(0x09)
+        buffer.append(contentsOf: json.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    func flush() throws {
+        defer { buffer.removeAll(keepingCapacity: true) }
+        guard buffer.isEmpty || buffer.withUnsafeBytes({ EvidenceFiles.writeAll(fd, $0) }) else {
+            throw BadInput(message: "standard output: write failed: \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// Removes a scratch folder this process made (its files, then itself; no links followed).
+func removeTree(_ path: String) {
+    guard let dir = opendir(path) else { return }
+    var names: [String] = []
+    while let e = readdir(dir) {
+        let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    closedir(dir)
+    for name in names {
+        let p = path + "/" + name
+        var st = stat()
+        if lstat(p, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR { removeTree(p) } else { unlink(p) }
+    }
+    rmdir(path)
 }
 
 /// `aether detect`: detector event records in (time-ordered, any mix of hosts: a partition of
@@ -445,5 +539,59 @@ struct ImportCommand: ParsableCommand {
         try store.transaction { try store.save(alerts: alerts) }
         try store.setMeta("internal_scope", "as the Spark job's shards saw it")
         return alerts.count
+    }
+}
+
+/// `aether join-cuts`: which fragments continue a connection cut at a file's end (a Spark job's
+/// step between its stages). The job pairs each cut record with the next file's `finished`
+/// records of the same `k`; the rule that decides is `CutContinuation`, here and nowhere else.
+struct JoinCutsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "join-cuts",
+        abstract: "Decide which candidate fragments continue cut connections (a Spark job's step).",
+        discussion: """
+            Reads JSON Lines {"cut": cut record, "head": finished record of the next file with the same k, "start": that \
+            file's first packet time, ns}. Writes `match<TAB>{"b":later,"a":earlier}` (for aether detect --matches), \
+            `cut<TAB>record` for each cut connection something continues (for --cuts), and \
+            `route<TAB>{"id":fragment,"host":its chain's originator,"uid":its uid,"root_uid":the chain's}`.
+            """)
+    @Option(help: "candidate pairs (- for standard input)") var pairs: String = "-"
+
+    func run() throws {
+        var candidates: [(cut: Connection, head: Connection)] = []
+        var cutText: [Int64: String] = [:]
+        var n = 0
+        try readLines(pairs) { line in
+            n += 1
+            let r = try parseRecord(line, pairs, n)
+            guard let cutRecord = r["cut"], let head = r["head"], let start = r["start"]?.int, let timeout = cutRecord["to"]?.int,
+                let c = cutRecord["c"], let h = head["c"]
+            else { throw BadInput(message: "\(pairs): line \(n): needs cut (with to), head and start") }
+            let a: Connection
+            let b: Connection
+            do {
+                a = try connection(fromRecord: c)
+                b = try connection(fromRecord: h)
+            } catch let e as RecordError { throw BadInput(message: "\(pairs): line \(n): \(e.reason)") }
+            guard CutContinuation.continues(cut: a, timeout: timeout, head: b, fileStart: start) else { return }
+            candidates.append((a, b))
+            cutText[a.id] = cutRecord.render(pretty: false)
+        }
+        let matches = CutContinuation.matches(candidates)
+        let origin = Dictionary(candidates.map { ($0.cut.id, $0.cut.origAddress) }, uniquingKeysWith: { a, _ in a })
+        let out = StreamOut(fd: 1)
+        for (later, earlier) in matches.sorted(by: { $0.key < $1.key }) {
+            try out.line("match", "{\"b\":\(later),\"a\":\(earlier)}")
+        }
+        for id in Set(matches.values).sorted() { try out.line("cut", cutText[id]!) }
+        for (later, root) in CutContinuation.roots(matches).sorted(by: { $0.key < $1.key }) {
+            let host = origin[root].map { JSON.string($0.description) } ?? .null
+            try out.line(
+                "route",
+                JSON.object([
+                    ("id", .int(later)), ("host", host), ("uid", .string(connectionUID(later))), ("root_uid", .string(connectionUID(root))),
+                ]).render(pretty: false))
+        }
+        try out.flush()
     }
 }

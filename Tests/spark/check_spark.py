@@ -117,35 +117,45 @@ def compare(label, out, summary, truth_stats, truth_alerts):
 
 
 def records_rules():
-    """The driver's matching of fragments, without Spark."""
-    sys.path.insert(0, os.path.join(HERE, "..", "..", "spark"))
-    import aether_records as R
+    """The rule that joins fragments cut at file boundaries (`aether join-cuts`, the one place it
+    lives), on hand-made pairs."""
+    base = {"vl": 0, "sv": 0, "opk": 1, "rpk": 1, "ob": 0, "rb": 0, "oib": 40, "rib": 40, "lf": 0, "ls": 0, "in": 0, "as": 0, "tk": 0,
+            "tp": 0, "ic": 0, "lop": 0, "fp": 1, "lp": 1, "fr": 1, "cap": 1}
 
     def conn(i, oh, op, rh, rp, ts, lt, hi, pr=6, os_=4, rs=4):
-        return {"id": i, "oh": oh, "op": op, "rh": rh, "rp": rp, "pr": pr, "ts": ts, "lt": lt, "hi": hi, "os": os_, "rs": rs}
+        return dict(base, id=i, oh=oh, op=op, rh=rh, rp=rp, pr=pr, ts=ts, lt=lt, hi=hi, os=os_, rs=rs)
+
+    def matches(pairs, start=0):
+        text = "".join(json.dumps({"cut": a, "head": b, "start": start}) + "\n" for a, b in pairs)
+        p = subprocess.run([AETHER, "join-cuts"], input=text, capture_output=True, text=True)
+        if p.returncode != 0:
+            return p.stderr.strip()
+        return {json.loads(body)["b"]: json.loads(body)["a"] for tag, body in (line.split("\t", 1) for line in p.stdout.splitlines()) if tag == "match"}
 
     cut = {"f": 0, "to": 100, "c": conn(1, "10.0.0.1", 5000, "10.0.0.2", 80, 0, 50, "ShADF", os_=5)}
     later = {"f": 1, "c": conn(2, "10.0.0.2", 80, "10.0.0.1", 5000, 60, 70, "^dA")}  # the server first: flipped
-    check("records: a flipped fragment within the timeout continues the cut one", R.find_matches([cut], [later]) == {2: 1})
+    check("join-cuts: a flipped fragment within the timeout continues the cut one", matches([(cut, later)]) == {2: 1})
     syn = {"f": 1, "c": conn(3, "10.0.0.1", 5000, "10.0.0.2", 80, 60, 70, "S")}
-    check("records: a fresh SYN after the connection ended is a new connection", R.find_matches([cut], [syn]) == {})
+    check("join-cuts: a fresh SYN after the connection ended is a new connection", matches([(cut, syn)]) == {})
     attempt = {"f": 0, "to": 5, "c": conn(11, "10.0.0.1", 6000, "10.0.0.2", 80, 0, 1, "S", os_=1, rs=0)}
     retry = {"f": 1, "c": conn(12, "10.0.0.1", 6000, "10.0.0.2", 80, 3, 3, "S", os_=1, rs=0)}
-    check("records: a retransmitted SYN goes on with the attempt", R.find_matches([attempt], [retry]) == {12: 11})
+    check("join-cuts: a retransmitted SYN goes on with the attempt", matches([(attempt, retry)]) == {12: 11})
     late = {"f": 1, "c": conn(4, "10.0.0.1", 5000, "10.0.0.2", 80, 151, 160, "D")}
-    check("records: past the idle timeout it is a new connection", R.find_matches([cut], [late]) == {})
-    skip = {"f": 2, "c": conn(5, "10.0.0.1", 5000, "10.0.0.2", 80, 60, 70, "D")}
-    check("records: only the next file continues a cut", R.find_matches([cut], [skip]) == {})
+    check("join-cuts: past the idle timeout it is a new connection", matches([(cut, late)]) == {})
     first = {"f": 1, "c": conn(6, "10.0.0.1", 5000, "10.0.0.2", 80, 55, 58, "D")}
-    check("records: the earliest fragment continues it", R.find_matches([cut], [later, first]) == {6: 1})
+    check("join-cuts: the earliest fragment continues it", matches([(cut, later), (cut, first)]) == {6: 1})
     udp = {"f": 0, "to": 60, "c": conn(7, "10.0.0.1", 53000, "10.0.0.9", 53, 0, 10, "Dd", pr=17)}
     udp2 = {"f": 1, "c": conn(8, "10.0.0.1", 53000, "10.0.0.9", 53, 20, 21, "D", pr=17)}
-    check("records: UDP continues within its timeout", R.find_matches([udp], [udp2]) == {8: 7})
-    chain = {2: 1, 9: 2}
-    check("records: a chain routes to its root's originator", R.root_hosts(chain, [cut])[9] == "10.0.0.1")
-    line = '{"h":"10.0.0.2","t":5,"q":1,"f":1,"e":"finished","c":{"id":2,"ts":60}}'
-    check("records: a continuing fragment's events go to the root's host", R.route_line(line, {2: "10.0.0.1"})[0] == "10.0.0.1")
-    check("records: other events keep their host", R.route_line(line, {})[0] == "10.0.0.2")
+    check("join-cuts: UDP continues within its timeout", matches([(udp, udp2)]) == {8: 7})
+    deep = {"f": 1, "c": conn(9, "10.0.0.1", 5000, "10.0.0.2", 80, 400 * 10**9, 400 * 10**9 + 5, "D")}
+    wide = dict(cut, to=10**12)
+    check("join-cuts: a fragment that began past the longest timeout into its file continues nothing", matches([(wide, deep)]) == {})
+    text = json.dumps({"cut": cut, "head": later, "start": 0}) + "\n" + json.dumps({"cut": dict(later, f=1, to=100), "head": {"f": 2, "c": conn(13, "10.0.0.2", 80, "10.0.0.1", 5000, 80, 90, "a")}, "start": 0}) + "\n"
+    p = subprocess.run([AETHER, "join-cuts"], input=text, capture_output=True, text=True)
+    routes = {r["id"]: r for r in (json.loads(line.split("\t", 1)[1]) for line in p.stdout.splitlines() if line.startswith("route"))}
+    check("join-cuts: a chain routes to its root's originator", routes.get(13, {}).get("host") == "10.0.0.1", p.stdout + p.stderr)
+    bad = subprocess.run([AETHER, "join-cuts"], input='{"cut": {}}\n', capture_output=True, text=True)
+    check("join-cuts: a malformed pair is a one-line error naming its line", bad.returncode == 1 and "line 1" in bad.stderr, bad.stderr)
 
 
 def main():
