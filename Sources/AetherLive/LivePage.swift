@@ -7,7 +7,7 @@ import AetherCore
 enum LivePage {
     static let html = Asset.text(PackageResources.live_html).filled(["/*@css*/": css, "/*@script*/": script])
 
-    static let css = Asset.text(PackageResources.live_css).filled(["/*@patterns*/": patternCSS, "/*@severity*/": Palette.severityCSS])
+    static let css = Asset.text(PackageResources.live_css).filled(Palette.cssMarkers.merging(["/*@patterns*/": patternCSS]) { a, _ in a })
 
     /// Each protocol's fill also has its own hatching, so that the chart, its legend and the mix
     /// read without colour.

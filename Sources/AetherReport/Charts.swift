@@ -165,7 +165,7 @@ enum Chart {
             parts.append(label("\(r * cols)", x: 56, y: Double(r) * cell + 8, "ylab small"))
             for c in 0..<cols {
                 let p = UInt16(r * cols + c)
-                let fill = open.contains(p) ? "#3a9a5b" : (probed.contains(p) ? "#c0392b" : "#eee")
+                let fill = open.contains(p) ? Palette.portOpen : (probed.contains(p) ? Palette.portProbed : Palette.portUnprobed)
                 parts.append(rect(x: 60 + Double(c) * cell, y: Double(r) * cell, width: cell - 1, height: cell - 1, fill: fill, title: "port \(p)"))
             }
         }
