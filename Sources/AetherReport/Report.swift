@@ -19,7 +19,8 @@ public struct Report {
 
     struct ReportAlert {
         var alert: Alert
-        var evidence: [String: Any]
+        /// The detector's evidence, as the store holds it (JSON), read with types.
+        var evidence: JSON
         var evidenceText: String
     }
 
@@ -309,25 +310,26 @@ public struct Report {
                 [.text("Carve its packets: "), E.el("code", [("class", "cmd")], text: "aether carve --db \(storePath) --alert \(a.id) -o alert-\(a.id).pcap")]))
         let kind = a.alertKind
         if a.dst != nil && (kind == .port_scan || kind == .udp_scan || kind == .slow_scan) {
-            let open = Set(((r.evidence["open_ports"] as? [NSNumber]) ?? []).map { UInt16(truncating: $0) })
+            let open = Set((r.evidence["open_ports"]?.array ?? []).compactMap { $0.int.flatMap(UInt16.init(exactly:)) })
             parts.append(Chart.portCoverage(a.ports, open: open))
         } else if a.dst == nil && !a.dsts.isEmpty {
             parts.append(
                 E.el("p", [], [.text("Hosts (\(a.dstCount)): "), E.el("code", [], text: a.dsts.prefix(64).map(\.description).joined(separator: " "))]))
         }
-        if kind == .beacon, let bins = r.evidence["interval_histogram"] as? [NSNumber],
-            let median = (r.evidence["median_interval_s"] as? NSNumber)?.doubleValue
+        if kind == .beacon, let bins = r.evidence["interval_histogram"]?.array?.compactMap(\.int),
+            let median = r.evidence["median_interval_s"]?.double
         {
-            parts.append(E.el("p", [], text: "Gaps between connections (median \(median) s; score \(r.evidence["score"] ?? "")):"))
-            parts.append(Chart.histogram(bins.map(\.intValue), median: median))
+            let score = r.evidence["score"].map { $0.render(pretty: false) } ?? ""
+            parts.append(E.el("p", [], text: "Gaps between connections (median \(median) s; score \(score)):"))
+            parts.append(Chart.histogram(bins.map { Int($0) }, median: median))
         }
         parts.append(E.el("pre", [], text: r.evidenceText))
         return E.el("article", [("class", "alert-detail")], parts)
     }
 
     func rules() throws -> Node {
-        guard let text = try store.meta("rules"), let data = text.data(using: .utf8),
-            let rows = try JSONSerialization.jsonObject(with: data) as? [[String]]
+        guard let text = try store.meta("rules"), let parsed = try? JSONParser.parse(text),
+            let rows = parsed.array?.map({ $0.array?.compactMap(\.string) ?? [] }), rows.allSatisfy({ $0.count >= 3 })
         else {
             return .text("Detectors did not run on this store.")
         }
@@ -342,17 +344,25 @@ public struct Report {
             ])
     }
 
+    /// `j` with every object's keys in order, so that the evidence reads the same whichever
+    /// order a detector wrote it in.
+    static func sortedKeys(_ j: JSON) -> JSON {
+        switch j {
+        case .object(let o): return .object(o.sorted { $0.0 < $1.0 }.map { ($0.0, sortedKeys($0.1)) })
+        case .array(let a): return .array(a.map(sortedKeys))
+        default: return j
+        }
+    }
+
     func loadAlerts() throws -> [ReportAlert] {
         var out: [ReportAlert] = []
         for r in try store.storedAlerts(withFlows: true) {
             let a = r.alert
-            var ev: [String: Any] = [:]
+            var ev = JSON.object([])
             var pretty = r.evidence
-            if let d = r.evidence.data(using: .utf8), let obj = try? JSONSerialization.jsonObject(with: d) as? [String: Any] {
-                ev = obj
-                if let p = try? JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]) {
-                    pretty = String(decoding: p, as: UTF8.self)
-                }
+            if let parsed = try? JSONParser.parse(r.evidence), case .object = parsed {
+                ev = parsed
+                pretty = Self.sortedKeys(parsed).render(pretty: true)
             }
             out.append(ReportAlert(alert: a, evidence: ev, evidenceText: pretty))
         }
