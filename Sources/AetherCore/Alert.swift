@@ -58,6 +58,21 @@ public struct Alert: Sendable {
 
 /// What a detector reports: each kind with its MITRE ATT&CK technique. Stored and shown as its
 /// raw value; read back typed (`Alert.alertKind`).
+/// How urgent an alert is, most urgent first (`allCases` order is the report's order).
+public enum AlertSeverity: String, CaseIterable, Sendable, Comparable {
+    case critical, high, medium, low
+
+    /// 0 for the most urgent.
+    public var rank: Int { Self.allCases.firstIndex(of: self)! }
+
+    public static func < (a: Self, b: Self) -> Bool { a.rank < b.rank }
+}
+
+extension Alert {
+    /// The severity as its type (nil for a name no detector gives, from a foreign records file).
+    public var alertSeverity: AlertSeverity? { AlertSeverity(rawValue: severity) }
+}
+
 public enum AlertKind: String, CaseIterable, Sendable {
     case port_scan, host_sweep, udp_scan, ping_sweep, slow_scan, suspicious_outbound, unusual_protocol, beacon, dns_tunnel, dga, brute_force
 

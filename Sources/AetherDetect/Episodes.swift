@@ -1,7 +1,7 @@
 import AetherCore
 
 /// How serious an alert is (`AlertKind` is in AetherCore, beside `Alert`).
-public enum Severity: String, Sendable { case low, medium, high }
+public typealias Severity = AlertSeverity
 
 /// What identifies an episode: one alert per (kind, source, target) for the whole run.
 struct EpisodeKey: Hashable {

@@ -33,12 +33,12 @@ public struct Report {
         let stats = try store.stats()
         let all = try loadAlerts()
         // The most severe first when there are too many to list.
-        let rank = ["critical": -1, "high": 0, "medium": 1, "low": 2]
+        let rank = { (a: ReportAlert) in a.alert.alertSeverity?.rank ?? AlertSeverity.allCases.count }
         let alerts =
             all.count <= Self.listedAlerts
             ? all
             : Array(
-                all.sorted { (rank[$0.alert.severity] ?? 3, $0.alert.start) < (rank[$1.alert.severity] ?? 3, $1.alert.start) }
+                all.sorted { (rank($0), $0.alert.start) < (rank($1), $1.alert.start) }
                     .prefix(Self.listedAlerts)
             ).sorted { ($0.alert.start, $0.alert.id) < ($1.alert.start, $1.alert.id) }
         let more = all.count - alerts.count
@@ -168,15 +168,15 @@ public struct Report {
                 : "No detector fired on \(s.packets - s.undecoded) decoded packets; \(s.undecoded) could not be decoded and were not seen."
             return E.el("p", [("class", "verdict ok")], text: text)
         }
-        var bySeverity: [String: Int] = [:]
+        var bySeverity: [AlertSeverity: Int] = [:]
         var kinds: [String: Set<String>] = [:]
         var counts: [String: Int] = [:]
         for a in alerts {
-            bySeverity[a.alert.severity, default: 0] += 1
+            if let severity = a.alert.alertSeverity { bySeverity[severity, default: 0] += 1 }
             kinds[a.alert.src.description, default: []].insert(a.alert.kind)
             counts[a.alert.src.description, default: 0] += 1
         }
-        let sev: [(String, Int)] = ["critical", "high", "medium", "low"].compactMap { k in bySeverity[k].map { (k, $0) } }
+        let sev: [(String, Int)] = AlertSeverity.allCases.compactMap { k in bySeverity[k].map { (k.rawValue, $0) } }
         let hostOrder: [String] = counts.keys.sorted { (counts[$0]!, $1) > (counts[$1]!, $0) }
         var hostRows: [[Node]] = []
         for h in hostOrder {
