@@ -1,6 +1,8 @@
 /// Every threshold the detectors use, with documented defaults. An analyst overrides any of
 /// them from a rules file of `key = value` lines (`aether rules` prints this list).
 public struct DetectorConfig: Sendable {
+    /// Indicators to match (`--intel`); nil: none given.
+    public var intel: IntelSet?
     public var internalNetworks: [IPNetwork] = [
         "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
         "169.254.0.0/16", "127.0.0.0/8", "fc00::/7", "fe80::/10", "::1/128",

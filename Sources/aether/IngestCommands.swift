@@ -12,10 +12,10 @@ import Foundation
 #endif
 
 func runIngest(
-    _ inputs: [String], db: String, filter: String?, rules: String? = nil, internal nets: String? = nil, detect: Bool = true,
+    _ inputs: [String], db: String, filter: String?, rules: String? = nil, internal nets: String? = nil, intel: [String] = [], detect: Bool = true,
     threads: Int = Pipeline.defaultThreads
 ) throws -> Store {
-    let config = try loadRules(rules, internal: nets)
+    let config = try loadRules(rules, internal: nets, intel: intel)
     try checkInputs(inputs)
     let store = try openStore(db, readOnly: false)
     let pipeline: Pipeline
@@ -59,12 +59,13 @@ struct Ingest: ParsableCommand {
     var db: String { store.db }
     @Option(help: "BPF filter applied while reading") var filter: String?
     @Option(help: "detector settings file (see aether rules)") var rules: String?
+    @OptionGroup var intel: IntelOption
     @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
     @Flag(name: .customLong("no-detect"), help: "store only; run no detectors") var noDetect = false
     @OptionGroup var threading: ThreadOptions
 
     func run() throws {
-        _ = try runIngest(inputs, db: db, filter: filter, rules: rules, internal: `internal`, detect: !noDetect, threads: threading.threads)
+        _ = try runIngest(inputs, db: db, filter: filter, rules: rules, internal: `internal`, intel: intel.files, detect: !noDetect, threads: threading.threads)
     }
 }
 
@@ -75,6 +76,7 @@ struct Analyze: ParsableCommand {
     @Option(help: "HTML report to write (default: reports/NAME.html)") var report: String?
     @Option(help: "BPF filter applied while reading") var filter: String?
     @Option(help: "detector settings file (see aether rules)") var rules: String?
+    @OptionGroup var intel: IntelOption
     @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
     @Flag(help: "replace an existing report file") var force = false
     @OptionGroup var threading: ThreadOptions
@@ -90,7 +92,9 @@ struct Analyze: ParsableCommand {
         }
         if db == nil || report == nil { mkdir("reports", 0o755) }
         var failed: Error?
-        do { _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules, internal: `internal`, threads: threading.threads) } catch let e as ExitCode
+        do {
+            _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules, internal: `internal`, intel: intel.files, threads: threading.threads)
+        } catch let e as ExitCode
             where e.rawValue == 1
         {
             failed = e

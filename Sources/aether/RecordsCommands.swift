@@ -29,6 +29,7 @@ struct ShardCommand: ParsableCommand {
             """) var stream = false
     @Option(help: "with --stream: folder for each file's scratch store (default: TMPDIR or /tmp)") var work: String?
     @Option(help: "detector settings file (see aether rules)") var rules: String?
+    @OptionGroup var intel: IntelOption
     @Option(help: "internal networks, comma-separated") var `internal`: String?
     @OptionGroup var threading: ThreadOptions
 
@@ -41,7 +42,7 @@ struct ShardCommand: ParsableCommand {
     }
 
     func run() throws {
-        let config = try loadRules(rules, internal: `internal`)
+        let config = try loadRules(rules, internal: `internal`, intel: intel.files)
         guard stream else {
             let summary = try shard(input!, index: index!, into: out, config: config, events: nil)
             print(summary)
@@ -189,10 +190,11 @@ struct DetectCommand: ParsableCommand {
     @Option(help: "alerts file to create (JSON Lines)") var alerts: String
     @Option(help: "connections file to create (JSON Lines, conn.log keys)") var conn: String?
     @Option(help: "detector settings file (see aether rules)") var rules: String?
+    @OptionGroup var intel: IntelOption
     @Option(help: "internal networks, comma-separated") var `internal`: String?
 
     func run() throws {
-        let config = try loadRules(rules, internal: `internal`)
+        let config = try loadRules(rules, internal: `internal`, intel: intel.files)
         let join = FragmentJoin()
         if let cuts {
             var n = 0

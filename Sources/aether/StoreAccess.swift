@@ -38,14 +38,35 @@ func readText(_ path: String) -> String? {
     return String(decoding: bytes, as: UTF8.self)
 }
 
-/// Rules from a file, with `--internal` applied: given networks turn inference off.
-func loadRules(_ path: String?, internal nets: String?) throws -> DetectorConfig {
+/// Rules from a file, with `--internal` applied (given networks turn inference off) and the
+/// `--intel` files loaded (their bad lines reported on stderr, one each, and skipped).
+func loadRules(_ path: String?, internal nets: String?, intel: [String] = []) throws -> DetectorConfig {
     var c = try loadRules(path)
     if let nets {
         do { try c.set("internal_networks", nets, line: 0) } catch let e as ConfigError { throw BadInput(message: "--internal: \(e.message)") }
         c.internalExplicit = true
     }
+    if !intel.isEmpty {
+        let set = IntelSet()
+        for file in intel {
+            do { try set.load(file) } catch let e as RecordInputError { throw BadInput(message: "--intel: \(e.message)") }
+        }
+        for p in set.problems.prefix(20) { fputs("aether: intel: \(VisibleText.of(p)) (skipped)\n", stderr) }
+        if set.problems.count > 20 { fputs("aether: intel: \(set.problems.count - 20) more lines skipped\n", stderr) }
+        fputs("aether: intel: \(set.entries.count) indicators from \(intel.count) file(s)\n", stderr)
+        c.intel = set
+    }
     return c
+}
+
+/// `--intel`, shared by every command that runs the detectors.
+struct IntelOption: ParsableArguments {
+    @Option(
+        name: .customLong("intel"),
+        help:
+            "indicators to match (repeatable): a Zeek intel file (#fields indicator, indicator_type, meta.source, meta.desc) or a list of addresses, networks and domains"
+    )
+    var files: [String] = []
 }
 
 /// Every input is a regular file or a folder; checked before a store is created.

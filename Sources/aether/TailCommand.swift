@@ -46,6 +46,7 @@ struct Tail: ParsableCommand {
     }
     @Option(help: "BPF filter") var filter: String?
     @Option(help: "detector settings file") var rules: String?
+    @OptionGroup var intel: IntelOption
     @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
     @Option(name: .customLong("buffer-mb"), help: "kernel capture buffer in MB") var bufferMB = 32
     @OptionGroup var threading: ThreadOptions
@@ -131,7 +132,7 @@ struct Tail: ParsableCommand {
         if let replay {
             do { try EvidenceFiles.checkInput(replay) } catch let e as FileRefusal { throw BadInput(message: e.message) }
         }
-        let config = try loadRules(rules, internal: `internal`)
+        let config = try loadRules(rules, internal: `internal`, intel: intel.files)
         let store = try openStore(dbPath, readOnly: false)
         let source: LiveSource
         var captureFilter = filter

@@ -1,0 +1,73 @@
+import AetherCore
+import AetherDecode
+import AetherFlows
+
+/// intel_match: the capture touched an indicator the responder gave (`--intel`, `IntelSet`).
+/// Observations: each connection's two addresses when it opens; each DNS question's name, and
+/// each answer's name or address; each TLS ClientHello's server name. One alert per source,
+/// counterpart and indicator, grown by every further sighting (its count, connections and last
+/// time); the evidence names the indicator, its type, where it was seen, the value seen, and
+/// the intel file's source and description.
+final class IntelDetector: Detector {
+    let intel: IntelSet
+    let events: Set<DetectorEvent.Kind> = [.opened, .dns, .tlsHello]
+
+    init(_ intel: IntelSet) { self.intel = intel }
+
+    func handle(_ event: DetectorEvent, _ ctx: DetectionContext) {
+        switch event {
+        case .opened(let c, _, let t):
+            if let e = intel.match(c.respAddress) {
+                sighting(
+                    e, src: c.origAddress, target: c.respAddress, seenIn: "conn.resp_h", value: c.respAddress.description, proto: c, time: t, flow: c.id, ctx)
+            }
+            if let e = intel.match(c.origAddress) {
+                sighting(
+                    e, src: c.origAddress, target: c.respAddress, seenIn: "conn.orig_h", value: c.origAddress.description, proto: c, time: t, flow: c.id, ctx)
+            }
+        case .dns(let m, let src, let dst, let flow, let t):
+            // The asking host is the source whichever way the message went.
+            let (client, server) = m.isResponse ? (dst, src) : (src, dst)
+            if !m.name.isEmpty, let e = intel.match(domain: m.name) {
+                sighting(e, src: client, target: server, seenIn: "dns.query", value: m.name, proto: nil, time: t, flow: flow, ctx)
+            }
+            for answer in m.answers where !answer.data.isEmpty {
+                let hit: IntelSet.Entry?
+                if let a = IPAddress(answer.data) { hit = intel.match(a) } else { hit = intel.match(domain: answer.data) }
+                if let e = hit { sighting(e, src: client, target: server, seenIn: "dns.answer", value: answer.data, proto: nil, time: t, flow: flow, ctx) }
+            }
+        case .tlsHello(let flow, let client, let name):
+            if let name, !name.isEmpty, let e = intel.match(domain: name) {
+                sighting(e, src: client, target: nil, seenIn: "tls.sni", value: name, proto: nil, time: ctx.now, flow: flow, ctx)
+            }
+        default:
+            return
+        }
+    }
+
+    private func sighting(
+        _ e: IntelSet.Entry, src: IPAddress, target: IPAddress?, seenIn: String, value: String, proto c: Connection?, time: Int64, flow: Int64,
+        _ ctx: DetectionContext
+    ) {
+        let book = ctx.book
+        let key = EpisodeKey(.intel_match, src, target: target ?? .zero, name: e.kind.rawValue + "\t" + e.indicator)
+        if let i = book[key] {
+            book.update(i) { a in
+                a.end = max(a.end, time)
+                Evidence.add(&a, "sightings", 1)
+            }
+            if flow != 0 { book.addFlow(i, flow) }
+            return
+        }
+        let proto = c.map { IPProto.name($0.proto) } ?? (seenIn.hasPrefix("dns") ? "dns" : "tls")
+        var a = Alert(kind: AlertKind.intel_match.rawValue, severity: "high", src: src, dst: target, proto: proto, start: time)
+        a.end = time
+        if let c, c.respPort != 0 { a.ports = [c.respPort]; a.portCount = 1 }
+        a.evidence = [
+            ("indicator", .string(e.indicator)), ("indicator_type", .string(e.kind.rawValue)), ("seen_in", .string(seenIn)),
+            ("value", .string(value)), ("source", .string(e.source)), ("desc", .string(e.desc)), ("sightings", .int(1)),
+        ]
+        if flow != 0 { a.flows = [flow] }
+        book.open(key, a, why: [("indicator", .string(e.indicator)), ("seen_in", .string(seenIn))])
+    }
+}

@@ -1,0 +1,78 @@
+import AetherCore
+import Foundation
+import XCTest
+
+/// `--intel`: Zeek intel files and plain lists, bad lines reported by number, and the
+/// `intel_match` alerts a recorded capture gives.
+final class IntelTests: XCTestCase {
+    func load(_ text: String) throws -> IntelSet {
+        let tmp = TempDir()
+        let path = tmp.path("intel.dat")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let set = IntelSet()
+        try set.load(path)
+        return set
+    }
+
+    func testZeekIntelFile() throws {
+        let s = try load(
+            "#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n" + "198.51.100.7\tIntel::ADDR\tfeed\tc2\n"
+                + "203.0.113.0/24\tIntel::SUBNET\tfeed\tnet\n" + "203.0.113.128/25\tIntel::SUBNET\tfeed\tnarrower\n"
+                + "Evil.Example.\tIntel::DOMAIN\tcase-7\t-\n" + "2001:db8::/32\tIntel::SUBNET\tfeed\tv6\n"
+                + "EXAMPLE.net/path?q=1\tIntel::URL\tfeed\turl\n" + "t13d1516h2_8daaf6152771_e5627efa2ab1\tIntel::JA4\tfeed\tja4\n"
+                + "not-an-address\tIntel::ADDR\tfeed\tbad\n" + "x\tIntel::WHAT\tfeed\tbad\n" + "only-one-column\n")
+        XCTAssertEqual(s.entries.count, 7)
+        XCTAssertEqual(s.problems.count, 3, "\(s.problems)")
+        XCTAssertTrue(s.problems[0].hasSuffix("line 9: not an address: not-an-address"), s.problems[0])
+        XCTAssertTrue(s.problems[1].contains("line 10: unknown indicator_type"), s.problems[1])
+        XCTAssertTrue(s.problems[2].contains("line 11: fewer columns"), s.problems[2])
+        XCTAssertEqual(s.match(IPAddress("198.51.100.7")!)?.desc, "c2")
+        XCTAssertNil(s.match(IPAddress("198.51.100.8")!))
+        XCTAssertEqual(s.match(IPAddress("203.0.113.200")!)?.desc, "narrower", "the longest network holding it")
+        XCTAssertEqual(s.match(IPAddress("203.0.113.5")!)?.desc, "net")
+        XCTAssertEqual(s.match(IPAddress("2001:db8:1::9")!)?.desc, "v6")
+        XCTAssertEqual(s.match(domain: "a.b.evil.example")?.indicator, "Evil.Example.", "a domain matches its subdomains")
+        XCTAssertEqual(s.match(domain: "EVIL.example")?.source, "case-7")
+        XCTAssertEqual(s.match(domain: "evil.example")?.desc, "", "- is no description")
+        XCTAssertNil(s.match(domain: "notevil.example"))
+        XCTAssertNotNil(s.match("http://example.net/path?q=1", as: .url))
+        XCTAssertNotNil(s.match("t13d1516h2_8daaf6152771_e5627efa2ab1", as: .ja4))
+    }
+
+    func testPlainList() throws {
+        let s = try load("# a colleague's list\n10.9.8.7\n192.0.2.0/28\n\nbad.example\n")
+        XCTAssertEqual(s.entries.map(\.kind), [.addr, .subnet, .domain])
+        XCTAssertNotNil(s.match(IPAddress("192.0.2.3")!))
+        XCTAssertNotNil(s.match(domain: "www.bad.example"))
+    }
+
+    /// A recorded DGA run: its resolver, one of its names and an answer's name each match, with
+    /// the file's source and description in the evidence; a bad line is reported and skipped.
+    func testAnalyzeReportsIntelMatches() throws {
+        let tmp = TempDir()
+        let intel = tmp.path("intel.dat")
+        try
+            ("#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n" + "10.70.0.20\tIntel::ADDR\tcase-9\tthe resolver\n"
+            + "tun.example\tIntel::DOMAIN\tcase-9\ttunnel zone\n" + "ikaa.us\tIntel::DOMAIN\tcase-9\tanswer name\n"
+            + "10.70.0.999\tIntel::ADDR\tcase-9\tbroken\n").write(toFile: intel, atomically: true, encoding: .utf8)
+        let db = tmp.path("s.sqlite")
+        let r = try runTool(aetherBinary, ["analyze", "Fixtures/attacks/dga-nxdomain.pcap", "--db", db, "--report", tmp.path("r.html"), "--intel", intel])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.err.contains("intel.dat: line 5: not an address: 10.70.0.999 (skipped)"), r.err)
+        XCTAssertTrue(r.err.contains("3 indicators from 1 file(s)"), r.err)
+        let out = try runTool(aetherBinary, ["alerts", "--db", db, "--json"])
+        let alerts = try JSONSerialization.jsonObject(with: Data(out.out.utf8)) as! [[String: Any]]
+        let intelAlerts = alerts.filter { $0["kind"] as? String == "intel_match" }
+        let seen = Set(
+            intelAlerts.compactMap { a -> String? in
+                guard let e = a["evidence"] as? [String: Any] else { return nil }
+                return "\(e["indicator"] ?? "") \(e["seen_in"] ?? "") \(e["source"] ?? "")"
+            })
+        XCTAssertTrue(seen.contains("10.70.0.20 conn.resp_h case-9"), "\(seen)")
+        XCTAssertTrue(seen.contains("tun.example dns.query case-9"), "\(seen)")
+        XCTAssertTrue(seen.contains("ikaa.us dns.answer case-9"), "\(seen)")
+        XCTAssertTrue(alerts.contains { $0["kind"] as? String == "dga" }, "the other detectors still run")
+        let report = try String(contentsOfFile: tmp.path("r.html"), encoding: .utf8)
+        XCTAssertTrue(report.contains("intel_match"), "the report lists the matches")
+    }
+}
