@@ -367,9 +367,12 @@ benign ftp-logins 60 bash -c 'for i in $(seq 1 15); do curl -s -o /dev/null --us
 benign tls-cdn-sessions 60 bash -c 'for i in $(seq 1 80); do curl -sk -o /dev/null https://203.0.113.21/asset$i; sleep 0.$((RANDOM % 9)); done'
 benign lan-chatter 40 $H chatter 10.70.0.10 30
 # One connection kept up by TCP keep-alive probes every 2 s, stretched 200 times (400 s gaps,
-# past the 5-minute TCP idle timeout: the connection table cuts it into many pieces).
+# past the 5-minute TCP idle timeout: the connection table cuts it into many pieces). Not a
+# beacon; a long connection (RITA's), reported once whole across its pieces.
 capture_start long-keepalive host 10.70.0.20 and port 7
+t0=$(now)
 ra $H keepalive_idle 10.70.0.20 7 30 || true
+truth long-keepalive long_connection 10.70.0.10 10.70.0.20 7 "$t0" "$(now)"
 capture_stop long-keepalive 200
 fi
 

@@ -75,7 +75,7 @@ extension Alert {
 
 public enum AlertKind: String, CaseIterable, Sendable {
     case port_scan, host_sweep, udp_scan, ping_sweep, slow_scan, suspicious_outbound, unusual_protocol, beacon, dns_tunnel, dga, brute_force
-    case intel_match
+    case intel_match, long_connection
 
     /// Its place in `allCases` (a cheap hash input).
     public var index: Int { Self.allCases.firstIndex(of: self)! }
@@ -91,6 +91,7 @@ public enum AlertKind: String, CaseIterable, Sendable {
         case .dga: return "T1568.002"  // Dynamic Resolution: Domain Generation Algorithms
         case .brute_force: return "T1110"  // Brute Force
         case .intel_match: return ""  // a known indicator, not a technique
+        case .long_connection: return "T1071"  // Application Layer Protocol (C2 and exfiltration channels kept open)
         }
     }
 }

@@ -52,6 +52,8 @@ public struct DetectorConfig: Sendable {
     public var bruteWindow: Int64 = 600
     public var bruteMaxDuration: Double = 30
     public var bruteMaxBytes = 4096
+    // Long connections: RITA's tiers, in seconds.
+    public var longTiers: [Int64] = [3600, 14400, 28800, 43200]
     /// Per-detector allow-lists: sources (or destinations) never reported.
     public var allowSources: [IPNetwork] = []
     public var allowDestinations: [IPNetwork] = []

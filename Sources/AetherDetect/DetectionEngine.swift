@@ -24,7 +24,7 @@ public final class DetectionEngine {
         context = DetectionContext(config: config, book: book)
         // The detector families, in the order they see each event: scans first, so that the
         // outbound detector can tell a scan's probes from sessions of their own.
-        var all: [Detector] = [ScanDetector(), OutboundDetector(), BruteForceDetector(), BeaconDetector(), DNSDetector()]
+        var all: [Detector] = [ScanDetector(), OutboundDetector(), BruteForceDetector(), BeaconDetector(), DNSDetector(), LongConnectionDetector()]
         if let intel = config.intel, !intel.isEmpty { all.append(IntelDetector(intel)) }
         routes = DetectorEvent.Kind.allCases.map { k in all.filter { $0.events.contains(k) } }
     }

@@ -6,7 +6,7 @@ import AetherCore
 extension DetectorConfig {
     public static let registry: [Setting] =
         [scope] + ScanDetector.settings + OutboundDetector.settings + BeaconDetector.settings + DNSDetector.settings + BruteForceDetector.settings
-        + allowLists
+        + LongConnectionDetector.settings + allowLists
 
     /// The engine's: which side is monitored.
     static let scope = Setting(
