@@ -16,7 +16,7 @@ final class LongConnectionDetector: Detector {
         var start: Int64; var end: Int64; var closed: Bool; var src: IPAddress; var dst: IPAddress; var port: UInt16; var flows: [Int64]; var bytes: UInt64
     }
     private var chains: [PairKey: Chain] = [:]
-    static let maxChains = 200_000
+    static let maxChains = 100_000
 
     let events: Set<DetectorEvent.Kind> = [.finished]
 
@@ -36,7 +36,8 @@ final class LongConnectionDetector: Detector {
                 chain.flows = prior.flows.count < 1000 ? prior.flows + [c.id] : prior.flows
                 chain.bytes += prior.bytes
             }
-            if !ended {
+            // An unanswered attempt (a flood's SYNs) continues nothing worth keeping.
+            if !ended && c.respPackets > 0 {
                 if chains.count >= Self.maxChains { chains = chains.filter { $0.value.end - $0.value.start >= firstTier * 1_000_000_000 / 2 } }
                 chains[key] = chain
             }
