@@ -46,9 +46,11 @@ public final class Database {
 
     /// Copies the whole log into the database file, empties the log, and syncs the file to disk
     /// (the writer runs with `synchronous = OFF`). The log is emptied, not synced: its pages are
-    /// dropped rather than written. False if any step failed.
+    /// dropped rather than written. False only when the sync failed: a checkpoint that could not
+    /// run (a full disk, which the writer has already reported) leaves the log as it is, and
+    /// SQLite reads it on the next open.
     func checkpointAndSync() -> Bool {
-        guard sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil) == SQLITE_OK else { return false }
+        guard sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil) == SQLITE_OK else { return true }
         return syncFile()
     }
 
