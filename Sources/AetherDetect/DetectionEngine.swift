@@ -81,6 +81,14 @@ public final class DetectionEngine {
     /// A TLS ClientHello on a connection, with its server name.
     public func tlsHello(flow: Int64, client: IPAddress, serverName: String?) { send(.tlsHello(flow: flow, client: client, serverName: serverName)) }
 
+    /// Whether any detector takes HTTP requests (the application layer sends none otherwise).
+    public var wantsHTTP: Bool { !routes[DetectorEvent.Kind.http.rawValue].isEmpty }
+
+    public func http(host: String, uri: String, client: IPAddress, server: IPAddress, flow: Int64, time: Int64) {
+        if time > context.now { context.now = time }
+        send(.http(host: host, uri: uri, client: client, server: server, flow: flow, time: time))
+    }
+
     // MARK: output
 
     /// Alerts opened or grown since the last call, with whether each is new to the caller.

@@ -12,7 +12,7 @@ struct Opening {
 /// connection and each DNS message. A detector never reads the connection table's state.
 enum DetectorEvent {
     /// The event kinds, for dispatching each event only to the detectors that take it.
-    enum Kind: Int, CaseIterable { case opened, answered, refused, refusedByICMP, burst, finished, ipPacket, arp, tlsHello, dns, dnsServer }
+    enum Kind: Int, CaseIterable { case opened, answered, refused, refusedByICMP, burst, finished, ipPacket, arp, tlsHello, dns, dnsServer, http }
 
     var kind: Kind {
         switch self {
@@ -27,6 +27,7 @@ enum DetectorEvent {
         case .tlsHello: return .tlsHello
         case .dns: return .dns
         case .dnsServer: return .dnsServer
+        case .http: return .http
         }
     }
 
@@ -52,6 +53,8 @@ enum DetectorEvent {
     case dns(DNSMessage, src: IPAddress, dst: IPAddress, flow: Int64, time: Int64)
     /// Records only: this host was asked a DNS question (in another host's partition).
     case dnsServer(IPAddress)
+    /// An HTTP request head on the connection `flow` (sent only while a detector takes it).
+    case http(host: String, uri: String, client: IPAddress, server: IPAddress, flow: Int64, time: Int64)
 }
 
 /// One detector family. Adding a detector is a type that implements this, its settings in

@@ -106,6 +106,12 @@ public final class EventRecorder {
             // The server's own partition must learn that it is asked (a resolver forwarding its
             // clients' questions is not the one asking).
             if !m.isResponse { write(host: dst, now: now, kind: "dnsserver", [("s", .string(dst.description))]) }
+        case .http(let name, let uri, let client, let server, let flow, let t):
+            host = client
+            o = [
+                ("at", .int(t)), ("fid", .int(flow)), ("s", .string(client.description)), ("d", .string(server.description)), ("ho", .string(name)),
+                ("u", .string(uri)),
+            ]
         case .dnsServer:
             return
         }
@@ -116,7 +122,7 @@ public final class EventRecorder {
         case .finished(let c):
             connection = c.id
             key = CutContinuation.key(c)
-        case .tlsHello(let flow, _, _): connection = flow
+        case .tlsHello(let flow, _, _), .http(_, _, _, _, let flow, _): connection = flow
         default: break
         }
         let start = write(host: host, now: now, kind: Self.name(e.kind), o, connection: connection, key: key)

@@ -138,6 +138,11 @@ public final class EventReplay {
         case "dns":
             guard let m = record["m"] else { throw r.fail("'dns' without a message") }
             engine.send(.dns(try r.dns(m), src: try r.address("s"), dst: try r.address("d"), flow: try flow("fid"), time: try r.time("at")))
+        case "http":
+            engine.send(
+                .http(
+                    host: record["ho"]?.string ?? "", uri: record["u"]?.string ?? "", client: try r.address("s"), server: try r.address("d"),
+                    flow: try flow("fid"), time: try r.time("at")))
         case "dnsserver":
             engine.send(.dnsServer(try r.address("s")))
         default:

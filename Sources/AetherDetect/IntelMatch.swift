@@ -4,15 +4,19 @@ import AetherFlows
 
 /// intel_match: the capture touched an indicator the responder gave (`--intel`, `IntelSet`).
 /// Observations: each connection's two addresses when it opens; each DNS question's name, and
-/// each answer's name or address; each TLS ClientHello's server name. One alert per source,
+/// each answer's name or address; each TLS ClientHello's server name; each HTTP request's Host
+/// (a domain) and URL (host and path, as Zeek's `Intel::URL` has them). One alert per source,
 /// counterpart and indicator, grown by every further sighting (its count, connections and last
 /// time); the evidence names the indicator, its type, where it was seen, the value seen, and
 /// the intel file's source and description.
 final class IntelDetector: Detector {
     let intel: IntelSet
-    let events: Set<DetectorEvent.Kind> = [.opened, .dns, .tlsHello]
+    let events: Set<DetectorEvent.Kind>
 
-    init(_ intel: IntelSet) { self.intel = intel }
+    init(_ intel: IntelSet) {
+        self.intel = intel
+        events = intel.has(.domain) || intel.has(.url) ? [.opened, .dns, .tlsHello, .http] : [.opened, .dns, .tlsHello]
+    }
 
     func handle(_ event: DetectorEvent, _ ctx: DetectionContext) {
         switch event {
@@ -40,6 +44,14 @@ final class IntelDetector: Detector {
             if let name, !name.isEmpty, let e = intel.match(domain: name) {
                 sighting(e, src: client, target: nil, seenIn: "tls.sni", value: name, proto: nil, time: ctx.now, flow: flow, ctx)
             }
+        case .http(let host, let uri, let client, let server, let flow, let t):
+            let name = host.split(separator: ":", maxSplits: 1).first.map(String.init) ?? host
+            if !name.isEmpty, let e = intel.match(domain: name) {
+                sighting(e, src: client, target: server, seenIn: "http.host", value: host, proto: nil, time: t, flow: flow, ctx)
+            }
+            if !host.isEmpty, let e = intel.match(host + uri, as: .url) {
+                sighting(e, src: client, target: server, seenIn: "http.url", value: host + uri, proto: nil, time: t, flow: flow, ctx)
+            }
         default:
             return
         }
@@ -59,7 +71,7 @@ final class IntelDetector: Detector {
             if flow != 0 { book.addFlow(i, flow) }
             return
         }
-        let proto = c.map { IPProto.name($0.proto) } ?? (seenIn.hasPrefix("dns") ? "dns" : "tls")
+        let proto = c.map { IPProto.name($0.proto) } ?? String(seenIn.prefix { $0 != "." })
         var a = Alert(kind: AlertKind.intel_match.rawValue, severity: "high", src: src, dst: target, proto: proto, start: time)
         a.end = time
         if let c, c.respPort != 0 { a.ports = [c.respPort]; a.portCount = 1 }

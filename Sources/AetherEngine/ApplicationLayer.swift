@@ -134,6 +134,9 @@ final class ApplicationLayer {
         } else if HTTPParser.mayBeRequest(first) {
             if HTTPParser.startsWithMethod(p), let req = HTTPParser.parseRequest(p) {
                 pendingHTTP[flowID] = httpRows.count
+                if trusted, let d = detector, d.wantsHTTP {
+                    d.http(host: req.host ?? "", uri: req.uri, client: l.src, server: l.dst, flow: flowID, time: timestamp)
+                }
                 httpRows.append(
                     HTTPRow(
                         ts: timestamp, flowID: flowID, method: req.method, host: req.host, uri: req.uri,

@@ -75,4 +75,28 @@ final class IntelTests: XCTestCase {
         let report = try String(contentsOfFile: tmp.path("r.html"), encoding: .utf8)
         XCTAssertTrue(report.contains("intel_match"), "the report lists the matches")
     }
+
+    /// A recorded HTTP beacon: its Host as a domain and one request's URL (Zeek's form: no
+    /// scheme) each match, over the request heads; the same run without --intel sends no HTTP
+    /// events at all (nothing to match).
+    func testHTTPHostAndURL() throws {
+        let tmp = TempDir()
+        let intel = tmp.path("intel.dat")
+        try
+            ("#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n" + "updates.example\tIntel::DOMAIN\tcase-3\thost\n"
+            + "http://updates.example/beacon?id=0\tIntel::URL\tcase-3\turl\n").write(toFile: intel, atomically: true, encoding: .utf8)
+        let db = tmp.path("s.sqlite")
+        let r = try runTool(aetherBinary, ["ingest", "Fixtures/attacks/beacon-http-30s.pcap", "--db", db, "--intel", intel])
+        XCTAssertEqual(r.status, 0, r.err)
+        let out = try runTool(aetherBinary, ["alerts", "--db", db, "--json"])
+        let alerts = try JSONSerialization.jsonObject(with: Data(out.out.utf8)) as! [[String: Any]]
+        let seen = Dictionary(
+            alerts.filter { $0["kind"] as? String == "intel_match" }.compactMap { a -> (String, Int)? in
+                guard let e = a["evidence"] as? [String: Any], let w = e["seen_in"] as? String else { return nil }
+                return (w, e["sightings"] as? Int ?? 0)
+            }, uniquingKeysWith: +)
+        XCTAssertEqual(seen["http.host"], 40, "every request's Host: \(seen)")
+        XCTAssertEqual(seen["http.url"], 1, "the one request with that URL: \(seen)")
+        XCTAssertTrue(alerts.contains { $0["kind"] as? String == "beacon" }, "the beacon is still found")
+    }
 }
