@@ -17,6 +17,9 @@ public struct IngestOptions: Sendable {
     public var rules = DetectorConfig()
     /// The first connection id (a Spark shard's ids must not meet another shard's).
     public var firstFlowID: Int64 = 1
+    /// Keep the packets' columns (what `carve` reads back). A Spark shard's scratch store is
+    /// read only for its records and counts, and skips them.
+    public var storePackets = true
     /// Threads for the stages after the read (the digest always has its own): 1 runs decode,
     /// connections, detectors and the store on one thread; 2 takes column encoding and
     /// compression off it (the reader thread does them while it is ahead) and WAL checkpoints
@@ -79,6 +82,7 @@ public final class Pipeline {
     public let detector: DetectionEngine?
     // The hot path reads these rather than unwrapping the optional per packet.
     private let detecting: Bool
+    private let storePackets: Bool
     private unowned(unsafe) let detectorRef: DetectionEngine
     private let idleDetector = DetectionEngine()
     private var finishedSeen = 0
@@ -101,6 +105,7 @@ public final class Pipeline {
         let d = options.detect ? DetectionEngine(config: options.rules, firstAlertID: try store.nextAlertID()) : nil
         detector = d
         detecting = d != nil
+        storePackets = options.storePackets
         detectorRef = d ?? idleDetector
         application = ApplicationLayer(connections: connections, detector: d)
         conversations.preload(try store.conversationKeys())
@@ -210,7 +215,7 @@ public final class Pipeline {
         }
         application.observe(packet, meta, meta.hasInner ? meta.inner : meta.outer, flowID: flowID)
         addSeries(meta)
-        try store.append(meta, flowID: flowID, sequence: sequence, captureID: captureID)
+        if storePackets { try store.append(meta, flowID: flowID, sequence: sequence, captureID: captureID) }
         sequence += 1
     }
 

@@ -83,6 +83,7 @@ struct ShardCommand: ParsableCommand {
         let store = try openStore(out + "/shard.sqlite", readOnly: false)
         var options = IngestOptions(detect: true, rules: config)
         options.firstFlowID = Int64(index + 1) << 32
+        options.storePackets = false
         options.threads = threading.threads
         let pipeline: Pipeline
         do { pipeline = try Pipeline(store: store, options: options) } catch let e as CaptureError { throw BadInput(message: e.description) }
