@@ -14,6 +14,13 @@ public struct IPAddress: Hashable, Comparable, Sendable {
     }
 
     @inlinable public var isV4: Bool { hi == 0 && (lo >> 32) == 0xFFFF }
+
+    /// The address with all but its first `prefix` bits (of the 128-bit form) cleared.
+    @inlinable public func masked(toPrefix prefix: Int) -> IPAddress {
+        if prefix <= 0 { return .zero }
+        if prefix <= 64 { return IPAddress(hi: hi & (prefix == 64 ? ~0 : ~(UInt64.max >> UInt64(prefix))), lo: 0) }
+        return IPAddress(hi: hi, lo: lo & (prefix >= 128 ? ~0 : ~(UInt64.max >> UInt64(prefix - 64))))
+    }
     @inlinable public var v4Value: UInt32 { UInt32(truncatingIfNeeded: lo) }
 
     /// Group, broadcast and link-scoped destinations: traffic to them stays on the local link
@@ -172,15 +179,7 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         prefix = full
     }
 
-    public func contains(_ a: IPAddress) -> Bool {
-        if prefix == 0 { return true }
-        if prefix <= 64 {
-            let m: UInt64 = prefix == 64 ? ~0 : ~(UInt64.max >> UInt64(prefix))
-            return (a.hi & m) == (base.hi & m)
-        }
-        let m: UInt64 = prefix == 128 ? ~0 : ~(UInt64.max >> UInt64(prefix - 64))
-        return a.hi == base.hi && (a.lo & m) == (base.lo & m)
-    }
+    public func contains(_ a: IPAddress) -> Bool { a.masked(toPrefix: prefix) == base.masked(toPrefix: prefix) }
 
     public var description: String { "\(base)/\(base.isV4 ? prefix - 96 : prefix)" }
 }

@@ -87,7 +87,7 @@ public final class IntelSet: @unchecked Sendable {
             addresses[a] = addresses[a] ?? index
         case .subnet:
             guard let n = IPNetwork(indicator) else { return bad(path, line, "not a network: \(VisibleText.of(indicator))") }
-            let masked = Self.mask(n.base, n.prefix)
+            let masked = n.base.masked(toPrefix: n.prefix)
             if networks[n.prefix] == nil {
                 networks[n.prefix] = [:]
                 prefixes = networks.keys.sorted(by: >)
@@ -119,21 +119,11 @@ public final class IntelSet: @unchecked Sendable {
         }
     }
 
-    static func mask(_ a: IPAddress, _ prefix: Int) -> IPAddress {
-        if prefix <= 0 { return .zero }
-        if prefix <= 64 {
-            let m: UInt64 = prefix == 64 ? ~0 : ~(UInt64.max >> UInt64(prefix))
-            return IPAddress(hi: a.hi & m, lo: 0)
-        }
-        let m: UInt64 = prefix == 128 ? ~0 : ~(UInt64.max >> UInt64(prefix - 64))
-        return IPAddress(hi: a.hi, lo: a.lo & m)
-    }
-
     /// The indicator an address matches: itself, or the longest network holding it.
     public func match(_ a: IPAddress) -> Entry? {
         if let i = addresses[a] { return entries[i] }
         for p in prefixes {
-            if let i = networks[p]?[Self.mask(a, p)] { return entries[i] }
+            if let i = networks[p]?[a.masked(toPrefix: p)] { return entries[i] }
         }
         return nil
     }

@@ -11,10 +11,8 @@ public enum CutContinuation {
 
     /// The direction-free 5-tuple both sides of a pair share (`k` in `finished` records).
     public static func key(_ c: Connection) -> String {
-        let a = (c.origAddress.description, c.origPort)
-        let b = (c.respAddress.description, c.respPort)
-        let (lo, hi) = a <= b ? (a, b) : (b, a)
-        return "\(c.proto)|\(lo.0)|\(lo.1)|\(hi.0)|\(hi.1)"
+        let k = ConnectionKey(c.origAddress, c.origPort, c.respAddress, c.respPort, c.proto)
+        return "\(k.proto)|\(k.a)|\(k.ports >> 16)|\(k.b)|\(k.ports & 0xFFFF)"
     }
 
     /// Whether `head` (a fragment of the next file, whose first packet came `head.firstTime -

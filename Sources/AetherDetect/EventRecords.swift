@@ -49,6 +49,7 @@ public final class EventRecorder {
     func record(_ e: DetectorEvent, now: Int64) {
         var o: [(String, JSON)] = []
         let host: IPAddress
+        var key: String?
         switch e {
         case .opened(let c, let op, let t):
             host = c.origAddress
@@ -62,7 +63,8 @@ public final class EventRecorder {
         case .finished(let c):
             host = c.origAddress
             // `k`: where the Spark job pairs a cut connection with the next file's fragments.
-            o = [("c", Self.encode(c)), ("k", .string(CutContinuation.key(c)))]
+            key = CutContinuation.key(c)
+            o = [("c", Self.encode(c)), ("k", .string(key!))]
             if let to = cutTimeouts {
                 let timeout: Int64
                 switch c.idleClass {
@@ -116,12 +118,9 @@ public final class EventRecorder {
             return
         }
         var connection: Int64?
-        var key: String?
         switch e {
-        case .opened(let c, _, _), .answered(let c, _), .refused(let c, _), .burst(let c, _), .refusedByICMP(let c): connection = c.id
-        case .finished(let c):
+        case .opened(let c, _, _), .answered(let c, _), .refused(let c, _), .burst(let c, _), .refusedByICMP(let c), .finished(let c):
             connection = c.id
-            key = CutContinuation.key(c)
         case .tlsHello(let flow, _, _), .http(_, _, _, _, let flow, _): connection = flow
         default: break
         }

@@ -9,13 +9,13 @@ import AetherFlows
 /// 5-tuple as a piece that had not closed, continues it, however long the silence between them.
 /// Group, broadcast and link-scoped destinations and loopback are not connections of this kind.
 final class LongConnectionDetector: Detector {
-    struct PairKey: Hashable { var a: IPAddress; var b: IPAddress; var ap: UInt16; var bp: UInt16; var proto: UInt8 }
     /// A TCP connection's pieces so far: when it began, the last piece's end, whether that
     /// piece closed, and its pieces' ids (bounded).
     struct Chain {
         var start: Int64; var end: Int64; var closed: Bool; var src: IPAddress; var dst: IPAddress; var port: UInt16; var flows: [Int64]; var bytes: UInt64
     }
-    private var chains: [PairKey: Chain] = [:]
+    /// By the connection's direction-free 5-tuple (`ConnectionKey`, the table's own).
+    private var chains: [ConnectionKey: Chain] = [:]
     static let maxChains = 100_000
 
     let events: Set<DetectorEvent.Kind> = [.finished]
@@ -29,7 +29,7 @@ final class LongConnectionDetector: Detector {
             start: c.firstTime, end: c.lastTime, closed: ended, src: c.origAddress, dst: c.respAddress, port: c.respPort, flows: [c.id],
             bytes: c.origBytes + c.respBytes)
         if c.proto == IPProto.tcp {
-            let key = Self.key(c)
+            let key = ConnectionKey(c.origAddress, c.origPort, c.respAddress, c.respPort, c.proto)
             if let prior = chains.removeValue(forKey: key), !prior.closed, c.joinedMidStream {
                 chain.start = prior.start
                 chain.src = prior.src; chain.dst = prior.dst; chain.port = prior.port
@@ -72,13 +72,6 @@ final class LongConnectionDetector: Detector {
         book.open(ek, a, why: [Evidence.crossed("duration_s", Int(duration / 1_000_000_000), Int(firstTier))])
     }
 
-    static func key(_ c: Connection) -> PairKey {
-        let x = (c.origAddress, c.origPort)
-        let y = (c.respAddress, c.respPort)
-        let (lo, hi) = x <= y ? (x, y) : (y, x)
-        return PairKey(a: lo.0, b: hi.0, ap: lo.1, bp: hi.1, proto: c.proto)
-    }
-
     /// Its settings in a rules file (`DetectorConfig.registry`).
     static let settings: [Setting] = [
         Setting(
@@ -86,7 +79,7 @@ final class LongConnectionDetector: Detector {
             "long_connection: durations in seconds that raise a connection (RITA's 1, 4, 8 and 12 hours); the first is low severity, the last high",
             show: { $0.longTiers.map(String.init).joined(separator: ",") },
             assign: { c, v, line in
-                let parts = v.split(separator: ",").map { $0.trimmingCharacters(in: " ") }
+                let parts = v.split(separator: ",").map { String($0).trimmingSpaces }
                 let tiers = parts.compactMap { Int64($0) }
                 guard !tiers.isEmpty, tiers.count == parts.count, tiers.allSatisfy({ $0 > 0 && $0 < 1 << 32 }), tiers == tiers.sorted(),
                     Set(tiers).count == tiers.count
@@ -94,13 +87,4 @@ final class LongConnectionDetector: Detector {
                 c.longTiers = tiers
             })
     ]
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        var s = self
-        while let ch = s.first, set.contains(ch) { s.removeFirst() }
-        while let ch = s.last, set.contains(ch) { s.removeLast() }
-        return String(s)
-    }
 }
