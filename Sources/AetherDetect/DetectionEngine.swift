@@ -66,7 +66,7 @@ public final class DetectionEngine {
             if u.refused { send(.refused(c, time: u.timestamp)) }
             if u.burst { send(.burst(c, time: u.timestamp)) }
         }
-        if let quoted = table.refusedByICMP { send(.refusedByICMP(quoted)) }
+        if table.hasRefusedByICMP, let quoted = table.refusedByICMP { send(.refusedByICMP(quoted)) }
     }
 
     /// A connection the table finished.

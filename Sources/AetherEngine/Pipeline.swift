@@ -200,22 +200,24 @@ public final class Pipeline {
         meta.frame = frame
         if meta.outer.isFragment { joiner.join(&meta.outer) }
         if meta.hasInner && meta.inner.isFragment { joiner.join(&meta.inner) }
-        counts.count(meta)
-        let flowID = connections.track(meta, sequence: sequence, captureID: captureID)
+        // One local copy: a class property passed to each stage below is copied at every call.
+        let m = meta
+        counts.count(m)
+        let flowID = connections.track(m, sequence: sequence, captureID: captureID)
         // A TCP/UDP packet of a connection already open has a 5-tuple already counted as a
         // conversation; only new connections, ICMP (keyed by echo id) and tunnels need the digest.
-        if connections.update.isNew || meta.hasInner || (meta.outer.proto != IPProto.tcp && meta.outer.proto != IPProto.udp)
+        if connections.update.isNew || m.hasInner || (m.outer.proto != IPProto.tcp && m.outer.proto != IPProto.udp)
             || connections.update.id == 0
         {
-            conversations.observe(meta)
+            conversations.observe(m)
         }
         if detecting {
-            if gate.admits(meta) { detectorRef.observe(meta, connections) }
+            if gate.admits(m) { detectorRef.observe(m, connections) }
             if connections.finishedCount > finishedSeen { feedFinished() }
         }
-        application.observe(packet, meta, meta.hasInner ? meta.inner : meta.outer, flowID: flowID)
-        addSeries(meta)
-        if storePackets { try store.append(meta, flowID: flowID, sequence: sequence, captureID: captureID) }
+        application.observe(packet, m, m.hasInner ? m.inner : m.outer, flowID: flowID)
+        addSeries(m)
+        if storePackets { try store.append(m, flowID: flowID, sequence: sequence, captureID: captureID) }
         sequence += 1
     }
 

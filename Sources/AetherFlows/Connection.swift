@@ -154,25 +154,23 @@ extension Connection {
     /// One TCP segment's effect on the endpoint states and the history, as Zeek's TCP analyzer
     /// records it.
     @inline(__always) mutating func step(isOrig: Bool, flags f: UInt8, payload: UInt64) {
-        @inline(__always) func letter(_ u: Character) -> UInt8 {
-            let v = u.asciiValue!
-            return isOrig ? v : v | 0x20
-        }
+        // History letters as ASCII bytes: upper case for the originator, lower for the responder.
+        @inline(__always) func letter(_ v: UInt8) -> UInt8 { isOrig ? v : v | 0x20 }
         var me = isOrig ? origState : respState
         var peer = isOrig ? respState : origState
         let syn = f & TCPFlag.syn != 0, ack = f & TCPFlag.ack != 0
         let fin = f & TCPFlag.fin != 0, rst = f & TCPFlag.rst != 0
         if syn {
-            history.add(letter(ack ? "H" : "S"))
+            history.add(letter(ack ? UInt8(ascii: "H") : UInt8(ascii: "S")))
             if ack {
                 if me == .inactive || me == .synSent || me == .partial { me = .synAckSent }
             } else if me == .inactive || me == .partial {
                 me = .synSent
             }
         }
-        if fin { history.add(letter("F")) }
-        if rst { history.add(letter("R")) }
-        if payload > 0 { history.add(letter("D")) } else if ack && !syn && !fin && !rst { history.add(letter("A")) }
+        if fin { history.add(letter(UInt8(ascii: "F"))) }
+        if rst { history.add(letter(UInt8(ascii: "R"))) }
+        if payload > 0 { history.add(letter(UInt8(ascii: "D"))) } else if ack && !syn && !fin && !rst { history.add(letter(UInt8(ascii: "A"))) }
 
         if rst {
             me = .reset

@@ -44,6 +44,9 @@ public final class ConnectionTable {
     public var current: Connection? { currentSlot >= 0 ? connection(at: currentSlot) : nil }
     /// The connection whose packet the last packet (an ICMP error) quoted: it was refused.
     public var refusedByICMP: Connection? { refusedSlot >= 0 ? connection(at: refusedSlot) : nil }
+    /// Whether the last packet quoted a connection: asked per packet before `refusedByICMP`, whose
+    /// optional copies a whole `Connection` even when there is none.
+    public var hasRefusedByICMP: Bool { refusedSlot >= 0 }
 
     @inline(__always) private func connection(at s: Int32) -> Connection {
         s & Attempt.tag != 0 ? attempts[Int(s & ~Attempt.tag)].connection : slots[Int(s)]

@@ -82,6 +82,10 @@ final class ChunkStage: @unchecked Sendable {
     // The encoder's state: used by one thread at a time (under `busy`).
     private var builder = ChunkBuilder()
     private let deflater = Deflater(level: 1)
+    /// Rows of the batch being encoded that are already in the builder.
+    private var row = 0
+    /// A full chunk's columns compressed so far, one per unit of work; nil while none is sealed.
+    private var sealed: [[UInt8]]?
 
     init(ownThread: Bool) {
         rows = UnsafeMutablePointer<PacketRow>.allocate(capacity: ChunkStage.batchSize * ChunkStage.batches)
@@ -139,8 +143,12 @@ final class ChunkStage: @unchecked Sendable {
         return out
     }
 
-    /// Encodes the next batch if there is one and nobody else is at it; whether it did. Any
-    /// thread may call it.
+    /// Does one unit of the stage's work if there is some and nobody else is at it: the rest of
+    /// the next batch's rows up to a chunk's end, or one column of a full chunk compressed.
+    /// Units stay short (about a millisecond) because the reader thread takes them while it is
+    /// ahead of the parser, and it must be back before the parser has used up its blocks; a whole
+    /// chunk's compression at once left the parser waiting. Whether it did some. Any thread may
+    /// call it.
     func helpOnce() -> Bool {
         monitor.lock()
         if busy || completed == submitted {
@@ -151,16 +159,39 @@ final class ChunkStage: @unchecked Sendable {
         let slot = completed % ChunkStage.batches
         let n = counts[slot], capture = captures[slot], flush = flushes[slot]
         monitor.unlock()
-        var finished: [EncodedChunk] = []
-        let batch = rows + slot * ChunkStage.batchSize
-        for i in 0..<n {
-            builder.append(batch[i])
-            if builder.count >= Store.chunkSize { finished.append(encode(capture)) }
+        var finished: EncodedChunk?
+        var batchDone = false
+        if var columns = sealed {
+            let col = builder.columns[columns.count].pointee
+            let z = deflater.compress(col.base, col.count)
+            columns.append(Array(z.bindMemory(to: UInt8.self)))
+            if columns.count == builder.columns.count {
+                finished = EncodedChunk(
+                    captureID: capture, firstSequence: builder.firstSequence, count: builder.count, tsMin: builder.tsMin,
+                    tsMax: builder.tsMax, columns: columns)
+                builder.reset()
+                sealed = nil
+                batchDone = row == n
+            } else {
+                sealed = columns
+            }
+        } else {
+            let batch = rows + slot * ChunkStage.batchSize
+            while row < n && builder.count < Store.chunkSize {
+                builder.append(batch[row])
+                row += 1
+            }
+            if builder.count >= Store.chunkSize || (row == n && flush && builder.count > 0) {
+                sealed = []
+                sealed!.reserveCapacity(builder.columns.count)
+            } else {
+                batchDone = row == n
+            }
         }
-        if flush && builder.count > 0 { finished.append(encode(capture)) }
+        if batchDone { row = 0 }
         monitor.lock()
-        done.append(contentsOf: finished)
-        completed += 1
+        if let finished { done.append(finished) }
+        if batchDone { completed += 1 }
         busy = false
         monitor.broadcast()
         monitor.unlock()
@@ -177,20 +208,5 @@ final class ChunkStage: @unchecked Sendable {
             if stop { return }
             _ = helpOnce()
         }
-    }
-
-    private func encode(_ captureID: Int64) -> EncodedChunk {
-        var columns: [[UInt8]] = []
-        columns.reserveCapacity(builder.columns.count)
-        for i in 0..<builder.columns.count {
-            let col = builder.columns[i].pointee
-            let z = deflater.compress(col.base, col.count)
-            columns.append(Array(z.bindMemory(to: UInt8.self)))
-        }
-        let chunk = EncodedChunk(
-            captureID: captureID, firstSequence: builder.firstSequence, count: builder.count, tsMin: builder.tsMin,
-            tsMax: builder.tsMax, columns: columns)
-        builder.reset()
-        return chunk
     }
 }
