@@ -39,8 +39,8 @@ final class BlockFeed: @unchecked Sendable {
     private var digestDone = false
     private let monitor = Monitor()
     private var thread: StageThread?
-    /// Work the reader thread does while the parser has every block it can hold; true when it
-    /// did some (read and set under the lock).
+    /// Work the reader thread does while the parser has every block it can hold, and the parser
+    /// while it waits for the reader; true when it did some (read and set under the lock).
     private var idleWork: (() -> Bool)?
     private let ctx: OpaquePointer?
 
@@ -66,6 +66,18 @@ final class BlockFeed: @unchecked Sendable {
     }
 
     func setIdleWork(_ work: (() -> Bool)?) { monitor.withLock { idleWork = work } }
+
+    /// With the lock held: one unit of the idle work if there is some, else a wait for the other
+    /// side. The caller checks its condition again either way.
+    private func workOrWait() {
+        if let work = idleWork {
+            monitor.unlock()
+            let did = work()
+            monitor.lock()
+            if did { return }
+        }
+        monitor.wait()
+    }
 
     /// Stops the reader thread (the parser and the digest are both done with the file).
     func stop() {
@@ -112,16 +124,8 @@ final class BlockFeed: @unchecked Sendable {
     private func produce() {
         while true {
             monitor.lock()
-            while filled - released >= BlockFeed.slots && !closed {
-                // Ahead of the parser: give the time to another stage's work, if it has some.
-                if let work = idleWork {
-                    monitor.unlock()
-                    let did = work()
-                    monitor.lock()
-                    if did { continue }
-                }
-                monitor.wait()
-            }
+            // Ahead of the parser: the time goes to another stage's work, if it has some.
+            while filled - released >= BlockFeed.slots && !closed { workOrWait() }
             if abandoned {
                 monitor.unlock()
                 return
@@ -166,7 +170,9 @@ final class BlockFeed: @unchecked Sendable {
             return (slotData(taken - 1), n)
         }
         monitor.lock()
-        while filled == taken && !atEnd { monitor.wait() }
+        // The reader is behind (packets the parser reads faster than they are hashed): the
+        // parser does the last stage's work meanwhile, so the reader has none of it to do.
+        while filled == taken && !atEnd { workOrWait() }
         if filled == taken {
             let e = readError
             monitor.unlock()

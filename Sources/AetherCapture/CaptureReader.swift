@@ -105,8 +105,9 @@ public final class CaptureReader {
 
     public func sha256() -> String { input.finishHash() }
 
-    /// Work for the reader thread while it is ahead of the parser (the pipeline gives it the
-    /// column encoding); returns whether it found some. Called on the reader thread.
+    /// Work for whichever of the reader thread and the parser would otherwise wait for the other
+    /// (the pipeline gives it the column encoding and the store's queued writes); returns whether
+    /// it found some. Called on either thread, one unit at a time.
     public func setIdleWork(_ work: (() -> Bool)?) { input.setIdleWork(work) }
 
     @inline(__always) private func u16(_ p: UnsafeRawPointer, _ o: Int) -> UInt16 {

@@ -412,9 +412,12 @@ public final class Pipeline {
         progressLast = progressStarted
         try open(captureID, linkTypes: reader.linkTypes, session: false)
         if options.threads >= 2 {
-            // The reader encodes packet rows while the decoder has all the blocks it can hold.
+            // The last stage (packet rows encoded, the store's bulk writes, queued meanwhile) is
+            // done by whichever thread would otherwise wait: the reader while the decoder has all
+            // the blocks it can hold, the decoder while the reader is behind.
             let store = self.store
             reader.setIdleWork { [unowned(unsafe) store] in store.helpEncode() }
+            store.deferWrites()
         }
         do {
             try run(reader)
@@ -423,6 +426,7 @@ public final class Pipeline {
         }
         try store.flushChunk(captureID: captureID)
         try flushFinished()
+        try store.endDeferredWrites()
         try store.commit()
         isOpen = false
         var counts = openCounts

@@ -11,7 +11,15 @@ public struct CaptureRecord: Sendable {
 
 /// The SQLite store: schema, writer and readers.
 public final class Store {
-    let db: Database
+    private let database: Database
+    /// The connection, for everything but a deferred write's own job: waits for the queued
+    /// writes first, so that SQLite is used by one thread at a time and in the order of calls.
+    var db: Database {
+        if !writes.onRunner && writes.active { try? writes.drain() }
+        return database
+    }
+    /// Bulk writes of an ingest, queued for whichever thread has time (`deferWrites`).
+    let writes = DeferredWrites()
     public let path: String
     public static let chunkSize = 65_536
 
@@ -35,7 +43,7 @@ public final class Store {
             if stat(path, &st) != 0 { throw StoreError("store \(path) does not exist") }
         }
         if !readOnly { try Self.checkOurs(path) }
-        db = try Database(path: path, readOnly: readOnly)
+        database = try Database(path: path, readOnly: readOnly)
         if readOnly {
             try db.execute("PRAGMA query_only = ON")
             try checkVersion()
@@ -203,10 +211,44 @@ public final class Store {
         }
     }
 
-    /// Encodes one waiting batch of packet rows, from any thread; whether there was one.
-    public func helpEncode() -> Bool { stage?.helpOnce() ?? false }
+    /// One unit of the last stage's work, from any thread: a batch of packet rows encoded (or one
+    /// column compressed), else one queued write; whether there was one.
+    public func helpEncode() -> Bool { (stage?.helpOnce() ?? false) || writes.helpOnce() }
+
+    /// From now on the bulk writes (connections, conversations, application rows, packet chunks,
+    /// checkpoints) are queued for whichever thread has time (`helpEncode`) instead of run by the
+    /// caller. Only while another thread calls `helpEncode` (a file's reader thread); the caller
+    /// ends it with `endDeferredWrites` before its commit.
+    public func deferWrites() { writes.start() }
+
+    /// Runs every queued write and writes inline again; the error of one that failed.
+    public func endDeferredWrites() throws { try writes.finish() }
+
+    /// Queues `job` when writes are deferred and this is not the thread running them; whether
+    /// it did (the caller then returns).
+    func deferred(_ job: @escaping () throws -> Void) throws -> Bool {
+        guard !writes.onRunner, writes.active else { return false }
+        try writes.enqueue(job)
+        return true
+    }
+
+    /// `deferred` for a list of rows, in parts of `DeferredWrites.part`: the reader thread takes a
+    /// job only while it is ahead, by 4 MB of file, which the parser reads in about 2 ms; a longer
+    /// job leaves the parser waiting for its next block.
+    func deferred<Row>(_ rows: [Row], _ insert: @escaping (Store, [Row]) throws -> Void) throws -> Bool {
+        guard !writes.onRunner, writes.active else { return false }
+        var i = 0
+        while i < rows.count {
+            let part = Array(rows[i..<min(i + DeferredWrites.part, rows.count)])
+            try writes.enqueue { [unowned(unsafe) self] in try insert(self, part) }
+            i += DeferredWrites.part
+        }
+        return true
+    }
 
     deinit {
+        // What an ingest that ended early (an error) had queued is still written.
+        try? writes.finish()
         // Its connection closes first, so that the writer's close is the last and ends the WAL.
         checkpointer?.stop()
         checkpointer = nil
@@ -226,6 +268,8 @@ public final class Store {
     }
 
     private func insert(chunks: [EncodedChunk]) throws {
+        if chunks.isEmpty { return }
+        if try deferred({ [unowned(unsafe) self] in try insert(chunks: chunks) }) { return }
         for c in chunks {
             try insertChunk(
                 captureID: c.captureID, firstSequence: c.firstSequence, count: c.count, tsMin: c.tsMin, tsMax: c.tsMax
@@ -279,6 +323,7 @@ public final class Store {
 
     public func insert(connections: [Connection]) throws {
         if connections.isEmpty { return }
+        if try deferred(connections, { try $0.insert(connections: $1) }) { return }
         if insertFlow == nil { insertFlow = try db.prepare(FlowColumns.insert) }
         let s = insertFlow!
         for c in connections {
@@ -322,6 +367,7 @@ public final class Store {
 
     public func insert(dns rows: [DNSRow]) throws {
         if rows.isEmpty { return }
+        if try deferred(rows, { try $0.insert(dns: $1) }) { return }
         let s = try db.prepare("INSERT INTO dns(ts, flow_id, query, response, query_id, qname, qtype, rcode, answers) VALUES(?,?,?,?,?,?,?,?,?)")
         for r in rows {
             s.bind(1, r.ts); s.bind(2, r.flowID); s.bind(3, r.hasQuery ? 1 : 0)
@@ -349,6 +395,7 @@ public final class Store {
 
     public func insert(tls rows: [TLSRow]) throws {
         if rows.isEmpty { return }
+        if try deferred(rows, { try $0.insert(tls: $1) }) { return }
         let s = try db.prepare("INSERT INTO tls(ts, flow_id, server_name, version, alpn, ja4_id, server_version) VALUES(?,?,?,?,?,?,?)")
         for r in rows {
             s.bind(1, r.ts); s.bind(2, r.flowID); s.bind(3, r.serverName); s.bind(4, r.version)
@@ -359,6 +406,7 @@ public final class Store {
 
     public func insert(http rows: [HTTPRow]) throws {
         if rows.isEmpty { return }
+        if try deferred(rows, { try $0.insert(http: $1) }) { return }
         let s = try db.prepare("INSERT INTO http(ts, flow_id, method, host, uri, user_agent_id, status) VALUES(?,?,?,?,?,?,?)")
         for r in rows {
             s.bind(1, r.ts); s.bind(2, r.flowID); s.bind(3, r.method); s.bind(4, r.host); s.bind(5, r.uri)
@@ -374,6 +422,7 @@ public final class Store {
 
     public func insert(conversations: [UInt64]) throws {
         if conversations.isEmpty { return }
+        if try deferred(conversations, { try $0.insert(conversations: $1) }) { return }
         if insertConversation == nil { insertConversation = try db.prepare("INSERT OR IGNORE INTO conversation(key) VALUES(?)") }
         let s = insertConversation!
         for k in conversations {

@@ -5,6 +5,7 @@ extension Store {
 
     /// Makes what was written so far durable and visible, and goes on in a new transaction.
     public func checkpoint() throws {
+        if try deferred({ [unowned(unsafe) self] in try checkpoint() }) { return }
         try db.execute("COMMIT; BEGIN")
         checkpointer?.request()
     }
@@ -14,7 +15,14 @@ extension Store {
         checkpointer?.request()
     }
 
-    public func transaction<T>(_ body: () throws -> T) throws -> T { try db.transaction(body) }
+    /// Writes the body queued (`deferWrites`) run before its COMMIT.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try db.transaction {
+            let r = try body()
+            if writes.active { try writes.drain() }
+            return r
+        }
+    }
 
     /// The pipeline-wide number of the next packet: ingests into an existing store go on after it.
     public func nextPacketSequence() throws -> UInt64 {

@@ -116,10 +116,11 @@ final class ParallelIngestTests: XCTestCase {
 /// (the reader's role), the writer's own waits, flushes at odd places and a capture change give
 /// the same packet_chunk rows as the inline path, chunk for chunk.
 final class ChunkStageTests: XCTestCase {
-    func chunkRows(helper: Bool?) throws -> [String] {
+    func chunkRows(helper: Bool?, deferred: Bool = false) throws -> [String] {
         let tmp = TempDir()
         let store = try Store(path: tmp.path("s.sqlite"))
         if let helper { store.encodeOffThePath(ownThread: !helper) }
+        if deferred { store.deferWrites() }
         let done = ManagedAtomicFlag()
         var thread: Thread?
         if helper == true {
@@ -149,10 +150,14 @@ final class ChunkStageTests: XCTestCase {
                 m.outer.proto = 6
                 try store.append(m, flowID: Int64(i / 5), sequence: sequence, captureID: capture)
                 sequence += 1
-                if cuts.contains(i) { try store.flushChunk(captureID: capture) }
+                if cuts.contains(i) {
+                    try store.flushChunk(captureID: capture)
+                    try store.checkpoint()
+                }
             }
             try store.flushChunk(captureID: capture)
         }
+        try store.endDeferredWrites()
         try store.commit()
         done.set()
         while thread != nil && !(thread!.isFinished) { usleep(1000) }
@@ -166,6 +171,29 @@ final class ChunkStageTests: XCTestCase {
         XCTAssertEqual(inline.count, 2 * 9, "chunks cut at 65,536 packets and at every flush")
         XCTAssertEqual(try chunkRows(helper: true), inline)
         XCTAssertEqual(try chunkRows(helper: false), inline)
+        // The inserts and commits queued for whoever has time (an ingest's bulk writes).
+        XCTAssertEqual(try chunkRows(helper: true, deferred: true), inline)
+        XCTAssertEqual(try chunkRows(helper: nil, deferred: true), inline)
+    }
+
+    /// Queued writes run in order; one that fails keeps its error, the ones after it are
+    /// dropped, and the next write or the end throws it (a full disk, found by another thread).
+    func testAFailedQueuedWriteIsThrownAndStopsTheQueue() throws {
+        struct DiskFull: Error {}
+        let writes = DeferredWrites()
+        writes.start()
+        var ran: [Int] = []
+        try writes.enqueue { ran.append(1) }
+        try writes.enqueue { throw DiskFull() }
+        try writes.enqueue { ran.append(3) }
+        let helper = Thread { while writes.helpOnce() {} }
+        helper.start()
+        while !helper.isFinished { usleep(1000) }
+        XCTAssertEqual(ran, [1])
+        XCTAssertThrowsError(try writes.enqueue { ran.append(4) }) { XCTAssertTrue($0 is DiskFull) }
+        XCTAssertThrowsError(try writes.finish()) { XCTAssertTrue($0 is DiskFull) }
+        XCTAssertEqual(ran, [1])
+        XCTAssertFalse(writes.active)
     }
 }
 
