@@ -20,7 +20,7 @@ import AetherCore
 final class DeferredWrites: @unchecked Sendable {
     /// Jobs waiting at most; the decoder helps beyond it. A job holds at most `part` rows or one
     /// flush's packet chunks, so memory stays bounded.
-    static let limit = 64
+    static let limit = 16
     /// Rows per job: about half a millisecond of SQLite.
     static let part = 256
 
@@ -67,9 +67,12 @@ final class DeferredWrites: @unchecked Sendable {
         busy = true
         runner = pthread_self()
         let job = jobs[head]
+        // The slot lets go of the job's rows now; the front is dropped once it is long, so the
+        // queue's memory stays that of the jobs waiting even when it never runs empty.
+        jobs[head] = {}
         head += 1
-        if head == jobs.count {
-            jobs.removeAll(keepingCapacity: true)
+        if head == jobs.count || head >= 2 * Self.limit {
+            jobs.removeFirst(head)
             head = 0
         }
         monitor.unlock()
