@@ -35,6 +35,9 @@ final class DeferredWrites: @unchecked Sendable {
 
     func start() { active = true }
 
+    /// Jobs held, run or not (for the test that the queue's memory stays bounded).
+    var held: Int { monitor.withLock { jobs.count } }
+
     /// Runs what is queued and stops queueing; the error of a job that failed, if one did.
     func finish() throws {
         active = false
