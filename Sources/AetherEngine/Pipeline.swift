@@ -149,6 +149,7 @@ public final class Pipeline {
                 try store.setMeta("internal_inferred", detector.internalInferred ? "1" : "0")
             }
         }
+        try store.ensureIndexes()
     }
 
     private var savedVersions: [Int64: Int] = [:]
@@ -336,6 +337,8 @@ public final class Pipeline {
 
     /// Opens a capture row for a live interface or a replay; then `run` (or `feed`) its packets.
     public func beginSession(label: String, linkTypes: [UInt32]) throws -> Int64 {
+        // The war room looks connections up by host while the session runs.
+        try store.ensureIndexes()
         let id = try store.beginCapture(path: label, size: 0, format: "live", compressed: false, linkTypes: linkTypes, filter: options.filter)
         try open(id, linkTypes: linkTypes, session: true)
         return id

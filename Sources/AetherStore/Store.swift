@@ -94,6 +94,7 @@ public final class Store {
                 try db.transaction { try db.execute(step.sql) }
             }
         }
+        indexesPending = v == nil
         try db.transaction {
             try db.execute(Schema.tables)
             var columns = Set<String>()
@@ -103,7 +104,18 @@ public final class Store {
             for name in Schema.viewNames { try db.execute("DROP VIEW IF EXISTS \(name)") }
             try db.execute(Schema.views)
             try db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', '\(Schema.version)')")
+            if !indexesPending { try db.execute(Schema.flowIndexes) }
         }
+    }
+
+    /// A new store's connection indexes are built when its writer is done (`Schema.flowIndexes`):
+    /// the pipeline's end, a live session's start; the store's close builds them otherwise.
+    private var indexesPending = false
+
+    public func ensureIndexes() throws {
+        guard indexesPending else { return }
+        try db.transaction { try db.execute(Schema.flowIndexes) }
+        indexesPending = false
     }
 
     // MARK: captures
@@ -249,6 +261,7 @@ public final class Store {
     deinit {
         // What an ingest that ended early (an error) had queued is still written.
         try? writes.finish()
+        try? ensureIndexes()
         // Its connection closes first, so that the writer's close is the last and ends the WAL.
         checkpointer?.stop()
         checkpointer = nil

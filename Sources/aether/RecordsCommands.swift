@@ -273,6 +273,8 @@ struct ImportCommand: ParsableCommand {
                 n += 1
                 if let k = try parseRecord(line, "conversations.jsonl", n)["k"]?.int { keys.insert(UInt64(bitPattern: k)) }
             }
+            // Each key once: the store's own are already there.
+            keys.subtract(try store.conversationKeys())
             try store.transaction { try store.insert(conversations: Array(keys)) }
         }
         var series: [Int64: [UInt64]] = [:]

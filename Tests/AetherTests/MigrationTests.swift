@@ -54,3 +54,44 @@ final class MigrationTests: XCTestCase {
         XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM flows_v WHERE id = 3 AND service IS NULL"), 1)
     }
 }
+
+/// How a new store is laid out for bulk loading: connection indexes built once when the writer is
+/// done, conversation keys appended and kept once by the writers.
+final class StoreLayoutTests: XCTestCase {
+    private func indexes(_ s: Store) throws -> Int64 {
+        try s.db.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('flow_orig', 'flow_resp')") ?? -1
+    }
+
+    /// A new store has no connection indexes until its writer is done; a store whose writer never
+    /// got there (killed) gains them on its next writable open.
+    func testConnectionIndexesComeWhenTheWriterIsDone() throws {
+        let tmp = TempDir()
+        let path = tmp.path("s.sqlite")
+        do {
+            let s = try Store(path: path)
+            XCTAssertEqual(try indexes(s), 0, "not kept up row by row while a new store is loaded")
+            try s.ensureIndexes()
+            XCTAssertEqual(try indexes(s), 2)
+            try s.db.execute("DROP INDEX flow_orig; DROP INDEX flow_resp")
+        }
+        XCTAssertEqual(try indexes(Store(path: path)), 2, "a store lacking them gains them when opened for writing")
+        XCTAssertEqual(try indexes(Store(path: path, readOnly: true)), 2)
+    }
+
+    /// The same conversation in two captures ingested by two runs is one row: the table only
+    /// appends, and each writer keeps the keys the store already has.
+    func testAConversationInTwoCapturesIsOneRow() throws {
+        let tmp = TempDir()
+        let a = tmp.path("a.pcap"), b = tmp.path("b.pcap"), db = tmp.path("s.sqlite")
+        _ = ParallelIngestTests.writeCapture(a, sizes: [100, 100, 100])
+        _ = ParallelIngestTests.writeCapture(b, sizes: [100, 100, 100, 100, 100])
+        for f in [a, b] {
+            let r = try runTool(aetherBinary, ["ingest", f, "--db", db])
+            XCTAssertEqual(r.status, 0, r.err)
+        }
+        let s = try Store(path: db, readOnly: true)
+        XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM capture"), 2)
+        XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM conversation"), 1)
+        XCTAssertEqual(try indexes(s), 2, "ingest builds them at its end")
+    }
+}
