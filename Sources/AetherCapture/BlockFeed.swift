@@ -15,11 +15,13 @@ import CCrypto
 final class BlockFeed: @unchecked Sendable {
     static let blockSize = 1 << 20
     static let headroom = 256 << 10
-    /// 12 MB ahead: the decoder's thread works in bursts (a checkpoint's inserts every 65,536
-    /// packets), and with 4 slots (4 ms of reading) the digest stalled behind each one. Measured
-    /// on the 2 M-packet bench file, 5 interleaved rounds: 1.37 s with 4 slots, 1.26 s with 12,
-    /// the same CPU; 24 half-size slots gave no more. Peak RSS 53 → 61 MB (bound 64).
-    static let slots = 12
+    /// 8 MB ahead. The decoder's thread used to work in bursts (a checkpoint's inserts every
+    /// 65,536 packets), and with 4 slots the digest stalled behind each one (1.37 s with 4 slots,
+    /// 1.26 s with 12 on the 2 M-packet bench file). Its bulk writes are now queued for whichever
+    /// thread would wait, and 6, 8 or 12 slots give the same time there (1.12–1.13 s, 4
+    /// interleaved rounds); 8 keeps a margin for the 8 M-packet file (4.42 s with 12, 4.48 s
+    /// with 8) at peak RSS 61 MB (bound 64; 65 with 12).
+    static let slots = 8
 
     private let fd: Int32
     private let hashing: Bool
