@@ -23,10 +23,8 @@ public struct DetectorConfig: Sendable {
     public var slowPorts = 20
     public var slowHosts = 50
     // Outbound
-    // Tor's 9001/9030 are not listed: by port alone they name ordinary TLS services too.
-    public var badPorts: [UInt16] = [23, 445, 139, 3389, 4444, 5554, 6666, 6667, 6668, 6669, 7080, 1337, 31337, 12345, 2323, 447, 449]
-    /// C2 handler ports that no internal service uses: a session to one between two internal hosts is lateral movement.
-    public var lateralPorts: [UInt16] = [4444, 5554, 1337, 31337, 12345, 7080, 447, 449]
+    public var badPorts: [UInt16] = PortLists.outbound
+    public var lateralPorts: [UInt16] = PortLists.lateral
     public var unusualICMPPayload = 512
     public var unusualICMPPackets = 5
     // Beacon (RITA-style)
@@ -47,7 +45,7 @@ public struct DetectorConfig: Sendable {
     public var dgaNames = 25
     public var dgaWindow: Int64 = 600
     // Brute force
-    public var loginPorts: [UInt16] = [21, 22, 23, 25, 110, 143, 389, 445, 465, 587, 993, 995, 1433, 3306, 3389, 5432, 5900]
+    public var loginPorts: [UInt16] = PortLists.login
     public var bruteAttempts = 10
     public var bruteWindow: Int64 = 600
     public var bruteMaxDuration: Double = 30

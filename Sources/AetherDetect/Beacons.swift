@@ -19,8 +19,6 @@ final class BeaconDetector: Detector {
     /// Burst start times inside each live connection, by connection id (bounded).
     private var bursts: [Int64: BeaconSeries] = [:]
     static let maxTrackedConnections = 50_000
-    /// Ports whose periodic traffic is the protocol's own (DNS, NTP, name services, SNMP polls, syslog).
-    static let quietPorts: Set<UInt16> = [53, 123, 5353, 137, 138, 5355, 67, 68, 1900, 546, 547, 161, 162, 514]
 
     let events: Set<DetectorEvent.Kind> = [.finished, .burst]
 
@@ -67,7 +65,7 @@ final class BeaconDetector: Detector {
     }
 
     private func eligible(_ c: Connection) -> Bool {
-        (c.proto == IPProto.tcp || c.proto == IPProto.udp) && !Self.quietPorts.contains(c.respPort)
+        (c.proto == IPProto.tcp || c.proto == IPProto.udp) && !PortLists.periodicByNature.contains(c.respPort)
             && !c.respAddress.isLinkScopedOrGroup && !c.origAddress.isLinkScopedOrGroup && !c.respAddress.isLoopback
             && !c.origAddress.isLoopback
     }

@@ -102,20 +102,6 @@ public final class DetectionEngine {
 
     /// ARP counts as a protocol of its own for the scan detectors (a sweep by ARP requests).
     static func protoName(_ p: UInt8) -> String { p == ScanDetector.arpProto ? "arp" : IPProto.name(p) }
-
-    /// What a listed port is known for (a reputation, not a service: content names that).
-    static func portLabel(_ port: UInt16) -> String {
-        switch port {
-        case 23, 2323: return "telnet port"
-        case 139, 445: return "SMB port"
-        case 3389: return "RDP port"
-        case 4444: return "Metasploit default handler port"
-        case 6666, 6667, 6668, 6669: return "IRC port"
-        case 1337, 31337, 12345, 5554: return "backdoor port"
-        case 7080, 447, 449: return "known C2 port (Emotet/TrickBot)"
-        default: return "listed port \(port)"
-        }
-    }
 }
 
 extension WindowedDistinct {

@@ -117,7 +117,7 @@ final class OutboundDetector: Detector {
                     .string(
                         Self.torPorts.contains(c.respPort)
                             ? "Tor ORPort/DirPort, TLS with a Tor-style random server name"
-                            : DetectionEngine.portLabel(c.respPort))
+                            : PortLists.reputation(c.respPort))
                 ), ("sessions", .int(0)),
             ]
             i = book.open(
@@ -155,7 +155,7 @@ final class OutboundDetector: Detector {
             a.ports = [c.respPort]; a.portCount = 1
             a.evidence = [
                 ("grouped", .string("more than \(Self.groupAfter) sources to this destination and port; src is the first of them")),
-                ("port_reputation", .string(DetectionEngine.portLabel(c.respPort))), ("sources", .int(0)), ("sessions", .int(0)),
+                ("port_reputation", .string(PortLists.reputation(c.respPort))), ("sources", .int(0)), ("sessions", .int(0)),
             ]
             i = book.open(key, a, why: [("listed_port", .int(Int64(c.respPort))), Evidence.crossed("sources", Self.groupAfter + 1, Self.groupAfter + 1)])
         }

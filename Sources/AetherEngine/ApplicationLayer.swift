@@ -54,9 +54,9 @@ final class ApplicationLayer {
             timestamp = meta.timestamp
             trusted = !meta.outer.badChecksum
             // DNS, and the same format on mDNS and LLMNR.
-            if l.srcPort == 53 || l.dstPort == 53 || l.srcPort == 5353 || l.dstPort == 5353 || l.srcPort == 5355 || l.dstPort == 5355 {
+            if AppProtocols.isDNSPort(l.srcPort) || AppProtocols.isDNSPort(l.dstPort) {
                 dns(packet, l, flowID: flowID)
-            } else if l.dstPort == 1900 {
+            } else if AppProtocols.isSSDPPort(l.dstPort) {
                 ssdp(packet, l, flowID: flowID)
             }
         }
@@ -106,7 +106,7 @@ final class ApplicationLayer {
             }
             return
         }
-        if l.srcPort == 53 || l.dstPort == 53 {
+        if AppProtocols.service(forPort: l.srcPort) == .dns || AppProtocols.service(forPort: l.dstPort) == .dns {
             // DNS over TCP: length-prefixed messages; a long answer spans segments.
             guard p.count >= 2 else { return }
             let need = 2 + Int(p[0]) << 8 + Int(p[1])

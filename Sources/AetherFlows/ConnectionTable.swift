@@ -70,15 +70,6 @@ public final class ConnectionTable {
     private var heads: [Int32] = [-1, -1, -1, -1]
     private var tails: [Int32] = [-1, -1, -1, -1]
 
-    /// Ports Zeek's analyzers register, which its role heuristics treat as likely servers.
-    public static let likelyServerPorts: Set<UInt16> = [
-        7, 13, 21, 22, 23, 25, 37, 53, 67, 69, 80, 81, 88, 110, 111, 113, 119, 123, 135, 137, 139, 143, 161,
-        179, 389, 443, 445, 465, 502, 512, 513, 514, 515, 563, 587, 631, 636, 873, 990, 992, 993, 995, 1080,
-        1194, 1433, 1521, 1723, 1812, 1813, 2049, 2123, 2152, 2181, 3128, 3306, 3389, 3478, 4789, 5060, 5061,
-        5222, 5223, 5353, 5355, 5432, 5900, 6379, 6443, 6660, 6661, 6662, 6663, 6664, 6665, 6666, 6667, 6668,
-        6669, 8000, 8080, 8443, 8888, 9200, 11211, 27017,
-    ]
-
     public init(timeouts: Timeouts = Timeouts(), startID: Int64 = 1) {
         self.timeouts = timeouts
         self.nextID = startID
@@ -238,12 +229,12 @@ public final class ConnectionTable {
             if tcp {
                 let f = l.tcpFlags
                 if f & TCPFlag.syn == 0 || f & TCPFlag.ack != 0 {
-                    if Self.likelyServerPorts.contains(sp) {
-                        flip = Self.likelyServerPorts.contains(dp) ? (f & TCPFlag.syn == 0 && sp < dp) : true
+                    if AppProtocols.isServerPort(sp) {
+                        flip = AppProtocols.isServerPort(dp) ? (f & TCPFlag.syn == 0 && sp < dp) : true
                     }
                 }
             } else if l.proto == IPProto.udp {
-                flip = Self.likelyServerPorts.contains(sp) && !Self.likelyServerPorts.contains(dp)
+                flip = AppProtocols.isServerPort(sp) && !AppProtocols.isServerPort(dp)
             } else if isICMP {
                 // Zeek makes the sender of a request the originator even if the reply came first.
                 flip =
