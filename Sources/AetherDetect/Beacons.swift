@@ -10,6 +10,8 @@ import AetherFlows
 /// over a few seconds do not). A host talking to itself over loopback never beacons, and a
 /// series already explained as password guessing or a scan of the same target is not also one.
 final class BeaconDetector: Detector {
+    static func make(_ config: DetectorConfig) -> Detector? { BeaconDetector() }
+
     struct ServiceKey: Hashable { var src: IPAddress; var dst: IPAddress; var port: UInt16; var proto: UInt8 }
 
     private var series: [ServiceKey: BeaconSeries] = [:]

@@ -15,6 +15,8 @@ import AetherFlows
 ///   (answered, past the key exchange, short, small) and counts as one attempt.
 /// A login accepted in clear after the failures raises the alert to critical: a guessed password.
 final class BruteForceDetector: Detector {
+    static func make(_ config: DetectorConfig) -> Detector? { BruteForceDetector() }
+
     struct ServiceKey: Hashable { var src: IPAddress; var dst: IPAddress; var port: UInt16 }
     private var attempts: [ServiceKey: WindowedSum] = [:]
 

@@ -9,6 +9,8 @@ import AetherDecode
 /// high-entropy names near the 253-byte limit under one domain; nothing benign (CDN tokens,
 /// DKIM selectors, SRV names, reputation lookups) fills several full labels with data.
 final class DNSDetector: Detector {
+    static func make(_ config: DetectorConfig) -> Detector? { DNSDetector() }
+
     struct TunnelKey: Hashable { var src: IPAddress; var domain: String }
     struct Bucket {
         var names = EvidenceSet<String>(cap: 1000)

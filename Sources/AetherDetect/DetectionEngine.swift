@@ -18,14 +18,20 @@ public final class DetectionEngine {
 
     public var alerts: [Alert] { book.alerts }
 
+    /// Every detector family, registered once, in the order they see each event: scans first,
+    /// so that the outbound detector can tell a scan's probes from sessions of their own; brute
+    /// force before beacon, whose episodes it explains. Their settings are listed in this order
+    /// too (`DetectorConfig.registry`).
+    static let families: [Detector.Type] = [
+        ScanDetector.self, OutboundDetector.self, BruteForceDetector.self, BeaconDetector.self, DNSDetector.self,
+        LongConnectionDetector.self, IntelDetector.self,
+    ]
+
     public init(config: DetectorConfig = DetectorConfig(), firstAlertID: Int64 = 1) {
         self.config = config
         book = EpisodeBook(firstID: firstAlertID)
         context = DetectionContext(config: config, book: book)
-        // The detector families, in the order they see each event: scans first, so that the
-        // outbound detector can tell a scan's probes from sessions of their own.
-        var all: [Detector] = [ScanDetector(), OutboundDetector(), BruteForceDetector(), BeaconDetector(), DNSDetector(), LongConnectionDetector()]
-        if let intel = config.intel, !intel.isEmpty { all.append(IntelDetector(intel)) }
+        let all = Self.families.compactMap { $0.make(config) }
         routes = DetectorEvent.Kind.allCases.map { k in all.filter { $0.events.contains(k) } }
     }
 

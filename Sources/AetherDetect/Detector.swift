@@ -63,6 +63,14 @@ protocol Detector: AnyObject {
     /// The event kinds this detector takes; it is handed no others.
     var events: Set<DetectorEvent.Kind> { get }
     func handle(_ event: DetectorEvent, _ ctx: DetectionContext)
+    /// Its settings in a rules file, declared beside its logic (key, default, meaning, check).
+    static var settings: [Setting] { get }
+    /// The detector for the settings in force; nil when they leave it nothing to do.
+    static func make(_ config: DetectorConfig) -> Detector?
+}
+
+extension Detector {
+    static var settings: [Setting] { [] }
 }
 
 /// What every detector shares: the settings, the episode book, the monitored side, event time.

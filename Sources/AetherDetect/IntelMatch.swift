@@ -10,6 +10,9 @@ import AetherFlows
 /// time); the evidence names the indicator, its type, where it was seen, the value seen, and
 /// the intel file's source and description.
 final class IntelDetector: Detector {
+    /// Only with an intel file that holds indicators.
+    static func make(_ config: DetectorConfig) -> Detector? { config.intel.flatMap { $0.isEmpty ? nil : IntelDetector($0) } }
+
     let intel: IntelSet
     let events: Set<DetectorEvent.Kind>
 

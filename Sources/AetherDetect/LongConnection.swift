@@ -9,6 +9,8 @@ import AetherFlows
 /// 5-tuple as a piece that had not closed, continues it, however long the silence between them.
 /// Group, broadcast and link-scoped destinations and loopback are not connections of this kind.
 final class LongConnectionDetector: Detector {
+    static func make(_ config: DetectorConfig) -> Detector? { LongConnectionDetector() }
+
     /// A TCP connection's pieces so far: when it began, the last piece's end, whether that
     /// piece closed, and its pieces' ids (bounded).
     struct Chain {

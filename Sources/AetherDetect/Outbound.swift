@@ -6,6 +6,8 @@ import AetherFlows
 /// `internal`: lateral movement) and unusual_protocol (outbound IP protocols other than TCP/UDP/ICMP, oversized echoes). Group,
 /// broadcast and link-scoped destinations are never outbound (Scope.isOutbound).
 final class OutboundDetector: Detector {
+    static func make(_ config: DetectorConfig) -> Detector? { OutboundDetector() }
+
     /// Outbound sessions on a listed port, decided once they carried payload (a burst, or at
     /// their end): a scan's probes to such ports, answered or not, carry none and belong to the scan.
     /// Start times of outbound sessions on listed ports, by connection id, until they carry payload.

@@ -8,6 +8,8 @@ import AetherFlows
 /// opens a connection (nmap -PA, -sA) at once, since a sweep's dead hosts never answer it. A
 /// probe counts as failed until answered: silence, RST and ICMP unreachable all leave it failed.
 final class ScanDetector: Detector {
+    static func make(_ config: DetectorConfig) -> Detector? { ScanDetector() }
+
     static let arpProto: UInt8 = 255
     /// IP-protocol probes (nmap -sO) are kept under this protocol, the IP protocol as the port.
     static let ipProto: UInt8 = 0

@@ -1,12 +1,10 @@
 import AetherCore
 
 /// The rules file's settings: each detector declares its own beside its logic
-/// (`ScanDetector.settings`, …); they are registered here, once, in the order `aether rules`
-/// and the report list them.
+/// (`ScanDetector.settings`, …); they come in the order the detectors are registered
+/// (`DetectionEngine.families`), which `aether rules` and the report follow.
 extension DetectorConfig {
-    public static let registry: [Setting] =
-        [scope] + ScanDetector.settings + OutboundDetector.settings + BeaconDetector.settings + DNSDetector.settings + BruteForceDetector.settings
-        + LongConnectionDetector.settings + allowLists
+    public static let registry: [Setting] = [scope] + DetectionEngine.families.flatMap { $0.settings } + allowLists
 
     /// The engine's: which side is monitored.
     static let scope = Setting(
