@@ -3,7 +3,7 @@ SHELL := /bin/bash
 # What building and running need; what the tests need besides (browser, tshark, attack tools'
 # peers). A newcomer's `make run` installs only the first.
 BUILD_PACKAGES := libpcap-dev libsqlite3-dev zlib1g-dev libssl-dev
-APT_PACKAGES := $(BUILD_PACKAGES) tcpdump tshark nmap iproute2 iputils-ping curl gzip sqlite3 python3 python3-venv time chromium
+APT_PACKAGES := $(BUILD_PACKAGES) tcpdump tshark nmap iproute2 iputils-ping curl gzip sqlite3 python3 python3-venv time chromium node-js-beautify
 # The tools scripts/record-attacks.sh runs (make attack-corpus); make test reads the committed corpus.
 ATTACK_PACKAGES := samba nmap masscan zmap hping3 hydra medusa ncrack iodine dns2tcp openssh-server vsftpd inetutils-telnetd dnsmasq unbound socat netcat-openbsd rsync tcpdump curl openssl python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -33,9 +33,9 @@ test-deps:
 	$(call install_missing,$(APT_PACKAGES))
 	@command -v node >/dev/null || $(MAKE) --no-print-directory node-dep
 
-# `node --check` of the page scripts; any node will do (Debian's when there is none).
+# `node --check` and the layout (js-beautify, Debian's) of the page scripts.
 node-dep:
-	$(call install_missing,nodejs)
+	$(call install_missing,nodejs node-js-beautify)
 
 attack-deps:
 	@missing=""; for p in $(ATTACK_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -95,6 +95,7 @@ demo-capture: test-deps
 
 format:
 	swift format format -i -r Sources Tests
+	NODE_PATH=/usr/share/nodejs node scripts/format-js.js Sources/*/Resources/*.js
 
 lint:
 	swift format lint --strict -r Sources Tests

@@ -32,6 +32,7 @@ if ! swift build --traits GRPC; then echo "0 passed, 1 failed"; exit 1; fi
 # The page scripts are files (Sources/*/Resources/*.js): they must parse.
 check "imports declared in Package.swift" python3 scripts/check-imports.py
 check "page scripts parse (node --check)" bash -c 'for f in Sources/*/Resources/*.js; do node --check "$f" || exit 1; done'
+check "page scripts formatted (js-beautify; make format)" env NODE_PATH=/usr/share/nodejs node scripts/format-js.js --check Sources/*/Resources/*.js
 echo "== swift test"
 swift test --traits GRPC 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}

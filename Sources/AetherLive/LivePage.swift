@@ -18,5 +18,5 @@ enum LivePage {
         }.joined()
     }
 
-    static let script = Asset.text(PackageResources.live_js).filled(["/*@protocols*/{}": Palette.protocolsJS])
+    static let script = Asset.text(PackageResources.live_js).filled(["/*@protocols*/ {}": Palette.protocolsJS])
 }
