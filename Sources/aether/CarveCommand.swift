@@ -18,7 +18,8 @@ struct Carve: ParsableCommand {
     @Option(help: "alert id") var alert: Int64?
     @Option(help: "connection (flow) id") var flow: Int64?
     @Option(name: [.short, .customLong("output")], help: "pcap (or pcapng when link types differ) to write") var output: String
-    @Flag(help: "replace an existing output file") var force = false
+    @OptionGroup var replacing: ReplaceOption
+    var force: Bool { replacing.replace }
 
     func validate() throws {
         if (alert == nil) == (flow == nil) { throw ValidationError("give exactly one of --alert and --flow") }

@@ -12,10 +12,9 @@ import Foundation
 #endif
 
 func runIngest(
-    _ inputs: [String], db: String, filter: String?, rules: String? = nil, internal nets: String? = nil, intel: [String] = [], detect: Bool = true,
-    threads: Int = Pipeline.defaultThreads
+    _ inputs: [String], db: String, filter: String?, detection: DetectionOptions, detect: Bool = true, threads: Int = Pipeline.defaultThreads
 ) throws -> Store {
-    let config = try loadRules(rules, internal: nets, intel: intel)
+    let config = try detection.config()
     try checkInputs(inputs)
     let store = try openStore(db, readOnly: false)
     let pipeline: Pipeline
@@ -57,15 +56,13 @@ struct Ingest: ParsableCommand {
     @Argument(help: "pcap, pcapng or gzip files, or folders of them") var inputs: [String]
     @OptionGroup var store: StoreOption
     var db: String { store.db }
-    @Option(help: "BPF filter applied while reading") var filter: String?
-    @Option(help: "detector settings file (see aether rules)") var rules: String?
-    @OptionGroup var intel: IntelOption
-    @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
+    @OptionGroup var reading: FilterOption
+    @OptionGroup var detection: DetectionOptions
     @Flag(name: .customLong("no-detect"), help: "store only; run no detectors") var noDetect = false
     @OptionGroup var threading: ThreadOptions
 
     func run() throws {
-        _ = try runIngest(inputs, db: db, filter: filter, rules: rules, internal: `internal`, intel: intel.files, detect: !noDetect, threads: threading.threads)
+        _ = try runIngest(inputs, db: db, filter: reading.filter, detection: detection, detect: !noDetect, threads: threading.threads)
     }
 }
 
@@ -74,12 +71,11 @@ struct Analyze: ParsableCommand {
     @Argument(help: "pcap, pcapng or gzip files, or folders of them") var inputs: [String]
     @Option(help: "store file (default: reports/NAME.sqlite)") var db: String?
     @Option(help: "HTML report to write (default: reports/NAME.html)") var report: String?
-    @Option(help: "BPF filter applied while reading") var filter: String?
-    @Option(help: "detector settings file (see aether rules)") var rules: String?
-    @OptionGroup var intel: IntelOption
-    @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
-    @Flag(help: "replace an existing report file") var force = false
+    @OptionGroup var reading: FilterOption
+    @OptionGroup var detection: DetectionOptions
+    @OptionGroup var replacing: ReplaceOption
     @OptionGroup var threading: ThreadOptions
+    var force: Bool { replacing.replace }
 
     func run() throws {
         let name = defaultName(inputs.first ?? "capture")
@@ -93,7 +89,7 @@ struct Analyze: ParsableCommand {
         if db == nil || report == nil { mkdir("reports", 0o755) }
         var failed: Error?
         do {
-            _ = try runIngest(inputs, db: dbPath, filter: filter, rules: rules, internal: `internal`, intel: intel.files, threads: threading.threads)
+            _ = try runIngest(inputs, db: dbPath, filter: reading.filter, detection: detection, threads: threading.threads)
         } catch let e as ExitCode
             where e.rawValue == 1
         {

@@ -23,12 +23,10 @@ struct DetectCommand: ParsableCommand {
     @Flag(help: "some host of the whole input is in the internal networks") var internalSeen = false
     @Option(help: "alerts file to create (JSON Lines)") var alerts: String
     @Option(help: "connections file to create (JSON Lines, conn.log keys)") var conn: String?
-    @Option(help: "detector settings file (see aether rules)") var rules: String?
-    @OptionGroup var intel: IntelOption
-    @Option(help: "internal networks, comma-separated") var `internal`: String?
+    @OptionGroup var detection: DetectionOptions
 
     func run() throws {
-        let config = try loadRules(rules, internal: `internal`, intel: intel.files)
+        let config = try detection.config()
         let join = FragmentJoin()
         if let cuts {
             var n = 0

@@ -31,7 +31,8 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup var store: StoreOption
     var db: String { store.db }
     @Option(name: [.short, .customLong("output")], help: "HTML file to write") var output: String
-    @Flag(help: "replace an existing report file") var force = false
+    @OptionGroup var replacing: ReplaceOption
+    var force: Bool { replacing.replace }
 
     func run() throws {
         try writeReport(db: db, to: output, force: force, quiet: false)

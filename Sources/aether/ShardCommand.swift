@@ -28,9 +28,7 @@ struct ShardCommand: ParsableCommand {
             before the JSON); a file that fails gives an `error` line
             """) var stream = false
     @Option(help: "with --stream: folder for each file's scratch store (default: TMPDIR or /tmp)") var work: String?
-    @Option(help: "detector settings file (see aether rules)") var rules: String?
-    @OptionGroup var intel: IntelOption
-    @Option(help: "internal networks, comma-separated") var `internal`: String?
+    @OptionGroup var detection: DetectionOptions
     @OptionGroup var threading: ThreadOptions
 
     func validate() throws {
@@ -42,7 +40,7 @@ struct ShardCommand: ParsableCommand {
     }
 
     func run() throws {
-        let config = try loadRules(rules, internal: `internal`, intel: intel.files)
+        let config = try detection.config()
         guard stream else {
             let summary = try shard(input!, index: index!, into: out, config: config, events: nil)
             print(summary)

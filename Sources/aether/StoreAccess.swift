@@ -69,6 +69,27 @@ struct IntelOption: ParsableArguments {
     var files: [String] = []
 }
 
+/// `--rules`, `--internal` and `--intel`: what every command that runs the detectors takes.
+struct DetectionOptions: ParsableArguments {
+    @Option(help: "detector settings file (see aether rules)") var rules: String?
+    @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
+    @OptionGroup var intel: IntelOption
+
+    /// The settings in force: the rules file's, the internal networks and the intel given.
+    func config() throws -> DetectorConfig { try loadRules(rules, internal: `internal`, intel: intel.files) }
+}
+
+/// `--filter`: a BPF expression (libpcap's) applied while reading.
+struct FilterOption: ParsableArguments {
+    @Option(help: "BPF filter applied while reading") var filter: String?
+}
+
+/// `--force`: an existing output file (a report, carved packets) is replaced; a capture or
+/// store the command reads never is.
+struct ReplaceOption: ParsableArguments {
+    @Flag(name: .customLong("force"), help: "replace an existing output file (never an input)") var replace = false
+}
+
 /// Every input is a regular file or a folder; checked before a store is created.
 func checkInputs(_ inputs: [String]) throws {
     for i in inputs {

@@ -44,10 +44,9 @@ struct Tail: ParsableCommand {
         if let env = ProcessInfo.processInfo.environment["AETHER_TOKEN"], !env.isEmpty { return env }
         return nil
     }
-    @Option(help: "BPF filter") var filter: String?
-    @Option(help: "detector settings file") var rules: String?
-    @OptionGroup var intel: IntelOption
-    @Option(help: "internal networks, comma-separated (default: configured, or inferred when no host is in them)") var `internal`: String?
+    @OptionGroup var reading: FilterOption
+    @OptionGroup var detection: DetectionOptions
+    var filter: String? { reading.filter }
     @Option(name: .customLong("buffer-mb"), help: "kernel capture buffer in MB") var bufferMB = 32
     @OptionGroup var threading: ThreadOptions
 
@@ -132,7 +131,7 @@ struct Tail: ParsableCommand {
         if let replay {
             do { try EvidenceFiles.checkInput(replay) } catch let e as FileRefusal { throw BadInput(message: e.message) }
         }
-        let config = try loadRules(rules, internal: `internal`, intel: intel.files)
+        let config = try detection.config()
         let store = try openStore(dbPath, readOnly: false)
         let source: LiveSource
         var captureFilter = filter
