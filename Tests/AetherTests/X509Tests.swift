@@ -1,0 +1,60 @@
+import AetherDecode
+import Foundation
+import XCTest
+
+/// Certificates made with `openssl req -x509` / `openssl x509 -req` (Fixtures/x509), read as
+/// `openssl x509 -noout -subject -issuer -dates -serial` prints them.
+final class X509Tests: XCTestCase {
+    private func fixture(_ name: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: Shared.repoRoot.appendingPathComponent("Fixtures/x509/" + name)))
+    }
+
+    func testSelfSignedShortLivedRSA() throws {
+        let c = try XCTUnwrap(X509Parser.parse(try fixture("self-signed-rsa2048-3d.der")))
+        XCTAssertEqual(c.subject, "O=Aether Test,CN=c2.evil.test")
+        XCTAssertEqual(c.issuer, c.subject)
+        XCTAssertTrue(c.selfSigned)
+        XCTAssertEqual(c.serial, "5D71A16347E150EFA5E27991CCDEE73155353EDF")
+        XCTAssertEqual(c.notBefore, 1_796_358_209)
+        XCTAssertEqual(c.notAfter, 1_796_617_409)
+        XCTAssertEqual(c.keyType, "rsa")
+        XCTAssertEqual(c.keyBits, 2048)
+        XCTAssertEqual(c.san, ["c2.evil.test", "www.c2.evil.test"])
+    }
+
+    func testCASignedEC() throws {
+        let c = try XCTUnwrap(X509Parser.parse(try fixture("leaf-ec256-90d.der")))
+        XCTAssertEqual(c.subject, "O=Example\\, Inc.,CN=www.example.test")
+        XCTAssertEqual(c.issuer, "CN=Aether Root,O=Aether Test CA,C=US")
+        XCTAssertFalse(c.selfSigned)
+        XCTAssertEqual(c.serial, "0100")
+        XCTAssertEqual(c.notBefore, 1_796_358_288)
+        XCTAssertEqual(c.notAfter, 1_804_134_288)
+        XCTAssertEqual(c.keyType, "ec")
+        XCTAssertEqual(c.keyBits, 256)
+        XCTAssertEqual(c.san, ["www.example.test", "192.0.2.7"])
+    }
+
+    /// Cut at every length, or with any one byte changed: nil or a certificate, never a crash.
+    func testMalformedNeverCrashes() throws {
+        let der = try fixture("leaf-ec256-90d.der")
+        for n in 0..<der.count { XCTAssertNil(X509Parser.parse(Array(der[..<n])), "cut at \(n)") }
+        for i in 0..<der.count {
+            for v: UInt8 in [0x00, 0x7F, 0x80, 0x84, 0xFF] {
+                var d = der
+                d[i] = v
+                _ = X509Parser.parse(d)
+            }
+        }
+    }
+
+    /// A TLS Certificate message's list: lengths checked, at most 10 certificates.
+    func testChain() throws {
+        let a = try fixture("leaf-ec256-90d.der"), b = try fixture("self-signed-rsa2048-3d.der")
+        func u24(_ n: Int) -> [UInt8] { [UInt8(n >> 16), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] }
+        let list = u24(a.count) + a + u24(b.count) + b
+        XCTAssertEqual(X509Parser.chain((u24(list.count) + list)[...]), [a, b])
+        XCTAssertNil(X509Parser.chain((u24(list.count + 1) + list)[...]))
+        XCTAssertNil(X509Parser.chain((u24(list.count) + list.dropLast())[...]))
+    }
+}
