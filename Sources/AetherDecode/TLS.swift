@@ -163,3 +163,40 @@ public enum TLSParser {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+/// How far a server's first flight (TLS 1.2 and earlier: ServerHello, Certificate, …) has come.
+public enum ServerFlight: Equatable {
+    /// More bytes may complete the Certificate message.
+    case more
+    /// No certificate will come in clear (TLS 1.3's encrypted flight, a record that is not a
+    /// handshake, or the flight's end without one).
+    case none
+    /// The Certificate message's body, whole.
+    case certificates(ArraySlice<UInt8>)
+}
+
+extension TLSParser {
+    /// The server's records from its first byte on: their handshake messages joined across
+    /// records, up to the Certificate message.
+    public static func serverFlight(_ b: [UInt8]) -> ServerFlight {
+        var handshake: [UInt8] = []
+        var i = 0
+        while i + 5 <= b.count {
+            guard b[i] == 0x16, b[i + 1] == 0x03 else { return .none }
+            let n = Int(b[i + 3]) << 8 | Int(b[i + 4])
+            guard i + 5 + n <= b.count else { break }
+            handshake += b[(i + 5)..<(i + 5 + n)]
+            i += 5 + n
+        }
+        var o = 0
+        while o + 4 <= handshake.count {
+            let type = handshake[o]
+            let n = Int(handshake[o + 1]) << 16 | Int(handshake[o + 2]) << 8 | Int(handshake[o + 3])
+            guard o + 4 + n <= handshake.count else { return type == 11 || type == 2 ? .more : .none }
+            if type == 11 { return .certificates(handshake[(o + 4)..<(o + 4 + n)]) }
+            if type == 14 { return .none }  // ServerHelloDone: the flight ended without one
+            o += 4 + n
+        }
+        return .more
+    }
+}

@@ -18,6 +18,10 @@ final class ApplicationLayer {
     private struct DNSKey: Hashable { var flow: Int64; var id: UInt16 }
     var tlsRows: [TLSRow] = []
     var httpRows: [HTTPRow] = []
+    var x509Rows: [X509Row] = []
+    /// Servers' first flights (TLS 1.2 and earlier), until their Certificate message is whole.
+    private var flights: [Int64: (server: IPAddress, next: UInt32, bytes: [UInt8])] = [:]
+    static let maxFlight = 64 * 1024
     /// The latest hello or request of a connection, awaiting the server's answer.
     private var pendingTLS: [Int64: Int] = [:]
     private var pendingHTTP: [Int64: Int] = [:]
@@ -63,13 +67,14 @@ final class ApplicationLayer {
     }
 
     /// The rows gathered since the last call; answers still pending are not paired after this.
-    func drain() -> (dns: [DNSRow], tls: [TLSRow], http: [HTTPRow]) {
+    func drain() -> (dns: [DNSRow], tls: [TLSRow], http: [HTTPRow], x509: [X509Row]) {
         defer {
+            x509Rows.removeAll(keepingCapacity: true)
             dnsRows.removeAll(keepingCapacity: true); pendingDNS.removeAll(keepingCapacity: true)
             tlsRows.removeAll(keepingCapacity: true); pendingTLS.removeAll()
             httpRows.removeAll(keepingCapacity: true); pendingHTTP.removeAll()
         }
-        return (dnsRows, tlsRows, httpRows)
+        return (dnsRows, tlsRows, httpRows, x509Rows)
     }
 
     /// The connection's service by content, and login outcomes its server states in clear.
@@ -94,6 +99,17 @@ final class ApplicationLayer {
     func inspect(_ packet: RawPacket, _ l: IPLayer, flowID: Int64) {
         guard let base = packet.bytes.baseAddress else { return }
         let p = UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured)
+        if !flights.isEmpty, var f = flights[flowID], l.src == f.server {
+            if l.tcpSeq == f.next && Int(l.payloadLength) == p.count {
+                f.bytes += p
+                f.next = f.next &+ UInt32(p.count)
+                flights[flowID] = f
+                serverFlight(flowID)
+            } else {
+                flights[flowID] = nil  // a gap: the certificate is not read
+            }
+            return
+        }
         if !reassembly.isEmpty, var r = reassembly[flowID], l.src == r.client {
             guard l.tcpSeq == r.next else { return }
             r.bytes += p
@@ -128,8 +144,14 @@ final class ApplicationLayer {
                     if reassembly.count > 4096 { reassembly.removeAll() }
                     reassembly[flowID] = (l.src, l.tcpSeq &+ UInt32(p.count), Array(p), need, false)
                 }
-            } else if let v = TLSParser.serverHelloVersion(p), let i = pendingTLS.removeValue(forKey: flowID) {
-                tlsRows[i].serverVersion = v
+            } else if p.count >= 6 && p[5] == 0x02 {
+                if let v = TLSParser.serverHelloVersion(p), let i = pendingTLS.removeValue(forKey: flowID) { tlsRows[i].serverVersion = v }
+                // The flight of whoever sent the ServerHello: its certificates, when they come in clear.
+                if Int(l.payloadLength) == p.count {
+                    if flights.count > 4096 { flights.removeAll() }
+                    flights[flowID] = (l.src, l.tcpSeq &+ UInt32(p.count), Array(p))
+                    serverFlight(flowID)
+                }
             }
         } else if HTTPParser.mayBeRequest(first) {
             if HTTPParser.startsWithMethod(p), let req = HTTPParser.parseRequest(p) {
@@ -143,6 +165,27 @@ final class ApplicationLayer {
                         userAgent: req.userAgent))
             } else if let status = HTTPParser.parseStatus(p), let i = pendingHTTP.removeValue(forKey: flowID) {
                 httpRows[i].status = status
+            }
+        }
+    }
+
+    /// Reads a server's flight as far as it has come: its certificates once the message is whole.
+    private func serverFlight(_ flowID: Int64) {
+        guard let f = flights[flowID] else { return }
+        switch TLSParser.serverFlight(f.bytes) {
+        case .more:
+            if f.bytes.count >= Self.maxFlight { flights[flowID] = nil }
+        case .none:
+            flights[flowID] = nil
+        case .certificates(let body):
+            flights[flowID] = nil
+            for (depth, der) in (X509Parser.chain(body) ?? []).enumerated() {
+                guard let c = X509Parser.parse(der) else { continue }
+                x509Rows.append(
+                    X509Row(
+                        ts: timestamp, flowID: flowID, depth: depth, subject: c.subject, issuer: c.issuer, serial: c.serial,
+                        notBefore: c.notBefore, notAfter: c.notAfter, keyType: c.keyType, keyBits: c.keyBits, san: c.san,
+                        selfSigned: c.selfSigned))
             }
         }
     }

@@ -193,6 +193,7 @@ public final class Pipeline {
         if !rows.dns.isEmpty { try store.insert(dns: rows.dns) }
         if !rows.tls.isEmpty { try store.insert(tls: rows.tls) }
         if !rows.http.isEmpty { try store.insert(http: rows.http) }
+        if !rows.x509.isEmpty { try store.insert(x509: rows.x509) }
     }
 
     /// One packet through decode, flows, detectors and the store: the path every mode takes.

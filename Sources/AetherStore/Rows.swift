@@ -100,6 +100,30 @@ public struct TLSRow: Sendable {
     }
 }
 
+/// A certificate a server presented in clear (TLS 1.2 and earlier), `depth` 0 for its own.
+public struct X509Row: Sendable {
+    public var ts: Int64
+    public var flowID: Int64
+    public var depth: Int
+    public var subject: String
+    public var issuer: String
+    public var serial: String
+    public var notBefore: Int64
+    public var notAfter: Int64
+    public var keyType: String
+    public var keyBits: Int
+    public var san: [String]
+    public var selfSigned: Bool
+    public init(
+        ts: Int64, flowID: Int64, depth: Int, subject: String, issuer: String, serial: String, notBefore: Int64, notAfter: Int64,
+        keyType: String, keyBits: Int, san: [String], selfSigned: Bool
+    ) {
+        self.ts = ts; self.flowID = flowID; self.depth = depth; self.subject = subject; self.issuer = issuer; self.serial = serial
+        self.notBefore = notBefore; self.notAfter = notAfter; self.keyType = keyType; self.keyBits = keyBits; self.san = san
+        self.selfSigned = selfSigned
+    }
+}
+
 public struct HTTPRow: Sendable {
     public var ts: Int64
     public var flowID: Int64

@@ -62,6 +62,13 @@ public enum Schema {
         -- key as the primary key put each commit's new keys all over the table's pages, and on
         -- the 8 M-packet bench file rewrote 465 MB of them. Stores made before keep that form.
         CREATE TABLE IF NOT EXISTS conversation(key INTEGER NOT NULL);
+        -- Certificates servers presented in clear (TLS 1.2 and earlier), depth 0 the server's own;
+        -- times in seconds, san comma-separated.
+        CREATE TABLE IF NOT EXISTS x509(ts INTEGER NOT NULL, flow_id INTEGER NOT NULL, depth INTEGER NOT NULL,
+            subject TEXT NOT NULL, issuer TEXT NOT NULL, serial TEXT NOT NULL, not_before INTEGER NOT NULL,
+            not_after INTEGER NOT NULL, key_type TEXT NOT NULL, key_bits INTEGER NOT NULL, san TEXT NOT NULL,
+            self_signed INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS x509_flow ON x509(flow_id);
         -- Packets of a capture whose network layer was not reached, by reason (link type, EtherType…).
         CREATE TABLE IF NOT EXISTS undecoded(capture_id INTEGER NOT NULL, reason TEXT NOT NULL, packets INTEGER NOT NULL,
             PRIMARY KEY(capture_id, reason)) WITHOUT ROWID;

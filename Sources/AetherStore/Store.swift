@@ -433,6 +433,20 @@ public final class Store {
         (try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM flow")) ?? 1
     }
 
+    public func insert(x509 rows: [X509Row]) throws {
+        if rows.isEmpty { return }
+        if try deferred(rows, { try $0.insert(x509: $1) }) { return }
+        let s = try db.prepare(
+            "INSERT INTO x509(ts, flow_id, depth, subject, issuer, serial, not_before, not_after, key_type, key_bits, san, self_signed) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"
+        )
+        for r in rows {
+            s.bind(1, r.ts); s.bind(2, r.flowID); s.bind(3, Int64(r.depth)); s.bind(4, r.subject); s.bind(5, r.issuer); s.bind(6, r.serial)
+            s.bind(7, r.notBefore); s.bind(8, r.notAfter); s.bind(9, r.keyType); s.bind(10, Int64(r.keyBits))
+            s.bind(11, r.san.joined(separator: ",")); s.bind(12, r.selfSigned ? 1 : 0)
+            try s.run()
+        }
+    }
+
     public func insert(conversations: [UInt64]) throws {
         if conversations.isEmpty { return }
         if try deferred(conversations, { try $0.insert(conversations: $1) }) { return }

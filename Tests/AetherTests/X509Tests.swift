@@ -58,3 +58,31 @@ final class X509Tests: XCTestCase {
         XCTAssertNil(X509Parser.chain((u24(list.count) + list.dropLast())[...]))
     }
 }
+
+/// The certificates servers presented on the wire (scripts/make-tls-capture.sh: TLS 1.2 between
+/// two namespaces, MTU 1500), reassembled across segments and stored with their connection.
+final class X509CaptureTests: XCTestCase {
+    func testCertificatesOfARecordedSession() throws {
+        let tmp = TempDir()
+        let db = tmp.path("s.sqlite")
+        let cap = Shared.repoRoot.appendingPathComponent("Fixtures/tls12-certificates.pcap").path
+        let r = try runTool(aetherBinary, ["ingest", cap, "--db", db])
+        XCTAssertEqual(r.status, 0, r.err)
+        let rows = try runTool(
+            "/usr/bin/sqlite3",
+            [
+                db,
+                "SELECT f.resp_p, x.depth, x.subject, x.issuer, x.key_type, x.key_bits, x.self_signed, x.not_after - x.not_before, length(x.san) - length(replace(x.san, ',', '')) + 1 FROM x509 x JOIN flow f ON f.id = x.flow_id ORDER BY x.ts, x.depth",
+            ]
+        ).out.split(separator: "\n").map(String.init)
+        XCTAssertEqual(
+            rows,
+            [
+                // Over 2 KB: the message spans two segments.
+                "8443|0|O=Aether Test,CN=c2.evil.test|O=Aether Test,CN=c2.evil.test|rsa|4096|1|259200|41",
+                "443|0|O=Example\\, Inc.,CN=www.example.test|CN=Aether Root,O=Aether Test CA,C=US|ec|256|0|7776000|2",
+                "443|1|CN=Aether Root,O=Aether Test CA,C=US|CN=Aether Root,O=Aether Test CA,C=US|ec|256|1|315360000|1",
+                "8443|0|O=Aether Test,CN=c2.evil.test|O=Aether Test,CN=c2.evil.test|rsa|4096|1|259200|41",
+            ])
+    }
+}

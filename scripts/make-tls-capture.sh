@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Records Fixtures/tls12-certificates.pcap: TLS 1.2 sessions between two network namespaces
+# (MTU 1500, so a server's certificates span TCP segments), with openssl's own server and client.
+# One server presents a self-signed RSA-4096 certificate valid for 3 days with 41 names
+# (c2.evil.test; over 2 KB, so it spans two segments), the other
+# an EC leaf with its CA (www.example.test). Root, with ethtool (segmentation offload off, so
+# the capture has the segments the wire had); traffic stays inside the namespaces.
+# Usage: make-tls-capture.sh OUT.pcap
+set -euo pipefail
+out=$(realpath -m "$1")
+work=$(mktemp -d)
+cleanup() {
+  kill "${pids[@]}" 2>/dev/null || true
+  ip netns del al-tls-a 2>/dev/null || true
+  ip netns del al-tls-v 2>/dev/null || true
+  rm -rf "$work"
+}
+pids=()
+trap cleanup EXIT
+cd "$work"
+san="DNS:c2.evil.test"
+for i in $(seq 1 40); do san="$san,DNS:node$i.c2.evil.test"; done
+openssl req -x509 -newkey rsa:4096 -nodes -keyout self.key -out self.pem -days 3 -subj "/CN=c2.evil.test/O=Aether Test" \
+  -addext "subjectAltName=$san" 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out ca.key
+openssl req -x509 -new -key ca.key -days 3650 -subj "/C=US/O=Aether Test CA/CN=Aether Root" -out ca.pem 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out leaf.key
+openssl req -new -key leaf.key -subj "/CN=www.example.test/O=Example, Inc." -out leaf.csr 2>/dev/null
+printf "subjectAltName=DNS:www.example.test,IP:10.77.0.2\n" >ext.cnf
+openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -set_serial 0x0100 -days 90 -extfile ext.cnf -out leaf.pem 2>/dev/null
+cat leaf.pem ca.pem >chain.pem
+
+ip netns add al-tls-a
+ip netns add al-tls-v
+ip link add al-tls0 type veth peer name al-tls1
+ip link set al-tls0 netns al-tls-a
+ip link set al-tls1 netns al-tls-v
+ip -n al-tls-a addr add 10.77.0.1/24 dev al-tls0
+ip -n al-tls-v addr add 10.77.0.2/24 dev al-tls1
+ip -n al-tls-a link set al-tls0 up mtu 1500
+ip -n al-tls-v link set al-tls1 up mtu 1500
+ip netns exec al-tls-a ethtool -K al-tls0 tso off gso off gro off >/dev/null
+ip netns exec al-tls-v ethtool -K al-tls1 tso off gso off gro off >/dev/null
+
+ip netns exec al-tls-v tcpdump -i al-tls1 -w "$work/cap.pcap" -U -s 0 tcp 2>/dev/null &
+pids+=($!)
+sleep 1
+ip netns exec al-tls-v openssl s_server -accept 10.77.0.2:8443 -cert self.pem -key self.key -tls1_2 -quiet >/dev/null 2>&1 &
+pids+=($!)
+ip netns exec al-tls-v openssl s_server -accept 10.77.0.2:443 -cert leaf.pem -key leaf.key -cert_chain ca.pem -tls1_2 -quiet >/dev/null 2>&1 &
+pids+=($!)
+sleep 1
+for port in 8443 443 8443; do
+  name=$([ $port = 443 ] && echo www.example.test || echo c2.evil.test)
+  echo "GET / HTTP/1.0" | ip netns exec al-tls-a timeout 3 openssl s_client -connect 10.77.0.2:$port -servername $name -tls1_2 -quiet >/dev/null 2>&1 || true
+  sleep 0.3
+done
+sleep 1
+kill "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null || true
+cp "$work/cap.pcap" "$out"
+echo "wrote $out"
