@@ -38,6 +38,8 @@ for t in $targets; do
   # Seeds: the capture corpus (small files) and what earlier runs kept; records come from Fixtures/fuzz/records.
   [ "$t" = records ] || find Fixtures "$shared/captures" -maxdepth 2 -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.gz' \) -size -200k 2>/dev/null \
     | while read -r f; do cp -n "$f" $corpus/ 2>/dev/null || true; done
+  # The certificate parser starts from real certificates.
+  [ "$t" = appl ] && cp -n Fixtures/x509/*.der $corpus/ 2>/dev/null || true
   echo "fuzz $t for ${secs}s"
   if ! SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $B/fuzz-$t -max_total_time=$secs -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
        -print_final_stats=1 -artifact_prefix=Fixtures/fuzz/$t/ $corpus Fixtures/fuzz/$t 2>$B/fuzz-$t.log; then
