@@ -50,7 +50,7 @@ extra=""
 if [ -f "$shared/bench/gencap.py" ]; then
   python3 "$shared/bench/gencap.py" --out reports/check/gencap-s1.pcap --seed 1 --duration 7200 --packets 60000 --quiet && extra=reports/check/gencap-s1.pcap
 else echo "SKIP: ../shared not found: gencap report check skipped"; fi
-caps="Fixtures/demo.pcapng Fixtures/markup.pcap"
+caps="Fixtures/demo.pcapng Fixtures/markup.pcap Fixtures/tls12-certificates.pcap"
 for c in http-dns_wikipedia.pcap many-protocols_mixed.pcap scan_nmap-lan-sweep.pcap empty.pcap; do
   [ -f "$shared/captures/$c" ] && caps="$caps $shared/captures/$c"
 done

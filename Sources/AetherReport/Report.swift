@@ -66,6 +66,7 @@ public struct Report {
         body.append(section("protocols", "Protocol mix", [protocolMix(stats)]))
         body.append(section("talkers", "Top talkers, conversations and ports", try talkers()))
         body.append(section("names", "DNS names, TLS server names, HTTP hosts and user agents", try names()))
+        body.append(section("certificates", "Certificates servers presented", try certificates()))
         let detailed = Array(alerts.prefix(Self.detailedAlerts))
         body.append(
             section(
@@ -300,6 +301,24 @@ public struct Report {
         ]
     }
 
+    func certificates() throws -> [Node] {
+        let certs = try store.serverCertificates(limit: 60)
+        if certs.isEmpty { return [E.el("p", [], text: "No certificate was seen in clear (TLS 1.2 and earlier show them; TLS 1.3 does not).")] }
+        return [
+            E.el("p", [], text: "The servers' own certificates (TLS 1.2 and earlier), flagged ones first; the x509 table holds every chain."),
+            E.table(
+                id: "certificates", headers: ["server", "subject", "issuer", "valid", "key", "names", "flags", "connections"],
+                rows: certs.map { c in
+                    [
+                        E.el("code", [], text: "\(c.server):\(c.port)"), E.el("code", [], text: c.subject), E.el("code", [], text: c.issuer),
+                        .text("\(ts(c.notBefore * 1_000_000_000).prefix(10)) to \(ts(c.notAfter * 1_000_000_000).prefix(10))"),
+                        .text("\(c.keyType) \(c.keyBits)"), E.el("code", [], text: String(c.san.prefix(200))),
+                        .text(c.flags.joined(separator: ", ")), .text("\(c.connections)"),
+                    ]
+                }, numeric: [7]),
+        ]
+    }
+
     func detail(_ r: ReportAlert) -> Node {
         let a = r.alert
         var parts: [Node] = [E.el("h3", [("id", "alert-\(a.id)")], text: "#\(a.id) \(a.kind) from \(a.src) (\(a.severity))")]
@@ -322,6 +341,17 @@ public struct Report {
             let score = r.evidence["score"].map { $0.render(pretty: false) } ?? ""
             parts.append(E.el("p", [], text: "Gaps between connections (median \(median) s; score \(score)):"))
             parts.append(Chart.histogram(bins.map { Int($0) }, median: median))
+        }
+        // A destination's certificate is evidence of its own: self-signed, a few days' validity.
+        if let dst = a.dst, kind == .beacon || kind == .suspicious_outbound || kind == .long_connection || kind == .intel_match,
+            let flagged = try? store.serverCertificates(server: dst.description, limit: 5).filter({ !$0.flags.isEmpty }), !flagged.isEmpty
+        {
+            for c in flagged {
+                parts.append(
+                    E.el(
+                        "p", [("class", "cert-evidence")],
+                        [.text("Certificate of \(c.server):\(c.port): \(c.flags.joined(separator: ", ")); "), E.el("code", [], text: c.subject)]))
+            }
         }
         parts.append(E.el("pre", [], text: r.evidenceText))
         return E.el("article", [("class", "alert-detail")], parts)

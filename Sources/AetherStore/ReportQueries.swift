@@ -16,6 +16,27 @@ public struct ServerPort: Sendable { public var proto: String, port: Int64, conn
 public struct NameLookups: Sendable { public var name: String, lookups: Int64, nxdomain: Int64?, qtypes: String }
 public struct TLSServerName: Sendable { public var name: String, hellos: Int64, versions: String, alpn: String, ja4: String }
 public struct HTTPHostCount: Sendable { public var host: String, requests: Int64, methods: String, sampleURI: String, statuses: String }
+/// A certificate a server presented (its own, depth 0), with what a responder flags in it.
+public struct ServerCertificate: Sendable {
+    public var server: String, port: Int64, subject: String, issuer: String, serial: String
+    public var notBefore: Int64, notAfter: Int64, keyType: String, keyBits: Int64, san: String, selfSigned: Bool
+    /// Connections that showed it, and when it was first seen (seconds).
+    public var connections: Int64, firstSeen: Int64
+
+    /// Days the certificate is valid for, start to end.
+    public var validDays: Double { Double(notAfter - notBefore) / 86_400 }
+
+    /// What makes it evidence: self-signed, valid a week or less, expired or not yet valid when seen.
+    public var flags: [String] {
+        var f: [String] = []
+        if selfSigned { f.append("self-signed") }
+        if notAfter - notBefore <= 7 * 86_400 { f.append("valid \(Int(validDays.rounded())) days") }
+        if firstSeen > notAfter { f.append("expired when seen") }
+        if firstSeen < notBefore { f.append("not yet valid when seen") }
+        return f
+    }
+}
+
 public struct UserAgentCount: Sendable { public var agent: String, requests: Int64 }
 
 /// An alert as stored: the episode's keys, its connections and its evidence as JSON text.
@@ -143,6 +164,34 @@ extension Store {
                 TLSServerName(
                     name: s.text("name") ?? "", hellos: s.int("hellos"), versions: s.text("versions") ?? "",
                     alpn: s.text("alpn") ?? "", ja4: s.text("ja4") ?? ""))
+        }
+        return out
+    }
+
+    /// The servers' own certificates (depth 0), flagged ones first; `server` limits them to one
+    /// address. Empty for a store made before certificates were kept.
+    public func serverCertificates(server: String? = nil, limit: Int) throws -> [ServerCertificate] {
+        guard try db.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'x509'") ?? 0 > 0 else { return [] }
+        let s = try db.prepare(
+            """
+            SELECT f.resp_h AS server, f.resp_p AS port, x.subject, x.issuer, x.serial, x.not_before, x.not_after, x.key_type,
+              x.key_bits, x.san, x.self_signed, count(*) AS connections, min(x.ts) AS first_ts
+            FROM x509 x JOIN flow f ON f.id = x.flow_id
+            WHERE x.depth = 0 AND (?1 IS NULL OR f.resp_h = ?1)
+            GROUP BY f.resp_h, f.resp_p, x.serial, x.subject, x.issuer
+            ORDER BY (x.self_signed OR x.not_after - x.not_before <= 604800 OR min(x.ts) / 1000000000 > x.not_after
+              OR min(x.ts) / 1000000000 < x.not_before) DESC, connections DESC, server, port LIMIT ?2
+            """)
+        s.bind(1, server)
+        s.bind(2, limit)
+        var out: [ServerCertificate] = []
+        while try s.step() {
+            out.append(
+                ServerCertificate(
+                    server: s.text("server") ?? "", port: s.int("port"), subject: s.text("subject") ?? "", issuer: s.text("issuer") ?? "",
+                    serial: s.text("serial") ?? "", notBefore: s.int("not_before"), notAfter: s.int("not_after"),
+                    keyType: s.text("key_type") ?? "", keyBits: s.int("key_bits"), san: s.text("san") ?? "", selfSigned: s.int("self_signed") != 0,
+                    connections: s.int("connections"), firstSeen: s.int("first_ts") / 1_000_000_000))
         }
         return out
     }

@@ -1,4 +1,6 @@
+import AetherCore
 import AetherDecode
+import AetherStore
 import Foundation
 import XCTest
 
@@ -84,5 +86,31 @@ final class X509CaptureTests: XCTestCase {
                 "443|1|CN=Aether Root,O=Aether Test CA,C=US|CN=Aether Root,O=Aether Test CA,C=US|ec|256|1|315360000|1",
                 "8443|0|O=Aether Test,CN=c2.evil.test|O=Aether Test,CN=c2.evil.test|rsa|4096|1|259200|41",
             ])
+    }
+
+    /// The report lists the certificates, flagged ones first, and puts a flagged certificate of
+    /// an alert's destination beside the alert as evidence.
+    func testReportShowsCertificatesAndTheirEvidenceOnAlerts() throws {
+        let tmp = TempDir()
+        let db = tmp.path("s.sqlite"), html = tmp.path("r.html")
+        let cap = Shared.repoRoot.appendingPathComponent("Fixtures/tls12-certificates.pcap").path
+        XCTAssertEqual(try runTool(aetherBinary, ["ingest", cap, "--db", db]).status, 0)
+        do {
+            let store = try Store(path: db)
+            var a = Alert(kind: "beacon", severity: "high", src: IPAddress("10.77.0.1")!, dst: IPAddress("10.77.0.2")!, proto: "tcp", start: 1)
+            a.id = 1
+            a.ports = [8443]
+            try store.save(alerts: [a])
+        }
+        let r = try runTool(aetherBinary, ["report", "--db", db, "-o", html])
+        XCTAssertEqual(r.status, 0, r.err)
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        let table = try XCTUnwrap(page.range(of: "id=\"certificates\"")).upperBound
+        let rows = page[table...]
+        let selfSigned = try XCTUnwrap(rows.range(of: "10.77.0.2:8443")).lowerBound
+        let caSigned = try XCTUnwrap(rows.range(of: "10.77.0.2:443<")).lowerBound
+        XCTAssertLessThan(selfSigned, caSigned, "flagged first")
+        XCTAssertTrue(page.contains("self-signed, valid 3 days"))
+        XCTAssertTrue(page.contains("class=\"cert-evidence\">Certificate of 10.77.0.2:8443: self-signed, valid 3 days"), "beside the beacon alert")
     }
 }
