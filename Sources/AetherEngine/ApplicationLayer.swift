@@ -19,9 +19,10 @@ final class ApplicationLayer {
     var tlsRows: [TLSRow] = []
     var httpRows: [HTTPRow] = []
     var x509Rows: [X509Row] = []
-    /// Servers' first flights (TLS 1.2 and earlier), until their Certificate message is whole.
+    /// Servers' first flights (TLS 1.2 and earlier), until their Certificate message is whole:
+    /// at most 512 at a time of 32 KB each (16 MB), far more than handshakes under way at once.
     private var flights: [Int64: (server: IPAddress, next: UInt32, bytes: [UInt8])] = [:]
-    static let maxFlight = 64 * 1024
+    static let maxFlight = 32 * 1024
     /// The latest hello or request of a connection, awaiting the server's answer.
     private var pendingTLS: [Int64: Int] = [:]
     private var pendingHTTP: [Int64: Int] = [:]
@@ -148,7 +149,7 @@ final class ApplicationLayer {
                 if let v = TLSParser.serverHelloVersion(p), let i = pendingTLS.removeValue(forKey: flowID) { tlsRows[i].serverVersion = v }
                 // The flight of whoever sent the ServerHello: its certificates, when they come in clear.
                 if Int(l.payloadLength) == p.count {
-                    if flights.count > 4096 { flights.removeAll() }
+                    if flights.count > 512 { flights.removeAll() }
                     flights[flowID] = (l.src, l.tcpSeq &+ UInt32(p.count), Array(p))
                     serverFlight(flowID)
                 }
