@@ -187,6 +187,36 @@ public enum RecordSchemas {
         FROM http h JOIN flow f ON f.id = h.flow_id LEFT JOIN user_agent u ON u.id = h.user_agent_id ORDER BY h.ts, h.id
         """
 
+    /// Certificates servers presented: the fields of Zeek's x509.log that AetherLens has, tied to
+    /// their connection (Zeek ties them through files.log), then its own: the place in the chain
+    /// (0 the server's) and whether issuer and subject are one.
+    public static let x509 = RecordSchema<Statement>(
+        table: .x509,
+        fields: joinedEndpoints + [
+            RecordField("certificate.serial", zeek: "string", .string) { .string($0.text("serial") ?? "") },
+            RecordField("certificate.subject", zeek: "string", .string) { .string($0.text("subject") ?? "") },
+            RecordField("certificate.issuer", zeek: "string", .string) { .string($0.text("issuer") ?? "") },
+            RecordField("certificate.not_valid_before", zeek: "time", .double) { .double(Double($0.int("not_before"))) },
+            RecordField("certificate.not_valid_after", zeek: "time", .double) { .double(Double($0.int("not_after"))) },
+            RecordField("certificate.key_type", zeek: "string", .string) { .string($0.text("key_type") ?? "") },
+            RecordField("certificate.key_length", zeek: "count", .int64) { .int($0.int("key_bits")) },
+            RecordField("san.dns", zeek: "vector[string]", .strings) { .array(sanNames($0, addresses: false)) },
+            RecordField("san.ip", zeek: "vector[addr]", .strings) { .array(sanNames($0, addresses: true)) },
+            RecordField("depth", zeek: nil, .int64) { .int($0.int("depth")) },
+            RecordField("self_signed", zeek: nil, .bool) { .bool($0.int("self_signed") != 0) },
+        ])
+
+    static let x509Select = """
+        SELECT x.ts, f.id, f.orig_h, f.orig_p, f.resp_h, f.resp_p, x.serial, x.subject, x.issuer, x.not_before, x.not_after,
+          x.key_type, x.key_bits, x.san, x.depth, x.self_signed
+        FROM x509 x JOIN flow f ON f.id = x.flow_id ORDER BY x.ts, x.rowid
+        """
+
+    /// The stored subjectAltName list split into names and addresses.
+    private static func sanNames(_ s: Statement, addresses: Bool) -> [JSON] {
+        (s.text("san") ?? "").split(separator: ",").filter { (IPAddress(String($0)) != nil) == addresses }.map { .string(String($0)) }
+    }
+
     /// Packets and bytes per second and protocol class: AetherLens's own, with no Zeek log.
     public static let series = RecordSchema<Statement>(
         table: .series,
@@ -206,6 +236,7 @@ public enum RecordSchemas {
         case .dns: return dns.description
         case .ssl: return ssl.description
         case .http: return http.description
+        case .x509: return x509.description
         case .series: return series.description
         }
     }
@@ -240,6 +271,10 @@ extension Store {
         case .dns: try each(RecordSchemas.dnsSelect) { try emit(RecordSchemas.dns.record($0)) }
         case .ssl: try each(RecordSchemas.sslSelect) { try emit(RecordSchemas.ssl.record($0)) }
         case .http: try each(RecordSchemas.httpSelect) { try emit(RecordSchemas.http.record($0)) }
+        case .x509:
+            // A store made before certificates were kept has no such table: no records.
+            guard try db.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'x509'") ?? 0 > 0 else { return }
+            try each(RecordSchemas.x509Select) { try emit(RecordSchemas.x509.record($0)) }
         case .series: try each(RecordSchemas.seriesSelect) { try emit(RecordSchemas.series.record($0)) }
         }
     }

@@ -8,12 +8,12 @@ import ArgumentParser
     import Glibc
 #endif
 
-/// `aether export`: the store's records as JSON Lines (conn, dns, ssl, http, series) for other
+/// `aether export`: the store's records as JSON Lines (conn, dns, ssl, http, x509, series) for other
 /// programs (a Spark job, jq, DuckDB). Each file is created anew (never over an existing file,
 /// never through a link) and written as the rows are read.
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write the store's records as JSON Lines with Zeek's field names (conn, dns, ssl, http, series), or as Zeek's ASCII logs.")
+        abstract: "Write the store's records as JSON Lines with Zeek's field names (conn, dns, ssl, http, x509, series), or as Zeek's ASCII logs.")
     @OptionGroup var store: StoreOption
     var db: String { store.db }
     @Option(help: "folder to write NAME.jsonl into (made if missing)") var out: String
@@ -77,7 +77,7 @@ enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
 /// (`RecordSchemas`); the Spark job reads its Parquet schema from `--json`.
 struct SchemaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "schema", abstract: "The fields of each record type (conn, dns, ssl, http, series) with their Zeek and Arrow types.")
+        commandName: "schema", abstract: "The fields of each record type (conn, dns, ssl, http, x509, series) with their Zeek and Arrow types.")
     @Flag(help: "JSON object: table → [{name, zeek_type, arrow_type}]") var json = false
 
     func run() throws {

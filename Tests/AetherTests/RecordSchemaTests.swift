@@ -12,7 +12,9 @@ final class RecordSchemaTests: XCTestCase {
     func testEveryWriterFollowsTheSchemaAndEveryFieldRoundTrips() throws {
         let tmp = TempDir()
         let db = tmp.path("s.sqlite")
-        let captures = ["Fixtures/demo.pcapng", "Fixtures/attacks/tls-cdn-sessions.pcap"].map { Shared.repoRoot.appendingPathComponent($0).path }
+        let captures = ["Fixtures/demo.pcapng", "Fixtures/attacks/tls-cdn-sessions.pcap", "Fixtures/tls12-certificates.pcap"].map {
+            Shared.repoRoot.appendingPathComponent($0).path
+        }
         let ingest = try runTool(aetherBinary, ["ingest", "--db", db] + captures)
         XCTAssertEqual(ingest.status, 0, ingest.err)
         let json = tmp.path("json"), logs = tmp.path("logs")
@@ -62,7 +64,7 @@ final class RecordSchemaTests: XCTestCase {
             }
         }
         // Each table the fixtures can fill was filled, so every field above was read back.
-        for table in [RecordTable.conn, .dns, .ssl, .http, .series] { XCTAssertGreaterThan(recordsSeen[table] ?? 0, 0, "\(table) records") }
+        for table in [RecordTable.conn, .dns, .ssl, .http, .x509, .series] { XCTAssertGreaterThan(recordsSeen[table] ?? 0, 0, "\(table) records") }
 
         // `flows --zeek` is the same writer as export's conn.log.
         let flows = try runTool(aetherBinary, ["flows", "--db", db, "--zeek"])
@@ -129,7 +131,7 @@ final class RecordSchemaTests: XCTestCase {
         case "bool":
             guard case .bool(let b) = v else { return false }
             return text == (b ? "T" : "F")
-        case "set[string]", "vector[string]":
+        case "set[string]", "vector[string]", "vector[addr]":
             guard let a = v.array else { return false }
             return a.isEmpty ? text == "(empty)" : text.split(separator: ",").map { unescape(String($0)) } == a.compactMap(\.string)
         default:
