@@ -16,8 +16,8 @@ S, L, D, A = T.StringType(), T.LongType(), T.DoubleType(), T.ArrayType(T.StringT
 ARROW = {"string": S, "int64": L, "double": D, "bool": T.BooleanType(), "list<string>": A}
 # Fields that mean something only inside one store: each shard numbers its own captures.
 STORE_LOCAL = {"capture_id"}
-# Where each table's records come from: the shards (dns, ssl, http, series) or detection.
-SOURCES = {"conn": "conn", "dns": "dns", "tls": "ssl", "http": "http", "series": "series"}
+# Where each table's records come from: the shards (dns, ssl, http, x509, series) or detection.
+SOURCES = {"conn": "conn", "dns": "dns", "tls": "ssl", "http": "http", "x509": "x509", "series": "series"}
 
 
 def load_schemas(aether):
@@ -67,7 +67,7 @@ def write_all(spark, out, shards, detected, metas, uid_map, schemas):
         clock = time.time()
         rdd = detected if table == "conn" else shards
         lines = rdd.filter(lambda r, s=source: r[0] == s).map(lambda r: r[1])
-        if table in ("dns", "tls", "http"):
+        if table in ("dns", "tls", "http", "x509"):
             lines = lines.map(remap)
         df = frame(spark, lines, schemas[table])
         if table == "dns":
@@ -153,11 +153,11 @@ def write_report(spark, opts, report, detected, shards, metas, uid_map):
         # One pass over each RDD, each record to its table's file.
         files = {}
         try:
-            for rdd, wanted in ((detected, ("conn", "alerts")), (shards, ("series", "dns", "ssl", "http", "conversations"))):
+            for rdd, wanted in ((detected, ("conn", "alerts")), (shards, ("series", "dns", "ssl", "http", "x509", "conversations"))):
                 for w in wanted:
                     files[w] = open(os.path.join(rec, w + ".jsonl"), "w")
                 for table, line in rdd.filter(lambda r, w=wanted: r[0] in w).toLocalIterator():
-                    if table in ("dns", "ssl", "http"):
+                    if table in ("dns", "ssl", "http", "x509"):
                         r = json.loads(line)
                         if r.get("uid") in uid_map:
                             r["uid"] = uid_map[r["uid"]]

@@ -180,10 +180,26 @@ private func importApplicationRows(_ store: Store, _ ids: [String: Int64], from 
         h.status = r["status_code"]?.int.map { Int($0) }
         http.append(h)
     }
+    var x509: [X509Row] = []
+    try each("x509.jsonl") { r, flow, ts in
+        func seconds(_ key: String) -> Int64 {
+            guard let d = r[key]?.double, d.isFinite, abs(d) < 1e15 else { return 0 }
+            return Int64(d)
+        }
+        let names = (r["san.dns"]?.array ?? []) + (r["san.ip"]?.array ?? [])
+        x509.append(
+            X509Row(
+                ts: ts, flowID: flow, depth: Int(clamping: r["depth"]?.int ?? 0), subject: r["certificate.subject"]?.string ?? "",
+                issuer: r["certificate.issuer"]?.string ?? "", serial: r["certificate.serial"]?.string ?? "",
+                notBefore: seconds("certificate.not_valid_before"), notAfter: seconds("certificate.not_valid_after"),
+                keyType: r["certificate.key_type"]?.string ?? "", keyBits: Int(clamping: r["certificate.key_length"]?.int ?? 0),
+                san: names.compactMap(\.string), selfSigned: r["self_signed"].map { if case .bool(let b) = $0 { return b } else { return false } } ?? false))
+    }
     try store.transaction {
         if !dns.isEmpty { try store.insert(dns: dns) }
         if !tls.isEmpty { try store.insert(tls: tls) }
         if !http.isEmpty { try store.insert(http: http) }
+        if !x509.isEmpty { try store.insert(x509: x509) }
     }
 }
 

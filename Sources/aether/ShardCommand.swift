@@ -59,7 +59,7 @@ struct ShardCommand: ParsableCommand {
             defer { removeTree(scratch) }
             do {
                 _ = try shard(parts[1], index: i, into: scratch + "/s", config: config, events: output)
-                for table in ["cut", "dns", "ssl", "http", "series", "conversations"] {
+                for table in ["cut"] + Self.recordTables.map(\.rawValue) + ["conversations"] {
                     try readLines(scratch + "/s/" + table + ".jsonl") { try output.line(table, $0) }
                 }
                 try readLines(scratch + "/s/shard.json") { try output.line("shard", $0) }
@@ -71,6 +71,9 @@ struct ShardCommand: ParsableCommand {
         }
         try output.flush()
     }
+
+    /// The store's record tables a shard hands on (conn records come from `detect`).
+    static let recordTables: [RecordTable] = [.dns, .ssl, .http, .x509, .series]
 
     /// One file into the folder `out`; with `events`, the event records go there instead of
     /// `events.jsonl`. The line `shard` prints.
@@ -105,7 +108,7 @@ struct ShardCommand: ParsableCommand {
         recorder.flush()
         if recorder.failed { throw BadInput(message: "\(eventsPath): write failed: \(String(cString: strerror(errno)))") }
         try writeLines(out + "/cut.jsonl") { emit in recorder.cuts.forEach(emit) }
-        for table in [RecordTable.dns, .ssl, .http, .series] {
+        for table in Self.recordTables {
             try writeLines(out + "/" + table.rawValue + ".jsonl") { emit in try store.records(table) { emit($0.render(pretty: false)) } }
         }
         // Conversations (distinct 5-tuples) count once over all files: their digests go out.

@@ -113,4 +113,20 @@ final class X509CaptureTests: XCTestCase {
         XCTAssertTrue(page.contains("self-signed, valid 3 days"))
         XCTAssertTrue(page.contains("class=\"cert-evidence\">Certificate of 10.77.0.2:8443: self-signed, valid 3 days"), "beside the beacon alert")
     }
+
+    /// A Spark shard hands the certificates on as x509 records (the job writes them as a Parquet
+    /// table and imports them for its report).
+    func testAShardHandsCertificatesOn() throws {
+        let tmp = TempDir()
+        let cap = Shared.repoRoot.appendingPathComponent("Fixtures/tls12-certificates.pcap").path
+        let list = tmp.path("list")
+        try "0\t\(cap)\n".write(toFile: list, atomically: true, encoding: .utf8)
+        let r = try runTool("/bin/sh", ["-c", "\"$0\" shard --stream --out - --work \"$1\" < \"$2\"", aetherBinary, tmp.path(""), list])
+        XCTAssertEqual(r.status, 0, r.err)
+        let x509 = r.out.split(separator: "\n").filter { $0.hasPrefix("x509\t") }
+        XCTAssertEqual(x509.count, 4)
+        let first = try JSONParser.parse(String(x509[0].dropFirst(5)))
+        XCTAssertEqual(first["certificate.subject"]?.string, "O=Aether Test,CN=c2.evil.test")
+        XCTAssertEqual(first["san.dns"]?.array?.count, 41)
+    }
 }
