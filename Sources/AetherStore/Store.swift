@@ -245,7 +245,7 @@ public final class Store {
     }
 
     /// `deferred` for a list of rows, in parts of `DeferredWrites.part`: the reader thread takes a
-    /// job only while it is ahead, by 4 MB of file, which the parser reads in about 2 ms; a longer
+    /// job only while it is ahead, by 8 MB of file, which the parser reads in about 5 ms; a longer
     /// job leaves the parser waiting for its next block.
     func deferred<Row>(_ rows: [Row], _ insert: @escaping (Store, [Row]) throws -> Void) throws -> Bool {
         guard !writes.onRunner, writes.active else { return false }
