@@ -51,23 +51,6 @@ public struct FileOutcome: Sendable {
     }
 }
 
-/// 1810 → "1,810".
-public func grouped(_ n: UInt64) -> String {
-    let digits = Array(String(n))
-    var out = ""
-    for (i, d) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-        out.append(d)
-    }
-    return out
-}
-
-/// Writes one line to standard error (fd 2).
-public func printError(_ s: String) {
-    let line = VisibleText.of(s) + "\n"
-    _ = line.withCString { write(2, $0, strlen($0)) }
-}
-
 /// Source → decode → flows → store, the same for every mode. One instance carries flow state
 /// across all the files it is given, which form one timeline.
 public final class Pipeline {
@@ -444,13 +427,4 @@ public final class Pipeline {
         outcome.undecoded = counts.undecodedReasons.map { (Undecoded.describe($0.key), $0.value) }.sorted { $0.packets > $1.packets }
         return outcome
     }
-}
-
-func fileSize(_ path: String) -> UInt64 {
-    var st = stat()
-    return stat(path, &st) == 0 ? UInt64(st.st_size) : 0
-}
-
-func printProgress(_ s: String) {
-    _ = s.withCString { write(2, $0, strlen($0)) }
 }
