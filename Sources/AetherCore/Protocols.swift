@@ -59,11 +59,7 @@ public enum AppProtocols {
         for p in all { if let s = p.service { for port in p.ports { t[Int(port)] = s } } }
         return t
     }()
-    private static let serverBits: [UInt64] = {
-        var b = [UInt64](repeating: 0, count: 1 << 10)
-        for port in all.flatMap(\.ports) + otherServerPorts { b[Int(port >> 6)] |= 1 << UInt64(port & 63) }
-        return b
-    }()
+    private static let serverBits: [UInt64] = bits(all.flatMap(\.ports) + otherServerPorts)
     private static let dnsBits: [UInt64] = bits(all.first { $0.service == .dns }!.udpFormatPorts)
     private static let ssdpBits: [UInt64] = bits(all.first { $0.name == "ssdp" }!.udpFormatPorts)
 
