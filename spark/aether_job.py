@@ -156,6 +156,9 @@ def shard_task(work, internal):
                 p.stdin.close()
                 n = size = 0
                 meta = None
+                # The records of the other tables stay one block per table: the tasks of the
+                # table stage read them with Arrow, not row by row.
+                blocks = {}
                 for line in p.stdout:
                     table, body = line.rstrip("\n").split("\t", 1)
                     if table == "events":
@@ -165,12 +168,14 @@ def shard_task(work, internal):
                         yield ("events", body)
                         if cols[5]:
                             yield ("head", body)
+                    elif table == "cut":
+                        yield ("cut", body)
                     elif table == "shard":
                         meta = json.loads(body)
                     elif table == "error":
                         raise JobFailure(f"{uri}: {json.loads(body)['message']}")
                     else:
-                        yield (table, body)
+                        blocks.setdefault(table, []).append(body)
                 err = p.stderr.read()
                 if p.wait() != 0 or meta is None:
                     last = (err.strip().splitlines() or ["(no message)"])[-1]
@@ -178,6 +183,8 @@ def shard_task(work, internal):
                 meta["uri"] = uri
                 meta["file"] = uri if local_path(uri) is None else meta["file"]
                 meta["event_records"], meta["event_bytes"] = n, size
+                for table, lines in blocks.items():
+                    yield ("block", (index, table, ("\n".join(lines) + "\n").encode()))
                 yield ("shard", json.dumps(meta))
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -210,8 +217,14 @@ def inputs_rdd(sc, files):
     return rdd
 
 
-def detect_task(work, internal, cuts_b, matches_b, first_ns, internal_seen):
+def detect_task(work, internal, cuts_b, matches_b, first_ns, internal_seen, out, conn_fields):
+    """Stage 2, one partition of hosts: `aether detect` over its time-ordered events. The task
+    writes its conn table itself (Arrow) and hands on the alerts and the connections' block for
+    the report."""
+
     def run(rows):
+        import aether_tables as tables
+
         folder = attempt_folder(work, "detect")
         try:
             events = folder + "/events.jsonl"
@@ -235,10 +248,18 @@ def detect_task(work, internal, cuts_b, matches_b, first_ns, internal_seen):
             if internal:
                 cmd += ["--internal", internal]
             run_aether(cmd, f"a partition of {n} event records")
-            for table in ("alerts", "conn"):
-                with open(f"{folder}/{table}.jsonl") as f:
-                    for line in f:
-                        yield (table, line.rstrip("\n"))
+            with open(f"{folder}/conn.jsonl", "rb") as f:
+                conn = f.read()
+            with open(f"{folder}/alerts.jsonl", "rb") as f:
+                yield ("alerts", f.read())
+            t = tables.records(conn, conn_fields)
+            from pyspark import TaskContext
+
+            tag = f"p{TaskContext.get().partitionId()}"
+            for move in tables.write_dated(out, tables.attempt_name("conn"), "conn", t, "ts", tag):
+                yield ("move", move)
+            yield ("conn", conn)
+            yield ("conn_rows", t.num_rows)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -255,12 +276,16 @@ def run_job(spark, opts):
         sc.addFile(os.path.abspath(opts.aether))
     elif not os.path.exists(os.path.join(__import__("pyspark").SparkFiles.getRootDirectory(), "aether")):
         raise JobFailure("no aether binary: give --aether PATH or spark-submit --files PATH/aether")
-    if "://" not in opts.out and os.path.lexists(opts.out):
-        raise JobFailure(f"{opts.out}: already exists; the job writes a new folder")
     report = opts.report or os.path.join(opts.out, "report.html")
     if os.path.lexists(report):
         raise JobFailure(f"{report}: already exists; refusing to replace it")
     import aether_tables as tables
+
+    # The tasks write tables with it: it goes where they run, as the binary does.
+    sc.addPyFile(tables.__file__)
+    schemas = tables.load_schemas(tables.driver_binary(opts))
+    tables.create_output(opts.out)
+    out = opts.out if "://" in opts.out else os.path.abspath(opts.out)
 
     files = list_inputs(spark, opts.inputs)
     shards = inputs_rdd(sc, files).mapPartitions(shard_task(opts.work, opts.internal))
@@ -334,7 +359,7 @@ def run_job(spark, opts):
     first_ns = min(v for v in first.values() if v is not None) if any(v is not None for v in first.values()) else 0
     internal_seen = any(m.get("internal_seen") for m in metas)
     detected = events.mapPartitions(
-        detect_task(opts.work, opts.internal, sc.broadcast(found["cut"]), sc.broadcast(found["match"]), first_ns, internal_seen)
+        detect_task(opts.work, opts.internal, sc.broadcast(found["cut"]), sc.broadcast(found["match"]), first_ns, internal_seen, out, schemas["conn"])
     ).persist(StorageLevel.MEMORY_AND_DISK)
     clock = time.time()
     detected.count()
@@ -343,17 +368,42 @@ def run_job(spark, opts):
     uid_map = {r["uid"]: r["root_uid"] for r in routes}
 
     clock = time.time()
-    summary = tables.write_all(spark, opts.out, others, detected, metas, uid_map, tables.load_schemas(tables.driver_binary(opts)))
+    # Stage 3: each file's dns, tls, http and x509 blocks become Parquet in the task that holds
+    # them; series rows and DNS halves are merged on the driver.
+    blocks = others.filter(lambda r: r[0] == "block").map(lambda r: r[1])
+    written = blocks.mapPartitions(tables.shard_writer(out, schemas, sc.broadcast(uid_map))).collect()
+    moves = [v for k, v in written if k == "move"] + detected.filter(lambda r: r[0] == "move").map(lambda r: r[1]).collect()
+    halves = tables.merge_dns_halves(tables.from_ipc([v for k, v in written if k == "halves"], schemas["dns"]))
+    moves += tables.write_dated(out, "driver", "dns", halves, "ts", "joined")
+    series = tables.merge_series(tables.from_ipc([v for k, v in written if k == "series"], schemas["series"]))
+    moves += tables.write_dated(out, "driver", "series", series, "second", "all")
+    alert_blocks = detected.filter(lambda r: r[0] == "alerts").map(lambda r: r[1]).collect()
+    summary = {"alerts": tables.write_alerts(out, alert_blocks, moves)}
+    tables.commit(out, moves, ["conn", "dns", "tls", "http", "x509", "series", "alerts"])
     timing["Parquet tables"] = time.time() - clock
+    summary["packets"] = sum(m["packets"] for m in metas)
+    summary["wire_bytes"] = sum(m["wire_bytes"] for m in metas)
+    summary["bytes"] = sum(m["bytes"] for m in metas)
+    summary["files"] = len(metas)
+    summary["connections"] = sum(detected.filter(lambda r: r[0] == "conn_rows").map(lambda r: r[1]).collect())
+    conversations = blocks.filter(lambda b: b[1] == "conversations").flatMap(lambda b: b[2].split(b"\n")).filter(bool)
+    summary["conversations"] = conversations.distinct().count()
     summary["cut_connections"] = cut_count
     summary["joined_fragments"] = len(routes)
     # What crosses the shuffle: the event records.
     summary["event_records"] = sum(m["event_records"] for m in metas)
     summary["event_bytes"] = sum(m["event_bytes"] for m in metas)
     clock = time.time()
-    tables.write_report(spark, opts, report, detected, others, metas, uid_map)
+
+    def report_blocks():
+        for table, blob in detected.filter(lambda r: r[0] in ("conn", "alerts")).toLocalIterator():
+            yield table, blob
+        for _, table, blob in blocks.toLocalIterator():
+            yield table, blob
+
+    tables.write_report(opts, report, report_blocks(), metas, routes)
     timing["report of the whole (import, render)"] = time.time() - clock
-    summary["seconds"] = dict({k: round(v, 1) for k, v in timing.items()}, parquet=summary.pop("seconds"))
+    summary["seconds"] = {k: round(v, 1) for k, v in timing.items()}
     others.unpersist()
     detected.unpersist()
     return summary

@@ -1,131 +1,219 @@
-"""The job's output: Parquet tables with plain column names, partitioned by date, and the report."""
+"""The job's output: Parquet tables with plain column names, partitioned by date, and the report.
+
+The tasks write the tables themselves with Arrow (pyarrow's C++ JSON reader and Parquet writer),
+from the records aether gives them as blocks of JSON Lines: no row passes through Python or the
+JVM one at a time. A task writes into a folder of its own attempt; the driver moves the files of
+the attempts Spark accepted into place, so a retried task leaves no second copy.
+"""
 
 import json
 import os
+import posixpath
 import shutil
 import subprocess
 import tempfile
-import time
 
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
-
-S, L, D, A = T.StringType(), T.LongType(), T.DoubleType(), T.ArrayType(T.StringType())
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.json as pj
+import pyarrow.parquet as pq
 
 # Arrow types as `aether schema --json` names them.
-ARROW = {"string": S, "int64": L, "double": D, "bool": T.BooleanType(), "list<string>": A}
+ARROW = {"string": pa.string(), "int64": pa.int64(), "double": pa.float64(), "bool": pa.bool_(), "list<string>": pa.list_(pa.string())}
 # Fields that mean something only inside one store: each shard numbers its own captures.
 STORE_LOCAL = {"capture_id"}
 # Where each table's records come from: the shards (dns, ssl, http, x509, series) or detection.
 SOURCES = {"conn": "conn", "dns": "dns", "tls": "ssl", "http": "http", "x509": "x509", "series": "series"}
+# Tables the shard tasks write; series rows and DNS halves go to the driver to be merged.
+SHARD_TABLES = {"dns": "dns", "tls": "ssl", "http": "http", "x509": "x509"}
+ATTEMPTS = "_attempts"
 
 
 def load_schemas(aether):
-    """Each output table's columns, from the tool's own record schemas (`aether schema --json`):
-    the job keeps no column list of its own, so a field added there arrives here."""
+    """Each output table's fields (JSON name, Arrow type name), from the tool's own record schemas
+    (`aether schema --json`): the job keeps no column list of its own, so a field added there
+    arrives here."""
     p = subprocess.run([aether, "schema", "--json"], capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError("JobFailure: aether schema: " + (p.stderr.strip().splitlines() or ["failed"])[-1])
     described = json.loads(p.stdout)
-    return {
-        table: [(f["name"], ARROW[f["arrow_type"]]) for f in described[source] if f["name"] not in STORE_LOCAL]
-        for table, source in SOURCES.items()
-    }
+    return {table: [(f["name"], f["arrow_type"]) for f in described[source] if f["name"] not in STORE_LOCAL] for table, source in SOURCES.items()}
 
 
 def driver_binary(opts):
     return os.path.abspath(opts.aether) if opts.aether else _shipped()
 
 
-def schema(fields):
-    return T.StructType([T.StructField(n, t, True) for n, t in fields])
-
-
 def plain(name):
     return name.replace("id.", "").replace(".", "_")
 
 
-def frame(spark, lines_rdd, fields):
-    df = spark.read.json(lines_rdd, schema=schema(fields), mode="FAILFAST")
-    return df.select([F.col(f"`{n}`").alias(plain(n)) for n, _ in fields])
+def records(blob, fields):
+    """A block of JSON Lines as an Arrow table of the schema's fields, with plain names."""
+    schema = pa.schema([pa.field(n, ARROW[t]) for n, t in fields])
+    if not blob.strip():
+        t = schema.empty_table()
+    else:
+        t = pj.read_json(
+            pa.BufferReader(blob),
+            read_options=pj.ReadOptions(use_threads=False, block_size=max(1 << 20, len(blob) + 1)),
+            parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
+        ).select(schema.names)
+    return t.rename_columns([plain(n) for n in schema.names])
 
 
-def write_all(spark, out, shards, detected, metas, uid_map, schemas):
-    """Writes every table; returns the counts that `aether stats` gives for the same input."""
-    uid_b = spark.sparkContext.broadcast(uid_map)
-
-    def remap(line):
-        # A dns/ssl/http record of a fragment that continues another belongs to the root's uid.
-        r = json.loads(line)
-        if r.get("uid") in uid_b.value:
-            r["uid"] = uid_b.value[r["uid"]]
-            return json.dumps(r)
-        return line
-
-    counts = {"seconds": {}}
-    for table, source in SOURCES.items():
-        clock = time.time()
-        rdd = detected if table == "conn" else shards
-        lines = rdd.filter(lambda r, s=source: r[0] == s).map(lambda r: r[1])
-        if table in ("dns", "tls", "http", "x509"):
-            lines = lines.map(remap)
-        df = frame(spark, lines, schemas[table])
-        if table == "dns":
-            df = join_dns_halves(df)
-        if table == "series":
-            # A second that two files share comes from both shards.
-            df = df.groupBy("second", "proto").agg(F.sum("packets").alias("packets"), F.sum("bytes").alias("bytes"))
-            df = df.withColumn("date", F.to_date(F.from_unixtime(F.col("second"))))
-        else:
-            df = df.withColumn("date", F.to_date(F.from_unixtime(F.col("ts"))))
-        df.write.mode("errorifexists").partitionBy("date").parquet(os.path.join(out, table))
-        counts["seconds"][table] = round(time.time() - clock, 1)
-    alerts = [alert_row(json.loads(line)) for _, line in detected.filter(lambda r: r[0] == "alerts").collect()]
-    alerts.sort(key=lambda a: (a["start"], a["kind"], a["src"]))
-    adf = spark.createDataFrame(alerts, schema=ALERT_SCHEMA).withColumn("date", F.to_date(F.from_unixtime(F.col("start"))))
-    adf.coalesce(1).write.mode("errorifexists").partitionBy("date").parquet(os.path.join(out, "alerts"))
-    counts["alerts"] = len(alerts)
-    counts["packets"] = sum(m["packets"] for m in metas)
-    counts["wire_bytes"] = sum(m["wire_bytes"] for m in metas)
-    counts["bytes"] = sum(m["bytes"] for m in metas)
-    counts["files"] = len(metas)
-    counts["connections"] = detected.filter(lambda r: r[0] == "conn").count()
-    counts["conversations"] = shards.filter(lambda r: r[0] == "conversations").map(lambda r: r[1]).distinct().count()
-    return counts
+def output(uri):
+    """The output's file system and root path (local folders, and what pyarrow's file systems
+    reach: hdfs://, s3://, gs://)."""
+    if "://" not in uri:
+        uri = os.path.abspath(uri)
+    return pafs.FileSystem.from_uri(uri)
 
 
-def join_dns_halves(df):
+def create_output(uri):
+    fs, root = output(uri)
+    if fs.get_file_info(root).type != pafs.FileType.NotFound:
+        raise RuntimeError(f"JobFailure: {uri}: already exists; the job writes a new folder")
+    if isinstance(fs, pafs.LocalFileSystem):
+        os.mkdir(root)  # exclusive: a folder or link that appeared meanwhile is not written into
+    else:
+        fs.create_dir(root)
+
+
+def days(seconds):
+    """UTC date of each time in seconds, as Spark's to_date(from_unixtime(…)) gives it."""
+    d = pc.floor(pc.divide(pc.cast(seconds, pa.float64()), 86400.0))
+    return pc.cast(pc.cast(d, pa.int32()), pa.date32())
+
+
+def write_dated(out, attempt, table, t, time_col, tag):
+    """Writes t under the attempt's folder, one file per date; returns (written, final) paths
+    relative to the output root for the driver's commit."""
+    fs, root = output(out)
+    if t.num_rows == 0:
+        return []
+    d = days(t[time_col])
+    dates = pc.unique(d).to_pylist()
+    moves = []
+    for day in dates:
+        part = t if len(dates) == 1 else t.filter(pc.equal(d, pa.scalar(day, pa.date32())))
+        final = f"{table}/date={day.isoformat()}/part-{tag}.parquet"
+        written = f"{ATTEMPTS}/{attempt}/{final}"
+        fs.create_dir(posixpath.dirname(posixpath.join(root, written)), recursive=True)
+        pq.write_table(part, posixpath.join(root, written), filesystem=fs)
+        moves.append((written, final, part.num_rows))
+    return moves
+
+
+def commit(out, moves, tables):
+    """The driver moves the accepted attempts' files into place and drops the rest."""
+    fs, root = output(out)
+    for written, final, _ in moves:
+        fs.create_dir(posixpath.dirname(posixpath.join(root, final)), recursive=True)
+        fs.move(posixpath.join(root, written), posixpath.join(root, final))
+    if fs.get_file_info(posixpath.join(root, ATTEMPTS)).type != pafs.FileType.NotFound:
+        fs.delete_dir(posixpath.join(root, ATTEMPTS))
+    for table in tables:
+        fs.create_dir(posixpath.join(root, table), recursive=True)
+        with fs.open_output_stream(posixpath.join(root, table, "_SUCCESS")):
+            pass
+
+
+def attempt_name(kind):
+    from pyspark import TaskContext
+
+    ctx = TaskContext.get()
+    return f"{kind}-{ctx.stageId()}-{ctx.partitionId()}-{ctx.taskAttemptId()}" if ctx else kind
+
+
+def remap_uids(t, old, new):
+    """A dns/ssl/http/x509 row of a fragment that continues another belongs to the root's uid."""
+    if old is None or t.num_rows == 0:
+        return t
+    mapped = pc.take(new, pc.index_in(t["uid"], value_set=old))
+    return t.set_column(t.schema.get_field_index("uid"), "uid", pc.coalesce(mapped, t["uid"]))
+
+
+def ipc(t):
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, t.schema) as w:
+        w.write_table(t)
+    return sink.getvalue().to_pybytes()
+
+
+def from_ipc(blobs, fields):
+    tables = [pa.ipc.open_stream(b).read_all() for b in blobs]
+    return pa.concat_tables(tables) if tables else records(b"", fields)
+
+
+def shard_writer(out, schemas, uid_map_b):
+    """Stage 3 over the shards' record blocks: each task writes its files' dns, tls, http and x509
+    tables, and hands the driver its series rows and its DNS halves (a query or a response
+    alone, which a neighbouring file may complete) to be merged."""
+
+    def run(items):
+        uid_map = uid_map_b.value
+        old = pa.array(list(uid_map), pa.string()) if uid_map else None
+        new = pa.array(list(uid_map.values()), pa.string()) if uid_map else None
+        attempt = attempt_name("tables")
+        for index, source, blob in items:
+            if source == "series":
+                yield ("series", ipc(records(blob, schemas["series"])))
+                continue
+            table = next((k for k, v in SHARD_TABLES.items() if v == source), None)
+            if table is None:
+                continue
+            t = remap_uids(records(blob, schemas[table]), old, new)
+            if table == "dns" and t.num_rows:
+                halves = pc.not_equal(t["query_seen"], t["response_seen"])
+                yield ("halves", ipc(t.filter(halves)))
+                t = t.filter(pc.invert(halves))
+            for move in write_dated(out, attempt, table, t, "ts", f"f{index}"):
+                yield ("move", move)
+
+    return run
+
+
+def merge_dns_halves(t):
     """A query at one file's end and its response at the next file's start are two halves of one
-    transaction (the same connection once fragments are joined, the same id and name): one row."""
-    df = df.cache()  # read three times below
-    df = df.cache()  # read three times below
+    transaction (the same connection once fragments are joined, the same id and name): one row.
+    A key with exactly one query half and one response half is joined; any other half stays."""
     keys = ["uid", "trans_id", "query", "qtype"]
-    halves = F.col("query_seen") != F.col("response_seen")
-    whole = df.filter(~halves)
-    g = (
-        df.filter(halves)
-        .groupBy(keys)
-        .agg(F.count("*").alias("n"), F.sum(F.col("query_seen").cast("int")).alias("q"), F.collect_list(F.struct(*df.columns)).alias("rows"))
-    )
-    pairs = g.filter((F.col("n") == 2) & (F.col("q") == 1))
-    lone = g.filter(~((F.col("n") == 2) & (F.col("q") == 1))).select(F.explode("rows").alias("r")).select("r.*")
-    ask = F.filter("rows", lambda r: r["query_seen"])[0]
-    answer = F.filter("rows", lambda r: r["response_seen"])[0]
-    joined = pairs.select(
-        *[
-            (answer[c] if c in ("rcode", "answers") else F.lit(True) if c in ("query_seen", "response_seen") else ask[c]).alias(c)
-            for c in df.columns
-        ]
-    )
-    return whole.unionByName(lone).unionByName(joined)
+    if t.num_rows == 0:
+        return t
+    t = t.append_column("_i", pa.array(range(t.num_rows), pa.int64()))
+    t = t.append_column("_q", pc.cast(t["query_seen"], pa.int64()))
+    g = t.group_by(keys).aggregate([("_i", "count"), ("_q", "sum")])
+    pairs = g.filter(pc.and_(pc.equal(g["_i_count"], 2), pc.equal(g["_q_sum"], 1))).select(keys)
+    asked = t.filter(t["query_seen"]).select(keys + ["_i"]).join(pairs, keys, join_type="inner")
+    answered = t.filter(pc.invert(t["query_seen"])).select(keys + ["_i"]).rename_columns(keys + ["_r"])
+    matched = asked.join(answered, keys, join_type="inner").select(["_i", "_r"])
+    used = pa.concat_arrays([matched["_i"].combine_chunks(), matched["_r"].combine_chunks()])
+    lone = t.filter(pc.invert(pc.is_in(t["_i"], value_set=used)))
+    merged = t.take(matched["_i"])
+    answers = t.take(matched["_r"])
+    for c in ("rcode", "answers"):
+        merged = merged.set_column(merged.schema.get_field_index(c), c, answers[c])
+    true = pa.array([True] * merged.num_rows, pa.bool_())
+    for c in ("query_seen", "response_seen"):
+        merged = merged.set_column(merged.schema.get_field_index(c), c, true)
+    return pa.concat_tables([lone, merged]).drop_columns(["_i", "_q"])
 
 
-ALERT_SCHEMA = T.StructType(
+def merge_series(t):
+    """A second that two files share comes from both shards: its counts add up."""
+    if t.num_rows == 0:
+        return t
+    g = t.group_by(["second", "proto"]).aggregate([("packets", "sum"), ("bytes", "sum")])
+    return g.rename_columns(["second", "proto", "packets", "bytes"]).select(t.column_names)
+
+
+ALERT_SCHEMA = pa.schema(
     [
-        T.StructField("kind", S), T.StructField("severity", S), T.StructField("src", S), T.StructField("dst", S),
-        T.StructField("dsts", A), T.StructField("dst_count", L), T.StructField("ports", T.ArrayType(L)), T.StructField("proto", S),
-        T.StructField("start", D), T.StructField("end", D), T.StructField("flows", L), T.StructField("technique", S),
-        T.StructField("why", S), T.StructField("evidence", S), T.StructField("uids", A),
+        ("kind", pa.string()), ("severity", pa.string()), ("src", pa.string()), ("dst", pa.string()), ("dsts", pa.list_(pa.string())),
+        ("dst_count", pa.int64()), ("ports", pa.list_(pa.int64())), ("proto", pa.string()), ("start", pa.float64()), ("end", pa.float64()),
+        ("flows", pa.int64()), ("technique", pa.string()), ("why", pa.string()), ("evidence", pa.string()), ("uids", pa.list_(pa.string())),
     ]
 )
 
@@ -139,9 +227,18 @@ def alert_row(a):
     }
 
 
-def write_report(spark, opts, report, detected, shards, metas, uid_map):
+def write_alerts(out, alert_blobs, moves):
+    """The alerts, few, written on the driver in time order; adds their files to `moves`."""
+    alerts = [alert_row(json.loads(line)) for blob in alert_blobs for line in blob.splitlines() if line]
+    alerts.sort(key=lambda a: (a["start"], a["kind"], a["src"]))
+    moves += write_dated(out, "driver", "alerts", pa.Table.from_pylist(alerts, schema=ALERT_SCHEMA), "start", "all")
+    return len(alerts)
+
+
+def write_report(opts, report, blobs, metas, routes):
     """One report of the whole, from the report code aether has: the records are imported into
-    a new store (aether import) and `aether report` renders it."""
+    a new store (aether import, which also follows the joined fragments' routes to their root
+    connections) and `aether report` renders it. `blobs` yields (table, bytes) blocks."""
     aether = driver_binary(opts)
     work = tempfile.mkdtemp(prefix="aether-report-", dir=opts.work or None)
     try:
@@ -150,22 +247,22 @@ def write_report(spark, opts, report, detected, shards, metas, uid_map):
         with open(os.path.join(rec, "shards.jsonl"), "w") as f:
             for m in sorted(metas, key=lambda m: m["index"]):
                 f.write(json.dumps(m) + "\n")
-        # One pass over each RDD, each record to its table's file.
+        with open(os.path.join(rec, "routes.jsonl"), "w") as f:
+            for r in routes:
+                f.write(json.dumps({"uid": r["uid"], "root_uid": r["root_uid"]}) + "\n")
         files = {}
         try:
-            for rdd, wanted in ((detected, ("conn", "alerts")), (shards, ("series", "dns", "ssl", "http", "x509", "conversations"))):
-                for w in wanted:
-                    files[w] = open(os.path.join(rec, w + ".jsonl"), "w")
-                for table, line in rdd.filter(lambda r, w=wanted: r[0] in w).toLocalIterator():
-                    if table in ("dns", "ssl", "http", "x509"):
-                        r = json.loads(line)
-                        if r.get("uid") in uid_map:
-                            r["uid"] = uid_map[r["uid"]]
-                            line = json.dumps(r)
-                    files[table].write(line + "\n")
+            for table, blob in blobs:
+                if table not in files:
+                    files[table] = open(os.path.join(rec, table + ".jsonl"), "wb")
+                files[table].write(blob)
+                if blob and not blob.endswith(b"\n"):
+                    files[table].write(b"\n")
         finally:
             for f in files.values():
                 f.close()
+        for name in ("conn", "alerts", "series"):
+            open(os.path.join(rec, name + ".jsonl"), "ab").close()
         db = os.path.join(work, "whole.sqlite")
         for cmd in (
             [aether, "import", "--records", rec, "--db", db],

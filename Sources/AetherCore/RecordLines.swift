@@ -20,10 +20,27 @@ public enum RecordLines {
     /// followed), never a device, FIFO or socket, which may never end; and no line is longer than
     /// `maxRecordLine`.
     public static func read(_ path: String, _ body: (String) throws -> Void) throws {
-        let fd: Int32
-        if path == "-" {
-            fd = 0
-        } else {
+        let reader = try Reader(path)
+        while let line = try reader.next() { try body(line) }
+    }
+
+    /// The same lines, one at a time on request: `detect` merges several sorted streams.
+    public final class Reader {
+        public let path: String
+        private let fd: Int32
+        private var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        private var filled = 0
+        private var offset = 0
+        private var line: [UInt8] = []
+        private var number = 0
+        private var ended = false
+
+        public init(_ path: String) throws {
+            self.path = path
+            if path == "-" {
+                fd = 0
+                return
+            }
             // Non-blocking, so that opening a FIFO without a writer returns at once; fstat decides.
             fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
             guard fd >= 0 else { throw RecordInputError("\(path): cannot read: \(String(cString: strerror(errno)))") }
@@ -34,39 +51,61 @@ public enum RecordLines {
             }
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         }
-        defer { if fd != 0 { _ = Glibc.close(fd) } }
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        var line: [UInt8] = []
-        var number = 0
-        func emit() throws {
+
+        deinit { if fd != 0 { _ = Glibc.close(fd) } }
+
+        /// The next non-empty line, or nil at the end.
+        public func next() throws -> String? {
+            while true {
+                guard let raw = try nextRaw() else { return nil }
+                if let s = raw { return s }
+            }
+        }
+
+        /// The next line (nil inside for an empty one), or nil at the end.
+        private func nextRaw() throws -> String?? {
+            while !ended {
+                if offset == filled {
+                    let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw RecordInputError("\(path): line \(number + 1): read failed: \(String(cString: strerror(errno)))")
+                    }
+                    if n == 0 {
+                        ended = true
+                        break
+                    }
+                    filled = n
+                    offset = 0
+                }
+                let start = offset
+                while offset < filled && chunk[offset] != 0x0A { offset += 1 }
+                if offset < filled {
+                    offset += 1
+                    try append(chunk[start..<offset])
+                    return .some(emit())
+                }
+                try append(chunk[start..<filled])
+            }
+            return line.isEmpty ? nil : .some(emit())
+        }
+
+        private func emit() -> String? {
             number += 1
+            defer { line.removeAll(keepingCapacity: line.count <= 1 << 20) }
             var len = line.count
             while len > 0 && (line[len - 1] == 0x0A || line[len - 1] == 0x0D) { len -= 1 }
-            if len > 0 { try body(String(decoding: line[..<len], as: UTF8.self)) }
-            line.removeAll(keepingCapacity: line.count <= 1 << 20)
+            return len > 0 ? String(decoding: line[..<len], as: UTF8.self) : nil
         }
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw RecordInputError("\(path): line \(number + 1): read failed: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            var start = 0
-            for i in 0..<n where chunk[i] == 0x0A {
-                try append(chunk[start...i])
-                try emit()
-                start = i + 1
-            }
-            if start < n { try append(chunk[start..<n]) }
-        }
-        if !line.isEmpty { try emit() }
 
-        func append(_ bytes: ArraySlice<UInt8>) throws {
+        private func append(_ bytes: ArraySlice<UInt8>) throws {
             guard line.count + bytes.count <= maxRecordLine + 2 else {
                 throw RecordInputError("\(path): line \(number + 1): longer than \(maxRecordLine >> 20) MB; not a record")
             }
             line.append(contentsOf: bytes)
         }
+
+        /// The number of the line `next` returned last.
+        public var lineNumber: Int { number }
     }
 }

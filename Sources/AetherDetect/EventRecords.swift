@@ -16,13 +16,18 @@ import AetherFlows
 public final class EventRecorder {
     public let file: Int
     private var sequence: Int64 = 0
-    private var buffer: [UInt8] = []
+    /// One buffer per partition of hosts, then (with partitions) the main stream's.
+    private var buffers: [[UInt8]]
+    /// With partitions, each record goes to its host's partition (`partition(of:_:)`) and the
+    /// main stream gets `head` lines (finished records) only.
+    private let partitions: Int
     private var cutTimeouts: ConnectionTable.Timeouts?
     /// The records of the connections cut by the end of the input (`cut.jsonl`).
     public private(set) var cuts: [String] = []
 
-    /// Where full buffers go; false from it (a failed write) is kept in `failed`.
-    private let sink: (UnsafeRawBufferPointer) -> Bool
+    /// Where full buffers go (partition, or `partitions` for the main stream); false from it (a
+    /// failed write) is kept in `failed`.
+    private let sink: (Int, UnsafeRawBufferPointer) -> Bool
     public private(set) var failed = false
 
     /// Lines for a stream of several tables (`aether shard --stream`): `events`, then the
@@ -34,13 +39,39 @@ public final class EventRecorder {
     public init(file: Int, streamColumns: Bool = false, sink: @escaping (UnsafeRawBufferPointer) -> Bool) {
         self.file = file
         self.streamColumns = streamColumns
+        self.partitions = 0
+        self.buffers = [[]]
+        self.sink = { sink($1) }
+    }
+
+    /// Records in `partitions` streams by host, each with the stream columns before the record
+    /// (no table name) and in time order: a Spark task hands each stream to its partition whole.
+    /// `head<TAB>` lines with the columns and record of every finished connection go to the main
+    /// stream (`sink` with index `partitions`).
+    public init(file: Int, partitions: Int, sink: @escaping (Int, UnsafeRawBufferPointer) -> Bool) {
+        self.file = file
+        self.streamColumns = true
+        self.partitions = partitions
+        self.buffers = Array(repeating: [], count: partitions + 1)
         self.sink = sink
+    }
+
+    /// The partition of a host among `n`: FNV-1a of its text, which the Spark job computes too
+    /// for a fragment that follows its root connection's host.
+    public static func partition(of host: String, _ n: Int) -> Int {
+        var h: UInt32 = 2_166_136_261
+        for b in host.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        return Int(h % UInt32(n))
     }
 
     /// Hands what is buffered to the sink.
     public func flush() {
-        if !buffer.isEmpty && !buffer.withUnsafeBytes(sink) { failed = true }
-        buffer.removeAll(keepingCapacity: true)
+        for i in buffers.indices { flush(i) }
+    }
+
+    private func flush(_ i: Int) {
+        if !buffers[i].isEmpty && !buffers[i].withUnsafeBytes({ sink(i, $0) }) { failed = true }
+        buffers[i].removeAll(keepingCapacity: true)
     }
 
     /// From now on, finished connections were cut by the end of the input, not closed.
@@ -124,18 +155,34 @@ public final class EventRecorder {
         case .tlsHello(let flow, _, _), .http(_, _, _, _, let flow, _): connection = flow
         default: break
         }
-        let start = write(host: host, now: now, kind: Self.name(e.kind), o, connection: connection, key: key)
+        let (p, line, start) = write(host: host, now: now, kind: Self.name(e.kind), o, connection: connection, key: key)
+        guard case .finished = e else { return }
         // The cut connections also go to a table of their own, which every partition reads.
-        if case .finished = e, cutTimeouts != nil { cuts.append(String(decoding: buffer[start..<buffer.count - 1], as: UTF8.self)) }
+        if cutTimeouts != nil { cuts.append(String(decoding: buffers[p][start..<buffers[p].count - 1], as: UTF8.self)) }
+        if partitions > 0 {
+            let main = partitions
+            if buffers[main].count >= 1 << 20 { flush(main) }
+            buffers[main].append(contentsOf: "head\t".utf8)
+            buffers[main].append(contentsOf: buffers[p][line...])
+        }
     }
 
-    /// Appends one record line; where it starts in `buffer`.
+    /// Appends one record line to its partition's buffer: the partition, where the line starts
+    /// and where its record starts.
     @discardableResult
-    private func write(host: IPAddress, now: Int64, kind: String, _ fields: [(String, JSON)], connection: Int64? = nil, key: String? = nil) -> Int {
-        if buffer.count >= 1 << 20 { flush() }
+    private func write(
+        host: IPAddress, now: Int64, kind: String, _ fields: [(String, JSON)], connection: Int64? = nil, key: String? = nil
+    ) -> (Int, Int, Int) {
         let hostText = host.description
+        let p = partitions > 0 ? Self.partition(of: hostText, partitions) : 0
+        if buffers[p].count >= 1 << 20 { flush(p) }
+        let line = buffers[p].count
+        // The buffer is taken out while it is written, so that appends do not copy it.
+        var buffer = buffers[p]
+        buffers[p] = []
+        defer { buffers[p] = buffer }
         if streamColumns {
-            buffer.append(contentsOf: "events\t".utf8)
+            if partitions == 0 { buffer.append(contentsOf: "events\t".utf8) }
             buffer.append(contentsOf: hostText.utf8)
             for v in [now, sequence, Int64(file)] {
                 buffer.append(0x09)
@@ -167,7 +214,7 @@ public final class EventRecorder {
         buffer.append(UInt8(ascii: "}"))
         sequence += 1
         buffer.append(0x0A)
-        return start
+        return (p, line, start)
     }
 
     static func name(_ k: DetectorEvent.Kind) -> String { String(describing: k) }

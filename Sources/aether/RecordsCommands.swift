@@ -16,7 +16,12 @@ import ArgumentParser
 struct DetectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detect", abstract: "Run the detectors over event records (from aether shard) and write alerts and connections as JSON Lines.")
-    @Option(help: "event records, time-ordered (- for standard input)") var events: String = "-"
+    @Option(
+        help: """
+            event records, time-ordered (- for standard input); give it again for more streams, each time-ordered \
+            (one shard's records of one partition), and they are merged by time, then file order, then sequence
+            """) var events: [String] = []
+    @Option(help: "file indexes in time order, comma-separated: the merge's order between files at the same time") var fileOrder: String?
     @Option(help: "cut records of every shard (cut.jsonl)") var cuts: String?
     @Option(help: "continuations: JSON Lines {\"b\": later fragment id, \"a\": the cut fragment it continues}") var matches: String?
     @Option(help: "the whole input's first packet time, ns") var firstTime: Int64?
@@ -50,10 +55,9 @@ struct DetectCommand: ParsableCommand {
         var connections = 0
         var records = 0
         let connOut = try conn.map { path in try LineWriter(path) }
-        var n = 0
-        try readLines(events) { line in
-            n += 1
-            let r = try parseRecord(line, events, n)
+        let rank = try fileRanks()
+        var merge = try EventMerge(paths: events.isEmpty ? ["-"] : events, rank: rank)
+        while let (r, path, n) = try merge.next() {
             do {
                 if let c = try replay.take(r) {
                     connections += 1
@@ -66,7 +70,7 @@ struct DetectCommand: ParsableCommand {
                     try connOut?.write(record.render(pretty: false))
                 }
             } catch let e as RecordError {
-                throw BadInput(message: "\(events): line \(n): \(e.reason)")
+                throw BadInput(message: "\(path): line \(n): \(e.reason)")
             }
             records += 1
         }
@@ -90,6 +94,106 @@ struct DetectCommand: ParsableCommand {
         }
         print("detect: \(records) records, \(connections) connections, \(found.count) alerts")
     }
+}
+
+extension DetectCommand {
+    private func fileRanks() throws -> [Int64: Int] {
+        guard let fileOrder else { return [:] }
+        var rank: [Int64: Int] = [:]
+        for (i, f) in fileOrder.split(separator: ",").enumerated() {
+            guard let index = Int64(f), rank.updateValue(i, forKey: index) == nil else {
+                throw ValidationError("--file-order: '\(f)' is not a file index, or it is given twice")
+            }
+        }
+        return rank
+    }
+}
+
+/// Several streams of event records, each in time order (one shard's records of one partition),
+/// merged into one: by time, then the file's rank, then the sequence, as a sort of them all would
+/// give. A line may carry the stream columns (`aether shard --partitions`) before its record.
+struct EventMerge {
+    private struct Head {
+        var key: (Int64, Int, Int64)
+        var record: JSON
+        var line: Int
+        var stream: Int
+    }
+    private var readers: [RecordLines.Reader] = []
+    private var heap: [Head] = []
+    private let rank: [Int64: Int]
+
+    init(paths: [String], rank: [Int64: Int]) throws {
+        self.rank = rank
+        raiseOpenFileLimit(paths.count + 64)
+        for path in paths {
+            do { readers.append(try RecordLines.Reader(path)) } catch let e as RecordInputError { throw BadInput(message: e.message) }
+            if let h = try read(readers.count - 1) { push(h) }
+        }
+    }
+
+    /// The next record, its stream's path and its line number.
+    mutating func next() throws -> (JSON, String, Int)? {
+        guard let top = heap.first else { return nil }
+        if let h = try read(top.stream) {
+            heap[0] = h
+            siftDown(0)
+        } else {
+            heap[0] = heap[heap.count - 1]
+            heap.removeLast()
+            if !heap.isEmpty { siftDown(0) }
+        }
+        return (top.record, readers[top.stream].path, top.line)
+    }
+
+    private func read(_ i: Int) throws -> Head? {
+        let reader = readers[i]
+        let line: String?
+        do { line = try reader.next() } catch let e as RecordInputError { throw BadInput(message: e.message) }
+        guard var text = line else { return nil }
+        if text.utf8.first != UInt8(ascii: "{"), let brace = text.utf8.firstIndex(of: UInt8(ascii: "{")) {
+            text = String(text[brace...])
+        }
+        let r = try parseRecord(text, reader.path, reader.lineNumber)
+        // Records without a time or sequence (hand-made) keep their place in their stream.
+        let t = r["t"]?.int ?? Int64.min
+        let f = r["f"]?.int ?? 0
+        return Head(key: (t, rank[f] ?? Int(clamping: f), r["q"]?.int ?? Int64(reader.lineNumber)), record: r, line: reader.lineNumber, stream: i)
+    }
+
+    private static func less(_ a: Head, _ b: Head) -> Bool { (a.key.0, a.key.1, a.key.2, a.stream) < (b.key.0, b.key.1, b.key.2, b.stream) }
+
+    private mutating func push(_ h: Head) {
+        heap.append(h)
+        var i = heap.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard Self.less(heap[i], heap[parent]) else { break }
+            heap.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var i = start
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < heap.count && Self.less(heap[l], heap[m]) { m = l }
+            if r < heap.count && Self.less(heap[r], heap[m]) { m = r }
+            if m == i { return }
+            heap.swapAt(i, m)
+            i = m
+        }
+    }
+}
+
+/// Lets a process hold `n` files open at once where the hard limit allows it.
+private func raiseOpenFileLimit(_ n: Int) {
+    var l = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &l) == 0, l.rlim_cur < rlim_t(n) else { return }
+    l.rlim_cur = min(rlim_t(n), l.rlim_max)
+    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &l)
 }
 
 func parseRecord(_ line: String, _ path: String, _ n: Int) throws -> JSON {
@@ -205,7 +309,8 @@ private func importApplicationRows(_ store: Store, _ ids: [String: Int64], from 
 
 /// `aether import`: a folder of records (a Spark job's whole result) into a new store, so that
 /// the one report code renders it: `shards.jsonl` (each file's `shard.json`), `conn.jsonl` and
-/// `alerts.jsonl` (from `aether detect`), `series.jsonl`.
+/// `alerts.jsonl` (from `aether detect`), `series.jsonl`, the shards' dns, ssl, http and x509
+/// records, and `routes.jsonl` (each joined fragment's uid and its root connection's).
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import", abstract: "Read records (shards, conn, alerts, series) into a new store, for aether report.")
@@ -279,6 +384,19 @@ struct ImportCommand: ParsableCommand {
             }
         }
         try store.transaction { try store.insert(connections: batch) }
+        // A fragment joined to the connection it continues has no row of its own: its dns, ssl,
+        // http and x509 rows belong to the root connection (`routes.jsonl`, from join-cuts).
+        if access(records + "/routes.jsonl", F_OK) == 0 {
+            n = 0
+            try readLines(records + "/routes.jsonl") { line in
+                n += 1
+                let r = try parseRecord(line, "routes.jsonl", n)
+                guard let uid = r["uid"]?.string, let root = r["root_uid"]?.string else {
+                    throw BadInput(message: "routes.jsonl: line \(n): needs uid and root_uid")
+                }
+                if ids[uid] == nil, let flow = ids[root] { ids[uid] = flow }
+            }
+        }
         try importApplicationRows(store, ids, from: records)
         if access(records + "/conversations.jsonl", F_OK) == 0 {
             var keys = Set<UInt64>()

@@ -28,12 +28,18 @@ struct ShardCommand: ParsableCommand {
             before the JSON); a file that fails gives an `error` line
             """) var stream = false
     @Option(help: "with --stream: folder for each file's scratch store (default: TMPDIR or /tmp)") var work: String?
+    @Option(
+        help: """
+            with --stream: write each file's event records into this many files by host, WORK/events-INDEX.PARTITION \
+            (columns, then the record, in time order), and only `head` lines (finished connections) to standard output
+            """) var partitions: Int?
     @OptionGroup var detection: DetectionOptions
     @OptionGroup var threading: ThreadOptions
 
     func validate() throws {
         if stream {
             guard input == nil, index == nil, out == "-" else { throw ValidationError("--stream takes no input or --index, and --out -") }
+            if let partitions, !(1...4096).contains(partitions) { throw ValidationError("--partitions must be 1…4096") }
         } else {
             guard input != nil, index != nil else { throw ValidationError("give a capture file and --index (or --stream)") }
         }
@@ -58,7 +64,8 @@ struct ShardCommand: ParsableCommand {
             let scratch = String(cString: made)
             defer { removeTree(scratch) }
             do {
-                _ = try shard(parts[1], index: i, into: scratch + "/s", config: config, events: output)
+                let split = partitions.map { (count: $0, prefix: base + "/events-\(i).") }
+                _ = try shard(parts[1], index: i, into: scratch + "/s", config: config, events: output, partitions: split)
                 for table in ["cut"] + Self.recordTables.map(\.rawValue) + ["conversations"] {
                     try readLines(scratch + "/s/" + table + ".jsonl") { try output.line(table, $0) }
                 }
@@ -77,7 +84,9 @@ struct ShardCommand: ParsableCommand {
 
     /// One file into the folder `out`; with `events`, the event records go there instead of
     /// `events.jsonl`. The line `shard` prints.
-    private func shard(_ input: String, index: Int, into out: String, config: DetectorConfig, events: StreamOut?) throws -> String {
+    private func shard(
+        _ input: String, index: Int, into out: String, config: DetectorConfig, events: StreamOut?, partitions: (count: Int, prefix: String)? = nil
+    ) throws -> String {
         guard index >= 0 && index < 1 << 20 else { throw ValidationError("--index must be 0…1048575") }
         try checkInputs([input])
         try makeFolder(out, mustBeNew: true)
@@ -97,7 +106,18 @@ struct ShardCommand: ParsableCommand {
             do { fd = try EvidenceFiles.create(eventsPath) } catch let e as FileRefusal { throw BadInput(message: e.message) }
         }
         defer { if events == nil { close(fd) } }
-        let recorder = EventRecorder(file: index, streamColumns: events != nil) { EvidenceFiles.writeAll(fd, $0) }
+        var outputs: [Int32] = []
+        defer { outputs.forEach { close($0) } }
+        let recorder: EventRecorder
+        if let partitions {
+            for p in 0..<partitions.count {
+                do { outputs.append(try EvidenceFiles.create(partitions.prefix + String(p))) } catch let e as FileRefusal { throw BadInput(message: e.message) }
+            }
+            outputs.append(dup(fd))
+            recorder = EventRecorder(file: index, partitions: partitions.count) { [outputs] in EvidenceFiles.writeAll(outputs[$0], $1) }
+        } else {
+            recorder = EventRecorder(file: index, streamColumns: events != nil) { EvidenceFiles.writeAll(fd, $0) }
+        }
         pipeline.detector?.recorder = recorder
         let outcomes: [FileOutcome]
         do { outcomes = try pipeline.ingest([input]) } catch let e as CaptureError {
