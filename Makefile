@@ -75,7 +75,7 @@ $(VENV)/bin/python:
 SHARED ?= $(if $(AETHER_SHARED),$(AETHER_SHARED),../shared)
 
 # The Spark job on local[2]: make spark IN="FILES OR FOLDERS" OUT=DIR (Parquet tables and report.html
-# under DIR). Java comes from Debian, PySpark and DuckDB from PyPI (.build-spark). See spark/README.md.
+# under DIR). Java comes from Debian, PySpark, pyarrow and DuckDB from PyPI (.build-spark). See spark/README.md.
 spark: release
 	@if [ -z "$(IN)" ] || [ -z "$(OUT)" ]; then echo 'usage: make spark IN="FILES OR FOLDERS" OUT=DIR'; exit 2; fi
 	@py=$$(bash scripts/spark-env.sh) && SPARK_LOCAL_IP=127.0.0.1 $$py spark/aether_job.py --master 'local[2]' --aether $(RELEASE) --out $(OUT) $(IN)

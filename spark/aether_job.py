@@ -130,11 +130,13 @@ def run_aether(args, what):
     return p
 
 
-def shard_task(work, internal):
-    """The records of each file, from `aether shard --stream`: (table, line) pairs. An event line
-    keeps the columns aether puts before the record (host, time, sequence, file, connection id,
-    k), so that it is routed without being parsed; a `finished` record (k given) also goes out
-    as a head, a candidate to continue a connection cut at the previous file's end."""
+def shard_task(work, internal, partitions):
+    """The records of each file, from `aether shard --stream --partitions`. The detector events
+    come as one block per partition of hosts (aether writes them by host, in time order, each line
+    with the columns it puts before the record: host, time, sequence, file, connection id, k), so
+    that no event is handled here one at a time. A `finished` record also comes as a `head` line,
+    a candidate to continue a connection cut at the previous file's end; the other tables come as
+    one block each."""
 
     def run(items):
         for index, uri, content in items:
@@ -147,29 +149,19 @@ def shard_task(work, internal):
                     with open(path, "xb") as f:
                         f.write(content)
                     content = None
-                cmd = [binary(), "shard", "--stream", "--out", "-", "--work", folder]
+                cmd = [binary(), "shard", "--stream", "--out", "-", "--work", folder, "--partitions", str(partitions)]
                 if internal:
                     cmd += ["--internal", internal]
                 p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
                 p.stdin.write(f"{index}\t{path}\n")
                 p.stdin.close()
-                n = size = 0
                 meta = None
-                # The records of the other tables stay one block per table: the tasks of the
-                # table stage read them with Arrow, not row by row.
                 blocks = {}
                 for line in p.stdout:
                     table, body = line.rstrip("\n").split("\t", 1)
-                    if table == "events":
-                        n += 1
-                        cols = body.split("\t", 6)
-                        size += len(cols[6]) + 1
-                        yield ("events", body)
-                        if cols[5]:
-                            yield ("head", body)
-                    elif table == "cut":
-                        yield ("cut", body)
+                    if table in ("head", "cut"):
+                        yield (table, body)
                     elif table == "shard":
                         meta = json.loads(body)
                     elif table == "error":
@@ -180,6 +172,14 @@ def shard_task(work, internal):
                 if p.wait() != 0 or meta is None:
                     last = (err.strip().splitlines() or ["(no message)"])[-1]
                     raise JobFailure(f"aether exited with status {p.returncode} on {uri}: {last}")
+                n = size = 0
+                for part in range(partitions):
+                    with open(f"{folder}/events-{index}.{part}", "rb") as f:
+                        blob = f.read()
+                    n += blob.count(b"\n")
+                    size += len(blob)
+                    if blob:
+                        yield ("events", (part, index, blob))
                 meta["uri"] = uri
                 meta["file"] = uri if local_path(uri) is None else meta["file"]
                 meta["event_records"], meta["event_bytes"] = n, size
@@ -188,6 +188,42 @@ def shard_task(work, internal):
                 yield ("shard", json.dumps(meta))
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
+
+    return run
+
+
+def partition_of(host, n):
+    """aether's partition of a host (EventRecorder.partition): FNV-1a of its text."""
+    h = 2166136261
+    for b in host.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h % n
+
+
+def move_fragments(movers_b):
+    """A fragment that continues a cut connection is detected with its root: its events move to
+    the partition of the root's originator when that is another one (a fragment seen first from
+    the other side). Only the blocks of files with such a fragment are split into lines."""
+
+    def run(item):
+        part, index, blob = item
+        movers = movers_b.value.get(index)
+        if not movers:
+            yield (part, (index, blob))
+            return
+        stay, moved = [], {}
+        for line in blob.split(b"\n"):
+            if not line:
+                continue
+            cid = line.split(b"\t", 5)[4]
+            to = movers.get(int(cid)) if cid else None
+            if to is None or to == part:
+                stay.append(line)
+            else:
+                moved.setdefault(to, []).append(line)
+        yield (part, (index, b"\n".join(stay) + b"\n"))
+        for to, lines in moved.items():
+            yield (to, (index, b"\n".join(lines) + b"\n"))
 
     return run
 
@@ -217,22 +253,24 @@ def inputs_rdd(sc, files):
     return rdd
 
 
-def detect_task(work, internal, cuts_b, matches_b, first_ns, internal_seen, out, conn_fields):
-    """Stage 2, one partition of hosts: `aether detect` over its time-ordered events. The task
-    writes its conn table itself (Arrow) and hands on the alerts and the connections' block for
-    the report."""
+def detect_task(work, internal, cuts_b, matches_b, first_ns, internal_seen, out, conn_fields, order):
+    """Stage 2, one partition of hosts: `aether detect` merges its blocks (each in time order) and
+    runs the detectors. The task writes its conn table itself (Arrow) and hands on the alerts and
+    the connections' block for the report."""
 
-    def run(rows):
+    def run(items):
         import aether_tables as tables
 
         folder = attempt_folder(work, "detect")
         try:
-            events = folder + "/events.jsonl"
+            streams = []
             n = 0
-            with open(events, "w") as f:
-                for _, line in rows:
-                    f.write(line + "\n")
-                    n += 1
+            for _, (index, blob) in items:
+                path = f"{folder}/events-{index}-{len(streams)}"
+                with open(path, "xb") as f:
+                    f.write(blob)
+                streams.append(path)
+                n += blob.count(b"\n")
             if n == 0:
                 return
             with open(folder + "/cut.jsonl", "w") as f:
@@ -240,7 +278,7 @@ def detect_task(work, internal, cuts_b, matches_b, first_ns, internal_seen, out,
             with open(folder + "/matches.jsonl", "w") as f:
                 f.writelines(line + "\n" for line in matches_b.value)
             cmd = [
-                binary(), "detect", "--events", events, "--cuts", folder + "/cut.jsonl", "--matches", folder + "/matches.jsonl",
+                binary(), "detect", *[a for p in streams for a in ("--events", p)], "--file-order", order, "--cuts", folder + "/cut.jsonl", "--matches", folder + "/matches.jsonl",
                 "--first-time", str(first_ns), "--alerts", folder + "/alerts.jsonl", "--conn", folder + "/conn.jsonl",
             ]
             if internal_seen:
@@ -268,7 +306,6 @@ def detect_task(work, internal, cuts_b, matches_b, first_ns, internal_seen, out,
 
 def run_job(spark, opts):
     from pyspark import StorageLevel
-    from pyspark.rdd import portable_hash
 
     sc = spark.sparkContext
     if opts.aether:
@@ -288,7 +325,8 @@ def run_job(spark, opts):
     out = opts.out if "://" in opts.out else os.path.abspath(opts.out)
 
     files = list_inputs(spark, opts.inputs)
-    shards = inputs_rdd(sc, files).mapPartitions(shard_task(opts.work, opts.internal))
+    parts = opts.partitions
+    shards = inputs_rdd(sc, files).mapPartitions(shard_task(opts.work, opts.internal, parts))
     shards = shards.persist(StorageLevel.MEMORY_AND_DISK)
     timing = {}
     clock = time.time()
@@ -344,22 +382,22 @@ def run_job(spark, opts):
         tag, body = line.split("\t", 1)
         found[tag].append(body)
     routes = [json.loads(line) for line in found["route"]]
-    roots_b = sc.broadcast({r["id"]: r["host"] for r in routes if r["host"]})
     timing["joining cut connections"] = time.time() - clock
 
-    def keyed(body):
-        host, t, q, f, cid, _, line = body.split("\t", 6)
-        if cid and roots_b.value:
-            host = roots_b.value.get(int(cid), host)
-        return ((int(t), rank_b.value[int(f)], int(q), host), line)
-
-    parts = opts.partitions
-    events = shards.filter(lambda r: r[0] == "events").map(lambda r: keyed(r[1]))
-    events = events.repartitionAndSortWithinPartitions(parts, partitionFunc=lambda k: portable_hash(k[3]))
+    # The blocks of events go to their partitions whole; aether detect merges them in time order.
+    heads_host = {int(body.split("\t", 6)[4]): body.split("\t", 1)[0] for body in heads}
+    movers = {}
+    for r in routes:
+        own = heads_host.get(r["id"])
+        if r["host"] and own is not None and partition_of(own, parts) != partition_of(r["host"], parts):
+            movers.setdefault((r["id"] >> 32) - 1, {})[r["id"]] = partition_of(r["host"], parts)
+    events = shards.filter(lambda r: r[0] == "events").map(lambda r: r[1]).flatMap(move_fragments(sc.broadcast(movers)))
+    events = events.partitionBy(parts, lambda p: p)
     first_ns = min(v for v in first.values() if v is not None) if any(v is not None for v in first.values()) else 0
     internal_seen = any(m.get("internal_seen") for m in metas)
+    order = ",".join(str(index) for _, index in order)
     detected = events.mapPartitions(
-        detect_task(opts.work, opts.internal, sc.broadcast(found["cut"]), sc.broadcast(found["match"]), first_ns, internal_seen, out, schemas["conn"])
+        detect_task(opts.work, opts.internal, sc.broadcast(found["cut"]), sc.broadcast(found["match"]), first_ns, internal_seen, out, schemas["conn"], order)
     ).persist(StorageLevel.MEMORY_AND_DISK)
     clock = time.time()
     detected.count()
