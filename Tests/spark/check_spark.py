@@ -4,7 +4,8 @@ Spark environment's Python:
     check_spark.py AETHER GENCAP WORK
 
 A gencap capture is split into 8 files; the job runs on local[2] with 4 partitions and with 1,
-and on a standalone master and worker (spark-submit --files aether). Each run must give the
+and on a standalone master with two workers (spark-submit --files aether), once more with an
+executor killed in the middle of the job. Each run must give the
 alerts (kind, src, target, time) and the connection, packet and byte totals of `aether analyze`
 of the whole file, and DuckDB's counts over its Parquet must equal `aether stats`. A capture
 that aether cannot read must fail the job with that file named.
@@ -158,6 +159,99 @@ def records_rules():
     check("join-cuts: a malformed pair is a one-line error naming its line", bad.returncode == 1 and "line 1" in bad.stderr, bad.stderr)
 
 
+def executor_of(pid):
+    """The Spark executor JVM above a process, or None."""
+    while pid > 1:
+        try:
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+            if b"CoarseGrainedExecutorBackend" in cmd:
+                return pid
+            pid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
+    return None
+
+
+def kill_an_executor(done, killed):
+    """Waits for a shard task's aether under an executor, then kills that executor (SIGKILL)."""
+    import signal
+
+    deadline = time.time() + 180
+    while not done.is_set() and time.time() < deadline:
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                cmd = open(f"/proc/{name}/cmdline", "rb").read()
+            except OSError:
+                continue
+            if b"\0shard\0--stream" in cmd:
+                ex = executor_of(int(name))
+                if ex:
+                    os.kill(ex, signal.SIGKILL)
+                    killed.append(ex)
+                    return
+        time.sleep(0.1)
+
+
+def standalone(parts_dir, stats, alerts):
+    """A standalone master and two workers from the same wheel, on loopback, each with its own
+    work folder: the job as a cluster runs it, then again with one executor killed mid-job."""
+    import threading
+    import urllib.request
+
+    mport, mui = free_port(), free_port()
+    procs = [subprocess.Popen(
+        [os.path.join(BIN, "spark-class"), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(mport), "--webui-port", str(mui)],
+        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    for w in range(2):
+        procs.append(subprocess.Popen(
+            [os.path.join(BIN, "spark-class"), "org.apache.spark.deploy.worker.Worker", f"spark://127.0.0.1:{mport}", "--host", "127.0.0.1",
+             "--port", str(free_port()), "--webui-port", str(free_port()), "--cores", "1", "--memory", "1g",
+             "--work-dir", os.path.join(WORK, f"worker{w}")],
+            env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        # Ready when the master lists both workers as alive (its JSON status page, on loopback).
+        deadline = time.time() + 90
+        alive = 0
+        while time.time() < deadline and alive < 2:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{mui}/json/", timeout=2) as r:
+                    alive = sum(w.get("state") == "ALIVE" for w in json.load(r).get("workers", []))
+            except OSError:
+                pass
+            time.sleep(0.5)
+        check("standalone master lists two workers", alive == 2, f"{alive}")
+        inputs = [os.path.join(parts_dir, f) for f in sorted(os.listdir(parts_dir))]
+        out = os.path.join(WORK, "out-standalone")
+        p, summary, took = job(out, f"spark://127.0.0.1:{mport}", 4, inputs, submit=True)
+        print(f"     standalone master + two workers: {took:.1f} s")
+        check("standalone master and two workers (spark-submit --files aether) exits 0", p.returncode == 0, p.stderr[-3000:])
+        compare("standalone", out, summary, stats, alerts)
+        # An executor lost mid-job: Spark runs its tasks again elsewhere (retries allowed here),
+        # and the accepted attempts' files alone make the tables.
+        done, killed = threading.Event(), []
+        killer = threading.Thread(target=kill_an_executor, args=(done, killed))
+        killer.start()
+        out = os.path.join(WORK, "out-killed")
+        p, summary, took = job(out, f"spark://127.0.0.1:{mport}", 4, inputs, submit=True, env={"AETHER_SPARK_MAX_FAILURES": "4"})
+        done.set()
+        killer.join()
+        print(f"     standalone, one executor killed mid-job: {took:.1f} s")
+        check("an executor was killed while a shard task ran", len(killed) == 1, str(killed))
+        check("the job with a killed executor exits 0", p.returncode == 0, p.stderr[-3000:])
+        compare("executor killed", out, summary, stats, alerts)
+        leftovers = [os.path.join(d, f) for d, _, fs in os.walk(out) for f in fs if "_attempts" in d]
+        check("executor killed: no attempt's files are left in the output", not leftovers, str(leftovers[:3]))
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
@@ -182,40 +276,7 @@ def main():
         check(f"local[2] with {parts} partition(s) exits 0", p.returncode == 0, p.stderr[-2000:])
         compare(f"local[2]/{parts}", out, summary, stats, alerts)
 
-    # A standalone master and one worker from the same wheel, on loopback.
-    mport, wport, mui = free_port(), free_port(), free_port()
-    master = subprocess.Popen(
-        [os.path.join(BIN, "spark-class"), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(mport), "--webui-port", str(mui)],
-        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen(
-        [os.path.join(BIN, "spark-class"), "org.apache.spark.deploy.worker.Worker", f"spark://127.0.0.1:{mport}", "--host", "127.0.0.1",
-         "--port", str(wport), "--webui-port", str(free_port()), "--cores", "2", "--memory", "2g", "--work-dir", os.path.join(WORK, "worker")],
-        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        # Ready when the master lists the worker as alive (its JSON status page, on loopback).
-        import urllib.request
-
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{mui}/json/", timeout=2) as r:
-                    if any(w.get("state") == "ALIVE" for w in json.load(r).get("workers", [])):
-                        break
-            except OSError:
-                pass
-            time.sleep(0.5)
-        out = os.path.join(WORK, "out-standalone")
-        p, summary, took = job(out, f"spark://127.0.0.1:{mport}", 4, [os.path.join(parts_dir, f) for f in sorted(os.listdir(parts_dir))], submit=True)
-        print(f"     standalone master + worker: {took:.1f} s")
-        check("standalone master and worker (spark-submit --files aether) exits 0", p.returncode == 0, p.stderr[-3000:])
-        compare("standalone", out, summary, stats, alerts)
-    finally:
-        for proc in (worker, master):
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    standalone(parts_dir, stats, alerts)
 
     # A file aether cannot read fails the job, with the file named.
     bad = os.path.join(WORK, "bad")
