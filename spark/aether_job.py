@@ -131,12 +131,12 @@ def run_aether(args, what):
 
 
 def shard_task(work, internal, partitions):
-    """The records of each file, from `aether shard --stream --partitions`. The detector events
-    come as one block per partition of hosts (aether writes them by host, in time order, each line
-    with the columns it puts before the record: host, time, sequence, file, connection id, k), so
-    that no event is handled here one at a time. A `finished` record also comes as a `head` line,
-    a candidate to continue a connection cut at the previous file's end; the other tables come as
-    one block each."""
+    """The records of each file, from `aether shard --stream --partitions`, as blocks: no record is
+    handled here one at a time. The detector events come as one block per partition of hosts
+    (aether writes them by host, in time order, each line with the columns it puts before the
+    record: host, time, sequence, file, connection id, k). The heads (finished connections that
+    could continue one cut at the previous file's end, with the same columns), the cut
+    connections and each other table come as one block each."""
 
     def run(items):
         for index, uri, content in items:
@@ -157,34 +157,35 @@ def shard_task(work, internal, partitions):
                 p.stdin.write(f"{index}\t{path}\n")
                 p.stdin.close()
                 meta = None
-                blocks = {}
                 for line in p.stdout:
                     table, body = line.rstrip("\n").split("\t", 1)
-                    if table in ("head", "cut"):
-                        yield (table, body)
-                    elif table == "shard":
+                    if table == "shard":
                         meta = json.loads(body)
                     elif table == "error":
                         raise JobFailure(f"{uri}: {json.loads(body)['message']}")
-                    else:
-                        blocks.setdefault(table, []).append(body)
                 err = p.stderr.read()
                 if p.wait() != 0 or meta is None:
                     last = (err.strip().splitlines() or ["(no message)"])[-1]
                     raise JobFailure(f"aether exited with status {p.returncode} on {uri}: {last}")
+
+                def block(name):
+                    with open(f"{folder}/{name}", "rb") as f:
+                        return f.read()
+
                 n = size = 0
                 for part in range(partitions):
-                    with open(f"{folder}/events-{index}.{part}", "rb") as f:
-                        blob = f.read()
+                    blob = block(f"events-{index}.{part}")
                     n += blob.count(b"\n")
                     size += len(blob)
                     if blob:
                         yield ("events", (part, index, blob))
+                yield ("heads", block(f"heads-{index}"))
+                yield ("cuts", block(f"cut-{index}.jsonl"))
+                for table in ("dns", "ssl", "http", "x509", "series", "conversations"):
+                    yield ("block", (index, table, block(f"{table}-{index}.jsonl")))
                 meta["uri"] = uri
                 meta["file"] = uri if local_path(uri) is None else meta["file"]
                 meta["event_records"], meta["event_bytes"] = n, size
-                for table, lines in blocks.items():
-                    yield ("block", (index, table, ("\n".join(lines) + "\n").encode()))
                 yield ("shard", json.dumps(meta))
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -322,6 +323,7 @@ def run_job(spark, opts):
     sc.addPyFile(tables.__file__)
     schemas = tables.load_schemas(tables.driver_binary(opts))
     tables.create_output(opts.out)
+    opts.created = True  # a job that fails removes what it wrote there (main)
     out = opts.out if "://" in opts.out else os.path.abspath(opts.out)
 
     files = list_inputs(spark, opts.inputs)
@@ -353,18 +355,20 @@ def run_job(spark, opts):
     # A cut connection and the next file's fragments of the same 5-tuple (`k`, aether's) make
     # candidate pairs; `aether join-cuts` decides which continue. The cut records are few; the
     # heads are filtered where they are by the keys of the cuts they could continue.
-    cuts = [json.loads(line) for _, line in others.filter(lambda r: r[0] == "cut").collect()]
+    cuts = [json.loads(line) for blob in others.filter(lambda r: r[0] == "cuts").map(lambda r: r[1]).collect() for line in blob.splitlines() if line]
     cut_count = len(cuts)
     by_key = {}
     for c in cuts:
         by_key.setdefault((rank[c["f"]], c["k"]), []).append(c)
     keys_b = sc.broadcast(set(by_key))
 
-    def candidate(body):
-        cols = body.split("\t", 6)
-        return (rank_b.value[int(cols[3])] - 1, cols[5]) in keys_b.value
+    def candidates(blob):
+        for line in blob.decode().splitlines():
+            cols = line.split("\t", 6)
+            if (rank_b.value[int(cols[3])] - 1, cols[5]) in keys_b.value:
+                yield line
 
-    heads = others.filter(lambda r: r[0] == "head").map(lambda r: r[1]).filter(candidate).collect()
+    heads = others.filter(lambda r: r[0] == "heads").flatMap(lambda r: candidates(r[1])).collect()
     work = tempfile.mkdtemp(prefix="aether-join-", dir=opts.work or None)
     try:
         pairs = os.path.join(work, "pairs.jsonl")
@@ -455,6 +459,10 @@ def main(argv=None):
     except Exception as e:  # noqa: BLE001 - one line naming the cause, a non-zero exit
         import re
 
+        if getattr(opts, "created", False):
+            import aether_tables as tables
+
+            tables.discard_output(opts.out)
         msg = str(e)
         found = re.search(r"JobFailure: (.+)", msg)
         if found:

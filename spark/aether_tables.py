@@ -81,6 +81,16 @@ def create_output(uri):
         fs.create_dir(root)
 
 
+def discard_output(uri):
+    """A failed job's output folder, which it created, goes: no half-written tables are left to be
+    taken for a result."""
+    try:
+        fs, root = output(uri)
+        fs.delete_dir(root)
+    except (OSError, pa.ArrowException):
+        pass
+
+
 def days(seconds):
     """UTC date of each time in seconds, as Spark's to_date(from_unixtime(…)) gives it."""
     d = pc.floor(pc.divide(pc.cast(seconds, pa.float64()), 86400.0))

@@ -84,6 +84,11 @@ public struct IPAddress: Hashable, Comparable, Sendable {
 
     /// Parses dotted-quad IPv4 or RFC 4291 IPv6 text.
     public init?(_ text: String) {
+        // Records carry many addresses: dotted quads are read in one pass over the bytes.
+        if let v = Self.dottedQuad(text.utf8) {
+            self.init(v4: v)
+            return
+        }
         if text.contains(":") {
             var groups: [UInt16] = []
             var tail: [UInt16] = []
@@ -128,11 +133,46 @@ public struct IPAddress: Hashable, Comparable, Sendable {
     }
 }
 
+extension IPAddress {
+    /// Four decimal octets separated by dots, or nil (the general parser decides then).
+    static func dottedQuad(_ text: String.UTF8View) -> UInt32? {
+        var v: UInt32 = 0, octet: UInt32 = 0, digits = 0, dots = 0
+        for b in text {
+            if b >= 0x30 && b <= 0x39 {
+                octet = octet * 10 + UInt32(b - 0x30)
+                digits += 1
+                if octet > 255 { return nil }
+            } else if b == UInt8(ascii: ".") && digits > 0 && dots < 3 {
+                v = v << 8 | octet
+                octet = 0
+                digits = 0
+                dots += 1
+            } else {
+                return nil
+            }
+        }
+        guard dots == 3 && digits > 0 else { return nil }
+        return v << 8 | octet
+    }
+}
+
 extension IPAddress: CustomStringConvertible {
     public var description: String {
         if isV4 {
+            // At most 15 bytes: a small string, built without an allocation.
             let v = v4Value
-            return "\(v >> 24).\((v >> 16) & 0xFF).\((v >> 8) & 0xFF).\(v & 0xFF)"
+            return String(unsafeUninitializedCapacity: 15) { out in
+                var n = 0
+                for shift in stride(from: 24, through: 0, by: -8) {
+                    let o = Int((v >> UInt32(shift)) & 0xFF)
+                    if o >= 100 { out[n] = UInt8(0x30 + o / 100); n += 1 }
+                    if o >= 10 { out[n] = UInt8(0x30 + (o / 10) % 10); n += 1 }
+                    out[n] = UInt8(0x30 + o % 10)
+                    n += 1
+                    if shift > 0 { out[n] = UInt8(ascii: "."); n += 1 }
+                }
+                return n
+            }
         }
         var words = [UInt16](repeating: 0, count: 8)
         for k in 0..<4 { words[k] = UInt16(truncatingIfNeeded: hi >> (48 - 16 * UInt64(k))) }

@@ -127,6 +127,13 @@ public struct JSONParser {
 
     private mutating func string() throws -> String {
         i += 1  // the opening quote
+        // Most strings have no escape: they are taken from the input as they are.
+        var j = i
+        while j < b.count, b[j] != UInt8(ascii: "\""), b[j] != UInt8(ascii: "\\"), b[j] >= 0x20 { j += 1 }
+        if j < b.count && b[j] == UInt8(ascii: "\"") {
+            defer { i = j + 1 }
+            return String(decoding: b[i..<j], as: UTF8.self)
+        }
         var out: [UInt8] = []
         while i < b.count {
             let c = b[i]

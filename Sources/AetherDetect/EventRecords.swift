@@ -16,6 +16,8 @@ import AetherFlows
 public final class EventRecorder {
     public let file: Int
     private var sequence: Int64 = 0
+    /// The time of the first record.
+    private var firstTime: Int64?
     /// One buffer per partition of hosts, then (with partitions) the main stream's.
     private var buffers: [[UInt8]]
     /// With partitions, each record goes to its host's partition (`partition(of:_:)`) and the
@@ -46,8 +48,8 @@ public final class EventRecorder {
 
     /// Records in `partitions` streams by host, each with the stream columns before the record
     /// (no table name) and in time order: a Spark task hands each stream to its partition whole.
-    /// `head<TAB>` lines with the columns and record of every finished connection go to the main
-    /// stream (`sink` with index `partitions`).
+    /// The columns and record of each finished connection that could continue one cut at the
+    /// previous file's end go to the heads stream (`sink` with index `partitions`).
     public init(file: Int, partitions: Int, sink: @escaping (Int, UnsafeRawBufferPointer) -> Bool) {
         self.file = file
         self.streamColumns = true
@@ -78,6 +80,7 @@ public final class EventRecorder {
     public func beginFinalFlush(_ timeouts: ConnectionTable.Timeouts) { cutTimeouts = timeouts }
 
     func record(_ e: DetectorEvent, now: Int64) {
+        if firstTime == nil { firstTime = now }
         var o: [(String, JSON)] = []
         let host: IPAddress
         var key: String?
@@ -159,10 +162,12 @@ public final class EventRecorder {
         guard case .finished = e else { return }
         // The cut connections also go to a table of their own, which every partition reads.
         if cutTimeouts != nil { cuts.append(String(decoding: buffers[p][start..<buffers[p].count - 1], as: UTF8.self)) }
-        if partitions > 0 {
+        // A fragment that began later than the longest idle timeout into its file continues
+        // nothing (`CutContinuation`): only the others are candidates. The first record's time
+        // is at or after the file's first packet, so none is left out.
+        if partitions > 0, case .finished(let c) = e, c.firstTime - (firstTime ?? now) <= CutContinuation.longestTimeout {
             let main = partitions
             if buffers[main].count >= 1 << 20 { flush(main) }
-            buffers[main].append(contentsOf: "head\t".utf8)
             buffers[main].append(contentsOf: buffers[p][line...])
         }
     }
@@ -217,7 +222,10 @@ public final class EventRecorder {
         return (p, line, start)
     }
 
-    static func name(_ k: DetectorEvent.Kind) -> String { String(describing: k) }
+    static func name(_ k: DetectorEvent.Kind) -> String { names[k.rawValue] }
+
+    /// Each kind's record name, looked up once: describing an enum case reflects at run time.
+    private static let names = DetectorEvent.Kind.allCases.map { String(describing: $0) }
 
     /// A connection whole, as records carry it (`RecordReader.connection` reads it back).
     public static func snapshot(_ c: Connection) -> JSON { encode(c) }
@@ -249,8 +257,17 @@ struct ConnectionSnapshot {
         Self(key: key, get: { .int(Int64($0[keyPath: p])) }, set: { c, r, o in c[keyPath: p] = try r.count(key, in: o) })
     }
 
-    /// A narrower unsigned integer, refused when out of its range.
-    static func uint<T: FixedWidthInteger>(_ key: String, _ p: WritableKeyPath<Connection, T>) -> Self {
+    /// A narrower unsigned integer, refused when out of its range. One per width, not generic:
+    /// a generic accessor looked its type up at run time on every record.
+    static func uint(_ key: String, _ p: WritableKeyPath<Connection, UInt8>) -> Self {
+        Self(key: key, get: { .int(Int64($0[keyPath: p])) }, set: { c, r, o in c[keyPath: p] = try r.uint(key, in: o) })
+    }
+
+    static func uint(_ key: String, _ p: WritableKeyPath<Connection, UInt16>) -> Self {
+        Self(key: key, get: { .int(Int64($0[keyPath: p])) }, set: { c, r, o in c[keyPath: p] = try r.uint(key, in: o) })
+    }
+
+    static func uint(_ key: String, _ p: WritableKeyPath<Connection, UInt32>) -> Self {
         Self(key: key, get: { .int(Int64($0[keyPath: p])) }, set: { c, r, o in c[keyPath: p] = try r.uint(key, in: o) })
     }
 

@@ -30,8 +30,10 @@ struct ShardCommand: ParsableCommand {
     @Option(help: "with --stream: folder for each file's scratch store (default: TMPDIR or /tmp)") var work: String?
     @Option(
         help: """
-            with --stream: write each file's event records into this many files by host, WORK/events-INDEX.PARTITION \
-            (columns, then the record, in time order), and only `head` lines (finished connections) to standard output
+            with --stream: write each file's records as files in WORK, and only its `shard` line to standard output: \
+            the event records by host into this many files, events-INDEX.PARTITION (columns, then the record, in time \
+            order); heads-INDEX, the finished connections that could continue one cut at the previous file's end \
+            (the same columns); and TABLE-INDEX.jsonl for cut, dns, ssl, http, x509, series and conversations
             """) var partitions: Int?
     @OptionGroup var detection: DetectionOptions
     @OptionGroup var threading: ThreadOptions
@@ -64,10 +66,17 @@ struct ShardCommand: ParsableCommand {
             let scratch = String(cString: made)
             defer { removeTree(scratch) }
             do {
-                let split = partitions.map { (count: $0, prefix: base + "/events-\(i).") }
+                let split = partitions.map { (count: $0, prefix: base + "/events-\(i).", heads: base + "/heads-\(i)") }
                 _ = try shard(parts[1], index: i, into: scratch + "/s", config: config, events: output, partitions: split)
                 for table in ["cut"] + Self.recordTables.map(\.rawValue) + ["conversations"] {
-                    try readLines(scratch + "/s/" + table + ".jsonl") { try output.line(table, $0) }
+                    let path = scratch + "/s/" + table + ".jsonl"
+                    if partitions != nil {
+                        // link() never replaces: a file that is there already is refused.
+                        let to = base + "/" + table + "-\(i).jsonl"
+                        guard link(path, to) == 0 else { throw BadInput(message: "\(to): \(String(cString: strerror(errno))); refusing to write it") }
+                    } else {
+                        try readLines(path) { try output.line(table, $0) }
+                    }
                 }
                 try readLines(scratch + "/s/shard.json") { try output.line("shard", $0) }
             } catch let e as BadInput {
@@ -85,7 +94,8 @@ struct ShardCommand: ParsableCommand {
     /// One file into the folder `out`; with `events`, the event records go there instead of
     /// `events.jsonl`. The line `shard` prints.
     private func shard(
-        _ input: String, index: Int, into out: String, config: DetectorConfig, events: StreamOut?, partitions: (count: Int, prefix: String)? = nil
+        _ input: String, index: Int, into out: String, config: DetectorConfig, events: StreamOut?,
+        partitions: (count: Int, prefix: String, heads: String)? = nil
     ) throws -> String {
         guard index >= 0 && index < 1 << 20 else { throw ValidationError("--index must be 0…1048575") }
         try checkInputs([input])
@@ -113,7 +123,7 @@ struct ShardCommand: ParsableCommand {
             for p in 0..<partitions.count {
                 do { outputs.append(try EvidenceFiles.create(partitions.prefix + String(p))) } catch let e as FileRefusal { throw BadInput(message: e.message) }
             }
-            outputs.append(dup(fd))
+            do { outputs.append(try EvidenceFiles.create(partitions.heads)) } catch let e as FileRefusal { throw BadInput(message: e.message) }
             recorder = EventRecorder(file: index, partitions: partitions.count) { [outputs] in EvidenceFiles.writeAll(outputs[$0], $1) }
         } else {
             recorder = EventRecorder(file: index, streamColumns: events != nil) { EvidenceFiles.writeAll(fd, $0) }
