@@ -59,6 +59,9 @@ def session(master):
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": "8",
+        # Compressing the shuffled event blocks (LZ4) was a tenth of the JVMs' CPU; on a slow
+        # network, AETHER_SPARK_SHUFFLE_COMPRESS=true trades it for a third of the bytes.
+        "spark.shuffle.compress": os.environ.get("AETHER_SPARK_SHUFFLE_COMPRESS", "false"),
         "spark.sql.session.timeZone": "UTC",
         "spark.task.maxFailures": os.environ.get("AETHER_SPARK_MAX_FAILURES", "1"),
         "spark.driver.extraJavaOptions": os.environ.get("AETHER_SPARK_JAVA_OPTIONS", JAVA_OPTIONS),
@@ -335,7 +338,9 @@ def run_job(spark, opts):
     # The events are most of the records: the other tables get an RDD of their own, so that
     # writing each of them does not read every event again.
     others = shards.filter(lambda r: r[0] != "events").persist(StorageLevel.MEMORY_AND_DISK)
-    metas = [json.loads(line) for _, line in others.filter(lambda r: r[0] == "shard").collect()]
+    # The files' counts and their cut connections, in one pass.
+    small = others.filter(lambda r: r[0] in ("shard", "cuts")).collect()
+    metas = [json.loads(v) for k, v in small if k == "shard"]
     timing["stage 1: shards (decode, flows, events)"] = time.time() - clock
     if len(metas) != len(files):
         raise JobFailure(f"{len(files) - len(metas)} of {len(files)} files gave no records")
@@ -355,7 +360,7 @@ def run_job(spark, opts):
     # A cut connection and the next file's fragments of the same 5-tuple (`k`, aether's) make
     # candidate pairs; `aether join-cuts` decides which continue. The cut records are few; the
     # heads are filtered where they are by the keys of the cuts they could continue.
-    cuts = [json.loads(line) for blob in others.filter(lambda r: r[0] == "cuts").map(lambda r: r[1]).collect() for line in blob.splitlines() if line]
+    cuts = [json.loads(line) for k, blob in small if k == "cuts" for line in blob.splitlines() if line]
     cut_count = len(cuts)
     by_key = {}
     for c in cuts:
@@ -404,7 +409,9 @@ def run_job(spark, opts):
         detect_task(opts.work, opts.internal, sc.broadcast(found["cut"]), sc.broadcast(found["match"]), first_ns, internal_seen, out, schemas["conn"], order)
     ).persist(StorageLevel.MEMORY_AND_DISK)
     clock = time.time()
-    detected.count()
+    # What the driver needs of detection (each task's conn files, alerts and row count), in the
+    # one action that runs it; the conn blocks stay for the report.
+    found_by_detect = detected.filter(lambda r: r[0] != "conn").collect()
     shards.unpersist()  # the events are detected; the other tables are in `others`
     timing["stage 2: shuffle by host, sort, detect"] = time.time() - clock
     uid_map = {r["uid"]: r["root_uid"] for r in routes}
@@ -414,22 +421,19 @@ def run_job(spark, opts):
     # them; series rows and DNS halves are merged on the driver.
     blocks = others.filter(lambda r: r[0] == "block").map(lambda r: r[1])
     written = blocks.mapPartitions(tables.shard_writer(out, schemas, sc.broadcast(uid_map))).collect()
-    moves = [v for k, v in written if k == "move"] + detected.filter(lambda r: r[0] == "move").map(lambda r: r[1]).collect()
+    moves = [v for k, v in written + found_by_detect if k == "move"]
     halves = tables.merge_dns_halves(tables.from_ipc([v for k, v in written if k == "halves"], schemas["dns"]))
     moves += tables.write_dated(out, "driver", "dns", halves, "ts", "joined")
     series = tables.merge_series(tables.from_ipc([v for k, v in written if k == "series"], schemas["series"]))
     moves += tables.write_dated(out, "driver", "series", series, "second", "all")
-    alert_blocks = detected.filter(lambda r: r[0] == "alerts").map(lambda r: r[1]).collect()
-    summary = {"alerts": tables.write_alerts(out, alert_blocks, moves)}
+    summary = {"alerts": tables.write_alerts(out, [v for k, v in found_by_detect if k == "alerts"], moves)}
     tables.commit(out, moves, ["conn", "dns", "tls", "http", "x509", "series", "alerts"])
     timing["Parquet tables"] = time.time() - clock
     summary["packets"] = sum(m["packets"] for m in metas)
     summary["wire_bytes"] = sum(m["wire_bytes"] for m in metas)
     summary["bytes"] = sum(m["bytes"] for m in metas)
     summary["files"] = len(metas)
-    summary["connections"] = sum(detected.filter(lambda r: r[0] == "conn_rows").map(lambda r: r[1]).collect())
-    conversations = blocks.filter(lambda b: b[1] == "conversations").flatMap(lambda b: b[2].split(b"\n")).filter(bool)
-    summary["conversations"] = conversations.distinct().count()
+    summary["connections"] = sum(v for k, v in found_by_detect if k == "conn_rows")
     summary["cut_connections"] = cut_count
     summary["joined_fragments"] = len(routes)
     # What crosses the shuffle: the event records.
@@ -437,13 +441,23 @@ def run_job(spark, opts):
     summary["event_bytes"] = sum(m["event_bytes"] for m in metas)
     clock = time.time()
 
+    # Every record comes to the driver once, for the report of the whole; the conversations
+    # (distinct 5-tuples over all files) are counted on the way.
+    conversations = set()
+
     def report_blocks():
-        for table, blob in detected.filter(lambda r: r[0] in ("conn", "alerts")).toLocalIterator():
+        for table, blob in detected.filter(lambda r: r[0] == "conn").toLocalIterator():
             yield table, blob
+        for blob in (v for k, v in found_by_detect if k == "alerts"):
+            yield "alerts", blob
         for _, table, blob in blocks.toLocalIterator():
+            if table == "conversations":
+                conversations.update(blob.split(b"\n"))
             yield table, blob
 
     tables.write_report(opts, report, report_blocks(), metas, routes)
+    conversations.discard(b"")
+    summary["conversations"] = len(conversations)
     timing["report of the whole (import, render)"] = time.time() - clock
     summary["seconds"] = {k: round(v, 1) for k, v in timing.items()}
     others.unpersist()

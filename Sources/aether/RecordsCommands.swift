@@ -122,6 +122,7 @@ struct EventMerge {
     private var readers: [RecordLines.Reader] = []
     private var heap: [Head] = []
     private let rank: [Int64: Int]
+    private var pending: Error?
 
     init(paths: [String], rank: [Int64: Int]) throws {
         self.rank = rank
@@ -134,8 +135,16 @@ struct EventMerge {
 
     /// The next record, its stream's path and its line number.
     mutating func next() throws -> (JSON, String, Int)? {
+        if let e = pending { throw e }
         guard let top = heap.first else { return nil }
-        if let h = try read(top.stream) {
+        // The line after it is read now; an error there waits until this record has been taken,
+        // so that errors come in line order.
+        let after: Head?
+        do { after = try read(top.stream) } catch {
+            pending = error
+            after = nil
+        }
+        if let h = after {
             heap[0] = h
             siftDown(0)
         } else {

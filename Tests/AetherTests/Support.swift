@@ -44,7 +44,7 @@ func ingest(_ paths: [String], db: String, filter: String? = nil) throws -> (Sto
 }
 
 @discardableResult
-func runTool(_ exe: String, _ args: [String], cwd: String? = nil) throws -> (status: Int32, out: String, err: String) {
+func runTool(_ exe: String, _ args: [String], cwd: String? = nil, input: String? = nil) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: exe)
     p.arguments = args
@@ -52,7 +52,13 @@ func runTool(_ exe: String, _ args: [String], cwd: String? = nil) throws -> (sta
     let o = Pipe(), e = Pipe()
     p.standardOutput = o
     p.standardError = e
+    let i = Pipe()
+    if input != nil { p.standardInput = i }
     try p.run()
+    if let input {
+        i.fileHandleForWriting.write(Data(input.utf8))
+        try i.fileHandleForWriting.close()
+    }
     let od = o.fileHandleForReading.readDataToEndOfFile()
     let ed = e.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
