@@ -3,7 +3,8 @@
     bench_spark.py SPARK_PYTHON AETHER [CAPTURE…]
 
 For each capture: `aether analyze` of the whole file, then the job (local[2], 4 partitions) on the
-file split into 8 and into 32 files. CPU is `perf stat -e task-clock` over each command's whole
+file split into 8 and into 32 files. With AETHER_BENCH_BEFORE=JOB_DIR:AETHER (an older
+checkout's spark/ folder and its binary), each job also runs as it was, alternating. CPU is `perf stat -e task-clock` over each command's whole
 process tree. The job's fixed cost is its CPU on a tiny input (two small fixtures), the lower of
 two runs; the cost per million packets is (job CPU - fixed cost) / millions of packets. Prints a
 Markdown table and the job's stage times (wall seconds) of each run.
@@ -34,12 +35,19 @@ def cpu(args, out=None):
     sys.exit("bench-spark: perf gave no task-clock")
 
 
-def job(inputs, tag):
+BUILDS = [("after", os.path.join(ROOT, "spark"), AETHER)]
+if os.environ.get("AETHER_BENCH_BEFORE"):
+    before_dir, before_bin = os.environ["AETHER_BENCH_BEFORE"].split(":", 1)
+    BUILDS.insert(0, ("before", os.path.abspath(before_dir), os.path.abspath(before_bin)))
+
+
+def job(inputs, tag, build=None):
+    _, job_dir, aether = build or BUILDS[-1]
     out = os.path.join(WORK, "out-" + tag)
     shutil.rmtree(out, ignore_errors=True)
     scratch = os.path.join(WORK, "scratch")
     os.makedirs(scratch, exist_ok=True)
-    seconds, stdout = cpu([PY, "spark/aether_job.py", "--master", "local[2]", "--aether", AETHER, "--partitions", "4", "--out", out, "--work", scratch] + inputs)
+    seconds, stdout = cpu([PY, os.path.join(job_dir, "aether_job.py"), "--master", "local[2]", "--aether", aether, "--partitions", "4", "--out", out, "--work", scratch] + inputs)
     summary = json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1])
     shutil.rmtree(out, ignore_errors=True)
     return seconds, summary
@@ -60,17 +68,21 @@ def main():
     os.makedirs(tiny)
     for f in ("demo.pcapng", "markup.pcap"):
         shutil.copy(os.path.join(ROOT, "Fixtures", f), tiny)
-    fixed = min(job([tiny], "tiny")[0] for _ in range(2))
+    fixed = {b[0]: min(job([tiny], "tiny", b)[0] for _ in range(2)) for b in BUILDS}
     rows, stages = [], []
     for cap in caps:
         db = os.path.join(WORK, "whole.sqlite")
-        for leftover in (db, db + ".html"):
+        for leftover in (db, db + "-wal", db + "-shm", db + ".html"):
             if os.path.exists(leftover):
                 os.unlink(leftover)
+        # In the page cache, as the split files the job reads are: a cold read of a large file
+        # would count the disk's waits and faults against analyze.
+        subprocess.run(["cat", cap], stdout=subprocess.DEVNULL, check=True)
         analyze, _ = cpu([AETHER, "analyze", cap, "--db", db, "--report", db + ".html"])
         packets = json.loads(subprocess.run([AETHER, "stats", "--db", db, "--json"], capture_output=True, text=True, check=True).stdout)["packets"]
-        os.unlink(db)
-        os.unlink(db + ".html")
+        for done in (db, db + "-wal", db + "-shm", db + ".html"):
+            if os.path.exists(done):
+                os.unlink(done)
         m = packets / 1e6
         rows.append((os.path.basename(cap), "aether analyze", analyze, analyze / m, 1.0, ""))
         for n in (8, 32):
@@ -78,20 +90,24 @@ def main():
             shutil.rmtree(parts, ignore_errors=True)
             os.makedirs(parts)
             subprocess.run(["python3", os.path.join(ROOT, "scripts", "split-pcap.py"), cap, str(n), parts], check=True, capture_output=True)
-            seconds, summary = job([parts], f"{n}")
+            for build in BUILDS:
+                seconds, summary = job([parts], f"{n}", build)
+                per = (seconds - fixed[build[0]]) / m
+                shuffle = f"{summary['event_bytes'] / m / 1e6:.0f} MB, {summary['event_records'] / m / 1e3:.0f} k records"
+                name = f"Spark job, {n} files" + (f" ({build[0]})" if len(BUILDS) > 1 else "")
+                rows.append((os.path.basename(cap), name, seconds, per, per / (analyze / m), shuffle))
+                stages.append((os.path.basename(cap), name, summary["seconds"]))
             shutil.rmtree(parts)
-            per = (seconds - fixed) / m
-            shuffle = f"{summary['event_bytes'] / m / 1e6:.0f} MB, {summary['event_records'] / m / 1e3:.0f} k records"
-            rows.append((os.path.basename(cap), f"Spark job, {n} files", seconds, per, per / (analyze / m), shuffle))
-            stages.append((os.path.basename(cap), n, summary["seconds"]))
-    print(f"fixed cost of the job (tiny input, lower of two runs): {fixed:.1f} CPU-s\n")
+    for name, f in fixed.items():
+        print(f"fixed cost of the job{'' if len(BUILDS) == 1 else ' (' + name + ')'} (tiny input, lower of two runs): {f:.1f} CPU-s")
+    print()
     print("| capture | run | CPU-s | CPU-s per million packets (job: fixed cost off) | × analyze | shuffle per million packets |")
     print("| --- | --- | --- | --- | --- | --- |")
     for cap, run, seconds, per, ratio, shuffle in rows:
         print(f"| {cap} | {run} | {seconds:.1f} | {per:.2f} | {ratio:.1f} | {shuffle} |")
     print("\nstage wall seconds:")
-    for cap, n, s in stages:
-        print(f"- {cap}, {n} files: " + ", ".join(f"{k} {v}" for k, v in s.items()))
+    for cap, name, s in stages:
+        print(f"- {cap}, {name}: " + ", ".join(f"{k} {v}" for k, v in s.items()))
 
 
 if __name__ == "__main__":

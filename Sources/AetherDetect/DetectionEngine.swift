@@ -85,7 +85,9 @@ public final class DetectionEngine {
     }
 
     /// A TLS ClientHello on a connection, with its server name.
-    public func tlsHello(flow: Int64, client: IPAddress, serverName: String?) { send(.tlsHello(flow: flow, client: client, serverName: serverName)) }
+    public func tlsHello(flow: Int64, client: IPAddress, serverName: String?, ja4: String = "") {
+        send(.tlsHello(flow: flow, client: client, serverName: serverName, ja4: ja4))
+    }
 
     /// Whether any detector takes HTTP requests (the application layer sends none otherwise).
     public var wantsHTTP: Bool { !routes[DetectorEvent.Kind.http.rawValue].isEmpty }

@@ -87,18 +87,18 @@ public final class EventRecorder {
         switch e {
         case .opened(let c, let op, let t):
             host = c.origAddress
-            o = [("c", Self.encode(c)), ("at", .int(t)), ("fl", .int(Int64(op.tcpFlags))), ("it", .int(Int64(op.icmpType)))]
+            o = [("at", .int(t)), ("fl", .int(Int64(op.tcpFlags))), ("it", .int(Int64(op.icmpType)))]
         case .answered(let c, let t), .refused(let c, let t), .burst(let c, let t):
             host = c.origAddress
-            o = [("c", Self.encode(c)), ("at", .int(t))]
+            o = [("at", .int(t))]
         case .refusedByICMP(let c):
             host = c.origAddress
-            o = [("c", Self.encode(c))]
+            o = []
         case .finished(let c):
             host = c.origAddress
             // `k`: where the Spark job pairs a cut connection with the next file's fragments.
             key = CutContinuation.key(c)
-            o = [("c", Self.encode(c)), ("k", .string(key!))]
+            o = [("k", .string(key!))]
             if let to = cutTimeouts {
                 let timeout: Int64
                 switch c.idleClass {
@@ -119,10 +119,11 @@ public final class EventRecorder {
         case .arp(let op, let sender, let target, let t):
             host = op == 2 ? target : sender
             o = [("at", .int(t)), ("op", .int(Int64(op))), ("s", .string(sender.description)), ("d", .string(target.description))]
-        case .tlsHello(let flow, let client, let name):
+        case .tlsHello(let flow, let client, let name, let ja4):
             host = client
             o = [("fid", .int(flow)), ("s", .string(client.description))]
             if let name { o.append(("sn", .string(name))) }
+            if !ja4.isEmpty { o.append(("j4", .string(ja4))) }
         case .dns(let m, let src, let dst, let flow, let t):
             host = m.isResponse ? dst : src
             let answers: [JSON] = m.answers.map {
@@ -152,13 +153,17 @@ public final class EventRecorder {
             return
         }
         var connection: Int64?
+        // A connection's events carry it whole (`c`, first after the kind), written straight
+        // into the line.
+        var whole: Connection?
         switch e {
         case .opened(let c, _, _), .answered(let c, _), .refused(let c, _), .burst(let c, _), .refusedByICMP(let c), .finished(let c):
             connection = c.id
-        case .tlsHello(let flow, _, _), .http(_, _, _, _, let flow, _): connection = flow
+            whole = c
+        case .tlsHello(let flow, _, _, _), .http(_, _, _, _, let flow, _): connection = flow
         default: break
         }
-        let (p, line, start) = write(host: host, now: now, kind: Self.name(e.kind), o, connection: connection, key: key)
+        let (p, line, start) = write(host: host, now: now, kind: Self.name(e.kind), o, connection: connection, key: key, whole: whole)
         guard case .finished = e else { return }
         // The cut connections also go to a table of their own, which every partition reads.
         if cutTimeouts != nil { cuts.append(String(decoding: buffers[p][start..<buffers[p].count - 1], as: UTF8.self)) }
@@ -176,7 +181,8 @@ public final class EventRecorder {
     /// and where its record starts.
     @discardableResult
     private func write(
-        host: IPAddress, now: Int64, kind: String, _ fields: [(String, JSON)], connection: Int64? = nil, key: String? = nil
+        host: IPAddress, now: Int64, kind: String, _ fields: [(String, JSON)], connection: Int64? = nil, key: String? = nil,
+        whole: Connection? = nil
     ) -> (Int, Int, Int) {
         let hostText = host.description
         let p = partitions > 0 ? Self.partition(of: hostText, partitions) : 0
@@ -210,6 +216,16 @@ public final class EventRecorder {
         JSON.writeInt(Int64(file), into: &buffer)
         buffer.append(contentsOf: #","e":"#.utf8)
         JSON.writeQuoted(kind, into: &buffer)
+        if let whole {
+            buffer.append(contentsOf: #","c":{"#.utf8)
+            for (i, f) in ConnectionSnapshot.fields.enumerated() {
+                if i > 0 { buffer.append(UInt8(ascii: ",")) }
+                JSON.writeQuoted(f.key, into: &buffer)
+                buffer.append(UInt8(ascii: ":"))
+                f.get(whole).write(into: &buffer)
+            }
+            buffer.append(UInt8(ascii: "}"))
+        }
         for (k, v) in fields {
             buffer.append(UInt8(ascii: ","))
             JSON.writeQuoted(k, into: &buffer)
@@ -240,44 +256,45 @@ public final class EventRecorder {
 struct ConnectionSnapshot {
     let key: String
     let get: (Connection) -> JSON
-    let set: (inout Connection, RecordReader, JSON) throws -> Void
+    /// Sets the field from its value in the record (nil when the record lacks it).
+    let set: (inout Connection, RecordReader, JSON?) throws -> Void
 
     /// A signed integer, taken as it is.
     static func int(_ key: String, _ p: WritableKeyPath<Connection, Int64>) -> Self {
-        Self(key: key, get: { .int($0[keyPath: p]) }, set: { c, r, o in c[keyPath: p] = try r.int(key, in: o) })
+        Self(key: key, get: { .int($0[keyPath: p]) }, set: { c, r, v in c[keyPath: p] = try r.int(key, value: v) })
     }
 
     /// A time in nanoseconds (`RecordRange.time`).
     static func time(_ key: String, _ p: WritableKeyPath<Connection, Int64>) -> Self {
-        Self(key: key, get: { .int($0[keyPath: p]) }, set: { c, r, o in c[keyPath: p] = try r.time(key, in: o) })
+        Self(key: key, get: { .int($0[keyPath: p]) }, set: { c, r, v in c[keyPath: p] = try r.time(key, value: v) })
     }
 
     /// A packet or byte count (`RecordRange.count`).
     static func count(_ key: String, _ p: WritableKeyPath<Connection, UInt64>) -> Self {
-        Self(key: key, get: { .int(Int64($0[keyPath: p])) }, set: { c, r, o in c[keyPath: p] = try r.count(key, in: o) })
+        Self(key: key, get: { .int(Int64($0[keyPath: p])) }, set: { c, r, v in c[keyPath: p] = try r.count(key, value: v) })
     }
 
     /// A narrower unsigned integer, refused when out of its range. One per width, not generic:
     /// a generic accessor looked its type up at run time on every record.
     static func uint(_ key: String, _ p: WritableKeyPath<Connection, UInt8>) -> Self {
-        Self(key: key, get: { .int(Int64($0[keyPath: p])) }, set: { c, r, o in c[keyPath: p] = try r.uint(key, in: o) })
+        Self(key: key, get: { .int(Int64($0[keyPath: p])) }, set: { c, r, v in c[keyPath: p] = try r.uint(key, value: v) })
     }
 
     static func uint(_ key: String, _ p: WritableKeyPath<Connection, UInt16>) -> Self {
-        Self(key: key, get: { .int(Int64($0[keyPath: p])) }, set: { c, r, o in c[keyPath: p] = try r.uint(key, in: o) })
+        Self(key: key, get: { .int(Int64($0[keyPath: p])) }, set: { c, r, v in c[keyPath: p] = try r.uint(key, value: v) })
     }
 
     static func uint(_ key: String, _ p: WritableKeyPath<Connection, UInt32>) -> Self {
-        Self(key: key, get: { .int(Int64($0[keyPath: p])) }, set: { c, r, o in c[keyPath: p] = try r.uint(key, in: o) })
+        Self(key: key, get: { .int(Int64($0[keyPath: p])) }, set: { c, r, v in c[keyPath: p] = try r.uint(key, value: v) })
     }
 
     /// 64 bits carried as a signed integer (packet sequences and frame numbers).
     static func bits(_ key: String, _ p: WritableKeyPath<Connection, UInt64>) -> Self {
-        Self(key: key, get: { .int(Int64(bitPattern: $0[keyPath: p])) }, set: { c, r, o in c[keyPath: p] = UInt64(bitPattern: try r.int(key, in: o)) })
+        Self(key: key, get: { .int(Int64(bitPattern: $0[keyPath: p])) }, set: { c, r, v in c[keyPath: p] = UInt64(bitPattern: try r.int(key, value: v)) })
     }
 
     static func address(_ key: String, _ p: WritableKeyPath<Connection, IPAddress>) -> Self {
-        Self(key: key, get: { .string($0[keyPath: p].description) }, set: { c, r, o in c[keyPath: p] = try r.address(key, in: o) })
+        Self(key: key, get: { .string($0[keyPath: p].description) }, set: { c, r, v in c[keyPath: p] = try r.address(key, value: v) })
     }
 
     static let fields: [ConnectionSnapshot] = [
@@ -285,29 +302,29 @@ struct ConnectionSnapshot {
         .address("rh", \.respAddress), .uint("rp", \.respPort), .uint("pr", \.proto), .uint("vl", \.vlan),
         Self(
             key: "sv", get: { .int(Int64($0.service.rawValue)) },
-            set: { c, r, o in c.service = Service(rawValue: try r.uint("sv", in: o)) ?? .unknown }),
+            set: { c, r, v in c.service = Service(rawValue: try r.uint("sv", value: v)) ?? .unknown }),
         .count("opk", \.origPackets), .count("rpk", \.respPackets), .count("ob", \.origBytes), .count("rb", \.respBytes),
         .count("oib", \.origIPBytes), .count("rib", \.respIPBytes),
         Self(
             key: "hi", get: { .string($0.history.description) },
-            set: { c, r, o in
-                guard let h = o["hi"]?.string else { throw r.fail("missing 'hi'") }
+            set: { c, r, v in
+                guard let h = v?.string else { throw r.fail("missing 'hi'") }
                 c.history = History(h)
             }),
         Self(
             key: "os", get: { .int(Int64($0.origState.rawValue)) },
-            set: { c, r, o in c.origState = EndpointState(rawValue: try r.uint("os", in: o)) ?? .inactive }),
+            set: { c, r, v in c.origState = EndpointState(rawValue: try r.uint("os", value: v)) ?? .inactive }),
         Self(
             key: "rs", get: { .int(Int64($0.respState.rawValue)) },
-            set: { c, r, o in c.respState = EndpointState(rawValue: try r.uint("rs", in: o)) ?? .inactive }),
+            set: { c, r, v in c.respState = EndpointState(rawValue: try r.uint("rs", value: v)) ?? .inactive }),
         .uint("lf", \.loginFailures), .uint("ls", \.loginSuccesses), .uint("in", \.inspected), .uint("as", \.appState),
         .uint("tk", \.tunnelKind), .int("tp", \.tunnelParent),
         Self(
             key: "ic", get: { .int(Int64($0.idleClass)) },
-            set: { c, r, o in c.restore(idleClass: try r.uint("ic", in: o), lastOriginatorPayload: c.lastOriginatorPayload) }),
+            set: { c, r, v in c.restore(idleClass: try r.uint("ic", value: v), lastOriginatorPayload: c.lastOriginatorPayload) }),
         Self(
             key: "lop", get: { .int($0.lastOriginatorPayload) },
-            set: { c, r, o in c.restore(idleClass: c.idleClass, lastOriginatorPayload: try r.time("lop", in: o)) }),
+            set: { c, r, v in c.restore(idleClass: c.idleClass, lastOriginatorPayload: try r.time("lop", value: v)) }),
         .bits("fp", \.firstPacket), .bits("lp", \.lastPacket), .bits("fr", \.firstFrame), .int("cap", \.captureID),
     ]
 }
@@ -344,39 +361,57 @@ struct RecordReader {
 
     func fail(_ why: String) -> RecordError { RecordError(line: line, reason: why) }
 
-    func int(_ k: String, in o: JSON? = nil) throws -> Int64 {
-        guard let v = (o ?? r)[k]?.int else { throw fail("missing integer '\(k)'") }
+    func int(_ k: String, in o: JSON? = nil) throws -> Int64 { try int(k, value: (o ?? r)[k]) }
+    func time(_ k: String, in o: JSON? = nil) throws -> Int64 { try time(k, value: (o ?? r)[k]) }
+    func count(_ k: String, in o: JSON? = nil) throws -> UInt64 { try count(k, value: (o ?? r)[k]) }
+    func uint<T: FixedWidthInteger>(_ k: String, in o: JSON? = nil, as: T.Type = T.self) throws -> T { try uint(k, value: (o ?? r)[k]) }
+    func address(_ k: String, in o: JSON? = nil) throws -> IPAddress { try address(k, value: (o ?? r)[k]) }
+
+    /// Field `k`'s value `v`, an integer.
+    func int(_ k: String, value v: JSON?) throws -> Int64 {
+        guard let v = v?.int else { throw fail("missing integer '\(k)'") }
         return v
     }
 
     /// A time in nanoseconds, within `RecordRange.time`.
-    func time(_ k: String, in o: JSON? = nil) throws -> Int64 {
-        let v = try int(k, in: o)
+    func time(_ k: String, value: JSON?) throws -> Int64 {
+        let v = try int(k, value: value)
         guard RecordRange.time.contains(v) else { throw fail("'\(k)' out of range: not a time") }
         return v
     }
 
     /// A packet or byte count, within `RecordRange.count`.
-    func count(_ k: String, in o: JSON? = nil) throws -> UInt64 {
-        let v = try int(k, in: o)
+    func count(_ k: String, value: JSON?) throws -> UInt64 {
+        let v = try int(k, value: value)
         guard RecordRange.count.contains(v) else { throw fail("'\(k)' out of range: not a count") }
         return UInt64(v)
     }
 
-    func uint<T: FixedWidthInteger>(_ k: String, in o: JSON? = nil, as: T.Type = T.self) throws -> T {
-        let v = try int(k, in: o)
+    func uint<T: FixedWidthInteger>(_ k: String, value: JSON?, as: T.Type = T.self) throws -> T {
+        let v = try int(k, value: value)
         guard let t = T(exactly: v) else { throw fail("'\(k)' out of range") }
         return t
     }
 
-    func address(_ k: String, in o: JSON? = nil) throws -> IPAddress {
-        guard let s = (o ?? r)[k]?.string, let a = IPAddress(s) else { throw fail("missing address '\(k)'") }
+    func address(_ k: String, value: JSON?) throws -> IPAddress {
+        guard let s = value?.string, let a = IPAddress(s) else { throw fail("missing address '\(k)'") }
         return a
     }
 
     func connection(_ o: JSON) throws -> Connection {
         var c = Connection()
-        for f in ConnectionSnapshot.fields { try f.set(&c, self, o) }
+        let fields = ConnectionSnapshot.fields
+        // The encoder writes the fields in the table's order: then each is where it is expected,
+        // and no key is searched for. (Keys are unique, so this is the first of each.)
+        var pairs: [(String, JSON)] = []
+        if case .object(let p) = o { pairs = p }
+        var inOrder = pairs.count >= fields.count
+        var i = 0
+        while inOrder && i < fields.count {
+            inOrder = pairs[i].0 == fields[i].key
+            i += 1
+        }
+        for (i, f) in fields.enumerated() { try f.set(&c, self, inOrder ? pairs[i].1 : o[f.key]) }
         guard c.lastTime >= c.firstTime else { throw fail("'lt' before 'ts'") }
         return c
     }

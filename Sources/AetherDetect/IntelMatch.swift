@@ -4,7 +4,8 @@ import AetherFlows
 
 /// intel_match: the capture touched an indicator the responder gave (`--intel`, `IntelSet`).
 /// Observations: each connection's two addresses when it opens; each DNS question's name, and
-/// each answer's name or address; each TLS ClientHello's server name; each HTTP request's Host
+/// each answer's name or address; each TLS ClientHello's server name and JA4 fingerprint
+/// (`Intel::JA4`); each HTTP request's Host
 /// (a domain) and URL (host and path, as Zeek's `Intel::URL` has them). One alert per source,
 /// counterpart and indicator, grown by every further sighting (its count, connections and last
 /// time); the evidence names the indicator, its type, where it was seen, the value seen, and
@@ -43,9 +44,12 @@ final class IntelDetector: Detector {
                 if let a = IPAddress(answer.data) { hit = intel.match(a) } else { hit = intel.match(domain: answer.data) }
                 if let e = hit { sighting(e, src: client, target: server, seenIn: "dns.answer", value: answer.data, proto: nil, time: t, flow: flow, ctx) }
             }
-        case .tlsHello(let flow, let client, let name):
+        case .tlsHello(let flow, let client, let name, let ja4):
             if let name, !name.isEmpty, let e = intel.match(domain: name) {
                 sighting(e, src: client, target: nil, seenIn: "tls.sni", value: name, proto: nil, time: ctx.now, flow: flow, ctx)
+            }
+            if !ja4.isEmpty, let e = intel.match(ja4, as: .ja4) {
+                sighting(e, src: client, target: nil, seenIn: "tls.ja4", value: ja4, proto: nil, time: ctx.now, flow: flow, ctx)
             }
         case .http(let host, let uri, let client, let server, let flow, let t):
             let name = host.split(separator: ":", maxSplits: 1).first.map(String.init) ?? host

@@ -204,7 +204,6 @@ final class ApplicationLayer {
 
     func hello(_ p: UnsafeRawBufferPointer, flowID: Int64) {
         guard let h = TLSParser.parseClientHello(p) else { return }
-        if trusted { detector?.tlsHello(flow: flowID, client: connections.current?.origAddress ?? .zero, serverName: h.serverName) }
         var key: UInt64 = h.serverName == nil ? 1 : 2
         for c in h.ciphers { key = mix64(key ^ UInt64(c)) }
         key = mix64(key ^ 0xE0)
@@ -221,6 +220,7 @@ final class ApplicationLayer {
             if ja4Cache.count > 10_000 { ja4Cache.removeAll() }
             ja4Cache[key] = ja4
         }
+        if trusted { detector?.tlsHello(flow: flowID, client: connections.current?.origAddress ?? .zero, serverName: h.serverName, ja4: ja4) }
         pendingTLS[flowID] = tlsRows.count
         tlsRows.append(
             TLSRow(

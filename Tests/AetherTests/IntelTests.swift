@@ -99,4 +99,43 @@ final class IntelTests: XCTestCase {
         XCTAssertEqual(seen["http.url"], 1, "the one request with that URL: \(seen)")
         XCTAssertTrue(alerts.contains { $0["kind"] as? String == "beacon" }, "the beacon is still found")
     }
+
+    /// A JA4 fingerprint in the intel file matches each ClientHello that has it, in ingest and
+    /// in `aether detect` over a shard's records (the fingerprint travels in the record).
+    func testJA4() throws {
+        let tmp = TempDir()
+        let cap = "Fixtures/attacks/tls-cdn-sessions.pcap"
+        let plain = tmp.path("plain.sqlite")
+        XCTAssertEqual(try runTool(aetherBinary, ["ingest", cap, "--db", plain]).status, 0)
+        XCTAssertEqual(try runTool(aetherBinary, ["export", "--db", plain, "--out", tmp.path("x")]).status, 0)
+        let ja4s = try String(contentsOfFile: tmp.path("x") + "/ssl.jsonl", encoding: .utf8).split(separator: "\n").compactMap {
+            try JSONParser.parse(String($0))["ja4"]?.string
+        }
+        let wanted = try XCTUnwrap(ja4s.first)
+        let expected = ja4s.filter { $0 == wanted }.count
+        XCTAssertGreaterThan(expected, 0)
+        let intel = tmp.path("intel.dat")
+        try ("#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n" + wanted.uppercased() + "\tIntel::JA4\tcase-4\tclient kit\n")
+            .write(toFile: intel, atomically: true, encoding: .utf8)
+        func sightings(_ alerts: [[String: Any]]) -> Int {
+            alerts.filter { $0["kind"] as? String == "intel_match" }.reduce(0) { n, a in
+                let e = a["evidence"] as? [String: Any]
+                XCTAssertEqual(e?["seen_in"] as? String, "tls.ja4")
+                XCTAssertEqual(e?["value"] as? String, wanted)
+                return n + (e?["sightings"] as? Int ?? 0)
+            }
+        }
+        let db = tmp.path("s.sqlite")
+        let r = try runTool(aetherBinary, ["ingest", cap, "--db", db, "--intel", intel])
+        XCTAssertEqual(r.status, 0, r.err)
+        let out = try runTool(aetherBinary, ["alerts", "--db", db, "--json"])
+        XCTAssertEqual(sightings(try JSONSerialization.jsonObject(with: Data(out.out.utf8)) as! [[String: Any]]), expected)
+        let shard = tmp.path("shard")
+        XCTAssertEqual(try runTool(aetherBinary, ["shard", cap, "--index", "0", "--out", shard]).status, 0)
+        let d = try runTool(aetherBinary, ["detect", "--events", shard + "/events.jsonl", "--alerts", tmp.path("a.jsonl"), "--intel", intel])
+        XCTAssertEqual(d.status, 0, d.err)
+        let lines = try String(contentsOfFile: tmp.path("a.jsonl"), encoding: .utf8).split(separator: "\n")
+        let records = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(sightings(records), expected, "the records carry the fingerprint")
+    }
 }
