@@ -184,7 +184,7 @@ def shard_task(work, internal, partitions):
                         yield ("events", (part, index, blob))
                 yield ("heads", block(f"heads-{index}"))
                 yield ("cuts", block(f"cut-{index}.jsonl"))
-                for table in ("dns", "ssl", "http", "x509", "series", "conversations"):
+                for table in ("dns", "dns-halves", "ssl", "http", "x509", "series", "conversations"):
                     yield ("block", (index, table, block(f"{table}-{index}.jsonl")))
                 meta["uri"] = uri
                 meta["file"] = uri if local_path(uri) is None else meta["file"]
@@ -308,6 +308,28 @@ def detect_task(work, internal, cuts_b, matches_b, first_ns, internal_seen, out,
     return run
 
 
+def join_dns(opts, halves, routes):
+    """The DNS halves of every file through `aether join-dns` (the rule is aether's): JSON Lines."""
+    import aether_tables as tables
+
+    work = tempfile.mkdtemp(prefix="aether-dns-", dir=opts.work or None)
+    try:
+        with open(os.path.join(work, "halves.jsonl"), "wb") as f:
+            for blob in halves:
+                f.write(blob)
+        with open(os.path.join(work, "routes.jsonl"), "w") as f:
+            for r in routes:
+                f.write(json.dumps({"uid": r["uid"], "root_uid": r["root_uid"]}) + "\n")
+        cmd = [tables.driver_binary(opts), "join-dns", "--records", os.path.join(work, "halves.jsonl"), "--routes", os.path.join(work, "routes.jsonl")]
+        p = subprocess.run(cmd, capture_output=True, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
+        if p.returncode != 0:
+            last = (p.stderr.decode(errors="replace").strip().splitlines() or ["(no message)"])[-1]
+            raise JobFailure(f"aether join-dns: {last}")
+        return p.stdout
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def run_job(spark, opts):
     from pyspark import StorageLevel
 
@@ -422,8 +444,10 @@ def run_job(spark, opts):
     blocks = others.filter(lambda r: r[0] == "block").map(lambda r: r[1])
     written = blocks.mapPartitions(tables.shard_writer(out, schemas, sc.broadcast(uid_map))).collect()
     moves = [v for k, v in written + found_by_detect if k == "move"]
-    halves = tables.merge_dns_halves(tables.from_ipc([v for k, v in written if k == "halves"], schemas["dns"]))
-    moves += tables.write_dated(out, "driver", "dns", halves, "ts", "joined")
+    # DNS halves (a query or a response alone) are few: `aether join-dns` joins those of one
+    # transaction that a file boundary cut, on the driver.
+    joined_dns = join_dns(opts, blocks.filter(lambda b: b[1] == "dns-halves").map(lambda b: b[2]).collect(), routes)
+    moves += tables.write_dated(out, "driver", "dns", tables.records(joined_dns, schemas["dns"]), "ts", "joined")
     series = tables.merge_series(tables.from_ipc([v for k, v in written if k == "series"], schemas["series"]))
     moves += tables.write_dated(out, "driver", "series", series, "second", "all")
     summary = {"alerts": tables.write_alerts(out, [v for k, v in found_by_detect if k == "alerts"], moves)}
@@ -450,10 +474,11 @@ def run_job(spark, opts):
             yield table, blob
         for blob in (v for k, v in found_by_detect if k == "alerts"):
             yield "alerts", blob
-        for _, table, blob in blocks.toLocalIterator():
+        for _, table, blob in blocks.filter(lambda b: b[1] != "dns-halves").toLocalIterator():
             if table == "conversations":
                 conversations.update(blob.split(b"\n"))
             yield table, blob
+        yield "dns", joined_dns
 
     tables.write_report(opts, report, report_blocks(), metas, routes)
     conversations.discard(b"")

@@ -25,7 +25,7 @@ ARROW = {"string": pa.string(), "int64": pa.int64(), "double": pa.float64(), "bo
 STORE_LOCAL = {"capture_id"}
 # Where each table's records come from: the shards (dns, ssl, http, x509, series) or detection.
 SOURCES = {"conn": "conn", "dns": "dns", "tls": "ssl", "http": "http", "x509": "x509", "series": "series"}
-# Tables the shard tasks write; series rows and DNS halves go to the driver to be merged.
+# Tables the shard tasks write; series rows and DNS halves (dns-halves) go to the driver.
 SHARD_TABLES = {"dns": "dns", "tls": "ssl", "http": "http", "x509": "x509"}
 ATTEMPTS = "_attempts"
 
@@ -159,8 +159,8 @@ def from_ipc(blobs, fields):
 
 def shard_writer(out, schemas, uid_map_b):
     """Stage 3 over the shards' record blocks: each task writes its files' dns, tls, http and x509
-    tables, and hands the driver its series rows and its DNS halves (a query or a response
-    alone, which a neighbouring file may complete) to be merged."""
+    tables, and hands the driver its series rows to be added up (the DNS halves, a query or a
+    response alone, go to `aether join-dns` on the driver)."""
 
     def run(items):
         uid_map = uid_map_b.value
@@ -175,40 +175,10 @@ def shard_writer(out, schemas, uid_map_b):
             if table is None:
                 continue
             t = remap_uids(records(blob, schemas[table]), old, new)
-            if table == "dns" and t.num_rows:
-                halves = pc.not_equal(t["query_seen"], t["response_seen"])
-                yield ("halves", ipc(t.filter(halves)))
-                t = t.filter(pc.invert(halves))
             for move in write_dated(out, attempt, table, t, "ts", f"f{index}"):
                 yield ("move", move)
 
     return run
-
-
-def merge_dns_halves(t):
-    """A query at one file's end and its response at the next file's start are two halves of one
-    transaction (the same connection once fragments are joined, the same id and name): one row.
-    A key with exactly one query half and one response half is joined; any other half stays."""
-    keys = ["uid", "trans_id", "query", "qtype"]
-    if t.num_rows == 0:
-        return t
-    t = t.append_column("_i", pa.array(range(t.num_rows), pa.int64()))
-    t = t.append_column("_q", pc.cast(t["query_seen"], pa.int64()))
-    g = t.group_by(keys).aggregate([("_i", "count"), ("_q", "sum")])
-    pairs = g.filter(pc.and_(pc.equal(g["_i_count"], 2), pc.equal(g["_q_sum"], 1))).select(keys)
-    asked = t.filter(t["query_seen"]).select(keys + ["_i"]).join(pairs, keys, join_type="inner")
-    answered = t.filter(pc.invert(t["query_seen"])).select(keys + ["_i"]).rename_columns(keys + ["_r"])
-    matched = asked.join(answered, keys, join_type="inner").select(["_i", "_r"])
-    used = pa.concat_arrays([matched["_i"].combine_chunks(), matched["_r"].combine_chunks()])
-    lone = t.filter(pc.invert(pc.is_in(t["_i"], value_set=used)))
-    merged = t.take(matched["_i"])
-    answers = t.take(matched["_r"])
-    for c in ("rcode", "answers"):
-        merged = merged.set_column(merged.schema.get_field_index(c), c, answers[c])
-    true = pa.array([True] * merged.num_rows, pa.bool_())
-    for c in ("query_seen", "response_seen"):
-        merged = merged.set_column(merged.schema.get_field_index(c), c, true)
-    return pa.concat_tables([lone, merged]).drop_columns(["_i", "_q"])
 
 
 def merge_series(t):

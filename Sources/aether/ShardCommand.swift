@@ -12,7 +12,8 @@ import ArgumentParser
 
 /// `aether shard`: one capture file of many, read on its own (a Spark task). It writes what the
 /// file taught into a new folder: the detector events as records (`events.jsonl`), the
-/// connections the end of the file cut (`cut.jsonl`), `dns`, `ssl`, `http`, `series`, and
+/// connections the end of the file cut (`cut.jsonl`), `dns` (and `dns-halves`, a query or a
+/// response alone), `ssl`, `http`, `x509`, `series`, and
 /// `shard.json` with the file's counts and first and last packet times. Every connection of the
 /// file has one `finished` event record (cut or not): the next file's fragments are found there.
 struct ShardCommand: ParsableCommand {
@@ -33,7 +34,7 @@ struct ShardCommand: ParsableCommand {
             with --stream: write each file's records as files in WORK, and only its `shard` line to standard output: \
             the event records by host into this many files, events-INDEX.PARTITION (columns, then the record, in time \
             order); heads-INDEX, the finished connections that could continue one cut at the previous file's end \
-            (the same columns); and TABLE-INDEX.jsonl for cut, dns, ssl, http, x509, series and conversations
+            (the same columns); and TABLE-INDEX.jsonl for cut, dns, dns-halves, ssl, http, x509, series and conversations
             """) var partitions: Int?
     @OptionGroup var detection: DetectionOptions
     @OptionGroup var threading: ThreadOptions
@@ -68,7 +69,7 @@ struct ShardCommand: ParsableCommand {
             do {
                 let split = partitions.map { (count: $0, prefix: base + "/events-\(i).", heads: base + "/heads-\(i)") }
                 _ = try shard(parts[1], index: i, into: scratch + "/s", config: config, events: output, partitions: split)
-                for table in ["cut"] + Self.recordTables.map(\.rawValue) + ["conversations"] {
+                for table in ["cut"] + Self.recordTables.map(\.rawValue) + ["dns-halves", "conversations"] {
                     let path = scratch + "/s/" + table + ".jsonl"
                     if partitions != nil {
                         // link() never replaces: a file that is there already is refused.
@@ -138,9 +139,19 @@ struct ShardCommand: ParsableCommand {
         recorder.flush()
         if recorder.failed { throw BadInput(message: "\(eventsPath): write failed: \(String(cString: strerror(errno)))") }
         try writeLines(out + "/cut.jsonl") { emit in recorder.cuts.forEach(emit) }
-        for table in Self.recordTables {
+        for table in Self.recordTables where table != .dns {
             try writeLines(out + "/" + table.rawValue + ".jsonl") { emit in try store.records(table) { emit($0.render(pretty: false)) } }
         }
+        // A DNS query or response alone may be half of a transaction the file's boundary cut:
+        // those go apart, for `aether join-dns` to join with the neighbouring file's halves.
+        let whole = try LineWriter(out + "/dns.jsonl"), halves = try LineWriter(out + "/dns-halves.jsonl")
+        try store.records(.dns) { r in
+            let asked = r["query_seen"].map { if case .bool(true) = $0 { return true } else { return false } } ?? false
+            let answered = r["response_seen"].map { if case .bool(true) = $0 { return true } else { return false } } ?? false
+            try (asked == answered ? whole : halves).write(r.render(pretty: false))
+        }
+        try whole.close()
+        try halves.close()
         // Conversations (distinct 5-tuples) count once over all files: their digests go out.
         try writeLines(out + "/conversations.jsonl") { emit in
             for k in try store.conversationKeys() { emit("{\"k\":\(Int64(bitPattern: k))}") }

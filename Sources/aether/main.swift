@@ -18,7 +18,7 @@ struct Aether: ParsableCommand {
         version: Aether.version,
         subcommands: [
             Analyze.self, Ingest.self, Stats.self, Alerts.self, Flows.self, ReportCommand.self, Carve.self, Tail.self, Query.self, Rules.self, Dissect.self,
-            Export.self, SchemaCommand.self, ShardCommand.self, DetectCommand.self, JoinCutsCommand.self, ImportCommand.self,
+            Export.self, SchemaCommand.self, ShardCommand.self, DetectCommand.self, JoinCutsCommand.self, JoinDNSCommand.self, ImportCommand.self,
         ])
 }
 

@@ -72,6 +72,38 @@ final class ShardPartitionTests: XCTestCase {
         XCTAssertTrue(o.err.contains("--file-order"), o.err)
     }
 
+    /// A query at one file's end and its response at the next file's start become one record
+    /// (on the root connection's uid); any other half stays as it is.
+    func testJoinDNSHalves() throws {
+        let tmp = TempDir()
+        func rec(_ uid: String, _ id: Int, _ name: String, q: Bool, r: Bool, rcode: String = "null", answers: String = "null") -> String {
+            #"{"ts":1.5,"uid":"\#(uid)","trans_id":\#(id),"query":"\#(name)","qtype":1,"rcode":\#(rcode),"answers":\#(answers),"query_seen":\#(q),"response_seen":\#(r)}"#
+        }
+        let halves = [
+            rec("Cfrag", 7, "a.example", q: false, r: true, rcode: "0", answers: #"["192.0.2.1"]"#),  // the answer, on the fragment
+            rec("Croot", 7, "a.example", q: true, r: false),  // its query, on the root connection
+            rec("Croot", 8, "lonely.example", q: true, r: false),  // never answered
+            rec("Cx", 9, "twice.example", q: true, r: false), rec("Cx", 9, "twice.example", q: true, r: false),  // two queries: no pair
+        ]
+        try (halves.joined(separator: "\n") + "\n").write(toFile: tmp.path("h.jsonl"), atomically: true, encoding: .utf8)
+        try #"{"uid":"Cfrag","root_uid":"Croot"}"#.appending("\n").write(toFile: tmp.path("r.jsonl"), atomically: true, encoding: .utf8)
+        let r = try runTool(aetherBinary, ["join-dns", "--records", tmp.path("h.jsonl"), "--routes", tmp.path("r.jsonl")])
+        XCTAssertEqual(r.status, 0, r.err)
+        let out = try r.out.split(separator: "\n").map { try JSONParser.parse(String($0)) }
+        XCTAssertEqual(out.count, 4, r.out)
+        let joined = out.filter { $0["query"]?.string == "a.example" }
+        XCTAssertEqual(joined.count, 1)
+        XCTAssertEqual(joined.first?["uid"]?.string, "Croot")
+        XCTAssertEqual(joined.first?["rcode"]?.int, 0)
+        XCTAssertEqual(joined.first?["answers"]?.array?.first?.string, "192.0.2.1")
+        XCTAssertEqual(joined.first?.render(pretty: false).contains(#""query_seen":true,"response_seen":true"#), true)
+        XCTAssertEqual(out.filter { $0["query"]?.string == "twice.example" }.count, 2)
+        XCTAssertEqual(out.filter { $0["query"]?.string == "lonely.example" }.count, 1)
+        // The same halves without the route are two connections' halves: nothing joins.
+        let apart = try runTool(aetherBinary, ["join-dns", "--records", tmp.path("h.jsonl")])
+        XCTAssertEqual(apart.out.split(separator: "\n").count, 5)
+    }
+
     /// Dotted quads are read in one pass; anything else goes to the general parser, which
     /// decides as before.
     func testAddressText() {
