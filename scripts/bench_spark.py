@@ -20,7 +20,9 @@ PY, AETHER = sys.argv[1], os.path.abspath(sys.argv[2])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "reports", "bench", "spark")
 SHARED = os.environ.get("AETHER_SHARED", os.path.join(ROOT, "..", "shared"))
-ENV = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=os.path.abspath(PY), PYSPARK_DRIVER_PYTHON=os.path.abspath(PY))
+# The job reports each stage's CPU over its process tree (AETHER_SPARK_STAGE_CPU).
+ENV = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=os.path.abspath(PY), PYSPARK_DRIVER_PYTHON=os.path.abspath(PY),
+           AETHER_SPARK_STAGE_CPU="1")
 
 
 def cpu(args, out=None):
@@ -96,7 +98,7 @@ def main():
                 shuffle = f"{summary['event_bytes'] / m / 1e6:.0f} MB, {summary['event_records'] / m / 1e3:.0f} k records"
                 name = f"Spark job, {n} files" + (f" ({build[0]})" if len(BUILDS) > 1 else "")
                 rows.append((os.path.basename(cap), name, seconds, per, per / (analyze / m), shuffle))
-                stages.append((os.path.basename(cap), name, summary["seconds"]))
+                stages.append((os.path.basename(cap), name, summary["seconds"], summary.get("cpu_seconds"), m))
             shutil.rmtree(parts)
     for name, f in fixed.items():
         print(f"fixed cost of the job{'' if len(BUILDS) == 1 else ' (' + name + ')'} (tiny input, lower of two runs): {f:.1f} CPU-s")
@@ -106,8 +108,16 @@ def main():
     for cap, run, seconds, per, ratio, shuffle in rows:
         print(f"| {cap} | {run} | {seconds:.1f} | {per:.2f} | {ratio:.1f} | {shuffle} |")
     print("\nstage wall seconds:")
-    for cap, name, s in stages:
+    for cap, name, s, _, _ in stages:
         print(f"- {cap}, {name}: " + ", ".join(f"{k} {v}" for k, v in s.items()))
+    rows = [(cap, name, c, m) for cap, name, _, c, m in stages if c]
+    if rows:
+        print("\nCPU-seconds per million packets by stage (the job's process tree; start-up is a fixed cost):\n")
+        names = list(rows[0][2])
+        print("| run | " + " | ".join(names) + " |")
+        print("| --- |" + " --- |" * len(names))
+        for cap, name, c, m in rows:
+            print(f"| {cap}, {name} | " + " | ".join(f"{c.get(k, 0) / m:.2f}" for k in names) + " |")
 
 
 if __name__ == "__main__":

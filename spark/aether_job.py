@@ -330,6 +330,45 @@ def join_dns(opts, halves, routes):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def tree_cpu():
+    """CPU-seconds so far of this process and every process under it (the JVM and its Python
+    workers; aether children once waited for are in their parents' counts): a local run's
+    stage costs (AETHER_SPARK_STAGE_CPU=1). Linux /proc only."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent, times = {}, {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(name)] = int(fields[1])
+        times[int(name)] = sum(int(x) for x in fields[11:15]) / tick
+    me, total = os.getpid(), 0.0
+    for pid, t in times.items():
+        p = pid
+        while p > 1 and p != me:
+            p = parent.get(p, 0)
+        if p == me:
+            total += t
+    return total
+
+
+STAGE_CPU = os.environ.get("AETHER_SPARK_STAGE_CPU") == "1"
+
+
+def mark():
+    return (time.time(), tree_cpu() if STAGE_CPU else 0.0)
+
+
+def lap(timing, cpu, name, start):
+    timing[name] = time.time() - start[0]
+    if STAGE_CPU:
+        cpu[name] = tree_cpu() - start[1]
+
+
 def run_job(spark, opts):
     from pyspark import StorageLevel
 
@@ -355,15 +394,17 @@ def run_job(spark, opts):
     parts = opts.partitions
     shards = inputs_rdd(sc, files).mapPartitions(shard_task(opts.work, opts.internal, parts))
     shards = shards.persist(StorageLevel.MEMORY_AND_DISK)
-    timing = {}
-    clock = time.time()
+    timing, cpu = {}, {}
+    if STAGE_CPU:
+        cpu["start-up (session, file listing)"] = tree_cpu()
+    clock = mark()
     # The events are most of the records: the other tables get an RDD of their own, so that
     # writing each of them does not read every event again.
     others = shards.filter(lambda r: r[0] != "events").persist(StorageLevel.MEMORY_AND_DISK)
     # The files' counts and their cut connections, in one pass.
     small = others.filter(lambda r: r[0] in ("shard", "cuts")).collect()
     metas = [json.loads(v) for k, v in small if k == "shard"]
-    timing["stage 1: shards (decode, flows, events)"] = time.time() - clock
+    lap(timing, cpu, "stage 1: shards (decode, flows, events)", clock)
     if len(metas) != len(files):
         raise JobFailure(f"{len(files) - len(metas)} of {len(files)} files gave no records")
     seen = {}
@@ -378,7 +419,7 @@ def run_job(spark, opts):
     first = {m["index"]: m["first_ns"] for m in metas}
     rank_b = sc.broadcast(rank)
 
-    clock = time.time()
+    clock = mark()
     # A cut connection and the next file's fragments of the same 5-tuple (`k`, aether's) make
     # candidate pairs; `aether join-cuts` decides which continue. The cut records are few; the
     # heads are filtered where they are by the keys of the cuts they could continue.
@@ -413,7 +454,7 @@ def run_job(spark, opts):
         tag, body = line.split("\t", 1)
         found[tag].append(body)
     routes = [json.loads(line) for line in found["route"]]
-    timing["joining cut connections"] = time.time() - clock
+    lap(timing, cpu, "joining cut connections", clock)
 
     # The blocks of events go to their partitions whole; aether detect merges them in time order.
     heads_host = {int(body.split("\t", 6)[4]): body.split("\t", 1)[0] for body in heads}
@@ -430,15 +471,15 @@ def run_job(spark, opts):
     detected = events.mapPartitions(
         detect_task(opts.work, opts.internal, sc.broadcast(found["cut"]), sc.broadcast(found["match"]), first_ns, internal_seen, out, schemas["conn"], order)
     ).persist(StorageLevel.MEMORY_AND_DISK)
-    clock = time.time()
+    clock = mark()
     # What the driver needs of detection (each task's conn files, alerts and row count), in the
     # one action that runs it; the conn blocks stay for the report.
     found_by_detect = detected.filter(lambda r: r[0] != "conn").collect()
     shards.unpersist()  # the events are detected; the other tables are in `others`
-    timing["stage 2: shuffle by host, sort, detect"] = time.time() - clock
+    lap(timing, cpu, "stage 2: shuffle by host, sort, detect", clock)
     uid_map = {r["uid"]: r["root_uid"] for r in routes}
 
-    clock = time.time()
+    clock = mark()
     # Stage 3: each file's dns, tls, http and x509 blocks become Parquet in the task that holds
     # them; series rows and DNS halves are merged on the driver.
     blocks = others.filter(lambda r: r[0] == "block").map(lambda r: r[1])
@@ -452,7 +493,7 @@ def run_job(spark, opts):
     moves += tables.write_dated(out, "driver", "series", series, "second", "all")
     summary = {"alerts": tables.write_alerts(out, [v for k, v in found_by_detect if k == "alerts"], moves)}
     tables.commit(out, moves, ["conn", "dns", "tls", "http", "x509", "series", "alerts"])
-    timing["Parquet tables"] = time.time() - clock
+    lap(timing, cpu, "Parquet tables", clock)
     summary["packets"] = sum(m["packets"] for m in metas)
     summary["wire_bytes"] = sum(m["wire_bytes"] for m in metas)
     summary["bytes"] = sum(m["bytes"] for m in metas)
@@ -463,7 +504,7 @@ def run_job(spark, opts):
     # What crosses the shuffle: the event records.
     summary["event_records"] = sum(m["event_records"] for m in metas)
     summary["event_bytes"] = sum(m["event_bytes"] for m in metas)
-    clock = time.time()
+    clock = mark()
 
     # Every record comes to the driver once, for the report of the whole; the conversations
     # (distinct 5-tuples over all files) are counted on the way.
@@ -483,8 +524,10 @@ def run_job(spark, opts):
     tables.write_report(opts, report, report_blocks(), metas, routes)
     conversations.discard(b"")
     summary["conversations"] = len(conversations)
-    timing["report of the whole (import, render)"] = time.time() - clock
+    lap(timing, cpu, "report of the whole (import, render)", clock)
     summary["seconds"] = {k: round(v, 1) for k, v in timing.items()}
+    if STAGE_CPU:
+        summary["cpu_seconds"] = {k: round(v, 2) for k, v in cpu.items()}
     others.unpersist()
     detected.unpersist()
     return summary
