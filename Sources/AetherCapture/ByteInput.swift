@@ -240,6 +240,18 @@ public func sha256OfFile(_ path: String) throws -> String {
     return FileHasher.hash(path)
 }
 
+/// SHA-1 of bytes as lower-case hex (a certificate's hash, as Zeek's intel names it).
+public func sha1Hex(_ bytes: [UInt8]) -> String {
+    var md = [UInt8](repeating: 0, count: 20)
+    var len: UInt32 = 0
+    let ctx = EVP_MD_CTX_new()
+    EVP_DigestInit_ex(ctx, EVP_sha1(), nil)
+    EVP_DigestUpdate(ctx, bytes, bytes.count)
+    EVP_DigestFinal_ex(ctx, &md, &len)
+    EVP_MD_CTX_free(ctx)
+    return hexString(Array(md.prefix(Int(len))))
+}
+
 /// SHA-256 of a string as lower-case hex (JA4's hashed parts).
 public func sha256Hex(_ s: String) -> String {
     var md = [UInt8](repeating: 0, count: 32)

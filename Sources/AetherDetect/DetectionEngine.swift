@@ -85,6 +85,10 @@ public final class DetectionEngine {
     }
 
     /// A TLS ClientHello on a connection, with its server name.
+    public func certificate(sha1: String, subject: String, client: IPAddress, server: IPAddress, flow: Int64, time: Int64) {
+        send(.certificate(sha1: sha1, subject: subject, client: client, server: server, flow: flow, time: time))
+    }
+
     public func tlsHello(flow: Int64, client: IPAddress, serverName: String?, ja4: String = "") {
         send(.tlsHello(flow: flow, client: client, serverName: serverName, ja4: ja4))
     }

@@ -12,7 +12,7 @@ struct Opening {
 /// connection and each DNS message. A detector never reads the connection table's state.
 enum DetectorEvent {
     /// The event kinds, for dispatching each event only to the detectors that take it.
-    enum Kind: Int, CaseIterable { case opened, answered, refused, refusedByICMP, burst, finished, ipPacket, arp, tlsHello, dns, dnsServer, http }
+    enum Kind: Int, CaseIterable { case opened, answered, refused, refusedByICMP, burst, finished, ipPacket, arp, tlsHello, dns, dnsServer, http, certificate }
 
     var kind: Kind {
         switch self {
@@ -28,6 +28,7 @@ enum DetectorEvent {
         case .dns: return .dns
         case .dnsServer: return .dnsServer
         case .http: return .http
+        case .certificate: return .certificate
         }
     }
 
@@ -55,6 +56,9 @@ enum DetectorEvent {
     case dnsServer(IPAddress)
     /// An HTTP request head on the connection `flow` (sent only while a detector takes it).
     case http(host: String, uri: String, client: IPAddress, server: IPAddress, flow: Int64, time: Int64)
+    /// A server presented a certificate (in clear: TLS 1.2 and earlier); `sha1` of its DER, as
+    /// Zeek's `Intel::CERT_HASH` names certificates.
+    case certificate(sha1: String, subject: String, client: IPAddress, server: IPAddress, flow: Int64, time: Int64)
 }
 
 /// One detector family. Adding a detector is a type that implements this, its settings in

@@ -149,6 +149,12 @@ public final class EventRecorder {
                 ("at", .int(t)), ("fid", .int(flow)), ("s", .string(client.description)), ("d", .string(server.description)), ("ho", .string(name)),
                 ("u", .string(uri)),
             ]
+        case .certificate(let sha1, let subject, let client, let server, let flow, let t):
+            host = client
+            o = [
+                ("at", .int(t)), ("fid", .int(flow)), ("s", .string(client.description)), ("d", .string(server.description)), ("h1", .string(sha1)),
+                ("sj", .string(subject)),
+            ]
         case .dnsServer:
             return
         }
@@ -160,7 +166,7 @@ public final class EventRecorder {
         case .opened(let c, _, _), .answered(let c, _), .refused(let c, _), .burst(let c, _), .refusedByICMP(let c), .finished(let c):
             connection = c.id
             whole = c
-        case .tlsHello(let flow, _, _, _), .http(_, _, _, _, let flow, _): connection = flow
+        case .tlsHello(let flow, _, _, _), .http(_, _, _, _, let flow, _), .certificate(_, _, _, _, let flow, _): connection = flow
         default: break
         }
         let (p, line, start) = write(host: host, now: now, kind: Self.name(e.kind), o, connection: connection, key: key, whole: whole)

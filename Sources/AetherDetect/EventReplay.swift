@@ -143,6 +143,11 @@ public final class EventReplay {
                 .http(
                     host: record["ho"]?.string ?? "", uri: record["u"]?.string ?? "", client: try r.address("s"), server: try r.address("d"),
                     flow: try flow("fid"), time: try r.time("at")))
+        case "certificate":
+            engine.send(
+                .certificate(
+                    sha1: record["h1"]?.string ?? "", subject: record["sj"]?.string ?? "", client: try r.address("s"), server: try r.address("d"),
+                    flow: try flow("fid"), time: try r.time("at")))
         case "dnsserver":
             engine.send(.dnsServer(try r.address("s")))
         default:

@@ -5,7 +5,8 @@ import AetherFlows
 /// intel_match: the capture touched an indicator the responder gave (`--intel`, `IntelSet`).
 /// Observations: each connection's two addresses when it opens; each DNS question's name, and
 /// each answer's name or address; each TLS ClientHello's server name and JA4 fingerprint
-/// (`Intel::JA4`); each HTTP request's Host
+/// (`Intel::JA4`); each certificate a server presented in clear, by the SHA-1 of its DER
+/// (`Intel::CERT_HASH`, as Zeek's x509 seen script has it); each HTTP request's Host
 /// (a domain) and URL (host and path, as Zeek's `Intel::URL` has them). One alert per source,
 /// counterpart and indicator, grown by every further sighting (its count, connections and last
 /// time); the evidence names the indicator, its type, where it was seen, the value seen, and
@@ -19,7 +20,10 @@ final class IntelDetector: Detector {
 
     init(_ intel: IntelSet) {
         self.intel = intel
-        events = intel.has(.domain) || intel.has(.url) ? [.opened, .dns, .tlsHello, .http] : [.opened, .dns, .tlsHello]
+        var kinds: Set<DetectorEvent.Kind> = [.opened, .dns, .tlsHello]
+        if intel.has(.domain) || intel.has(.url) { kinds.insert(.http) }
+        if intel.has(.certHash) { kinds.insert(.certificate) }
+        events = kinds
     }
 
     func handle(_ event: DetectorEvent, _ ctx: DetectionContext) {
@@ -58,6 +62,12 @@ final class IntelDetector: Detector {
             }
             if !host.isEmpty, let e = intel.match(host + uri, as: .url) {
                 sighting(e, src: client, target: server, seenIn: "http.url", value: host + uri, proto: nil, time: t, flow: flow, ctx)
+            }
+        case .certificate(let sha1, let subject, let client, let server, let flow, let t):
+            if let e = intel.match(sha1, as: .certHash) {
+                sighting(
+                    e, src: client, target: server, seenIn: "x509.cert", value: subject.isEmpty ? sha1 : "\(sha1) (\(subject))", proto: nil, time: t,
+                    flow: flow, ctx)
             }
         default:
             return

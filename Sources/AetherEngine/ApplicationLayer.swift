@@ -182,6 +182,10 @@ final class ApplicationLayer {
             flights[flowID] = nil
             for (depth, der) in (X509Parser.chain(body) ?? []).enumerated() {
                 guard let c = X509Parser.parse(der) else { continue }
+                if let d = detector, let conn = connections.current {
+                    d.certificate(
+                        sha1: sha1Hex(der), subject: c.subject, client: conn.origAddress, server: conn.respAddress, flow: flowID, time: timestamp)
+                }
                 x509Rows.append(
                     X509Row(
                         ts: timestamp, flowID: flowID, depth: depth, subject: c.subject, issuer: c.issuer, serial: c.serial,

@@ -138,4 +138,43 @@ final class IntelTests: XCTestCase {
         let records = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         XCTAssertEqual(sightings(records), expected, "the records carry the fingerprint")
     }
+
+    /// A certificate's SHA-1 (Zeek's `Intel::CERT_HASH`) matches where a server presented it in
+    /// clear; the certificates' hashes come from tshark and openssl, not from aether.
+    func testCertificateHash() throws {
+        let tmp = TempDir()
+        let cap = "Fixtures/tls12-certificates.pcap"
+        let tshark = try XCTUnwrap(which("tshark"), "make test installs tshark")
+        let t = try runTool(tshark, ["-r", cap, "-Y", "tls.handshake.type == 11", "-T", "fields", "-e", "tls.handshake.certificate"])
+        XCTAssertEqual(t.status, 0, t.err)
+        var hashes: [String] = []
+        for (i, hex) in t.out.split(whereSeparator: { $0 == "\n" || $0 == "," }).enumerated() {
+            var der: [UInt8] = []
+            var it = hex.replacingOccurrences(of: ":", with: "").makeIterator()
+            while let a = it.next(), let b = it.next(), let v = UInt8(String([a, b]), radix: 16) { der.append(v) }
+            let path = tmp.path("c\(i).der")
+            try Data(der).write(to: URL(fileURLWithPath: path))
+            let d = try runTool("/usr/bin/openssl", ["dgst", "-sha1", "-r", path])
+            hashes.append(String(d.out.prefix(40)))
+        }
+        XCTAssertGreaterThanOrEqual(hashes.count, 2, t.out)
+        let wanted = hashes[0]
+        let intel = tmp.path("intel.dat")
+        try
+            ("#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n" + wanted + "\tIntel::CERT_HASH\tcase-5\tc2 certificate\n"
+            + String(repeating: "0", count: 40) + "\tIntel::CERT_HASH\tcase-5\tnot in the capture\n").write(toFile: intel, atomically: true, encoding: .utf8)
+        let db = tmp.path("s.sqlite")
+        let r = try runTool(aetherBinary, ["ingest", cap, "--db", db, "--intel", intel])
+        XCTAssertEqual(r.status, 0, r.err)
+        let out = try runTool(aetherBinary, ["alerts", "--db", db, "--json"])
+        let alerts = (try JSONSerialization.jsonObject(with: Data(out.out.utf8)) as! [[String: Any]]).filter { $0["kind"] as? String == "intel_match" }
+        XCTAssertFalse(alerts.isEmpty, out.out)
+        for a in alerts {
+            let e = a["evidence"] as? [String: Any]
+            XCTAssertEqual(e?["indicator"] as? String, wanted)
+            XCTAssertEqual(e?["seen_in"] as? String, "x509.cert")
+            XCTAssertTrue((e?["value"] as? String ?? "").hasPrefix(wanted))
+        }
+        XCTAssertEqual(alerts.reduce(0) { $0 + (($1["evidence"] as? [String: Any])?["sightings"] as? Int ?? 0) }, hashes.filter { $0 == wanted }.count)
+    }
 }
