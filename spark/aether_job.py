@@ -487,7 +487,7 @@ def run_job(spark, opts):
     moves = [v for k, v in written + found_by_detect if k == "move"]
     # DNS halves (a query or a response alone) are few: `aether join-dns` joins those of one
     # transaction that a file boundary cut, on the driver.
-    joined_dns = join_dns(opts, blocks.filter(lambda b: b[1] == "dns-halves").map(lambda b: b[2]).collect(), routes)
+    joined_dns = join_dns(opts, [v for k, v in written if k == "dns-halves"], routes)
     moves += tables.write_dated(out, "driver", "dns", tables.records(joined_dns, schemas["dns"]), "ts", "joined")
     series = tables.merge_series(tables.from_ipc([v for k, v in written if k == "series"], schemas["series"]))
     moves += tables.write_dated(out, "driver", "series", series, "second", "all")

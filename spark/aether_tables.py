@@ -159,8 +159,8 @@ def from_ipc(blobs, fields):
 
 def shard_writer(out, schemas, uid_map_b):
     """Stage 3 over the shards' record blocks: each task writes its files' dns, tls, http and x509
-    tables, and hands the driver its series rows to be added up (the DNS halves, a query or a
-    response alone, go to `aether join-dns` on the driver)."""
+    tables, and hands the driver its series rows to be added up and its DNS halves (a query or
+    a response alone) for `aether join-dns`."""
 
     def run(items):
         uid_map = uid_map_b.value
@@ -168,6 +168,9 @@ def shard_writer(out, schemas, uid_map_b):
         new = pa.array(list(uid_map.values()), pa.string()) if uid_map else None
         attempt = attempt_name("tables")
         for index, source, blob in items:
+            if source == "dns-halves":
+                yield ("dns-halves", blob)
+                continue
             if source == "series":
                 yield ("series", ipc(records(blob, schemas["series"])))
                 continue
