@@ -317,9 +317,7 @@ def join_dns(opts, halves, routes):
         with open(os.path.join(work, "halves.jsonl"), "wb") as f:
             for blob in halves:
                 f.write(blob)
-        with open(os.path.join(work, "routes.jsonl"), "w") as f:
-            for r in routes:
-                f.write(json.dumps({"uid": r["uid"], "root_uid": r["root_uid"]}) + "\n")
+        tables.write_routes(os.path.join(work, "routes.jsonl"), routes)
         cmd = [tables.driver_binary(opts), "join-dns", "--records", os.path.join(work, "halves.jsonl"), "--routes", os.path.join(work, "routes.jsonl")]
         p = subprocess.run(cmd, capture_output=True, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
         if p.returncode != 0:

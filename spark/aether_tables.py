@@ -218,6 +218,14 @@ def write_alerts(out, alert_blobs, moves):
     return len(alerts)
 
 
+def write_routes(path, routes):
+    """Each joined fragment's uid and its root connection's (what `aether join-cuts` routed), for
+    `aether import` and `aether join-dns`."""
+    with open(path, "w") as f:
+        for r in routes:
+            f.write(json.dumps({"uid": r["uid"], "root_uid": r["root_uid"]}) + "\n")
+
+
 def write_report(opts, report, blobs, metas, routes):
     """One report of the whole, from the report code aether has: the records are imported into
     a new store (aether import, which also follows the joined fragments' routes to their root
@@ -230,9 +238,7 @@ def write_report(opts, report, blobs, metas, routes):
         with open(os.path.join(rec, "shards.jsonl"), "w") as f:
             for m in sorted(metas, key=lambda m: m["index"]):
                 f.write(json.dumps(m) + "\n")
-        with open(os.path.join(rec, "routes.jsonl"), "w") as f:
-            for r in routes:
-                f.write(json.dumps({"uid": r["uid"], "root_uid": r["root_uid"]}) + "\n")
+        write_routes(os.path.join(rec, "routes.jsonl"), routes)
         files = {}
         try:
             for table, blob in blobs:
