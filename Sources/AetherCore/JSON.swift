@@ -1,5 +1,5 @@
 /// A minimal JSON value for command output: ordered keys, exact integers, escaped strings.
-public indirect enum JSON: Sendable {
+public enum JSON: Sendable {
     case null
     case bool(Bool)
     case int(Int64)

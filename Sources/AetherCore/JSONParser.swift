@@ -10,10 +10,18 @@ public struct JSONParser {
 
     private let b: [UInt8]
     private var i = 0
+    /// Where the text starts in `b`: error offsets count from there.
+    private var origin = 0
     static let maxDepth = 64
 
-    public static func parse(_ text: String) throws -> JSON {
-        var p = JSONParser(Array(text.utf8))
+    public static func parse(_ text: String) throws -> JSON { try parse(bytes: Array(text.utf8)) }
+
+    /// The same from the text's bytes (a records line as read) from offset `start`: no copy
+    /// into a `String` first.
+    public static func parse(bytes: [UInt8], from start: Int = 0) throws -> JSON {
+        var p = JSONParser(bytes)
+        p.i = min(max(start, 0), bytes.count)
+        p.origin = p.i
         let v = try p.value(depth: 0)
         p.skipSpace()
         guard p.i == p.b.count else { throw p.fail("text after the value") }
@@ -22,7 +30,7 @@ public struct JSONParser {
 
     private init(_ bytes: [UInt8]) { b = bytes }
 
-    private func fail(_ why: String) -> Failure { Failure(offset: i, reason: why) }
+    private func fail(_ why: String) -> Failure { Failure(offset: i - origin, reason: why) }
 
     private mutating func skipSpace() {
         while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
@@ -36,6 +44,8 @@ public struct JSONParser {
         case UInt8(ascii: "{"):
             i += 1
             var o: [(String, JSON)] = []
+            // A record's objects have a few dozen members: one allocation rather than several.
+            o.reserveCapacity(16)
             skipSpace()
             if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
             while true {
@@ -69,18 +79,21 @@ public struct JSONParser {
             }
         case UInt8(ascii: "\""):
             return .string(try string())
-        case UInt8(ascii: "t"): return try literal("true", .bool(true))
-        case UInt8(ascii: "f"): return try literal("false", .bool(false))
-        case UInt8(ascii: "n"): return try literal("null", .null)
+        case UInt8(ascii: "t"): return try literal(0x74_72_75_65, 4, .bool(true))  // true
+        case UInt8(ascii: "f"): return try literal(0x66_61_6C_73_65, 5, .bool(false))  // false
+        case UInt8(ascii: "n"): return try literal(0x6E_75_6C_6C, 4, .null)  // null
         default:
             return try number()
         }
     }
 
-    private mutating func literal(_ word: String, _ v: JSON) throws -> JSON {
-        let w = Array(word.utf8)
-        guard i + w.count <= b.count, Array(b[i..<i + w.count]) == w else { throw fail("unknown word") }
-        i += w.count
+    /// A word of `n` letters, given as their bytes big-endian in `word`.
+    private mutating func literal(_ word: UInt64, _ n: Int, _ v: JSON) throws -> JSON {
+        guard i + n <= b.count else { throw fail("unknown word") }
+        var got: UInt64 = 0
+        for k in 0..<n { got = got << 8 | UInt64(b[i + k]) }
+        guard got == word else { throw fail("unknown word") }
+        i += n
         return v
     }
 
@@ -101,10 +114,29 @@ public struct JSONParser {
                 break
             }
         }
+        if integral, let v = integer(start..<i) { return .int(v) }
         let text = String(decoding: b[start..<i], as: UTF8.self)
-        if integral, let v = Int64(text) { return .int(v) }
         guard !text.isEmpty, let d = Double(text) else { throw fail("not a number") }
         return .double(d)
+    }
+
+    /// An optional minus and 1 to 19 digits as an integer without a `String` (records are mostly
+    /// integers); nil when it is not one or does not fit in 64 bits.
+    private func integer(_ r: Range<Int>) -> Int64? {
+        var k = r.lowerBound
+        let negative = k < r.upperBound && b[k] == UInt8(ascii: "-")
+        if negative { k += 1 }
+        let digits = r.upperBound - k
+        guard digits > 0 && digits <= 19 else { return nil }
+        var v: UInt64 = 0  // 19 digits never overflow 64 unsigned bits
+        while k < r.upperBound {
+            let d = b[k] &- 0x30
+            guard d < 10 else { return nil }
+            v = v &* 10 &+ UInt64(d)
+            k += 1
+        }
+        if negative { return v <= UInt64(Int64.max) + 1 ? Int64(truncatingIfNeeded: 0 &- v) : nil }
+        return v <= UInt64(Int64.max) ? Int64(v) : nil
     }
 
     private mutating func hex4() throws -> UInt32 {

@@ -56,6 +56,12 @@ public enum RecordLines {
 
         /// The next non-empty line, or nil at the end.
         public func next() throws -> String? {
+            guard let bytes = try nextBytes() else { return nil }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+
+        /// The same line as bytes (`JSONParser.parse(bytes:)` reads them as they are).
+        public func nextBytes() throws -> [UInt8]? {
             while true {
                 guard let raw = try nextRaw() else { return nil }
                 if let s = raw { return s }
@@ -63,7 +69,7 @@ public enum RecordLines {
         }
 
         /// The next line (nil inside for an empty one), or nil at the end.
-        private func nextRaw() throws -> String?? {
+        private func nextRaw() throws -> [UInt8]?? {
             while !ended {
                 if offset == filled {
                     let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
@@ -90,12 +96,12 @@ public enum RecordLines {
             return line.isEmpty ? nil : .some(emit())
         }
 
-        private func emit() -> String? {
+        private func emit() -> [UInt8]? {
             number += 1
             defer { line.removeAll(keepingCapacity: line.count <= 1 << 20) }
             var len = line.count
             while len > 0 && (line[len - 1] == 0x0A || line[len - 1] == 0x0D) { len -= 1 }
-            return len > 0 ? String(decoding: line[..<len], as: UTF8.self) : nil
+            return len > 0 ? Array(line[..<len]) : nil
         }
 
         private func append(_ bytes: ArraySlice<UInt8>) throws {

@@ -52,13 +52,11 @@ struct EventMerge {
 
     private func read(_ i: Int) throws -> Head? {
         let reader = readers[i]
-        let line: String?
-        do { line = try reader.next() } catch let e as RecordInputError { throw BadInput(message: e.message) }
-        guard var text = line else { return nil }
-        if text.utf8.first != UInt8(ascii: "{"), let brace = text.utf8.firstIndex(of: UInt8(ascii: "{")) {
-            text = String(text[brace...])
-        }
-        let r = try parseRecord(text, reader.path, reader.lineNumber)
+        let line: [UInt8]?
+        do { line = try reader.nextBytes() } catch let e as RecordInputError { throw BadInput(message: e.message) }
+        guard let bytes = line else { return nil }
+        // The stream columns before the record are skipped: the record repeats what they say.
+        let r = try parseRecord(bytes: bytes, from: bytes.firstIndex(of: UInt8(ascii: "{")) ?? 0, reader.path, reader.lineNumber)
         // Records without a time or sequence (hand-made) keep their place in their stream.
         let t = r["t"]?.int ?? Int64.min
         let f = r["f"]?.int ?? 0

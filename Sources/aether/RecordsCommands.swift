@@ -57,17 +57,20 @@ struct DetectCommand: ParsableCommand {
         let connOut = try conn.map { path in try LineWriter(path) }
         let rank = try fileRanks()
         var merge = try EventMerge(paths: events.isEmpty ? ["-"] : events, rank: rank)
+        var line: [UInt8] = []
         while let (r, path, n) = try merge.next() {
             do {
                 if let c = try replay.take(r) {
                     connections += 1
-                    var record = c.connRecord
-                    // The connection whole, for `aether import` (a Spark job drops it from Parquet).
-                    if case .object(var o) = record {
-                        o.append(("_c", EventRecorder.snapshot(c)))
-                        record = .object(o)
-                    }
-                    try connOut?.write(record.render(pretty: false))
+                    // The conn record, then the connection whole for `aether import` (a Spark job
+                    // drops it from Parquet) as its last member.
+                    line.removeAll(keepingCapacity: true)
+                    c.connRecord.write(into: &line)
+                    line.removeLast()
+                    line.append(contentsOf: #","_c":"#.utf8)
+                    EventRecorder.writeSnapshot(c, into: &line)
+                    line.append(UInt8(ascii: "}"))
+                    try connOut?.write(bytes: line)
                 }
             } catch let e as RecordError {
                 throw BadInput(message: "\(path): line \(n): \(e.reason)")
@@ -113,6 +116,12 @@ func parseRecord(_ line: String, _ path: String, _ n: Int) throws -> JSON {
     do { return try JSONParser.parse(line) } catch let e as JSONParser.Failure { throw BadInput(message: "\(path): line \(n): \(e)") }
 }
 
+func parseRecord(bytes: [UInt8], from start: Int, _ path: String, _ n: Int) throws -> JSON {
+    do { return try JSONParser.parse(bytes: bytes, from: start) } catch let e as JSONParser.Failure {
+        throw BadInput(message: "\(path): line \(n): \(e)")
+    }
+}
+
 extension ClosedRange where Bound == Int64 {
     func clamped(_ v: Int64) -> Int64 { Swift.min(Swift.max(v, lowerBound), upperBound) }
 }
@@ -135,8 +144,10 @@ final class LineWriter {
         do { fd = try EvidenceFiles.create(path) } catch let e as FileRefusal { throw BadInput(message: e.message) }
     }
 
-    func write(_ line: String) throws {
-        buffer.append(contentsOf: line.utf8)
+    func write(_ line: String) throws { try write(bytes: line.utf8) }
+
+    func write<Bytes: Collection>(bytes line: Bytes) throws where Bytes.Element == UInt8 {
+        buffer.append(contentsOf: line)
         buffer.append(0x0A)
         if buffer.count >= 1 << 16 { try flush() }
     }

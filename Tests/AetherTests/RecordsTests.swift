@@ -110,11 +110,21 @@ final class RecordsTests: XCTestCase {
         XCTAssertEqual(v["a"]?.array?[2].double, 3.5)
         XCTAssertEqual(v["a"]?.array?[3].double, 1000)
         XCTAssertEqual(v["s"]?.string, "x\"\\/\né😀")
+        // Integers are read without a String in between: the 64-bit edges, and one past them.
+        XCTAssertEqual(try JSONParser.parse("9223372036854775807").int, Int64.max)
+        XCTAssertEqual(try JSONParser.parse("-9223372036854775808").int, Int64.min)
+        XCTAssertEqual(try JSONParser.parse("1700000000034450000").int, 1_700_000_000_034_450_000)
+        XCTAssertEqual(try JSONParser.parse("-0").int, 0)
+        guard case .double(let big) = try JSONParser.parse("9223372036854775808") else { return XCTFail("not a double") }
+        XCTAssertEqual(big, 9_223_372_036_854_775_808)
+        guard case .double = try JSONParser.parse("-9223372036854775809") else { return XCTFail("not a double") }
+        guard case .double = try JSONParser.parse("99999999999999999999") else { return XCTFail("not a double") }
+        XCTAssertEqual(try JSONParser.parse(#"{"t":true,"f":false,"n":null}"#).render(pretty: false), #"{"t":true,"f":false,"n":null}"#)
         // What the writer writes, the reader reads back.
         let record = JSON.object([("k", .string("<tab>\t\u{1}")), ("n", .int(Int64.min)), ("l", .array([.double(0.25)]))])
         XCTAssertEqual(try JSONParser.parse(record.render(pretty: false)).render(pretty: false), record.render(pretty: false))
         for bad in [
-            "", "{", "[1,]", "{\"a\" 1}", "\"abc", "\"\\x\"", "01x", "{} x", "tru", "\"\u{1}\"",
+            "", "{", "[1,]", "{\"a\" 1}", "\"abc", "\"\\x\"", "01x", "{} x", "tru", "nul", "falsy", "-", "1-", "\"\u{1}\"",
             String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
         ] {
             XCTAssertThrowsError(try JSONParser.parse(bad), bad)
