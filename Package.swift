@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "AetherEngine", dependencies: ["AetherCore", "AetherCapture", "AetherDecode", "AetherFlows", "AetherDetect", "AetherStore"], swiftSettings: hotPath),
         // Page assets are files, embedded at build time (Asset).
         .target(
-            name: "AetherReport", dependencies: ["AetherCore", "AetherStore"],
+            name: "AetherReport", dependencies: ["AetherCore", "AetherDetect", "AetherStore"],
             resources: [.embedInCode("Resources/report.css"), .embedInCode("Resources/report.js")]),
         .target(name: "AetherLive", dependencies: [
             "AetherCore", "AetherCapture", "AetherFlows", "AetherStore", "AetherEngine",

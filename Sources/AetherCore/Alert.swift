@@ -56,8 +56,6 @@ public struct Alert: Sendable {
     }
 }
 
-/// What a detector reports: each kind with its MITRE ATT&CK technique. Stored and shown as its
-/// raw value; read back typed (`Alert.alertKind`).
 /// How urgent an alert is, most urgent first (`allCases` order is the report's order).
 public enum AlertSeverity: String, CaseIterable, Sendable, Comparable {
     case critical, high, medium, low
@@ -71,32 +69,4 @@ public enum AlertSeverity: String, CaseIterable, Sendable, Comparable {
 extension Alert {
     /// The severity as its type (nil for a name no detector gives, from a foreign records file).
     public var alertSeverity: AlertSeverity? { AlertSeverity(rawValue: severity) }
-}
-
-public enum AlertKind: String, CaseIterable, Sendable {
-    case port_scan, host_sweep, udp_scan, ping_sweep, slow_scan, suspicious_outbound, unusual_protocol, beacon, dns_tunnel, dga, brute_force
-    case intel_match, long_connection
-
-    /// Its place in `allCases` (a cheap hash input).
-    public var index: Int { Self.allCases.firstIndex(of: self)! }
-
-    public var technique: String {
-        switch self {
-        case .port_scan, .udp_scan, .slow_scan: return "T1046"  // Network Service Discovery
-        case .host_sweep, .ping_sweep: return "T1595.001"  // Active Scanning: Scanning IP Blocks
-        case .suspicious_outbound: return "T1571"  // Non-Standard Port
-        case .unusual_protocol: return "T1095"  // Non-Application Layer Protocol
-        case .beacon: return "T1071"  // Application Layer Protocol (C2)
-        case .dns_tunnel: return "T1572"  // Protocol Tunneling (T1071.004 DNS)
-        case .dga: return "T1568.002"  // Dynamic Resolution: Domain Generation Algorithms
-        case .brute_force: return "T1110"  // Brute Force
-        case .intel_match: return ""  // a known indicator, not a technique
-        case .long_connection: return "T1071"  // Application Layer Protocol (C2 and exfiltration channels kept open)
-        }
-    }
-}
-
-extension Alert {
-    /// The kind, typed (nil for a kind this build does not know, from a newer store).
-    public var alertKind: AlertKind? { AlertKind(rawValue: kind) }
 }

@@ -1,6 +1,10 @@
 import AetherCore
 import AetherFlows
 
+extension AlertKind {
+    public static let beacon = AlertKind("beacon", technique: "T1071")  // Application Layer Protocol (C2)
+}
+
 /// beacon: regular contact from one host to one service, either as new connections (their start
 /// times) or as bursts of payload inside one long-lived connection. Any unicast pair counts,
 /// internal or not: a beacon between two public hosts, or two private ones, is the same behaviour.
@@ -10,6 +14,7 @@ import AetherFlows
 /// over a few seconds do not). A host talking to itself over loopback never beacons, and a
 /// series already explained as password guessing or a scan of the same target is not also one.
 final class BeaconDetector: Detector {
+    static let kinds: [AlertKind] = [.beacon]
     static func make(_ config: DetectorConfig) -> Detector? { BeaconDetector() }
 
     struct ServiceKey: Hashable { var src: IPAddress; var dst: IPAddress; var port: UInt16; var proto: UInt8 }

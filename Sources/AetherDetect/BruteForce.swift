@@ -1,6 +1,10 @@
 import AetherCore
 import AetherFlows
 
+extension AlertKind {
+    public static let brute_force = AlertKind("brute_force", technique: "T1110")  // Brute Force
+}
+
 /// brute_force: many failed logins from one source to one login service within the window,
 /// counted as attempts, not connections: a tool may retry hundreds of passwords over a few kept
 /// connections (SMB session setups, FTP USER/PASS, HTTP keep-alive) or open one per guess. The
@@ -15,6 +19,7 @@ import AetherFlows
 ///   (answered, past the key exchange, short, small) and counts as one attempt.
 /// A login accepted in clear after the failures raises the alert to critical: a guessed password.
 final class BruteForceDetector: Detector {
+    static let kinds: [AlertKind] = [.brute_force]
     static func make(_ config: DetectorConfig) -> Detector? { BruteForceDetector() }
 
     struct ServiceKey: Hashable { var src: IPAddress; var dst: IPAddress; var port: UInt16 }

@@ -1,6 +1,11 @@
 import AetherCore
 import AetherDecode
 
+extension AlertKind {
+    public static let dns_tunnel = AlertKind("dns_tunnel", technique: "T1572")  // Protocol Tunneling (T1071.004 DNS)
+    public static let dga = AlertKind("dga", technique: "T1568.002")  // Dynamic Resolution: Domain Generation Algorithms
+}
+
 /// dns_tunnel and dga. A tunnel moves data through names and answers: per client and domain it
 /// is measured by the bytes of encoded query labels (in any position, binary labels included)
 /// and of TXT/NULL/CNAME/MX/SRV answer data, beside the count of distinct names. DGA is many
@@ -9,6 +14,7 @@ import AetherDecode
 /// high-entropy names near the 253-byte limit under one domain; nothing benign (CDN tokens,
 /// DKIM selectors, SRV names, reputation lookups) fills several full labels with data.
 final class DNSDetector: Detector {
+    static let kinds: [AlertKind] = [.dns_tunnel, .dga]
     static func make(_ config: DetectorConfig) -> Detector? { DNSDetector() }
 
     struct TunnelKey: Hashable { var src: IPAddress; var domain: String }

@@ -69,6 +69,8 @@ protocol Detector: AnyObject {
     func handle(_ event: DetectorEvent, _ ctx: DetectionContext)
     /// Its settings in a rules file, declared beside its logic (key, default, meaning, check).
     static var settings: [Setting] { get }
+    /// The alert kinds it reports, declared beside its logic (`extension AlertKind`).
+    static var kinds: [AlertKind] { get }
     /// The detector for the settings in force; nil when they leave it nothing to do.
     static func make(_ config: DetectorConfig) -> Detector?
 }

@@ -1,7 +1,44 @@
 import AetherCore
 
-/// How serious an alert is (`AlertKind` is in AetherCore, beside `Alert`).
+/// How serious an alert is (`AlertSeverity`, in AetherCore beside `Alert`).
 public typealias Severity = AlertSeverity
+
+/// What a detector reports: a kind's name (stored and shown as it is) and its MITRE ATT&CK
+/// technique. Each detector declares its kinds in its own file (`extension AlertKind`) and lists
+/// them in its `kinds`; `known` derives from the registered families.
+public struct AlertKind: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public let technique: String
+    /// A hash of the name, computed once: episode keys are hashed per probe.
+    let hash64: UInt64
+
+    init(_ name: String, technique: String) {
+        rawValue = name
+        self.technique = technique
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        hash64 = h
+    }
+
+    public var description: String { rawValue }
+    public static func == (a: Self, b: Self) -> Bool { a.rawValue == b.rawValue }
+    public func hash(into h: inout Hasher) { h.combine(hash64) }
+
+    /// Every kind a registered detector reports, by name.
+    public static let known: [String: AlertKind] = Dictionary(
+        DetectionEngine.families.flatMap { $0.kinds }.map { ($0.rawValue, $0) }, uniquingKeysWith: { a, _ in a })
+
+    /// The kind of this name (nil for one no detector of this build reports, from a newer store).
+    public init?(rawValue: String) {
+        guard let k = Self.known[rawValue] else { return nil }
+        self = k
+    }
+}
+
+extension Alert {
+    /// The kind, typed (nil for a kind this build does not know, from a newer store).
+    public var alertKind: AlertKind? { AlertKind(rawValue: kind) }
+}
 
 /// What identifies an episode: one alert per (kind, source, target) for the whole run.
 struct EpisodeKey: Hashable {
@@ -16,9 +53,9 @@ struct EpisodeKey: Hashable {
         self.src = src; self.target = target; self.port = port; self.name = name
     }
 
-    // Hashing an enum and two words, not two strings: these keys are looked up per probe.
+    // Hashing three words, not strings: these keys are looked up per probe.
     func hash(into h: inout Hasher) {
-        h.combine(mix64(src.hash64 ^ target.hash64 &* 31 ^ UInt64(port) << 8 ^ UInt64(kind.index)))
+        h.combine(mix64(src.hash64 ^ target.hash64 &* 31 ^ UInt64(port) << 8 ^ kind.hash64))
     }
 }
 

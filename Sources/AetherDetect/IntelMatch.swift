@@ -2,6 +2,11 @@ import AetherCore
 import AetherDecode
 import AetherFlows
 
+extension AlertKind {
+    /// A known indicator, not a technique.
+    public static let intel_match = AlertKind("intel_match", technique: "")
+}
+
 /// intel_match: the capture touched an indicator the responder gave (`--intel`, `IntelSet`).
 /// Observations: each connection's two addresses when it opens; each DNS question's name, and
 /// each answer's name or address; each TLS ClientHello's server name and JA4 fingerprint
@@ -12,6 +17,7 @@ import AetherFlows
 /// time); the evidence names the indicator, its type, where it was seen, the value seen, and
 /// the intel file's source and description.
 final class IntelDetector: Detector {
+    static let kinds: [AlertKind] = [.intel_match]
     /// Only with an intel file that holds indicators.
     static func make(_ config: DetectorConfig) -> Detector? { config.intel.flatMap { $0.isEmpty ? nil : IntelDetector($0) } }
 

@@ -1,6 +1,11 @@
 import AetherCore
 import AetherFlows
 
+extension AlertKind {
+    /// Application Layer Protocol: C2 and exfiltration channels kept open.
+    public static let long_connection = AlertKind("long_connection", technique: "T1071")
+}
+
 /// long_connection: a connection that lasted for hours, where C2 and exfiltration tunnels hide
 /// (RITA's long connections). Reported once per pair (originator, responder, port, protocol)
 /// with its total duration, raised as it passes each tier (`long.tiers`: 1, 4, 8 and 12 hours;
@@ -9,6 +14,7 @@ import AetherFlows
 /// 5-tuple as a piece that had not closed, continues it, however long the silence between them.
 /// Group, broadcast and link-scoped destinations and loopback are not connections of this kind.
 final class LongConnectionDetector: Detector {
+    static let kinds: [AlertKind] = [.long_connection]
     static func make(_ config: DetectorConfig) -> Detector? { LongConnectionDetector() }
 
     /// A TCP connection's pieces so far: when it began, the last piece's end, whether that

@@ -1,11 +1,17 @@
 import AetherCore
 import AetherFlows
 
+extension AlertKind {
+    public static let suspicious_outbound = AlertKind("suspicious_outbound", technique: "T1571")  // Non-Standard Port
+    public static let unusual_protocol = AlertKind("unusual_protocol", technique: "T1095")  // Non-Application Layer Protocol
+}
+
 /// suspicious_outbound (a session from the monitored side to another on a listed port; between
 /// two internal hosts on a C2 handler port, the same at medium severity with direction
 /// `internal`: lateral movement) and unusual_protocol (outbound IP protocols other than TCP/UDP/ICMP, oversized echoes). Group,
 /// broadcast and link-scoped destinations are never outbound (Scope.isOutbound).
 final class OutboundDetector: Detector {
+    static let kinds: [AlertKind] = [.suspicious_outbound, .unusual_protocol]
     static func make(_ config: DetectorConfig) -> Detector? { OutboundDetector() }
 
     /// Outbound sessions on a listed port, decided once they carried payload (a burst, or at

@@ -1,6 +1,14 @@
 import AetherCore
 import AetherFlows
 
+extension AlertKind {
+    public static let port_scan = AlertKind("port_scan", technique: "T1046")  // Network Service Discovery
+    public static let udp_scan = AlertKind("udp_scan", technique: "T1046")
+    public static let slow_scan = AlertKind("slow_scan", technique: "T1046")
+    public static let host_sweep = AlertKind("host_sweep", technique: "T1595.001")  // Active Scanning: Scanning IP Blocks
+    public static let ping_sweep = AlertKind("ping_sweep", technique: "T1595.001")
+}
+
 /// port_scan, udp_scan, host_sweep, ping_sweep and slow_scan. A probe is any packet that opens
 /// a connection to learn whether something listens: a SYN, a UDP datagram, an echo, timestamp or
 /// address-mask request, an IP datagram of an unusual protocol, an ARP request; and a TCP packet
@@ -8,6 +16,7 @@ import AetherFlows
 /// opens a connection (nmap -PA, -sA) at once, since a sweep's dead hosts never answer it. A
 /// probe counts as failed until answered: silence, RST and ICMP unreachable all leave it failed.
 final class ScanDetector: Detector {
+    static let kinds: [AlertKind] = [.port_scan, .host_sweep, .udp_scan, .ping_sweep, .slow_scan]
     static func make(_ config: DetectorConfig) -> Detector? { ScanDetector() }
 
     static let arpProto: UInt8 = 255

@@ -177,6 +177,23 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(try DetectorConfig.parse("brute.sessions = 3").bruteAttempts, 3)
     }
 
+    /// Each alert kind is declared beside its detector and known once registered: every name
+    /// reads back as its kind (with its technique), and an unknown one as nil.
+    func testEveryAlertKindIsDeclaredOnceAndReadsBack() {
+        let names = Array(AlertKind.known.keys)
+        XCTAssertEqual(
+            Set(names),
+            [
+                "port_scan", "host_sweep", "udp_scan", "ping_sweep", "slow_scan", "suspicious_outbound", "unusual_protocol", "beacon", "dns_tunnel", "dga",
+                "brute_force", "intel_match", "long_connection",
+            ])
+        for name in names { XCTAssertEqual(AlertKind(rawValue: name)?.rawValue, name) }
+        XCTAssertEqual(AlertKind(rawValue: "brute_force")?.technique, "T1110")
+        XCTAssertEqual(AlertKind(rawValue: "port_scan"), .port_scan)
+        XCTAssertNotEqual(AlertKind.port_scan, .udp_scan)
+        XCTAssertNil(AlertKind(rawValue: "not_a_kind"))
+    }
+
     /// A rules file overrides defaults; a bad one is refused with its line.
     func testRulesFile() throws {
         var c = try DetectorConfig.parse("scan.preset = snort-high\nbeacon.score = 0.9 # stricter\nallow.sources = 10.20.0.66\n")
