@@ -73,27 +73,6 @@ enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
     case json, zeek
 }
 
-/// `aether schema`: the fields of every record type, with their Zeek and Arrow types
-/// (`RecordSchemas`); the Spark job reads its Parquet schema from `--json`.
-struct SchemaCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "schema", abstract: "The fields of each record type (conn, dns, ssl, http, x509, series) with their Zeek and Arrow types.")
-    @Flag(help: "JSON object: table → [{name, zeek_type, arrow_type}]") var json = false
-
-    func run() throws {
-        if json {
-            print(RecordSchemas.json.render())
-            return
-        }
-        for table in RecordTable.allCases {
-            print(table.rawValue)
-            for f in RecordSchemas.description(table) {
-                print("  \(f.name)\t\(f.zeekType ?? "-")\t\(f.arrow.rawValue)")
-            }
-        }
-    }
-}
-
 /// Makes `path` as a folder, or accepts it when it is one (never a link to one).
 func makeFolder(_ path: String, mustBeNew: Bool = false) throws {
     var st = stat()
