@@ -241,11 +241,16 @@ public func sha256OfFile(_ path: String) throws -> String {
 }
 
 /// SHA-1 of bytes as lower-case hex (a certificate's hash, as Zeek's intel names it).
-public func sha1Hex(_ bytes: [UInt8]) -> String {
-    var md = [UInt8](repeating: 0, count: 20)
+public func sha1Hex(_ bytes: [UInt8]) -> String { digestHex(bytes, EVP_sha1()) }
+
+/// MD5 of a string as lower-case hex (JA3, which is defined as an MD5).
+public func md5Hex(_ s: String) -> String { digestHex(Array(s.utf8), EVP_md5()) }
+
+private func digestHex(_ bytes: [UInt8], _ kind: OpaquePointer?) -> String {
+    var md = [UInt8](repeating: 0, count: 64)
     var len: UInt32 = 0
     let ctx = EVP_MD_CTX_new()
-    EVP_DigestInit_ex(ctx, EVP_sha1(), nil)
+    EVP_DigestInit_ex(ctx, kind, nil)
     EVP_DigestUpdate(ctx, bytes, bytes.count)
     EVP_DigestFinal_ex(ctx, &md, &len)
     EVP_MD_CTX_free(ctx)

@@ -9,6 +9,11 @@ public struct ClientHello: Sendable, Equatable {
     public var ciphers: [UInt16] = []
     public var extensions: [UInt16] = []
     public var signatureAlgorithms: [UInt16] = []
+    /// What JA3 reads besides: the hello's own version field, the supported groups (GREASE
+    /// left out, as for the ciphers and extensions) and the EC point formats, in their order.
+    public var legacyVersion: UInt16 = 0
+    public var groups: [UInt16] = []
+    public var pointFormats: [UInt8] = []
 
     /// JA4's readable prefix, e.g. t13d1516h2; the hashed parts are made by the caller (sha256).
     public var ja4Prefix: String {
@@ -33,6 +38,13 @@ public struct ClientHello: Sendable, Equatable {
         let ext = extensions.filter { $0 != 0 && $0 != 16 }.sorted().map(Self.hex4).joined(separator: ",")
         let sig = signatureAlgorithms.map(Self.hex4).joined(separator: ",")
         return sig.isEmpty ? ext : ext + "_" + sig
+    }
+
+    /// The string JA3 hashes (MD5, by the caller): version, ciphers, extensions, groups and
+    /// point formats in the order sent, in decimal, each list joined by "-".
+    public var ja3String: String {
+        func list<T: BinaryInteger>(_ v: [T]) -> String { v.map { String($0) }.joined(separator: "-") }
+        return "\(legacyVersion),\(list(ciphers)),\(list(extensions)),\(list(groups)),\(list(pointFormats))"
     }
 
     static func hex4(_ v: UInt16) -> String {
@@ -90,6 +102,7 @@ public enum TLSParser {
         var o = 9
         guard f.has(o, 34), o + 34 <= end else { return nil }
         var hello = ClientHello(version: name(f.u16(o)))
+        hello.legacyVersion = f.u16(o)
         o += 34
         guard f.has(o, 1) else { return nil }
         o += 1 + Int(f.u8(o))
@@ -137,6 +150,18 @@ public enum TLSParser {
             case 13 where l >= 2:
                 var p = d + 2
                 while p + 2 <= d + l { hello.signatureAlgorithms.append(f.u16(p)); p += 2 }
+            case 10 where l >= 2:
+                var p = d + 2
+                while p + 2 <= d + l && p + 2 <= d + 2 + Int(f.u16(d)) {
+                    if !ClientHello.isGREASE(f.u16(p)) { hello.groups.append(f.u16(p)) }
+                    p += 2
+                }
+            case 11 where l >= 1:
+                var p = d + 1
+                while p < d + l && p < d + 1 + Int(f.u8(d)) {
+                    hello.pointFormats.append(f.u8(p))
+                    p += 1
+                }
             default:
                 break
             }

@@ -89,8 +89,8 @@ public final class DetectionEngine {
         send(.certificate(sha1: sha1, subject: subject, client: client, server: server, flow: flow, time: time))
     }
 
-    public func tlsHello(flow: Int64, client: IPAddress, serverName: String?, ja4: String = "") {
-        send(.tlsHello(flow: flow, client: client, serverName: serverName, ja4: ja4))
+    public func tlsHello(flow: Int64, client: IPAddress, serverName: String?, ja4: String = "", ja3: String = "") {
+        send(.tlsHello(flow: flow, client: client, serverName: serverName, ja4: ja4, ja3: ja3))
     }
 
     /// Whether any detector takes HTTP requests (the application layer sends none otherwise).

@@ -49,7 +49,7 @@ enum DetectorEvent {
     /// ARP over Ethernet: opcode, sender and target protocol addresses.
     case arp(op: UInt16, sender: IPAddress, target: IPAddress, time: Int64)
     /// A TLS ClientHello on the connection `flow`, sent by `client`.
-    case tlsHello(flow: Int64, client: IPAddress, serverName: String?, ja4: String)
+    case tlsHello(flow: Int64, client: IPAddress, serverName: String?, ja4: String, ja3: String)
     /// A DNS message from src to dst.
     case dns(DNSMessage, src: IPAddress, dst: IPAddress, flow: Int64, time: Int64)
     /// Records only: this host was asked a DNS question (in another host's partition).

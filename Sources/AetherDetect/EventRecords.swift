@@ -133,12 +133,13 @@ public final class EventRecorder {
                 f.address("s", sender)
                 f.address("d", target)
             }
-        case .tlsHello(let flow, let client, let name, let ja4):
+        case .tlsHello(let flow, let client, let name, let ja4, let ja3):
             write(host: client, now: now, kind: kind, connection: flow) { f in
                 f.int("fid", flow)
                 f.address("s", client)
                 if let name { f.string("sn", name) }
                 if !ja4.isEmpty { f.string("j4", ja4) }
+                if !ja3.isEmpty { f.string("j3", ja3) }
             }
         case .dns(let m, let src, let dst, let flow, let t):
             // The server's own partition must learn that it is asked (a resolver forwarding its

@@ -134,7 +134,10 @@ public final class EventReplay {
         case "arp":
             engine.send(.arp(op: try r.uint("op"), sender: try r.address("s"), target: try r.address("d"), time: try r.time("at")))
         case "tlsHello":
-            engine.send(.tlsHello(flow: try flow("fid"), client: try r.address("s"), serverName: record["sn"]?.string, ja4: record["j4"]?.string ?? ""))
+            engine.send(
+                .tlsHello(
+                    flow: try flow("fid"), client: try r.address("s"), serverName: record["sn"]?.string, ja4: record["j4"]?.string ?? "",
+                    ja3: record["j3"]?.string ?? ""))
         case "dns":
             guard let m = record["m"] else { throw r.fail("'dns' without a message") }
             engine.send(.dns(try r.dns(m), src: try r.address("s"), dst: try r.address("d"), flow: try flow("fid"), time: try r.time("at")))

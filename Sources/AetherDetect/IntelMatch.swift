@@ -10,7 +10,7 @@ extension AlertKind {
 /// intel_match: the capture touched an indicator the responder gave (`--intel`, `IntelSet`).
 /// Observations: each connection's two addresses when it opens; each DNS question's name, and
 /// each answer's name or address; each TLS ClientHello's server name and JA4 fingerprint
-/// (`Intel::JA4`); each certificate a server presented in clear, by the SHA-1 of its DER
+/// (`Intel::JA4`) and JA3 (`Intel::JA3`); each certificate a server presented in clear, by the SHA-1 of its DER
 /// (`Intel::CERT_HASH`, as Zeek's x509 seen script has it); each HTTP request's Host
 /// (a domain) and URL (host and path, as Zeek's `Intel::URL` has them). One alert per source,
 /// counterpart and indicator, grown by every further sighting (its count, connections and last
@@ -54,12 +54,15 @@ final class IntelDetector: Detector {
                 if let a = IPAddress(answer.data) { hit = intel.match(a) } else { hit = intel.match(domain: answer.data) }
                 if let e = hit { sighting(e, src: client, target: server, seenIn: "dns.answer", value: answer.data, proto: nil, time: t, flow: flow, ctx) }
             }
-        case .tlsHello(let flow, let client, let name, let ja4):
+        case .tlsHello(let flow, let client, let name, let ja4, let ja3):
             if let name, !name.isEmpty, let e = intel.match(domain: name) {
                 sighting(e, src: client, target: nil, seenIn: "tls.sni", value: name, proto: nil, time: ctx.now, flow: flow, ctx)
             }
             if !ja4.isEmpty, let e = intel.match(ja4, as: .ja4) {
                 sighting(e, src: client, target: nil, seenIn: "tls.ja4", value: ja4, proto: nil, time: ctx.now, flow: flow, ctx)
+            }
+            if !ja3.isEmpty, let e = intel.match(ja3, as: .ja3) {
+                sighting(e, src: client, target: nil, seenIn: "tls.ja3", value: ja3, proto: nil, time: ctx.now, flow: flow, ctx)
             }
         case .http(let host, let uri, let client, let server, let flow, let t):
             let name = host.split(separator: ":", maxSplits: 1).first.map(String.init) ?? host

@@ -51,7 +51,7 @@ final class OutboundDetector: Detector {
             guard outbound || inside else { return }
             if pending.count < Self.maxPending { pending[c.id] = t } else { untracked += 1; return }
             if inside { lateral.insert(c.id) }
-        case .tlsHello(let flow, _, let name, _):
+        case .tlsHello(let flow, _, let name, _, _):
             if let start = awaitingHello.removeValue(forKey: flow), let name, Self.looksLikeTor(name) { pending[flow] = start }
         case .burst(let c, let t):
             // Payload again after a pause: a session, not a probe (a UDP session is decided at its end).

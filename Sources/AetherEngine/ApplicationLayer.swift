@@ -31,7 +31,7 @@ final class ApplicationLayer {
     static let maxHello = 32 * 1024
     /// JA4 by a digest of the hello's lists: a capture has few distinct clients, so the hashing
     /// and hex formatting run once per fingerprint, not once per connection.
-    private var ja4Cache: [UInt64: String] = [:]
+    private var ja4Cache: [UInt64: (String, String)] = [:]
     // The packet being observed.
     private var timestamp: Int64 = 0
     private var trusted = true
@@ -216,15 +216,21 @@ final class ApplicationLayer {
         for a in h.signatureAlgorithms { key = mix64(key ^ UInt64(a)) }
         for a in h.alpn.prefix(1) { for b in a.utf8 { key = mix64(key ^ UInt64(b) ^ 0x100) } }
         key = mix64(key ^ UInt64(h.version.utf8.count) << 32 ^ UInt64(h.version.utf8.last ?? 0))
-        let ja4: String
+        key = mix64(key ^ UInt64(h.legacyVersion) << 40)
+        for g in h.groups { key = mix64(key ^ UInt64(g) ^ 0x1_0000) }
+        for p in h.pointFormats { key = mix64(key ^ UInt64(p) ^ 0x2_0000) }
+        let ja4: String, ja3: String
         if let cached = ja4Cache[key] {
-            ja4 = cached
+            (ja4, ja3) = cached
         } else {
             ja4 = h.ja4Prefix + "_" + String(sha256Hex(h.ja4CipherString).prefix(12)) + "_" + String(sha256Hex(h.ja4ExtensionString).prefix(12))
+            ja3 = md5Hex(h.ja3String)
             if ja4Cache.count > 10_000 { ja4Cache.removeAll() }
-            ja4Cache[key] = ja4
+            ja4Cache[key] = (ja4, ja3)
         }
-        if trusted { detector?.tlsHello(flow: flowID, client: connections.current?.origAddress ?? .zero, serverName: h.serverName, ja4: ja4) }
+        if trusted {
+            detector?.tlsHello(flow: flowID, client: connections.current?.origAddress ?? .zero, serverName: h.serverName, ja4: ja4, ja3: ja3)
+        }
         pendingTLS[flowID] = tlsRows.count
         tlsRows.append(
             TLSRow(

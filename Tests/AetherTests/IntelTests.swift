@@ -1,4 +1,5 @@
 import AetherCore
+import AetherDecode
 import Foundation
 import XCTest
 
@@ -104,39 +105,80 @@ final class IntelTests: XCTestCase {
     /// in `aether detect` over a shard's records (the fingerprint travels in the record).
     func testJA4() throws {
         let tmp = TempDir()
-        let cap = "Fixtures/attacks/tls-cdn-sessions.pcap"
         let plain = tmp.path("plain.sqlite")
-        XCTAssertEqual(try runTool(aetherBinary, ["ingest", cap, "--db", plain]).status, 0)
+        XCTAssertEqual(try runTool(aetherBinary, ["ingest", tlsCapture, "--db", plain]).status, 0)
         XCTAssertEqual(try runTool(aetherBinary, ["export", "--db", plain, "--out", tmp.path("x")]).status, 0)
         let ja4s = try String(contentsOfFile: tmp.path("x") + "/ssl.jsonl", encoding: .utf8).split(separator: "\n").compactMap {
             try JSONParser.parse(String($0))["ja4"]?.string
         }
-        let wanted = try XCTUnwrap(ja4s.first)
-        let expected = ja4s.filter { $0 == wanted }.count
-        XCTAssertGreaterThan(expected, 0)
+        try checkFingerprint(ja4s, "Intel::JA4", seenIn: "tls.ja4", written: { $0.uppercased() })
+    }
+
+    /// JA3 (`Intel::JA3`): aether's fingerprint of each ClientHello is tshark's, and one in an
+    /// intel file matches every hello that has it, through ingest and through shard → detect.
+    func testJA3() throws {
+        let tshark = try XCTUnwrap(which("tshark"), "make test installs tshark")
+        let t = try runTool(tshark, ["-r", tlsCapture, "-Y", "tls.handshake.type == 1", "-T", "fields", "-e", "tls.handshake.ja3"])
+        XCTAssertEqual(t.status, 0, t.err)
+        let ja3s = t.out.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        XCTAssertEqual(ja3s.first?.count, 32)
+        try checkFingerprint(ja3s, "Intel::JA3", seenIn: "tls.ja3")
+    }
+
+    private let tlsCapture = "Fixtures/attacks/tls-cdn-sessions.pcap"
+
+    /// The first of `seen` (each hello's fingerprint, in order) as an indicator of `type`, written
+    /// as `written` gives it, beside one that is never seen: its sightings are the hellos that
+    /// have it, in ingest and in `aether detect` over a shard's records.
+    private func checkFingerprint(_ seen: [String], _ type: String, seenIn: String, written: (String) -> String = { $0 }) throws {
+        let tmp = TempDir()
+        let wanted = try XCTUnwrap(seen.first)
+        let expected = seen.filter { $0 == wanted }.count
         let intel = tmp.path("intel.dat")
-        try ("#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n" + wanted.uppercased() + "\tIntel::JA4\tcase-4\tclient kit\n")
+        try
+            ("#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n" + written(wanted) + "\t\(type)\tcase-3\tclient kit\n"
+            + String(repeating: "0", count: wanted.count) + "\t\(type)\tcase-3\tnever seen\n")
             .write(toFile: intel, atomically: true, encoding: .utf8)
         func sightings(_ alerts: [[String: Any]]) -> Int {
             alerts.filter { $0["kind"] as? String == "intel_match" }.reduce(0) { n, a in
                 let e = a["evidence"] as? [String: Any]
-                XCTAssertEqual(e?["seen_in"] as? String, "tls.ja4")
+                XCTAssertEqual(e?["seen_in"] as? String, seenIn)
                 XCTAssertEqual(e?["value"] as? String, wanted)
                 return n + (e?["sightings"] as? Int ?? 0)
             }
         }
         let db = tmp.path("s.sqlite")
-        let r = try runTool(aetherBinary, ["ingest", cap, "--db", db, "--intel", intel])
+        let r = try runTool(aetherBinary, ["ingest", tlsCapture, "--db", db, "--intel", intel])
         XCTAssertEqual(r.status, 0, r.err)
         let out = try runTool(aetherBinary, ["alerts", "--db", db, "--json"])
         XCTAssertEqual(sightings(try JSONSerialization.jsonObject(with: Data(out.out.utf8)) as! [[String: Any]]), expected)
         let shard = tmp.path("shard")
-        XCTAssertEqual(try runTool(aetherBinary, ["shard", cap, "--index", "0", "--out", shard]).status, 0)
+        XCTAssertEqual(try runTool(aetherBinary, ["shard", tlsCapture, "--index", "0", "--out", shard]).status, 0)
         let d = try runTool(aetherBinary, ["detect", "--events", shard + "/events.jsonl", "--alerts", tmp.path("a.jsonl"), "--intel", intel])
         XCTAssertEqual(d.status, 0, d.err)
         let lines = try String(contentsOfFile: tmp.path("a.jsonl"), encoding: .utf8).split(separator: "\n")
         let records = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         XCTAssertEqual(sightings(records), expected, "the records carry the fingerprint")
+    }
+
+    /// JA3's string from a literal ClientHello: GREASE left out of ciphers, extensions and
+    /// groups; lists in the order sent; the hello's own version, not supported_versions'.
+    func testJA3String() throws {
+        let body: [UInt8] =
+            [0x03, 0x03] + [UInt8](repeating: 0, count: 32) + [0x00]  // version, random, no session id
+            + [0x00, 0x06, 0x0A, 0x0A, 0x13, 0x01, 0xC0, 0x2F]  // ciphers: GREASE, 4865, 49199
+            + [0x01, 0x00]  // compression: null
+            + [0x00, 0x1C]  // extensions, 28 bytes
+            + [0x3A, 0x3A, 0x00, 0x00]  // GREASE extension, empty
+            + [0x00, 0x0A, 0x00, 0x08, 0x00, 0x06, 0x2A, 0x2A, 0x00, 0x1D, 0x00, 0x17]  // groups: GREASE, 29, 23
+            + [0x00, 0x0B, 0x00, 0x02, 0x01, 0x00]  // point formats: 0
+            + [0x00, 0x2B, 0x00, 0x02, 0x01, 0x00]  // supported_versions, cut short on purpose: ignored
+        let hs: [UInt8] = [0x01, 0x00, UInt8(body.count >> 8), UInt8(body.count & 0xFF)] + body
+        let record: [UInt8] = [0x16, 0x03, 0x01, UInt8(hs.count >> 8), UInt8(hs.count & 0xFF)] + hs
+        let hello = try XCTUnwrap(record.withUnsafeBytes { TLSParser.parseClientHello($0) })
+        XCTAssertEqual(hello.ja3String, "771,4865-49199,10-11-43,29-23,0")
+        // Every shorter prefix parses to nil or to a hello whose lists are cut, never past the end.
+        for n in 0..<record.count { _ = Array(record.prefix(n)).withUnsafeBytes { TLSParser.parseClientHello($0) } }
     }
 
     /// A certificate's SHA-1 (Zeek's `Intel::CERT_HASH`) matches where a server presented it in
