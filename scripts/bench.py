@@ -277,6 +277,11 @@ def main():
                  f"peak RSS {wrss / 1024:.0f} MB, alerts: " + ", ".join(f"{k} x{c}" for k, c in sorted(__import__('collections').Counter(a['kind'] for a in walerts).items())) + ".")
     lines.append(f"Flood: 1,000,000 SYNs from distinct sources in 3 s, `analyze` with its report: {ft:.2f} s, "
                  f"peak RSS {frss / 1024:.0f} MB, report {os.path.getsize(fhtml) / 1e6:.2f} MB (targets ≤ 60 s, ≤ 300 MB, ≤ 10 MB).")
+    # A 1-million-line intel file against the 2 M file: load time, slowdown, exactly the matches.
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "bench_intel.py"), AETHER, cap], capture_output=True, text=True)
+    lines += ["", "Intel (`scripts/bench_intel.py`):", ""] + (p.stdout.strip().splitlines() or [])
+    if p.returncode != 0:
+        flags.append("INTEL: " + (p.stderr.strip().splitlines() or ["failed"])[-1])
     text = "\n".join(lines) + "\n"
     print(text)
     if flags:
