@@ -62,7 +62,8 @@ final class X509Tests: XCTestCase {
 }
 
 /// The certificates servers presented on the wire (scripts/make-tls-capture.sh: TLS 1.2 between
-/// two namespaces, MTU 1500), reassembled across segments and stored with their connection.
+/// two namespaces, MTU 1500: a self-signed one, a CA's leaf with its CA, an expired leaf),
+/// reassembled across segments and stored with their connection.
 final class X509CaptureTests: XCTestCase {
     func testCertificatesOfARecordedSession() throws {
         let tmp = TempDir()
@@ -85,6 +86,9 @@ final class X509CaptureTests: XCTestCase {
                 "443|0|O=Example\\, Inc.,CN=www.example.test|CN=Aether Root,O=Aether Test CA,C=US|ec|256|0|7776000|2",
                 "443|1|CN=Aether Root,O=Aether Test CA,C=US|CN=Aether Root,O=Aether Test CA,C=US|ec|256|1|315360000|1",
                 "8443|0|O=Aether Test,CN=c2.evil.test|O=Aether Test,CN=c2.evil.test|rsa|4096|1|259200|41",
+                // Signed by the same CA, valid January to April 2024: expired when seen.
+                "9443|0|CN=old.example.test|CN=Aether Root,O=Aether Test CA,C=US|ec|256|0|7862400|1",
+                "9443|1|CN=Aether Root,O=Aether Test CA,C=US|CN=Aether Root,O=Aether Test CA,C=US|ec|256|1|315360000|1",
             ])
     }
 
@@ -112,6 +116,9 @@ final class X509CaptureTests: XCTestCase {
         XCTAssertLessThan(selfSigned, caSigned, "flagged first")
         XCTAssertTrue(page.contains("self-signed, valid 3 days"))
         XCTAssertTrue(page.contains("class=\"cert-evidence\">Certificate of 10.77.0.2:8443: self-signed, valid 3 days"), "beside the beacon alert")
+        XCTAssertTrue(page.contains("class=\"cert-evidence\">Certificate of 10.77.0.2:9443: expired when seen"), "the expired one too")
+        let expired = try XCTUnwrap(rows.range(of: "10.77.0.2:9443")).lowerBound
+        XCTAssertLessThan(expired, caSigned, "flagged first")
     }
 
     /// A Spark shard hands the certificates on as x509 records (the job writes them as a Parquet
@@ -124,7 +131,7 @@ final class X509CaptureTests: XCTestCase {
         let r = try runTool("/bin/sh", ["-c", "\"$0\" shard --stream --out - --work \"$1\" < \"$2\"", aetherBinary, tmp.path(""), list])
         XCTAssertEqual(r.status, 0, r.err)
         let x509 = r.out.split(separator: "\n").filter { $0.hasPrefix("x509\t") }
-        XCTAssertEqual(x509.count, 4)
+        XCTAssertEqual(x509.count, 6)
         let first = try JSONParser.parse(String(x509[0].dropFirst(5)))
         XCTAssertEqual(first["certificate.subject"]?.string, "O=Aether Test,CN=c2.evil.test")
         XCTAssertEqual(first["san.dns"]?.array?.count, 41)
