@@ -42,6 +42,7 @@ def parse_args(argv):
     p.add_argument("--master", help="Spark master (default: spark-submit's)")
     p.add_argument("--partitions", type=int, default=4, help="partitions of hosts for detection")
     p.add_argument("--internal", help="internal networks, comma-separated (as aether's --internal)")
+    p.add_argument("--intel", action="append", default=[], help="indicators to match (repeatable; as aether's --intel): shipped to every task")
     p.add_argument("--report", help="report file on the driver (default: OUT/report.html; give one when OUT is not local)")
     p.add_argument("--work", help="folder for task attempts' scratch folders (default: temp)")
     return p.parse_args(argv)
@@ -133,7 +134,18 @@ def run_aether(args, what):
     return p
 
 
-def shard_task(work, internal, partitions):
+def detection_flags(internal, intel):
+    """aether's detection options in a task: the internal networks, and each intel file Spark
+    shipped to it (addFile) by its name."""
+    from pyspark import SparkFiles
+
+    flags = ["--internal", internal] if internal else []
+    for name in intel:
+        flags += ["--intel", SparkFiles.get(name)]
+    return flags
+
+
+def shard_task(work, internal, intel, partitions):
     """The records of each file, from `aether shard --stream --partitions`, as blocks: no record is
     handled here one at a time. The detector events come as one block per partition of hosts
     (aether writes them by host, in time order, each line with the columns it puts before the
@@ -152,9 +164,9 @@ def shard_task(work, internal, partitions):
                     with open(path, "xb") as f:
                         f.write(content)
                     content = None
+                # The shard records every event the detectors take, intel's HTTP events among them.
                 cmd = [binary(), "shard", "--stream", "--out", "-", "--work", folder, "--partitions", str(partitions)]
-                if internal:
-                    cmd += ["--internal", internal]
+                cmd += detection_flags(internal, intel)
                 p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
                 p.stdin.write(f"{index}\t{path}\n")
@@ -257,7 +269,7 @@ def inputs_rdd(sc, files):
     return rdd
 
 
-def detect_task(work, internal, cuts_b, matches_b, first_ns, internal_seen, out, conn_fields, order):
+def detect_task(work, internal, intel, cuts_b, matches_b, first_ns, internal_seen, out, conn_fields, order):
     """Stage 2, one partition of hosts: `aether detect` merges its blocks (each in time order) and
     runs the detectors. The task writes its conn table itself (Arrow) and hands on the alerts and
     the connections' block for the report."""
@@ -287,8 +299,7 @@ def detect_task(work, internal, cuts_b, matches_b, first_ns, internal_seen, out,
             ]
             if internal_seen:
                 cmd.append("--internal-seen")
-            if internal:
-                cmd += ["--internal", internal]
+            cmd += detection_flags(internal, intel)
             run_aether(cmd, f"a partition of {n} event records")
             with open(f"{folder}/conn.jsonl", "rb") as f:
                 conn = f.read()
@@ -376,6 +387,16 @@ def run_job(spark, opts):
         sc.addFile(os.path.abspath(opts.aether))
     elif not os.path.exists(os.path.join(__import__("pyspark").SparkFiles.getRootDirectory(), "aether")):
         raise JobFailure("no aether binary: give --aether PATH or spark-submit --files PATH/aether")
+    # Intel files go where the tasks run, as the binary does; Spark names them by file name.
+    intel = []
+    for path in opts.intel:
+        if not os.path.isfile(path):
+            raise JobFailure(f"{path}: no such intel file")
+        name = os.path.basename(path)
+        if name in intel or name == "aether":
+            raise JobFailure(f"{path}: another input has the name {name}; give intel files distinct names")
+        sc.addFile(os.path.abspath(path))
+        intel.append(name)
     report = opts.report or os.path.join(opts.out, "report.html")
     if os.path.lexists(report):
         raise JobFailure(f"{report}: already exists; refusing to replace it")
@@ -390,7 +411,7 @@ def run_job(spark, opts):
 
     files = list_inputs(spark, opts.inputs)
     parts = opts.partitions
-    shards = inputs_rdd(sc, files).mapPartitions(shard_task(opts.work, opts.internal, parts))
+    shards = inputs_rdd(sc, files).mapPartitions(shard_task(opts.work, opts.internal, intel, parts))
     shards = shards.persist(StorageLevel.MEMORY_AND_DISK)
     timing, cpu = {}, {}
     if STAGE_CPU:
@@ -467,7 +488,7 @@ def run_job(spark, opts):
     internal_seen = any(m.get("internal_seen") for m in metas)
     order = ",".join(str(index) for _, index in order)
     detected = events.mapPartitions(
-        detect_task(opts.work, opts.internal, sc.broadcast(found["cut"]), sc.broadcast(found["match"]), first_ns, internal_seen, out, schemas["conn"], order)
+        detect_task(opts.work, opts.internal, intel, sc.broadcast(found["cut"]), sc.broadcast(found["match"]), first_ns, internal_seen, out, schemas["conn"], order)
     ).persist(StorageLevel.MEMORY_AND_DISK)
     clock = mark()
     # What the driver needs of detection (each task's conn files, alerts and row count), in the

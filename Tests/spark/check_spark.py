@@ -7,8 +7,11 @@ A gencap capture is split into 8 files; the job runs on local[2] with 4 partitio
 and on a standalone master with two workers (spark-submit --files aether) with an executor
 killed in the middle of the job. Each run must give the
 alerts (kind, src, target, time) and the connection, packet and byte totals of `aether analyze`
-of the whole file, and DuckDB's counts over its Parquet must equal `aether stats`. A capture
-that aether cannot read must fail the job with that file named.
+of the whole file, and DuckDB's counts over its Parquet must equal `aether stats`. Every run
+and the analyze it is compared with take the same intel file (`--intel`), naming a responder
+address and a DNS name of the capture, so that the intel matches are among the alerts compared.
+A capture that aether cannot read must fail the job with that file named, and so must a missing
+intel file.
 """
 
 import json
@@ -27,6 +30,7 @@ PY = sys.executable
 BIN = os.path.dirname(PY)
 ENV = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=PY, PYSPARK_DRIVER_PYTHON=PY)
 passed = failed = 0
+INTEL = []  # --intel files every job run takes, as analyze did (main)
 
 
 def check(name, ok, detail=""):
@@ -59,7 +63,8 @@ def job(out, master, partitions, inputs, submit=False, env=None):
         args = [os.path.join(BIN, "spark-submit"), "--master", master, "--files", AETHER, JOB]
     else:
         args = [PY, JOB, "--master", master, "--aether", AETHER]
-    args += ["--out", out, "--partitions", str(partitions), "--work", os.path.join(WORK, "scratch")] + inputs
+    args += ["--out", out, "--partitions", str(partitions), "--work", os.path.join(WORK, "scratch")]
+    args += [a for path in INTEL for a in ("--intel", path)] + inputs
     t0 = time.time()
     p = subprocess.run(args, capture_output=True, text=True, env=dict(ENV, **(env or {})))
     took = time.time() - t0
@@ -258,11 +263,27 @@ def main():
     os.makedirs(parts_dir)
     files, total = split_pcap(cap, 8, parts_dir)
     check("the capture is split into 8 files", len(files) == 8 and total > 50000, f"{total}")
+    # Indicators the capture holds, from a first analyze: the busiest outside responder and the
+    # most asked DNS name. The truth is an analyze with that intel file.
+    plain = os.path.join(WORK, "plain.sqlite")
+    subprocess.run([AETHER, "ingest", cap, "--db", plain], check=True, capture_output=True)
+    import sqlite3
+
+    s = sqlite3.connect(f"file:{plain}?mode=ro", uri=True)
+    addr = s.execute("SELECT resp_h FROM flow WHERE resp_h NOT LIKE '10.%' AND resp_h NOT LIKE '%:%' GROUP BY resp_h ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    name = s.execute("SELECT qname FROM dns WHERE qname <> '' GROUP BY qname ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    s.close()
+    intel = os.path.join(WORK, "case.intel")
+    with open(intel, "w") as f:
+        f.write(f"#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n{addr}\tIntel::ADDR\tcase\tresponder\n{name}\tIntel::DOMAIN\tcase\tname\n")
+    INTEL.append(intel)
     db = os.path.join(WORK, "whole.sqlite")
-    subprocess.run([AETHER, "analyze", cap, "--db", db, "--report", os.path.join(WORK, "whole.html")], check=True, capture_output=True)
+    subprocess.run([AETHER, "analyze", cap, "--db", db, "--report", os.path.join(WORK, "whole.html"), "--intel", intel], check=True, capture_output=True)
     stats = json.loads(run([AETHER, "stats", "--db", db, "--json"]).stdout)
     alerts = json.loads(run([AETHER, "alerts", "--db", db, "--json"]).stdout)
     check("analyze of the whole file finds alerts to compare", len(alerts) >= 10, f"{len(alerts)}")
+    seen = {a.get("evidence", {}).get("indicator") for a in alerts if a["kind"] == "intel_match"}
+    check("among them intel matches of both indicators", seen == {addr, name}, f"{seen} (wanted {addr}, {name})")
 
     for parts in (4, 1):
         out = os.path.join(WORK, f"out-local-{parts}")
@@ -285,6 +306,13 @@ def main():
     check("a capture aether cannot read fails the job (non-zero exit, no summary)", p.returncode != 0 and summary is None, f"rc={p.returncode}")
     check("the failure names the file", "broken.pcap" in last and last.startswith("aether-spark:"), last)
     check("no partial output is left as a result (the job removes the folder it made)", not os.path.exists(os.path.join(WORK, "out-bad")))
+
+    # A missing intel file fails the job at once, named, before any output is made.
+    INTEL.append(os.path.join(WORK, "no-such.intel"))
+    p, summary, _ = job(os.path.join(WORK, "out-nointel"), "local[2]", 2, files[:1])
+    last = ([l for l in p.stderr.splitlines() if l.startswith("aether-spark:")] or [""])[-1]
+    check("a missing intel file fails the job, named", p.returncode != 0 and "no-such.intel" in last, last)
+    check("and leaves no output", not os.path.exists(os.path.join(WORK, "out-nointel")))
     print(f"spark: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
