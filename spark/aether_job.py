@@ -296,6 +296,7 @@ def detect_task(work, internal, intel, cuts_b, matches_b, first_ns, internal_see
             cmd = [
                 binary(), "detect", *[a for p in streams for a in ("--events", p)], "--file-order", order, "--cuts", folder + "/cut.jsonl", "--matches", folder + "/matches.jsonl",
                 "--first-time", str(first_ns), "--alerts", folder + "/alerts.jsonl", "--conn", folder + "/conn.jsonl",
+                "--snapshots", folder + "/connections.jsonl",
             ]
             if internal_seen:
                 cmd.append("--internal-seen")
@@ -305,13 +306,16 @@ def detect_task(work, internal, intel, cuts_b, matches_b, first_ns, internal_see
                 conn = f.read()
             with open(f"{folder}/alerts.jsonl", "rb") as f:
                 yield ("alerts", f.read())
+            with open(f"{folder}/connections.jsonl", "rb") as f:
+                # The connections whole go to the report of the whole (aether import); the conn
+                # records become Parquet here.
+                yield ("connections", f.read())
             t = tables.records(conn, conn_fields)
             from pyspark import TaskContext
 
             tag = f"p{TaskContext.get().partitionId()}"
             for move in tables.write_dated(out, tables.attempt_name("conn"), "conn", t, "ts", tag):
                 yield ("move", move)
-            yield ("conn", conn)
             yield ("conn_rows", t.num_rows)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -492,8 +496,8 @@ def run_job(spark, opts):
     ).persist(StorageLevel.MEMORY_AND_DISK)
     clock = mark()
     # What the driver needs of detection (each task's conn files, alerts and row count), in the
-    # one action that runs it; the conn blocks stay for the report.
-    found_by_detect = detected.filter(lambda r: r[0] != "conn").collect()
+    # one action that runs it; the connections' blocks stay for the report.
+    found_by_detect = detected.filter(lambda r: r[0] != "connections").collect()
     shards.unpersist()  # the events are detected; the other tables are in `others`
     lap(timing, cpu, "stage 2: shuffle by host, sort, detect", clock)
     uid_map = {r["uid"]: r["root_uid"] for r in routes}
@@ -530,7 +534,7 @@ def run_job(spark, opts):
     conversations = set()
 
     def report_blocks():
-        for table, blob in detected.filter(lambda r: r[0] == "conn").toLocalIterator():
+        for table, blob in detected.filter(lambda r: r[0] == "connections").toLocalIterator():
             yield table, blob
         for blob in (v for k, v in found_by_detect if k == "alerts"):
             yield "alerts", blob

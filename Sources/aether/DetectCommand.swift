@@ -21,6 +21,11 @@ struct DetectCommand: ParsableCommand {
     @Flag(help: "some host of the whole input is in the internal networks") var internalSeen = false
     @Option(help: "alerts file to create (JSON Lines)") var alerts: String
     @Option(help: "connections file to create (JSON Lines, conn.log keys)") var conn: String?
+    @Option(
+        help: """
+            file to create with each connection whole, one per line, for aether import (its connections.jsonl); \
+            the conn lines then carry no _c
+            """) var snapshots: String?
     @OptionGroup var detection: DetectionOptions
 
     func run() throws {
@@ -48,6 +53,7 @@ struct DetectCommand: ParsableCommand {
         var connections = 0
         var records = 0
         let connOut = try conn.map { path in try LineWriter(path) }
+        let snapshotOut = try snapshots.map { path in try LineWriter(path) }
         let rank = try fileRanks()
         var merge = try EventMerge(paths: events.isEmpty ? ["-"] : events, rank: rank)
         var line: [UInt8] = []
@@ -55,14 +61,21 @@ struct DetectCommand: ParsableCommand {
             do {
                 if let c = try replay.take(r) {
                     connections += 1
-                    // The conn record, then the connection whole for `aether import` (a Spark job
-                    // drops it from Parquet) as its last member.
+                    // The conn record, and the connection whole for `aether import`: in a file
+                    // of its own, or as the record's last member (`_c`).
                     line.removeAll(keepingCapacity: true)
-                    c.connRecord.write(into: &line)
-                    line.removeLast()
-                    line.append(contentsOf: #","_c":"#.utf8)
-                    EventRecorder.writeSnapshot(c, into: &line)
-                    line.append(UInt8(ascii: "}"))
+                    if let snapshotOut {
+                        EventRecorder.writeSnapshot(c, into: &line)
+                        try snapshotOut.write(bytes: line)
+                        line.removeAll(keepingCapacity: true)
+                        c.connRecord.write(into: &line)
+                    } else {
+                        c.connRecord.write(into: &line)
+                        line.removeLast()
+                        line.append(contentsOf: #","_c":"#.utf8)
+                        EventRecorder.writeSnapshot(c, into: &line)
+                        line.append(UInt8(ascii: "}"))
+                    }
                     try connOut?.write(bytes: line)
                 }
             } catch let e as RecordError {
@@ -71,6 +84,7 @@ struct DetectCommand: ParsableCommand {
             records += 1
         }
         try connOut?.close()
+        try snapshotOut?.close()
         let found = engine.finalAlerts
         try writeLines(alerts) { emit in
             for var a in found {

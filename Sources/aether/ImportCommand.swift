@@ -71,7 +71,8 @@ private func importApplicationRows(_ store: Store, _ ids: [String: Int64], from 
 }
 
 /// `aether import`: a folder of records (a Spark job's whole result) into a new store, so that
-/// the one report code renders it: `shards.jsonl` (each file's `shard.json`), `conn.jsonl` and
+/// the one report code renders it: `shards.jsonl` (each file's `shard.json`), the connections
+/// whole (`connections.jsonl` from `aether detect --snapshots`, or `conn.jsonl` with `_c`) and
 /// `alerts.jsonl` (from `aether detect`), `series.jsonl`, the shards' dns, ssl, http and x509
 /// records, and `routes.jsonl` (each joined fragment's uid and its root connection's).
 struct ImportCommand: ParsableCommand {
@@ -136,10 +137,15 @@ struct ImportCommand: ParsableCommand {
         var batch: [Connection] = []
         var ids: [String: Int64] = [:]
         n = 0
-        try readLines(records + "/conn.jsonl") { line in
+        // Each connection whole: `connections.jsonl` (detect --snapshots), or else each conn
+        // record's `_c`.
+        let whole = access(records + "/connections.jsonl", F_OK) == 0
+        let name = whole ? "connections.jsonl" : "conn.jsonl"
+        try readLines(records + "/" + name) { line in
             n += 1
-            guard let c = try parseRecord(line, "conn.jsonl", n)["_c"] else { throw BadInput(message: "conn.jsonl: line \(n): no connection (_c)") }
-            do { batch.append(try connection(fromRecord: c)) } catch let e as RecordError { throw BadInput(message: "conn.jsonl: line \(n): \(e.reason)") }
+            let r = try parseRecord(line, name, n)
+            guard let c = whole ? r : r["_c"] else { throw BadInput(message: "conn.jsonl: line \(n): no connection (_c)") }
+            do { batch.append(try connection(fromRecord: c)) } catch let e as RecordError { throw BadInput(message: "\(name): line \(n): \(e.reason)") }
             ids[connectionUID(batch[batch.count - 1].id)] = batch[batch.count - 1].id
             if batch.count >= 16_384 {
                 try store.transaction { try store.insert(connections: batch) }

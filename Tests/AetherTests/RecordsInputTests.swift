@@ -101,6 +101,41 @@ extension RecordsInputTests {
         try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
     }
 
+    /// `detect --snapshots` writes each connection whole to a file of its own (what a Spark job
+    /// sends its driver) and the conn records without `_c`; import reads either form to the same
+    /// connections, and refuses a bad snapshot line by that file's name.
+    func testSnapshotsFileImportsAsTheConnRecordsDo() throws {
+        let tmp = TempDir()
+        let dir = try realFolder(tmp)
+        let shard = tmp.path("shard"), split = tmp.path("split")
+        try FileManager.default.copyItem(atPath: dir, toPath: split)
+        try FileManager.default.removeItem(atPath: split + "/conn.jsonl")
+        try FileManager.default.removeItem(atPath: split + "/alerts.jsonl")
+        let d = try runTool(
+            aetherBinary,
+            [
+                "detect", "--events", shard + "/events.jsonl", "--cuts", shard + "/cut.jsonl", "--alerts", split + "/alerts.jsonl", "--conn",
+                split + "/conn.jsonl", "--snapshots", split + "/connections.jsonl",
+            ])
+        XCTAssertEqual(d.status, 0, d.err)
+        let conn = try String(contentsOfFile: split + "/conn.jsonl", encoding: .utf8)
+        XCTAssertFalse(conn.contains(#""_c":"#), "the conn records carry no snapshot")
+        XCTAssertEqual(
+            try String(contentsOfFile: split + "/connections.jsonl", encoding: .utf8).split(separator: "\n").count, conn.split(separator: "\n").count)
+        var flows: [String] = []
+        for (folder, db) in [(dir, tmp.path("a.sqlite")), (split, tmp.path("b.sqlite"))] {
+            let r = try runTool(aetherBinary, ["import", "--records", folder, "--db", db])
+            XCTAssertEqual(r.status, 0, r.err)
+            flows.append(try runTool(aetherBinary, ["flows", "--db", db, "--zeek"]).out)
+        }
+        XCTAssertGreaterThan(flows[0].split(separator: "\n").count, 10)
+        XCTAssertEqual(flows[0], flows[1])
+        try mutate(split + "/connections.jsonl", #""ob":[0-9]+"#, #""ob":9223372036854775807"#)
+        let bad = try runTool(aetherBinary, ["import", "--records", split, "--db", tmp.path("c.sqlite")])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.err.contains("connections.jsonl: line") && bad.err.contains("'ob' out of range"), bad.err)
+    }
+
     func testOutOfRangeNumbersInImportAreErrors() throws {
         let cases: [(String, String, String, String)] = [
             ("dns.jsonl", #""ts":[0-9.]+"#, #""ts":1e10"#, "'ts' out of range"),
