@@ -29,9 +29,9 @@ final class ApplicationLayer {
     /// A TLS hello or DNS message split over TCP segments, until it is whole (bounded).
     private var reassembly: [Int64: (client: IPAddress, next: UInt32, bytes: [UInt8], need: Int, dns: Bool)] = [:]
     static let maxHello = 32 * 1024
-    /// JA4 by a digest of the hello's lists: a capture has few distinct clients, so the hashing
+    /// JA4 and JA3 by a digest of the hello's lists: a capture has few distinct clients, so the hashing
     /// and hex formatting run once per fingerprint, not once per connection.
-    private var ja4Cache: [UInt64: (String, String)] = [:]
+    private var fingerprints: [UInt64: (String, String)] = [:]
     // The packet being observed.
     private var timestamp: Int64 = 0
     private var trusted = true
@@ -220,13 +220,13 @@ final class ApplicationLayer {
         for g in h.groups { key = mix64(key ^ UInt64(g) ^ 0x1_0000) }
         for p in h.pointFormats { key = mix64(key ^ UInt64(p) ^ 0x2_0000) }
         let ja4: String, ja3: String
-        if let cached = ja4Cache[key] {
+        if let cached = fingerprints[key] {
             (ja4, ja3) = cached
         } else {
             ja4 = h.ja4Prefix + "_" + String(sha256Hex(h.ja4CipherString).prefix(12)) + "_" + String(sha256Hex(h.ja4ExtensionString).prefix(12))
             ja3 = md5Hex(h.ja3String)
-            if ja4Cache.count > 10_000 { ja4Cache.removeAll() }
-            ja4Cache[key] = (ja4, ja3)
+            if fingerprints.count > 10_000 { fingerprints.removeAll() }
+            fingerprints[key] = (ja4, ja3)
         }
         if trusted {
             detector?.tlsHello(flow: flowID, client: connections.current?.origAddress ?? .zero, serverName: h.serverName, ja4: ja4, ja3: ja3)
