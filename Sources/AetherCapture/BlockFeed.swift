@@ -44,6 +44,9 @@ final class BlockFeed: @unchecked Sendable {
     /// Work the reader thread does while the parser has every block it can hold, and the parser
     /// while it waits for the reader; true when it did some (read and set under the lock).
     private var idleWork: (() -> Bool)?
+    /// Bumped with every broadcast (under the lock): a side that did idle work with the lock free
+    /// sees whether the other moved meanwhile, whose broadcast then reached no waiter.
+    private var changes = 0
     private let ctx: OpaquePointer?
 
     init(fd: Int32, hashing: Bool, threaded: Bool) {
@@ -73,12 +76,21 @@ final class BlockFeed: @unchecked Sendable {
     /// side. The caller checks its condition again either way.
     private func workOrWait() {
         if let work = idleWork {
+            let seen = changes
             monitor.unlock()
             let did = work()
             monitor.lock()
-            if did { return }
+            // Waiting after the other side's broadcast went unheard would wait for ever: both
+            // sides did, once, with the reader 8 blocks ahead and the parser waiting for a block.
+            if did || changes != seen { return }
         }
         monitor.wait()
+    }
+
+    /// Wakes the other side (with the lock held).
+    private func signal() {
+        changes &+= 1
+        monitor.broadcast()
     }
 
     /// Stops the reader thread (the parser and the digest are both done with the file).
@@ -87,7 +99,7 @@ final class BlockFeed: @unchecked Sendable {
         monitor.lock()
         abandoned = true
         closed = true
-        monitor.broadcast()
+        signal()
         monitor.unlock()
         t.join()
     }
@@ -147,13 +159,13 @@ final class BlockFeed: @unchecked Sendable {
                 counts[slot % BlockFeed.slots] = n
                 filled += 1
             }
-            monitor.broadcast()
+            signal()
             monitor.unlock()
         }
         finishDigest()
         monitor.lock()
         digestDone = true
-        monitor.broadcast()
+        signal()
         monitor.unlock()
     }
 
@@ -196,7 +208,7 @@ final class BlockFeed: @unchecked Sendable {
         }
         monitor.lock()
         released += 1
-        monitor.broadcast()
+        signal()
         monitor.unlock()
     }
 
@@ -216,7 +228,7 @@ final class BlockFeed: @unchecked Sendable {
         }
         monitor.lock()
         closed = true
-        monitor.broadcast()
+        signal()
         while !digestDone { monitor.wait() }
         let d = digest
         monitor.unlock()
