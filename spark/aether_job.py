@@ -306,15 +306,16 @@ def detect_task(work, internal, intel, cuts_b, matches_b, first_ns, internal_see
                 conn = f.read()
             with open(f"{folder}/alerts.jsonl", "rb") as f:
                 yield ("alerts", f.read())
-            with open(f"{folder}/connections.jsonl", "rb") as f:
-                # The connections whole go to the report of the whole (aether import); the conn
-                # records become Parquet here.
-                yield ("connections", f.read())
-            t = tables.records(conn, conn_fields)
             from pyspark import TaskContext
 
-            tag = f"p{TaskContext.get().partitionId()}"
-            for move in tables.write_dated(out, tables.attempt_name("conn"), "conn", t, "ts", tag):
+            part = TaskContext.get().partitionId()
+            attempt = tables.attempt_name("conn")
+            with open(f"{folder}/connections.jsonl", "rb") as f:
+                # The connections whole go to the report of the whole (aether import), through
+                # the output; the conn records become Parquet here.
+                yield ("report", (part, tables.report_block(out, attempt, "connections", f"p{part}", f.read())))
+            t = tables.records(conn, conn_fields)
+            for move in tables.write_dated(out, attempt, "conn", t, "ts", f"p{part}"):
                 yield ("move", move)
             yield ("conn_rows", t.num_rows)
         finally:
@@ -497,7 +498,7 @@ def run_job(spark, opts):
     clock = mark()
     # What the driver needs of detection (each task's conn files, alerts and row count), in the
     # one action that runs it; the connections' blocks stay for the report.
-    found_by_detect = detected.filter(lambda r: r[0] != "connections").collect()
+    found_by_detect = detected.collect()
     shards.unpersist()  # the events are detected; the other tables are in `others`
     lap(timing, cpu, "stage 2: shuffle by host, sort, detect", clock)
     uid_map = {r["uid"]: r["root_uid"] for r in routes}
@@ -507,6 +508,7 @@ def run_job(spark, opts):
     # them; series rows and DNS halves are merged on the driver.
     blocks = others.filter(lambda r: r[0] == "block").map(lambda r: r[1])
     written = blocks.mapPartitions(tables.shard_writer(out, schemas, sc.broadcast(uid_map))).collect()
+    others.unpersist()
     moves = [v for k, v in written + found_by_detect if k == "move"]
     # DNS halves (a query or a response alone) are few: `aether join-dns` joins those of one
     # transaction that a file boundary cut, on the driver.
@@ -529,29 +531,21 @@ def run_job(spark, opts):
     summary["event_bytes"] = sum(m["event_bytes"] for m in metas)
     clock = mark()
 
-    # Every record comes to the driver once, for the report of the whole; the conversations
-    # (distinct 5-tuples over all files) are counted on the way.
+    # The report of the whole reads the accepted attempts' record blocks from the output, in the
+    # order of the partitions and files; the conversations (distinct 5-tuples over all files) are
+    # counted on the way.
     conversations = set()
-
-    def report_blocks():
-        for table, blob in detected.filter(lambda r: r[0] == "connections").toLocalIterator():
-            yield table, blob
-        for blob in (v for k, v in found_by_detect if k == "alerts"):
-            yield "alerts", blob
-        for _, table, blob in blocks.filter(lambda b: b[1] != "dns-halves").toLocalIterator():
-            if table == "conversations":
-                conversations.update(blob.split(b"\n"))
-            yield table, blob
-        yield "dns", joined_dns
-
-    tables.write_report(opts, report, report_blocks(), metas, routes)
+    report_blocks = [b for _, b in sorted(v for k, v in found_by_detect if k == "report")]
+    report_blocks += [b for k, b in written if k == "report"]
+    driver_blobs = [("alerts", v) for k, v in found_by_detect if k == "alerts"] + [("dns", joined_dns)]
+    tables.write_report(opts, report, report_blocks, driver_blobs, metas, routes, conversations)
+    tables.drop_attempts(out)
     conversations.discard(b"")
     summary["conversations"] = len(conversations)
     lap(timing, cpu, "report of the whole (import, render)", clock)
     summary["seconds"] = {k: round(v, 1) for k, v in timing.items()}
     if STAGE_CPU:
         summary["cpu_seconds"] = {k: round(v, 2) for k, v in cpu.items()}
-    others.unpersist()
     detected.unpersist()
     return summary
 

@@ -117,17 +117,22 @@ def write_dated(out, attempt, table, t, time_col, tag):
 
 
 def commit(out, moves, tables):
-    """The driver moves the accepted attempts' files into place and drops the rest."""
+    """The driver moves the accepted attempts' files into place (`drop_attempts` then removes the
+    rest, once the report has read its blocks)."""
     fs, root = output(out)
     for written, final, _ in moves:
         fs.create_dir(posixpath.dirname(posixpath.join(root, final)), recursive=True)
         fs.move(posixpath.join(root, written), posixpath.join(root, final))
-    if fs.get_file_info(posixpath.join(root, ATTEMPTS)).type != pafs.FileType.NotFound:
-        fs.delete_dir(posixpath.join(root, ATTEMPTS))
     for table in tables:
         fs.create_dir(posixpath.join(root, table), recursive=True)
         with fs.open_output_stream(posixpath.join(root, table, "_SUCCESS")):
             pass
+
+
+def drop_attempts(out):
+    fs, root = output(out)
+    if fs.get_file_info(posixpath.join(root, ATTEMPTS)).type != pafs.FileType.NotFound:
+        fs.delete_dir(posixpath.join(root, ATTEMPTS))
 
 
 def attempt_name(kind):
@@ -171,6 +176,9 @@ def shard_writer(out, schemas, uid_map_b):
             if source == "dns-halves":
                 yield ("dns-halves", blob)
                 continue
+            # The report of the whole reads the records from the output's attempt folders: the
+            # driver takes no block through Spark.
+            yield ("report", report_block(out, attempt, source, f"f{index}", blob))
             if source == "series":
                 yield ("series", ipc(records(blob, schemas["series"])))
                 continue
@@ -182,6 +190,18 @@ def shard_writer(out, schemas, uid_map_b):
                 yield ("move", move)
 
     return run
+
+
+def report_block(out, attempt, table, tag, blob):
+    """A block of records for the report of the whole, written under the attempt's folder; returns
+    (table, path relative to the output root) for `write_report`, which reads only the accepted
+    attempts' blocks."""
+    fs, root = output(out)
+    written = f"{ATTEMPTS}/{attempt}/_report/{table}-{tag}.jsonl"
+    fs.create_dir(posixpath.dirname(posixpath.join(root, written)), recursive=True)
+    with fs.open_output_stream(posixpath.join(root, written)) as f:
+        f.write(blob)
+    return (table, written)
 
 
 def merge_series(t):
@@ -226,10 +246,26 @@ def write_routes(path, routes):
             f.write(json.dumps({"uid": r["uid"], "root_uid": r["root_uid"]}) + "\n")
 
 
-def write_report(opts, report, blobs, metas, routes):
+def write_report(opts, report, blocks, blobs, metas, routes, conversations):
     """One report of the whole, from the report code aether has: the records are imported into
     a new store (aether import, which also follows the joined fragments' routes to their root
-    connections) and `aether report` renders it. `blobs` yields (table, bytes) blocks."""
+    connections) and `aether report` renders it. `blocks` are (table, path) of the accepted
+    attempts' record blocks in the output (`report_block`), read in bulk; `blobs` yields the
+    driver's own (table, bytes). The distinct lines of the conversations blocks are added to the
+    set `conversations` on the way."""
+    fs, root = output(opts.out)
+
+    def from_output():
+        for table, path in blocks:
+            with fs.open_input_stream(posixpath.join(root, path)) as f:
+                blob = f.read()
+            if table == "conversations":
+                conversations.update(blob.split(b"\n"))
+            yield table, blob
+
+    import itertools
+
+    blobs = itertools.chain(from_output(), blobs)
     aether = driver_binary(opts)
     work = tempfile.mkdtemp(prefix="aether-report-", dir=opts.work or None)
     try:
