@@ -145,15 +145,19 @@ def detection_flags(internal, intel):
     return flags
 
 
-def shard_task(work, internal, intel, partitions):
-    """The records of each file, from `aether shard --stream --partitions`, as blocks: no record is
-    handled here one at a time. The detector events come as one block per partition of hosts
-    (aether writes them by host, in time order, each line with the columns it puts before the
-    record: host, time, sequence, file, connection id, k). The heads (finished connections that
-    could continue one cut at the previous file's end, with the same columns), the cut
-    connections and each other table come as one block each."""
+def shard_task(work, internal, intel, partitions, out):
+    """Stage 1, one capture file per task: `aether shard --stream --partitions` writes the file's
+    records as files, and the task moves them into its attempt's folder in the output (`publish`).
+    Spark carries only the file's counts and that folder's name: the later stages read the
+    records there by path, so no record (and no block of them) passes through Spark or Python.
+    The folder holds the detector events by partition of hosts (`events-INDEX.PART`: host,
+    time, sequence, file, connection id and k before each record, in time order), the heads
+    (finished connections that could continue one cut at the previous file's end, with the same
+    columns), the cut connections and each other table (`TABLE-INDEX.jsonl`)."""
 
     def run(items):
+        import aether_tables as tables
+
         for index, uri, content in items:
             folder = attempt_folder(work, f"shard{index}")
             try:
@@ -164,8 +168,10 @@ def shard_task(work, internal, intel, partitions):
                     with open(path, "xb") as f:
                         f.write(content)
                     content = None
+                records = os.path.join(folder, "records")
+                os.mkdir(records)
                 # The shard records every event the detectors take, intel's HTTP events among them.
-                cmd = [binary(), "shard", "--stream", "--out", "-", "--work", folder, "--partitions", str(partitions)]
+                cmd = [binary(), "shard", "--stream", "--out", "-", "--work", records, "--partitions", str(partitions)]
                 cmd += detection_flags(internal, intel)
                 p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
@@ -182,26 +188,14 @@ def shard_task(work, internal, intel, partitions):
                 if p.wait() != 0 or meta is None:
                     last = (err.strip().splitlines() or ["(no message)"])[-1]
                     raise JobFailure(f"aether exited with status {p.returncode} on {uri}: {last}")
-
-                def block(name):
-                    with open(f"{folder}/{name}", "rb") as f:
-                        return f.read()
-
-                n = size = 0
-                for part in range(partitions):
-                    blob = block(f"events-{index}.{part}")
-                    n += blob.count(b"\n")
-                    size += len(blob)
-                    if blob:
-                        yield ("events", (part, index, blob))
-                yield ("heads", block(f"heads-{index}"))
-                yield ("cuts", block(f"cut-{index}.jsonl"))
-                for table in ("dns", "dns-halves", "ssl", "http", "x509", "series", "conversations"):
-                    yield ("block", (index, table, block(f"{table}-{index}.jsonl")))
+                events = [os.path.join(records, f"events-{index}.{part}") for part in range(partitions)]
+                meta["event_bytes"] = sum(os.path.getsize(e) for e in events if os.path.exists(e))
+                meta["event_records"] = meta.get("event_records", 0)
+                meta["dir"] = f"{tables.ATTEMPTS}/{tables.attempt_name('shard')}-f{index}"
+                tables.publish(out, records, meta["dir"])
                 meta["uri"] = uri
                 meta["file"] = uri if local_path(uri) is None else meta["file"]
-                meta["event_records"], meta["event_bytes"] = n, size
-                yield ("shard", json.dumps(meta))
+                yield json.dumps(meta)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
 
@@ -216,32 +210,18 @@ def partition_of(host, n):
     return h % n
 
 
-def move_fragments(movers_b):
-    """A fragment that continues a cut connection is detected with its root: its events move to
-    the partition of the root's originator when that is another one (a fragment seen first from
-    the other side). Only the blocks of files with such a fragment are split into lines."""
-
-    def run(item):
-        part, index, blob = item
-        movers = movers_b.value.get(index)
-        if not movers:
-            yield (part, (index, blob))
-            return
-        stay, moved = [], {}
-        for line in blob.split(b"\n"):
-            if not line:
-                continue
-            cid = line.split(b"\t", 5)[4]
-            to = movers.get(int(cid)) if cid else None
-            if to is None or to == part:
-                stay.append(line)
-            else:
-                moved.setdefault(to, []).append(line)
-        yield (part, (index, b"\n".join(stay) + b"\n"))
-        for to, lines in moved.items():
-            yield (to, (index, b"\n".join(lines) + b"\n"))
-
-    return run
+def moved_lines(blob, part, own, movers):
+    """Of one file's event block of partition `own`, the lines partition `part` detects: a
+    fragment that continues a cut connection is detected with its root, so its events move to the
+    partition of the root's originator when that is another one (a fragment seen first from the
+    other side). Only the blocks of files with such a fragment are split into lines."""
+    for line in blob.split(b"\n"):
+        if not line:
+            continue
+        cid = line.split(b"\t", 5)[4]
+        to = movers.get(int(cid)) if cid else None
+        if (to if to is not None else own) == part:
+            yield line + b"\n"
 
 
 def inputs_rdd(sc, files):
@@ -269,57 +249,69 @@ def inputs_rdd(sc, files):
     return rdd
 
 
-def detect_task(work, internal, intel, cuts_b, matches_b, first_ns, internal_seen, out, conn_fields, order):
-    """Stage 2, one partition of hosts: `aether detect` merges its blocks (each in time order) and
-    runs the detectors. The task writes its conn table itself (Arrow) and hands on the alerts and
-    the connections' block for the report."""
+def detect_task(work, internal, intel, cuts_b, matches_b, first_ns, internal_seen, out, conn_fields, order, dirs_b, movers_b, parts):
+    """Stage 2, one partition of hosts: `aether detect` reads that partition's event file of
+    every shard in place (each in time order), merges them and runs the detectors. The task
+    writes its conn table itself (Arrow) and puts the connections whole beside it for the report
+    of the whole."""
 
     def run(items):
         import aether_tables as tables
+        from pyspark import TaskContext
 
-        folder = attempt_folder(work, "detect")
-        try:
-            streams = []
-            n = 0
-            for _, (index, blob) in items:
-                path = f"{folder}/events-{index}-{len(streams)}"
-                with open(path, "xb") as f:
-                    f.write(blob)
-                streams.append(path)
-                n += blob.count(b"\n")
-            if n == 0:
-                return
-            with open(folder + "/cut.jsonl", "w") as f:
-                f.writelines(line + "\n" for line in cuts_b.value)
-            with open(folder + "/matches.jsonl", "w") as f:
-                f.writelines(line + "\n" for line in matches_b.value)
-            cmd = [
-                binary(), "detect", *[a for p in streams for a in ("--events", p)], "--file-order", order, "--cuts", folder + "/cut.jsonl", "--matches", folder + "/matches.jsonl",
-                "--first-time", str(first_ns), "--alerts", folder + "/alerts.jsonl", "--conn", folder + "/conn.jsonl",
-                "--snapshots", folder + "/connections.jsonl",
-            ]
-            if internal_seen:
-                cmd.append("--internal-seen")
-            cmd += detection_flags(internal, intel)
-            run_aether(cmd, f"a partition of {n} event records")
-            with open(f"{folder}/conn.jsonl", "rb") as f:
-                conn = f.read()
-            with open(f"{folder}/alerts.jsonl", "rb") as f:
-                yield ("alerts", f.read())
-            from pyspark import TaskContext
-
-            part = TaskContext.get().partitionId()
-            attempt = tables.attempt_name("conn")
-            with open(f"{folder}/connections.jsonl", "rb") as f:
-                # The connections whole go to the report of the whole (aether import), through
-                # the output; the conn records become Parquet here.
-                yield ("report", (part, tables.report_block(out, attempt, "connections", f"p{part}", f.read())))
-            t = tables.records(conn, conn_fields)
-            for move in tables.write_dated(out, attempt, "conn", t, "ts", f"p{part}"):
-                yield ("move", move)
-            yield ("conn_rows", t.num_rows)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        movers = movers_b.value
+        for part in items:
+            folder = attempt_folder(work, "detect")
+            try:
+                streams = []
+                for index, d in sorted(dirs_b.value.items()):
+                    if index in movers:
+                        # Lines move between partitions: this partition's lines of each block,
+                        # a stream of their own per block (each in time order).
+                        for own in range(parts):
+                            mine = b"".join(moved_lines(tables.read_file(out, f"{d}/events-{index}.{own}"), part, own, movers[index]))
+                            if mine:
+                                path = f"{folder}/events-{index}.{own}"
+                                with open(path, "xb") as f:
+                                    f.write(mine)
+                                streams.append(path)
+                        continue
+                    path = tables.local_file(out, f"{d}/events-{index}.{part}", folder)
+                    if path is not None:
+                        streams.append(path)
+                if not streams:
+                    continue
+                with open(folder + "/cut.jsonl", "w") as f:
+                    f.writelines(line + "\n" for line in cuts_b.value)
+                with open(folder + "/matches.jsonl", "w") as f:
+                    f.writelines(line + "\n" for line in matches_b.value)
+                result = os.path.join(folder, "result")
+                os.mkdir(result)
+                cmd = [
+                    binary(), "detect", *[a for p in streams for a in ("--events", p)], "--file-order", order, "--cuts", folder + "/cut.jsonl", "--matches", folder + "/matches.jsonl",
+                    "--first-time", str(first_ns), "--alerts", folder + "/alerts.jsonl", "--conn", folder + "/conn.jsonl",
+                    "--snapshots", result + f"/connections-p{part}.jsonl",
+                ]
+                if internal_seen:
+                    cmd.append("--internal-seen")
+                cmd += detection_flags(internal, intel)
+                run_aether(cmd, f"partition {part} of the event records ({len(streams)} files)")
+                with open(f"{folder}/conn.jsonl", "rb") as f:
+                    conn = f.read()
+                with open(f"{folder}/alerts.jsonl", "rb") as f:
+                    yield ("alerts", f.read())
+                attempt = tables.attempt_name("conn")
+                # The connections whole go to the report of the whole (aether import), which
+                # reads them from the output; the conn records become Parquet here.
+                rel = f"{tables.ATTEMPTS}/{attempt}/report"
+                tables.publish(out, result, rel)
+                yield ("report", (part, ("connections", f"{rel}/connections-p{part}.jsonl")))
+                t = tables.records(conn, conn_fields)
+                for move in tables.write_dated(out, attempt, "conn", t, "ts", f"p{part}"):
+                    yield ("move", move)
+                yield ("conn_rows", t.num_rows)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
 
     return run
 
@@ -384,8 +376,6 @@ def lap(timing, cpu, name, start):
 
 
 def run_job(spark, opts):
-    from pyspark import StorageLevel
-
     sc = spark.sparkContext
     if opts.aether:
         # Every task runs the binary Spark ships to it, as on a cluster.
@@ -402,6 +392,8 @@ def run_job(spark, opts):
             raise JobFailure(f"{path}: another input has the name {name}; give intel files distinct names")
         sc.addFile(os.path.abspath(path))
         intel.append(name)
+    if "://" in opts.out and not opts.report:
+        raise JobFailure(f"{opts.out}: not a local folder; give --report FILE for the report of the whole")
     report = opts.report or os.path.join(opts.out, "report.html")
     if os.path.lexists(report):
         raise JobFailure(f"{report}: already exists; refusing to replace it")
@@ -416,18 +408,13 @@ def run_job(spark, opts):
 
     files = list_inputs(spark, opts.inputs)
     parts = opts.partitions
-    shards = inputs_rdd(sc, files).mapPartitions(shard_task(opts.work, opts.internal, intel, parts))
-    shards = shards.persist(StorageLevel.MEMORY_AND_DISK)
+    shards = inputs_rdd(sc, files).mapPartitions(shard_task(opts.work, opts.internal, intel, parts, out))
     timing, cpu = {}, {}
     if STAGE_CPU:
         cpu["start-up (session, file listing)"] = tree_cpu()
     clock = mark()
-    # The events are most of the records: the other tables get an RDD of their own, so that
-    # writing each of them does not read every event again.
-    others = shards.filter(lambda r: r[0] != "events").persist(StorageLevel.MEMORY_AND_DISK)
-    # The files' counts and their cut connections, in one pass.
-    small = others.filter(lambda r: r[0] in ("shard", "cuts")).collect()
-    metas = [json.loads(v) for k, v in small if k == "shard"]
+    # Each file's counts and the folder (in the output) where its task left its records.
+    metas = [json.loads(m) for m in shards.collect()]
     lap(timing, cpu, "stage 1: shards (decode, flows, events)", clock)
     if len(metas) != len(files):
         raise JobFailure(f"{len(files) - len(metas)} of {len(files)} files gave no records")
@@ -437,6 +424,7 @@ def run_job(spark, opts):
             # aether analyze skips a capture given twice; records cannot be told apart later.
             raise JobFailure(f"{seen[m['sha256']]} and {m['uri']} are the same capture (sha256 {m['sha256']}); give it once")
         seen[m.get("sha256")] = m["uri"]
+    dirs = {m["index"]: m["dir"] for m in metas}
     # Time order of the files: a connection cut at a file's end continues in the next file.
     order = sorted((m["first_ns"] if m["first_ns"] is not None else 2**63, m["index"]) for m in metas)
     rank = {index: r for r, (_, index) in enumerate(order)}
@@ -447,20 +435,24 @@ def run_job(spark, opts):
     # A cut connection and the next file's fragments of the same 5-tuple (`k`, aether's) make
     # candidate pairs; `aether join-cuts` decides which continue. The cut records are few; the
     # heads are filtered where they are by the keys of the cuts they could continue.
-    cuts = [json.loads(line) for k, blob in small if k == "cuts" for line in blob.splitlines() if line]
+    cuts = [json.loads(line) for index, d in sorted(dirs.items()) for line in tables.read_file(out, f"{d}/cut-{index}.jsonl").splitlines() if line]
     cut_count = len(cuts)
     by_key = {}
     for c in cuts:
         by_key.setdefault((rank[c["f"]], c["k"]), []).append(c)
     keys_b = sc.broadcast(set(by_key))
 
-    def candidates(blob):
-        for line in blob.decode().splitlines():
+    def candidates(item):
+        index, d = item
+        import aether_tables as tables
+
+        for line in tables.read_file(out, f"{d}/heads-{index}").decode().splitlines():
             cols = line.split("\t", 6)
             if (rank_b.value[int(cols[3])] - 1, cols[5]) in keys_b.value:
                 yield line
 
-    heads = others.filter(lambda r: r[0] == "heads").flatMap(lambda r: candidates(r[1])).collect()
+    folders = sorted(dirs.items())
+    heads = sc.parallelize(folders, max(1, len(folders))).flatMap(candidates).collect() if by_key else []
     work = tempfile.mkdtemp(prefix="aether-join-", dir=opts.work or None)
     try:
         pairs = os.path.join(work, "pairs.jsonl")
@@ -480,35 +472,32 @@ def run_job(spark, opts):
     routes = [json.loads(line) for line in found["route"]]
     lap(timing, cpu, "joining cut connections", clock)
 
-    # The blocks of events go to their partitions whole; aether detect merges them in time order.
+    # Each partition of hosts reads its event file of every shard; aether detect merges them in
+    # time order.
     heads_host = {int(body.split("\t", 6)[4]): body.split("\t", 1)[0] for body in heads}
     movers = {}
     for r in routes:
         own = heads_host.get(r["id"])
         if r["host"] and own is not None and partition_of(own, parts) != partition_of(r["host"], parts):
             movers.setdefault((r["id"] >> 32) - 1, {})[r["id"]] = partition_of(r["host"], parts)
-    events = shards.filter(lambda r: r[0] == "events").map(lambda r: r[1]).flatMap(move_fragments(sc.broadcast(movers)))
-    events = events.partitionBy(parts, lambda p: p)
     first_ns = min(v for v in first.values() if v is not None) if any(v is not None for v in first.values()) else 0
     internal_seen = any(m.get("internal_seen") for m in metas)
     order = ",".join(str(index) for _, index in order)
-    detected = events.mapPartitions(
-        detect_task(opts.work, opts.internal, intel, sc.broadcast(found["cut"]), sc.broadcast(found["match"]), first_ns, internal_seen, out, schemas["conn"], order)
-    ).persist(StorageLevel.MEMORY_AND_DISK)
+    task = detect_task(
+        opts.work, opts.internal, intel, sc.broadcast(found["cut"]), sc.broadcast(found["match"]), first_ns, internal_seen, out, schemas["conn"], order,
+        sc.broadcast(dirs), sc.broadcast(movers), parts,
+    )
     clock = mark()
-    # What the driver needs of detection (each task's conn files, alerts and row count), in the
-    # one action that runs it; the connections' blocks stay for the report.
-    found_by_detect = detected.collect()
-    shards.unpersist()  # the events are detected; the other tables are in `others`
-    lap(timing, cpu, "stage 2: shuffle by host, sort, detect", clock)
+    # What the driver needs of detection: each task's conn files, alerts, row count and where its
+    # connections are.
+    found_by_detect = sc.parallelize(range(parts), parts).mapPartitions(task).collect()
+    lap(timing, cpu, "stage 2: detect by host", clock)
     uid_map = {r["uid"]: r["root_uid"] for r in routes}
 
     clock = mark()
-    # Stage 3: each file's dns, tls, http and x509 blocks become Parquet in the task that holds
-    # them; series rows and DNS halves are merged on the driver.
-    blocks = others.filter(lambda r: r[0] == "block").map(lambda r: r[1])
-    written = blocks.mapPartitions(tables.shard_writer(out, schemas, sc.broadcast(uid_map))).collect()
-    others.unpersist()
+    # Stage 3: each file's dns, tls, http and x509 records become Parquet in a task of their
+    # own; series rows and DNS halves are merged on the driver.
+    written = sc.parallelize(folders, max(1, len(folders))).mapPartitions(tables.shard_writer(out, schemas, sc.broadcast(uid_map))).collect()
     moves = [v for k, v in written + found_by_detect if k == "move"]
     # DNS halves (a query or a response alone) are few: `aether join-dns` joins those of one
     # transaction that a file boundary cut, on the driver.
@@ -526,7 +515,8 @@ def run_job(spark, opts):
     summary["connections"] = sum(v for k, v in found_by_detect if k == "conn_rows")
     summary["cut_connections"] = cut_count
     summary["joined_fragments"] = len(routes)
-    # What crosses the shuffle: the event records.
+    summary["moved_fragments"] = sum(len(m) for m in movers.values())
+    # What passes from stage 1 to stage 2 (through the output's file system): the event records.
     summary["event_records"] = sum(m["event_records"] for m in metas)
     summary["event_bytes"] = sum(m["event_bytes"] for m in metas)
     clock = mark()
@@ -546,7 +536,6 @@ def run_job(spark, opts):
     summary["seconds"] = {k: round(v, 1) for k, v in timing.items()}
     if STAGE_CPU:
         summary["cpu_seconds"] = {k: round(v, 2) for k, v in cpu.items()}
-    detected.unpersist()
     return summary
 
 

@@ -135,6 +135,51 @@ def drop_attempts(out):
         fs.delete_dir(posixpath.join(root, ATTEMPTS))
 
 
+def publish(out, local_dir, rel_dir):
+    """A task's record files, written by aether into a local scratch folder, go to the attempt's
+    folder in the output (`rel_dir`), where the next stages read them by path: the records cross
+    from stage to stage as files, never through Spark. A local output (a shared mount) takes them
+    by rename where it can; any other file system by a bulk copy."""
+    fs, root = output(out)
+    names = sorted(os.listdir(local_dir))
+    if isinstance(fs, pafs.LocalFileSystem) and "://" not in out:
+        target = posixpath.join(root, rel_dir)
+        os.makedirs(target)
+        for name in names:
+            shutil.move(os.path.join(local_dir, name), os.path.join(target, name))
+        return
+    fs.create_dir(posixpath.join(root, rel_dir), recursive=True)
+    for name in names:
+        with open(os.path.join(local_dir, name), "rb") as src, fs.open_output_stream(posixpath.join(root, rel_dir, name)) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def local_file(out, rel_path, scratch):
+    """A file of the output as a local path aether can read: itself in a local output, else a
+    copy in `scratch`. None when it is missing or empty."""
+    fs, root = output(out)
+    path = posixpath.join(root, rel_path)
+    if isinstance(fs, pafs.LocalFileSystem) and "://" not in out:
+        return path if os.path.exists(path) and os.path.getsize(path) > 0 else None
+    info = fs.get_file_info(path)
+    if info.type == pafs.FileType.NotFound or info.size == 0:
+        return None
+    copy = os.path.join(scratch, rel_path.replace("/", "_"))
+    with fs.open_input_stream(path) as src, open(copy, "xb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    return copy
+
+
+def read_file(out, rel_path):
+    """A file of the output, whole (b"" when it is missing)."""
+    fs, root = output(out)
+    path = posixpath.join(root, rel_path)
+    if fs.get_file_info(path).type == pafs.FileType.NotFound:
+        return b""
+    with fs.open_input_stream(path) as f:
+        return f.read()
+
+
 def attempt_name(kind):
     from pyspark import TaskContext
 
@@ -162,46 +207,40 @@ def from_ipc(blobs, fields):
     return pa.concat_tables(tables) if tables else records(b"", fields)
 
 
+# What each shard leaves in its folder, beside its event files: TABLE-INDEX.jsonl.
+SHARD_FILES = ("dns", "dns-halves", "ssl", "http", "x509", "series", "conversations")
+
+
 def shard_writer(out, schemas, uid_map_b):
-    """Stage 3 over the shards' record blocks: each task writes its files' dns, tls, http and x509
-    tables, and hands the driver its series rows to be added up and its DNS halves (a query or
-    a response alone) for `aether join-dns`."""
+    """Stage 3 over the shards' folders, (index, folder) items: each task writes its files' dns,
+    tls, http and x509 tables, and hands the driver its series rows to be added up, its DNS
+    halves (a query or a response alone) for `aether join-dns`, and where the report of the
+    whole finds each file's records (the shard's own files, read in place)."""
 
     def run(items):
         uid_map = uid_map_b.value
         old = pa.array(list(uid_map), pa.string()) if uid_map else None
         new = pa.array(list(uid_map.values()), pa.string()) if uid_map else None
         attempt = attempt_name("tables")
-        for index, source, blob in items:
-            if source == "dns-halves":
-                yield ("dns-halves", blob)
-                continue
-            # The report of the whole reads the records from the output's attempt folders: the
-            # driver takes no block through Spark.
-            yield ("report", report_block(out, attempt, source, f"f{index}", blob))
-            if source == "series":
-                yield ("series", ipc(records(blob, schemas["series"])))
-                continue
-            table = next((k for k, v in SHARD_TABLES.items() if v == source), None)
-            if table is None:
-                continue
-            t = remap_uids(records(blob, schemas[table]), old, new)
-            for move in write_dated(out, attempt, table, t, "ts", f"f{index}"):
-                yield ("move", move)
+        for index, folder in items:
+            for source in SHARD_FILES:
+                path = f"{folder}/{source}-{index}.jsonl"
+                if source == "dns-halves":
+                    yield ("dns-halves", read_file(out, path))
+                    continue
+                yield ("report", (source, path))
+                if source == "conversations":
+                    continue
+                blob = read_file(out, path)
+                if source == "series":
+                    yield ("series", ipc(records(blob, schemas["series"])))
+                    continue
+                table = next(k for k, v in SHARD_TABLES.items() if v == source)
+                t = remap_uids(records(blob, schemas[table]), old, new)
+                for move in write_dated(out, attempt, table, t, "ts", f"f{index}"):
+                    yield ("move", move)
 
     return run
-
-
-def report_block(out, attempt, table, tag, blob):
-    """A block of records for the report of the whole, written under the attempt's folder; returns
-    (table, path relative to the output root) for `write_report`, which reads only the accepted
-    attempts' blocks."""
-    fs, root = output(out)
-    written = f"{ATTEMPTS}/{attempt}/_report/{table}-{tag}.jsonl"
-    fs.create_dir(posixpath.dirname(posixpath.join(root, written)), recursive=True)
-    with fs.open_output_stream(posixpath.join(root, written)) as f:
-        f.write(blob)
-    return (table, written)
 
 
 def merge_series(t):

@@ -16,6 +16,8 @@ import AetherFlows
 public final class EventRecorder {
     public let file: Int
     private var sequence: Int64 = 0
+    /// How many records were written (the heads' copies not counted).
+    public var records: Int64 { sequence }
     /// The time of the first record.
     private var firstTime: Int64?
     /// One buffer per partition of hosts, then (with partitions) the main stream's.

@@ -166,6 +166,7 @@ struct ShardCommand: ParsableCommand {
             o.append(("first_ns", stats.first.map { .int($0) } ?? .null))
             o.append(("last_ns", stats.last.map { .int($0) } ?? .null))
             o.append(("internal_seen", .bool(!inferred)))
+            o.append(("event_records", .int(recorder.records)))
             o.append(("sha256", sha.map { .string($0) } ?? .null))
             var st = stat()
             o.append(("size", .int(stat(input, &st) == 0 ? Int64(st.st_size) : 0)))

@@ -58,12 +58,16 @@ def alert_key(a):
     return (a["kind"], a["src"], target, round(float(a["start"]), 6))
 
 
-def job(out, master, partitions, inputs, submit=False, env=None):
+def job(out, master, partitions, inputs, submit=False, env=None, uri=False):
     if submit:
         args = [os.path.join(BIN, "spark-submit"), "--master", master, "--files", AETHER, JOB]
     else:
         args = [PY, JOB, "--master", master, "--aether", AETHER]
-    args += ["--out", out, "--partitions", str(partitions), "--work", os.path.join(WORK, "scratch")]
+    # As a URI, the output is reached through pyarrow's file systems, as hdfs:// or s3:// would
+    # be: the tasks copy their records there and back instead of moving them in place.
+    args += ["--out", "file://" + out if uri else out, "--partitions", str(partitions), "--work", os.path.join(WORK, "scratch")]
+    if uri:
+        args += ["--report", os.path.join(out, "report.html")]
     args += [a for path in INTEL for a in ("--intel", path)] + inputs
     t0 = time.time()
     p = subprocess.run(args, capture_output=True, text=True, env=dict(ENV, **(env or {})))
@@ -199,6 +203,91 @@ def kill_an_executor(done, killed):
         time.sleep(0.1)
 
 
+def packets(path):
+    """(offset, length, (src, sport, dst, dport), TCP flags or None) of each packet of a pcap with
+    Ethernet framing; the 5-tuple is None for what is not IPv4 TCP."""
+    import struct
+
+    data = open(path, "rb").read()
+    off, out = 24, []
+    while off + 16 <= len(data):
+        incl = struct.unpack_from("<I", data, off + 8)[0]
+        frame = data[off + 16:off + 16 + incl]
+        key, flags = None, None
+        if len(frame) >= 54 and frame[12:14] == b"\x08\x00" and frame[23] == 6:
+            ihl = (frame[14] & 15) * 4
+            tcp = 14 + ihl
+            if len(frame) >= tcp + 14:
+                key = (frame[26:30], struct.unpack_from(">H", frame, tcp)[0], frame[30:34], struct.unpack_from(">H", frame, tcp + 2)[0])
+                flags = frame[tcp + 13]
+        out.append((off, 16 + incl, key, flags))
+        off += 16 + incl
+    return data, out
+
+
+def responder_first_split(cap, out_dir, parts):
+    """Splits the capture in two where the second file opens with a responder's packet of a TCP
+    connection that the first file began: that fragment's originator is the responder, so its
+    events must move to the partition of the root connection's client (`movers`). Picks a
+    connection whose two hosts fall in different partitions. Returns the two files, or None."""
+    import ipaddress
+
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "spark"))
+    from aether_job import partition_of
+
+    data, pkts = packets(cap)
+    first, tried = {}, set()
+    for i, (_, _, key, flags) in enumerate(pkts):
+        if key is None:
+            continue
+        conv = frozenset([(key[0], key[1]), (key[2], key[3])])
+        if conv not in first:
+            first[conv] = (i, key[0])
+            continue
+        start, client = first[conv]
+        # Not a SYN, FIN or RST; well after the connection began, in the middle of the capture;
+        # from a port no well-known service has.
+        if flags & 0x07 or i - start < 3 or i < len(pkts) // 4 or key[0] == client or key[1] < 1024:
+            continue
+        a, b = str(ipaddress.ip_address(client)), str(ipaddress.ip_address(key[0]))
+        if conv in tried or partition_of(a, parts) == partition_of(b, parts):
+            continue
+        tried.add(conv)
+        files = []
+        for n, (lo, hi) in enumerate(((0, i), (i, len(pkts)))):
+            path = os.path.join(out_dir, f"half-{n}.pcap")
+            with open(path, "wb") as f:
+                f.write(data[:24])
+                for off, length, _, _ in pkts[lo:hi]:
+                    f.write(data[off:off + length])
+            files.append(path)
+        # The connection table makes a server port's side the responder even mid-stream; only a
+        # fragment aether itself takes from the responder's side will do.
+        db = os.path.join(out_dir, f"probe-{len(tried)}.sqlite")
+        subprocess.run([AETHER, "ingest", files[1], "--db", db], check=True, capture_output=True)
+        rows = json.loads(run([AETHER, "flows", "--db", db, "--json"]).stdout)
+        if any(r["orig_h"] == b and r["resp_h"] == a and r["orig_p"] == key[1] for r in rows):
+            return files
+        if len(tried) >= 40:
+            break
+    return None
+
+
+def moved_fragment(cap, stats, alerts):
+    """A fragment seen first from the responder's side is detected with its root connection."""
+    halves = os.path.join(WORK, "halves")
+    os.makedirs(halves)
+    files = responder_first_split(cap, halves, 4)
+    check("the capture splits where a responder's packet opens the second file", files is not None)
+    if files is None:
+        return
+    out = os.path.join(WORK, "out-moved")
+    p, summary, _ = job(out, "local[2]", 4, files)
+    check("split at a responder's packet: the job exits 0", p.returncode == 0, p.stderr[-2000:])
+    check("a fragment's events moved to its root's partition", summary is not None and summary.get("moved_fragments", 0) >= 1, str(summary))
+    compare("responder-first split", out, summary, stats, alerts)
+
+
 def standalone(parts_dir, stats, alerts):
     """A standalone master and two workers from the same wheel, on loopback, each with its own
     work folder: the job as a cluster runs it, with one executor killed mid-job."""
@@ -288,11 +377,12 @@ def main():
     for parts in (4, 1):
         out = os.path.join(WORK, f"out-local-{parts}")
         # With 1 partition the files come through Hadoop (sc.binaryFiles), as hdfs:// or s3a:// would.
-        p, summary, took = job(out, "local[2]", parts, [parts_dir], env={"AETHER_SPARK_FETCH": "1"} if parts == 1 else None)
-        print(f"     local[2], {parts} partition(s){', files read through Hadoop' if parts == 1 else ''}: {took:.1f} s")
+        p, summary, took = job(out, "local[2]", parts, [parts_dir], env={"AETHER_SPARK_FETCH": "1"} if parts == 1 else None, uri=parts == 1)
+        print(f"     local[2], {parts} partition(s){', files read through Hadoop, output as a URI' if parts == 1 else ''}: {took:.1f} s")
         check(f"local[2] with {parts} partition(s) exits 0", p.returncode == 0, p.stderr[-2000:])
         compare(f"local[2]/{parts}", out, summary, stats, alerts)
 
+    moved_fragment(cap, stats, alerts)
     standalone(parts_dir, stats, alerts)
 
     # A file aether cannot read fails the job, with the file named.
