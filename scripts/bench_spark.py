@@ -113,7 +113,9 @@ def main():
     rows = [(cap, name, c, m) for cap, name, _, c, m in stages if c]
     if rows:
         print("\nCPU-seconds per million packets by stage (the job's process tree; start-up is a fixed cost):\n")
-        names = list(rows[0][2])
+        # Every stage any run named (a stage renamed between the builds compared gets a column of
+        # its own).
+        names = list(dict.fromkeys(k for _, _, c, _ in rows for k in c))
         print("| run | " + " | ".join(names) + " |")
         print("| --- |" + " --- |" * len(names))
         for cap, name, c, m in rows:
