@@ -43,7 +43,9 @@ let package = Package(
         .target(name: "AetherFlows", dependencies: ["AetherCore"], swiftSettings: hotPath),
         .target(name: "AetherDetect", dependencies: ["AetherCore", "AetherDecode", "AetherFlows"], swiftSettings: hotPath),
         .target(name: "AetherStore", dependencies: ["AetherCore", "AetherFlows", "CSQLite", "CZlib"], swiftSettings: hotPath),
-        .target(name: "AetherEngine", dependencies: ["AetherCore", "AetherCapture", "AetherDecode", "AetherFlows", "AetherDetect", "AetherStore"], swiftSettings: hotPath),
+        .target(
+            name: "AetherEngine", dependencies: ["AetherCore", "AetherCapture", "AetherDecode", "AetherFlows", "AetherDetect", "AetherStore", "CCrypto", "CZlib"],
+            swiftSettings: hotPath),
         // Page assets are files, embedded at build time (Asset).
         .target(
             name: "AetherReport", dependencies: ["AetherCore", "AetherDetect", "AetherStore"],

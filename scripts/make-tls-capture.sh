@@ -8,12 +8,12 @@
 # the capture has the segments the wire had); traffic stays inside the namespaces.
 # Usage: make-tls-capture.sh OUT.pcap
 set -euo pipefail
+. "$(dirname "$0")/netns-pair.sh"
 out=$(realpath -m "$1")
 work=$(mktemp -d)
 cleanup() {
   kill "${pids[@]}" 2>/dev/null || true
-  ip netns del al-tls-a 2>/dev/null || true
-  ip netns del al-tls-v 2>/dev/null || true
+  netns_del al-tls
   rm -rf "$work"
 }
 pids=()
@@ -51,17 +51,7 @@ openssl req -new -key old.key -subj "/CN=old.example.test" -addext "subjectAltNa
 openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in old.csr -out old.pem -notext \
   -startdate 20240101000000Z -enddate 20240401000000Z 2>/dev/null
 
-ip netns add al-tls-a
-ip netns add al-tls-v
-ip link add al-tls0 type veth peer name al-tls1
-ip link set al-tls0 netns al-tls-a
-ip link set al-tls1 netns al-tls-v
-ip -n al-tls-a addr add 10.77.0.1/24 dev al-tls0
-ip -n al-tls-v addr add 10.77.0.2/24 dev al-tls1
-ip -n al-tls-a link set al-tls0 up mtu 1500
-ip -n al-tls-v link set al-tls1 up mtu 1500
-ip netns exec al-tls-a ethtool -K al-tls0 tso off gso off gro off >/dev/null
-ip netns exec al-tls-v ethtool -K al-tls1 tso off gso off gro off >/dev/null
+netns_pair al-tls 10.77.0.
 
 ip netns exec al-tls-v tcpdump -i al-tls1 -w "$work/cap.pcap" -U -s 0 tcp 2>/dev/null &
 pids+=($!)

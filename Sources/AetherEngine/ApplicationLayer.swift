@@ -32,13 +32,16 @@ final class ApplicationLayer {
     /// JA4 and JA3 by a digest of the hello's lists: a capture has few distinct clients, so the hashing
     /// and hex formatting run once per fingerprint, not once per connection.
     private var fingerprints: [UInt64: (String, String)] = [:]
+    /// Files in HTTP bodies (`HTTPFiles`).
+    let files: HTTPFiles
     // The packet being observed.
     private var timestamp: Int64 = 0
     private var trusted = true
 
-    init(connections: ConnectionTable, detector: DetectionEngine?) {
+    init(connections: ConnectionTable, detector: DetectionEngine?, fileLimits: FileLimits = FileLimits()) {
         self.connections = connections
         self.detector = detector
+        files = HTTPFiles(limits: fileLimits)
     }
 
     /// One packet whose connection the table has just tracked; `l` is its innermost IP layer.
@@ -55,6 +58,14 @@ final class ApplicationLayer {
                 identify(packet, l, service, state)
             }
             inspect(packet, l, flowID: flowID)
+            if !files.isEmpty && trusted, let base = packet.bytes.baseAddress {
+                files.segment(
+                    flowID, src: l.src, seq: l.tcpSeq, flags: l.tcpFlags,
+                    payload: UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured), length: Int(l.payloadLength),
+                    time: meta.timestamp)
+            }
+        } else if l.proto == IPProto.tcp && l.tcpFlags & (TCPFlag.fin | TCPFlag.rst) != 0 && !files.isEmpty {
+            files.control(flowID, src: l.src, flags: l.tcpFlags, time: meta.timestamp)
         } else if l.proto == IPProto.udp && l.payloadCaptured >= 12 {
             timestamp = meta.timestamp
             trusted = !meta.outer.badChecksum
@@ -68,14 +79,15 @@ final class ApplicationLayer {
     }
 
     /// The rows gathered since the last call; answers still pending are not paired after this.
-    func drain() -> (dns: [DNSRow], tls: [TLSRow], http: [HTTPRow], x509: [X509Row]) {
+    func drain() -> (dns: [DNSRow], tls: [TLSRow], http: [HTTPRow], x509: [X509Row], files: [FileRow]) {
+        let fileRows = files.drain()
         defer {
             x509Rows.removeAll(keepingCapacity: true)
             dnsRows.removeAll(keepingCapacity: true); pendingDNS.removeAll(keepingCapacity: true)
             tlsRows.removeAll(keepingCapacity: true); pendingTLS.removeAll()
             httpRows.removeAll(keepingCapacity: true); pendingHTTP.removeAll()
         }
-        return (dnsRows, tlsRows, httpRows, x509Rows)
+        return (dnsRows, tlsRows, httpRows, x509Rows, fileRows)
     }
 
     /// The connection's service by content, and login outcomes its server states in clear.
@@ -157,6 +169,7 @@ final class ApplicationLayer {
         } else if HTTPParser.mayBeRequest(first) {
             if HTTPParser.startsWithMethod(p), let req = HTTPParser.parseRequest(p) {
                 pendingHTTP[flowID] = httpRows.count
+                if trusted { files.begin(flowID, client: l.src, time: timestamp) }
                 if trusted, let d = detector, d.wantsHTTP {
                     d.http(host: req.host ?? "", uri: req.uri, client: l.src, server: l.dst, flow: flowID, time: timestamp)
                 }

@@ -118,6 +118,7 @@ public final class Pipeline {
             finishedSeen = 0
         }
         feedFinished()
+        application.files.finishAll()
         try store.transaction {
             try store.insert(connections: connections.drainFinished())
             finishedSeen = 0
@@ -177,6 +178,7 @@ public final class Pipeline {
         if !rows.tls.isEmpty { try store.insert(tls: rows.tls) }
         if !rows.http.isEmpty { try store.insert(http: rows.http) }
         if !rows.x509.isEmpty { try store.insert(x509: rows.x509) }
+        if !rows.files.isEmpty { try store.insert(files: rows.files) }
     }
 
     /// One packet through decode, flows, detectors and the store: the path every mode takes.

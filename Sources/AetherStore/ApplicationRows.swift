@@ -71,4 +71,27 @@ extension Store {
             try s.run()
         }
     }
+
+    public func insert(files rows: [FileRow]) throws {
+        if rows.isEmpty { return }
+        if try deferred(rows, { try $0.insert(files: $1) }) { return }
+        let s = try db.prepare(
+            """
+            INSERT INTO file(ts, flow_id, source, is_orig, name, mime_type, size, total_bytes, missing_bytes, md5, sha1, sha256, problem,
+              extracted) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """)
+        let c = try db.prepare("INSERT INTO file_content(file_id, bytes) VALUES(?, ?)")
+        for r in rows {
+            s.bind(1, r.ts); s.bind(2, r.flowID); s.bind(3, r.source); s.bind(4, r.isOrig ? 1 : 0); s.bind(5, r.name)
+            s.bind(6, r.mimeType); s.bind(7, r.size); if let t = r.totalBytes { s.bind(8, t) } else { s.bindNull(8) }; s.bind(9, r.missingBytes);
+            s.bind(10, r.md5)
+            s.bind(11, r.sha1); s.bind(12, r.sha256); s.bind(13, r.problem); s.bind(14, r.content == nil ? 0 : 1)
+            try s.run()
+            if let content = r.content {
+                c.bind(1, db.lastInsertID)
+                c.bind(2, blob: content)
+                try c.run()
+            }
+        }
+    }
 }

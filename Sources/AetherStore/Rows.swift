@@ -136,3 +136,37 @@ public struct HTTPRow: Sendable {
         self.ts = ts; self.flowID = flowID; self.method = method; self.host = host; self.uri = uri; self.userAgent = userAgent
     }
 }
+
+/// A file that crossed the wire (an HTTP body, for now): what Zeek's files.log holds, and its
+/// content when it was kept for `aether extract`.
+public struct FileRow: Sendable {
+    public var ts: Int64
+    public var flowID: Int64
+    /// The protocol that carried it (`HTTP`).
+    public var source: String
+    /// Sent by the connection's originator (an upload), not its responder.
+    public var isOrig: Bool
+    /// The name the protocol gave, as sent (made safe only when written out).
+    public var name: String?
+    /// By content (`FileMagic`), not as declared.
+    public var mimeType: String
+    public var size: Int64
+    /// The length the protocol declared, when it did.
+    public var totalBytes: Int64?
+    public var missingBytes: Int64
+    /// Empty when the file is not whole (`problem` says why).
+    public var md5: String
+    public var sha1: String
+    public var sha256: String
+    public var problem: String?
+    /// Nil when not kept (larger than the extraction limit, or not whole).
+    public var content: [UInt8]?
+    public init(
+        ts: Int64, flowID: Int64, source: String, isOrig: Bool, name: String?, mimeType: String, size: Int64, totalBytes: Int64?,
+        missingBytes: Int64, md5: String, sha1: String, sha256: String, problem: String?, content: [UInt8]?
+    ) {
+        self.ts = ts; self.flowID = flowID; self.source = source; self.isOrig = isOrig; self.name = name; self.mimeType = mimeType
+        self.size = size; self.totalBytes = totalBytes; self.missingBytes = missingBytes; self.md5 = md5; self.sha1 = sha1
+        self.sha256 = sha256; self.problem = problem; self.content = content
+    }
+}

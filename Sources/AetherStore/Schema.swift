@@ -69,6 +69,14 @@ public enum Schema {
             not_after INTEGER NOT NULL, key_type TEXT NOT NULL, key_bits INTEGER NOT NULL, san TEXT NOT NULL,
             self_signed INTEGER NOT NULL);
         CREATE INDEX IF NOT EXISTS x509_flow ON x509(flow_id);
+        -- Files that crossed the wire (HTTP bodies); hashes empty when the file is not whole
+        -- (problem says why). Content kept for extraction is in file_content.
+        CREATE TABLE IF NOT EXISTS file(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, flow_id INTEGER NOT NULL,
+            source TEXT NOT NULL, is_orig INTEGER NOT NULL, name TEXT, mime_type TEXT NOT NULL, size INTEGER NOT NULL,
+            total_bytes INTEGER, missing_bytes INTEGER NOT NULL, md5 TEXT NOT NULL, sha1 TEXT NOT NULL, sha256 TEXT NOT NULL,
+            problem TEXT, extracted INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS file_flow ON file(flow_id);
+        CREATE TABLE IF NOT EXISTS file_content(file_id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);
         -- Packets of a capture whose network layer was not reached, by reason (link type, EtherType…).
         CREATE TABLE IF NOT EXISTS undecoded(capture_id INTEGER NOT NULL, reason TEXT NOT NULL, packets INTEGER NOT NULL,
             PRIMARY KEY(capture_id, reason)) WITHOUT ROWID;

@@ -1,0 +1,208 @@
+import AetherCore
+import AetherDecode
+import AetherStore
+
+/// Files in HTTP/1.x connections: each request's and response's body, in order, through a
+/// small TCP reassembler per direction. A connection is followed from its first request the
+/// application layer sees. What is held is bounded: `maxFlows` connections, `maxHeld` segments
+/// out of order per direction, and the content that `FileLimits` allows.
+final class HTTPFiles {
+    static let maxFlows = 4096
+    static let maxHeld = 32
+
+    private final class Direction {
+        var next: UInt32?
+        var stream: HTTPMessageStream
+        var file: FileTransfer?
+        var head: HTTPHead?
+        var held: [(seq: UInt32, bytes: [UInt8])] = []
+        var closed = false
+        init(fromServer: Bool) { stream = HTTPMessageStream(fromServer: fromServer) }
+    }
+
+    private final class Flow {
+        let id: Int64
+        let client: IPAddress
+        let requests = Direction(fromServer: false)
+        let responses = Direction(fromServer: true)
+        /// The names the requests' targets give, for the responses to come.
+        var names: [String?] = []
+        var lastSeen: Int64
+        init(id: Int64, client: IPAddress, time: Int64) {
+            self.id = id
+            self.client = client
+            lastSeen = time
+        }
+    }
+
+    private var flows: [Int64: Flow] = [:]
+    private(set) var rows: [FileRow] = []
+    let limits: FileLimits
+    private let budget: FileBudget
+    private var time: Int64 = 0
+
+    init(limits: FileLimits) {
+        self.limits = limits
+        budget = FileBudget(limit: limits.keptBytes)
+    }
+
+    var isEmpty: Bool { flows.isEmpty }
+
+    func drain() -> [FileRow] {
+        defer { rows.removeAll(keepingCapacity: true) }
+        return rows
+    }
+
+    /// A request begins a connection's files (its first request seen, in `segment`'s packet).
+    func begin(_ flowID: Int64, client: IPAddress, time: Int64) {
+        guard flows[flowID] == nil else { return }
+        if flows.count >= Self.maxFlows {
+            // Connections silent for a minute are done with; if none is, the new one is not followed.
+            for (id, f) in flows where f.lastSeen < time - 60_000_000_000 { end(id, f) }
+            if flows.count >= Self.maxFlows { return }
+        }
+        flows[flowID] = Flow(id: flowID, client: client, time: time)
+    }
+
+    /// A TCP segment with payload. Returns without work when its connection is not followed.
+    /// `length` is the payload's length on the wire: a capture cut short (snap length) lacks
+    /// the rest.
+    @inline(__always) func segment(
+        _ flowID: Int64, src: IPAddress, seq: UInt32, flags: UInt8, payload: UnsafeRawBufferPointer, length: Int, time: Int64
+    ) {
+        guard let f = flows[flowID] else { return }
+        self.time = time
+        f.lastSeen = time
+        let d = src == f.client ? f.requests : f.responses
+        if !payload.isEmpty { deliver(f, d, seq: seq, payload) }
+        if length > payload.count && !d.closed && !d.stream.isLost { lose(d, Int64(length - payload.count)) }
+        if flags & (TCPFlag.fin | TCPFlag.rst) != 0 { close(flowID, f, d, reset: flags & TCPFlag.rst != 0) }
+    }
+
+    /// A segment without payload that ends a direction (FIN) or the connection (RST).
+    func control(_ flowID: Int64, src: IPAddress, flags: UInt8, time: Int64) {
+        guard let f = flows[flowID] else { return }
+        self.time = time
+        close(flowID, f, src == f.client ? f.requests : f.responses, reset: flags & TCPFlag.rst != 0)
+    }
+
+    /// The end of the input: every file under way ends as it is.
+    func finishAll() {
+        for (id, f) in flows { end(id, f) }
+    }
+
+    private func close(_ id: Int64, _ f: Flow, _ d: Direction, reset: Bool) {
+        if reset {
+            end(id, f)
+            return
+        }
+        finish(f, d)
+        if f.requests.closed && f.responses.closed { flows[id] = nil }
+    }
+
+    private func end(_ id: Int64, _ f: Flow) {
+        finish(f, f.requests)
+        finish(f, f.responses)
+        flows[id] = nil
+    }
+
+    /// A direction's end: a body read until the close is whole, any other under way is not.
+    private func finish(_ f: Flow, _ d: Direction) {
+        guard !d.closed else { return }
+        d.closed = true
+        if !d.held.isEmpty, let next = d.next, let first = d.held.min(by: { Int32(bitPattern: $0.seq &- $1.seq) < 0 }) {
+            lose(d, Int64(Int32(bitPattern: first.seq &- next)))
+        }
+        d.stream.close { piece in if case .end = piece { self.complete(d, whole: true) } }
+        complete(d, whole: false)
+    }
+
+    private func deliver(_ f: Flow, _ d: Direction, seq: UInt32, _ payload: UnsafeRawBufferPointer) {
+        guard !d.closed, !d.stream.isLost else { return }
+        let next = d.next ?? seq
+        let ahead = Int32(bitPattern: seq &- next)
+        if ahead > 0 {
+            // Out of order: held until the gap fills, within bounds; otherwise the gap is final.
+            if d.held.count < Self.maxHeld && payload.count <= 65_535 {
+                d.held.append((seq, Array(payload)))
+            } else {
+                lose(d, Int64(ahead))
+            }
+            return
+        }
+        let skip = Int(-ahead)
+        guard skip < payload.count else { return }  // a retransmission of what was read
+        feed(f, d, UnsafeRawBufferPointer(rebasing: payload[skip...]))
+        d.next = next &+ UInt32(payload.count - skip)
+        // Held segments that now follow on.
+        var progressed = true
+        while progressed && !d.held.isEmpty && !d.stream.isLost {
+            progressed = false
+            for (i, h) in d.held.enumerated() {
+                let a = Int32(bitPattern: h.seq &- d.next!)
+                guard a <= 0 else { continue }
+                d.held.remove(at: i)
+                let s = Int(-a)
+                if s < h.bytes.count {
+                    h.bytes.withUnsafeBytes { feed(f, d, UnsafeRawBufferPointer(rebasing: $0[s...])) }
+                    d.next = d.next! &+ UInt32(h.bytes.count - s)
+                }
+                progressed = true
+                break
+            }
+        }
+    }
+
+    /// A gap the capture will not fill: the file under way is not whole, and no later message
+    /// boundary in this direction can be found.
+    private func lose(_ d: Direction, _ bytes: Int64) {
+        d.file?.lose(max(0, bytes), why: "the capture lacks \(max(0, bytes)) bytes of it")
+        complete(d, whole: false)
+        d.held = []
+        d.stream.abandon()
+    }
+
+    private func feed(_ f: Flow, _ d: Direction, _ bytes: UnsafeRawBufferPointer) {
+        let fromServer = d === f.responses
+        d.stream.feed(bytes) { piece in
+            switch piece {
+            case .head(let h):
+                if !fromServer {
+                    if f.names.count < 64 { f.names.append(Self.name(fromTarget: h.uri)) }
+                    d.head = h
+                } else if h.status >= 200 {
+                    var h = h
+                    let requested = f.names.isEmpty ? nil : f.names.removeFirst()
+                    if h.dispositionName == nil { h.dispositionName = requested }
+                    d.head = h
+                }
+            case .body(let b):
+                if d.file == nil, let h = d.head {
+                    let known = FileRow(
+                        ts: self.time, flowID: f.id, source: "HTTP", isOrig: !fromServer,
+                        name: fromServer ? h.dispositionName : (h.dispositionName ?? Self.name(fromTarget: h.uri)), mimeType: "", size: 0,
+                        totalBytes: h.chunked ? nil : h.contentLength, missingBytes: 0, md5: "", sha1: "", sha256: "", problem: nil, content: nil)
+                    d.file = FileTransfer(known, coding: h.contentEncoding, limits: self.limits, budget: self.budget)
+                }
+                d.file?.add(b)
+            case .end:
+                self.complete(d, whole: true)
+            }
+        }
+    }
+
+    private func complete(_ d: Direction, whole: Bool) {
+        guard let file = d.file else { return }
+        d.file = nil
+        if file.size > 0 || file.missingBytes > 0 || file.problem != nil { rows.append(file.row(whole: whole)) }
+    }
+
+    /// The last segment of a request target's path, as sent (`/a/b.exe?x=1` gives `b.exe`).
+    static func name(fromTarget uri: String) -> String? {
+        var path = Substring(uri)
+        if let q = path.firstIndex(where: { $0 == "?" || $0 == "#" }) { path = path[..<q] }
+        guard let slash = path.lastIndex(of: "/") else { return path.isEmpty || path.contains(":") ? nil : String(path) }
+        let last = path[path.index(after: slash)...]
+        return last.isEmpty ? nil : String(last)
+    }
+}

@@ -1,0 +1,25 @@
+# Sourced by the fixture recorders: two network namespaces joined by a veth pair (MTU 1500,
+# segmentation and receive offloads off, so a capture has the segments the wire had).
+# netns_pair NAME NET: namespaces NAME-a (NET.1, device NAME0) and NAME-v (NET.2, device NAME1),
+# for example netns_pair al-file 10.78.0. Needs root, iproute2 and ethtool.
+netns_pair() {
+  local n=$1 net=$2
+  ip netns add "$n-a"
+  ip netns add "$n-v"
+  ip link add "${n}0" type veth peer name "${n}1"
+  ip link set "${n}0" netns "$n-a"
+  ip link set "${n}1" netns "$n-v"
+  ip -n "$n-a" addr add "${net}1/24" dev "${n}0"
+  ip -n "$n-v" addr add "${net}2/24" dev "${n}1"
+  ip -n "$n-a" link set "${n}0" up mtu 1500
+  ip -n "$n-v" link set "${n}1" up mtu 1500
+  ip -n "$n-v" link set lo up
+  ip netns exec "$n-a" ethtool -K "${n}0" tso off gso off gro off >/dev/null
+  ip netns exec "$n-v" ethtool -K "${n}1" tso off gso off gro off >/dev/null
+}
+
+# netns_del NAME: removes what netns_pair NAME made (the veth goes with its namespaces).
+netns_del() {
+  ip netns del "$1-a" 2>/dev/null || true
+  ip netns del "$1-v" 2>/dev/null || true
+}
