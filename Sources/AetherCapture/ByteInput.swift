@@ -243,6 +243,9 @@ public func sha256OfFile(_ path: String) throws -> String {
 /// SHA-1 of bytes as lower-case hex (a certificate's hash, as Zeek's intel names it).
 public func sha1Hex(_ bytes: [UInt8]) -> String { digestHex(bytes, EVP_sha1()) }
 
+/// SHA-256 of bytes as lower-case hex (a file's, checked again before it is written out).
+public func sha256Hex(bytes: [UInt8]) -> String { digestHex(bytes, EVP_sha256()) }
+
 /// MD5 of a string as lower-case hex (JA3, which is defined as an MD5).
 public func md5Hex(_ s: String) -> String { digestHex(Array(s.utf8), EVP_md5()) }
 

@@ -17,7 +17,8 @@ struct Aether: ParsableCommand {
         abstract: "Offline-first network forensics: captures in, a queryable store and incident report out.",
         version: Aether.version,
         subcommands: [
-            Analyze.self, Ingest.self, Stats.self, Alerts.self, Flows.self, ReportCommand.self, Carve.self, Tail.self, Query.self, Rules.self, Dissect.self,
+            Analyze.self, Ingest.self, Stats.self, Alerts.self, Flows.self, ReportCommand.self, Carve.self, ExtractCommand.self, Tail.self, Query.self,
+            Rules.self, Dissect.self,
             Export.self, SchemaCommand.self, ShardCommand.self, DetectCommand.self, JoinCutsCommand.self, JoinDNSCommand.self, ImportCommand.self,
         ])
 }
