@@ -26,6 +26,8 @@ public struct IngestOptions: Sendable {
     /// to a thread of their own; 3 or more give the encoding its own thread. Any number gives
     /// the same output.
     public var threads = Pipeline.defaultThreads
+    /// What file reassembly keeps (`FileLimits`): content only when asked (`--keep-files`).
+    public var files = FileLimits()
     public init(filter: String? = nil, progress: Bool = false, detect: Bool = true, rules: DetectorConfig = DetectorConfig()) {
         self.filter = filter; self.progress = progress; self.detect = detect; self.rules = rules
     }
@@ -90,7 +92,7 @@ public final class Pipeline {
         detecting = d != nil
         storePackets = options.storePackets
         detectorRef = d ?? idleDetector
-        application = ApplicationLayer(connections: connections, detector: d)
+        application = ApplicationLayer(connections: connections, detector: d, fileLimits: options.files)
         conversations.preload(try store.conversationKeys())
         if options.detect {
             // The report shows the thresholds in force.

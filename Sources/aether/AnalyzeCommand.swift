@@ -19,6 +19,7 @@ struct Analyze: ParsableCommand {
     @OptionGroup var reading: FilterOption
     @OptionGroup var detection: DetectionOptions
     @OptionGroup var replacing: ReplaceOption
+    @OptionGroup var files: FileOptions
     @OptionGroup var threading: ThreadOptions
     var force: Bool { replacing.replace }
 
@@ -34,7 +35,7 @@ struct Analyze: ParsableCommand {
         if db == nil || report == nil { mkdir("reports", 0o755) }
         var failed: Error?
         do {
-            _ = try runIngest(inputs, db: dbPath, filter: reading.filter, detection: detection, threads: threading.threads)
+            _ = try runIngest(inputs, db: dbPath, filter: reading.filter, detection: detection, threads: threading.threads, files: files.limits)
         } catch let e as ExitCode
             where e.rawValue == 1
         {

@@ -1,5 +1,6 @@
 import AetherCapture
 import AetherCore
+import AetherEngine
 import AetherStore
 import ArgumentParser
 
@@ -45,7 +46,8 @@ struct ExtractCommand: ParsableCommand {
         for f in files {
             let shown = VisibleText.of(f.name ?? "")
             guard f.extracted, let bytes = try s.fileContent(f.id) else {
-                print("file \(f.id) \(shown): not kept (\(VisibleText.of(f.problem ?? "larger than the extraction limit")))")
+                let why = f.problem ?? (f.size > FileLimits.keptFileBytes ? "larger than the 64 MB kept" : "ingest with --keep-files to keep content")
+                print("file \(f.id) \(shown): not kept (\(VisibleText.of(why)))")
                 skipped += 1
                 continue
             }

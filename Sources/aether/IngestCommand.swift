@@ -12,7 +12,8 @@ import Foundation
 #endif
 
 func runIngest(
-    _ inputs: [String], db: String, filter: String?, detection: DetectionOptions, detect: Bool = true, threads: Int = Pipeline.defaultThreads
+    _ inputs: [String], db: String, filter: String?, detection: DetectionOptions, detect: Bool = true, threads: Int = Pipeline.defaultThreads,
+    files: FileLimits = FileLimits()
 ) throws -> Store {
     let config = try detection.config()
     try checkInputs(inputs)
@@ -21,6 +22,7 @@ func runIngest(
     do {
         var options = IngestOptions(filter: filter, progress: true, detect: detect, rules: config)
         options.threads = threads
+        options.files = files
         pipeline = try Pipeline(store: store, options: options)
     } catch let e as CaptureError {
         throw BadInput(message: e.description)
@@ -59,10 +61,12 @@ struct Ingest: ParsableCommand {
     @OptionGroup var reading: FilterOption
     @OptionGroup var detection: DetectionOptions
     @Flag(name: .customLong("no-detect"), help: "store only; run no detectors") var noDetect = false
+    @OptionGroup var files: FileOptions
     @OptionGroup var threading: ThreadOptions
 
     func run() throws {
-        _ = try runIngest(inputs, db: db, filter: reading.filter, detection: detection, detect: !noDetect, threads: threading.threads)
+        _ = try runIngest(
+            inputs, db: db, filter: reading.filter, detection: detection, detect: !noDetect, threads: threading.threads, files: files.limits)
     }
 }
 

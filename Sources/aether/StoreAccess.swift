@@ -97,6 +97,18 @@ func checkInputs(_ inputs: [String]) throws {
     }
 }
 
+/// `--keep-files`, shared by the commands that ingest.
+struct FileOptions: ParsableArguments {
+    @Flag(help: "keep the content of files that cross the wire (up to 64 MB each) for `aether extract`; their hashes are always kept")
+    var keepFiles = false
+
+    var limits: FileLimits {
+        var l = FileLimits()
+        if keepFiles { l.extractBytes = FileLimits.keptFileBytes }
+        return l
+    }
+}
+
 /// `--threads`, shared by every command that runs the pipeline.
 struct ThreadOptions: ParsableArguments {
     @Option(help: "threads for decode, connections, detectors and the store (default: the machine's cores; the output is the same for any number)")

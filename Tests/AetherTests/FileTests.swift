@@ -127,7 +127,7 @@ final class FileTests: XCTestCase {
     func testOutOfOrderAndRetransmittedSegments() throws {
         let tmp = TempDir()
         try capture(tmp.path("ooo.pcap"), body: payload, order: [0, 0, 2, 1])
-        let (store, _) = try ingest([tmp.path("ooo.pcap")], db: tmp.path("s.sqlite"))
+        let (store, _) = try ingest([tmp.path("ooo.pcap")], db: tmp.path("s.sqlite"), keepFiles: true)
         let files = try store.files()
         XCTAssertEqual(files.count, 1)
         XCTAssertEqual(files.first?.name, "payload.bin")
@@ -140,7 +140,7 @@ final class FileTests: XCTestCase {
     func testGapLeavesTheFileUnhashed() throws {
         let tmp = TempDir()
         try capture(tmp.path("gap.pcap"), body: payload, order: [0, 1, 2], drop: 1)
-        let (store, _) = try ingest([tmp.path("gap.pcap")], db: tmp.path("s.sqlite"))
+        let (store, _) = try ingest([tmp.path("gap.pcap")], db: tmp.path("s.sqlite"), keepFiles: true)
         let f = try XCTUnwrap(try store.files().first)
         XCTAssertEqual(f.missingBytes, 10_000)
         XCTAssertEqual(f.sha256, "")
@@ -159,7 +159,7 @@ final class FileTests: XCTestCase {
 
     func testRecordedDownloads() throws {
         let tmp = TempDir()
-        let (store, _) = try ingest([Self.fixture], db: tmp.path("s.sqlite"))
+        let (store, _) = try ingest([Self.fixture], db: tmp.path("s.sqlite"), keepFiles: true)
         let files = try store.files()
         XCTAssertEqual(files.count, 5)
         for (f, want) in zip(files, Self.served) {
@@ -188,7 +188,14 @@ final class FileTests: XCTestCase {
     func testExtractWritesSafeNamesIntoANewFolderOnly() throws {
         let tmp = TempDir()
         let db = tmp.path("s.sqlite")
-        _ = try ingest([Self.fixture], db: db)
+        // Without --keep-files the hashes are kept and the content is not.
+        let hashesOnly = tmp.path("h.sqlite")
+        XCTAssertEqual(try runTool(aetherBinary, ["ingest", "--db", hashesOnly, Self.fixture]).status, 0)
+        let refused = try runTool(aetherBinary, ["extract", "--db", hashesOnly, "--file", "1", "-o", tmp.path("h")])
+        XCTAssertTrue(refused.out.contains("report.pdf: not kept (ingest with --keep-files"), refused.out)
+        XCTAssertEqual(try Store(path: hashesOnly, readOnly: true).files().first?.sha256, Self.served[0].sha256)
+        let ing = try runTool(aetherBinary, ["ingest", "--keep-files", "--db", db, Self.fixture])
+        XCTAssertEqual(ing.status, 0, ing.err)
         let out = tmp.path("out")
         let r = try runTool(aetherBinary, ["extract", "--db", db, "--all", "-o", out])
         XCTAssertEqual(r.status, 0, r.err)

@@ -36,9 +36,12 @@ final class TempDir {
 }
 
 /// Ingests into a fresh store and returns it with the outcomes.
-func ingest(_ paths: [String], db: String, filter: String? = nil) throws -> (Store, [FileOutcome]) {
+/// `keepFiles` keeps transferred files' content, as `--keep-files` does.
+func ingest(_ paths: [String], db: String, filter: String? = nil, keepFiles: Bool = false) throws -> (Store, [FileOutcome]) {
     let store = try Store(path: db)
-    let p = try Pipeline(store: store, options: IngestOptions(filter: filter))
+    var options = IngestOptions(filter: filter)
+    if keepFiles { options.files.extractBytes = FileLimits.keptFileBytes }
+    let p = try Pipeline(store: store, options: options)
     let o = try p.ingest(paths)
     return (store, o)
 }

@@ -6,9 +6,11 @@ import CZlib
 
 /// Bounds on what file reassembly holds, per file and in all.
 public struct FileLimits: Sendable {
-    /// A file's content kept for `aether extract` at most; a larger one is hashed in a stream
-    /// and marked as not extracted.
-    public var extractBytes = 64 << 20
+    /// A file's content kept for `aether extract` at most (0, the default: none is kept); a
+    /// larger one is hashed in a stream and marked as not extracted. Keeping is asked for
+    /// (`--keep-files`): a capture of downloads would otherwise copy them all into the store.
+    public var extractBytes = 0
+    public static let keptFileBytes = 64 << 20
     /// Content kept at once by all files under way: beyond it, new bytes are not kept.
     public var keptBytes = 512 << 20
     /// Decoded bytes of one compressed body at most, and at most this many times its encoded
