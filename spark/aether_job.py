@@ -495,7 +495,7 @@ def run_job(spark, opts):
     uid_map = {r["uid"]: r["root_uid"] for r in routes}
 
     clock = mark()
-    # Stage 3: each file's dns, tls, http and x509 records become Parquet in a task of their
+    # Stage 3: each file's dns, tls, http, x509 and files records become Parquet in a task of their
     # own; series rows and DNS halves are merged on the driver.
     written = sc.parallelize(folders, max(1, len(folders))).mapPartitions(tables.shard_writer(out, schemas, sc.broadcast(uid_map))).collect()
     moves = [v for k, v in written + found_by_detect if k == "move"]
@@ -506,7 +506,7 @@ def run_job(spark, opts):
     series = tables.merge_series(tables.from_ipc([v for k, v in written if k == "series"], schemas["series"]))
     moves += tables.write_dated(out, "driver", "series", series, "second", "all")
     summary = {"alerts": tables.write_alerts(out, [v for k, v in found_by_detect if k == "alerts"], moves)}
-    tables.commit(out, moves, ["conn", "dns", "tls", "http", "x509", "series", "alerts"])
+    tables.commit(out, moves, ["conn", "dns", "tls", "http", "x509", "files", "series", "alerts"])
     lap(timing, cpu, "Parquet tables", clock)
     summary["packets"] = sum(m["packets"] for m in metas)
     summary["wire_bytes"] = sum(m["wire_bytes"] for m in metas)

@@ -23,10 +23,10 @@ import pyarrow.parquet as pq
 ARROW = {"string": pa.string(), "int64": pa.int64(), "double": pa.float64(), "bool": pa.bool_(), "list<string>": pa.list_(pa.string())}
 # Fields that mean something only inside one store: each shard numbers its own captures.
 STORE_LOCAL = {"capture_id"}
-# Where each table's records come from: the shards (dns, ssl, http, x509, series) or detection.
-SOURCES = {"conn": "conn", "dns": "dns", "tls": "ssl", "http": "http", "x509": "x509", "series": "series"}
+# Where each table's records come from: the shards (dns, ssl, http, x509, files, series) or detection.
+SOURCES = {"conn": "conn", "dns": "dns", "tls": "ssl", "http": "http", "x509": "x509", "files": "files", "series": "series"}
 # Tables the shard tasks write; series rows and DNS halves (dns-halves) go to the driver.
-SHARD_TABLES = {"dns": "dns", "tls": "ssl", "http": "http", "x509": "x509"}
+SHARD_TABLES = {"dns": "dns", "tls": "ssl", "http": "http", "x509": "x509", "files": "files"}
 ATTEMPTS = "_attempts"
 
 
@@ -188,7 +188,7 @@ def attempt_name(kind):
 
 
 def remap_uids(t, old, new):
-    """A dns/ssl/http/x509 row of a fragment that continues another belongs to the root's uid."""
+    """A dns/ssl/http/x509/files row of a fragment that continues another belongs to the root's uid."""
     if old is None or t.num_rows == 0:
         return t
     mapped = pc.take(new, pc.index_in(t["uid"], value_set=old))
@@ -208,12 +208,12 @@ def from_ipc(blobs, fields):
 
 
 # What each shard leaves in its folder, beside its event files: TABLE-INDEX.jsonl.
-SHARD_FILES = ("dns", "dns-halves", "ssl", "http", "x509", "series", "conversations")
+SHARD_FILES = ("dns", "dns-halves", "ssl", "http", "x509", "files", "series", "conversations")
 
 
 def shard_writer(out, schemas, uid_map_b):
     """Stage 3 over the shards' folders, (index, folder) items: each task writes its files' dns,
-    tls, http and x509 tables, and hands the driver its series rows to be added up, its DNS
+    tls, http, x509 and files tables, and hands the driver its series rows to be added up, its DNS
     halves (a query or a response alone) for `aether join-dns`, and where the report of the
     whole finds each file's records (the shard's own files, read in place)."""
 

@@ -89,6 +89,14 @@ public final class DetectionEngine {
         send(.certificate(sha1: sha1, subject: subject, client: client, server: server, flow: flow, time: time))
     }
 
+    /// A whole file seen on a connection (sent only while a detector takes files).
+    public func file(md5: String, sha1: String, sha256: String, name: String, client: IPAddress, server: IPAddress, flow: Int64, time: Int64) {
+        send(.file(md5: md5, sha1: sha1, sha256: sha256, name: name, client: client, server: server, flow: flow, time: time))
+    }
+
+    /// Whether any detector takes files.
+    public var wantsFiles: Bool { !routes[DetectorEvent.Kind.file.rawValue].isEmpty }
+
     public func tlsHello(flow: Int64, client: IPAddress, serverName: String?, ja4: String = "", ja3: String = "") {
         send(.tlsHello(flow: flow, client: client, serverName: serverName, ja4: ja4, ja3: ja3))
     }

@@ -12,7 +12,7 @@ struct Opening {
 /// connection and each DNS message. A detector never reads the connection table's state.
 enum DetectorEvent {
     /// The event kinds, for dispatching each event only to the detectors that take it.
-    enum Kind: Int, CaseIterable { case opened, answered, refused, refusedByICMP, burst, finished, ipPacket, arp, tlsHello, dns, dnsServer, http, certificate }
+    enum Kind: Int, CaseIterable { case opened, answered, refused, refusedByICMP, burst, finished, ipPacket, arp, tlsHello, dns, dnsServer, http, certificate, file }
 
     var kind: Kind {
         switch self {
@@ -29,6 +29,7 @@ enum DetectorEvent {
         case .dnsServer: return .dnsServer
         case .http: return .http
         case .certificate: return .certificate
+        case .file: return .file
         }
     }
 
@@ -59,6 +60,9 @@ enum DetectorEvent {
     /// A server presented a certificate (in clear: TLS 1.2 and earlier); `sha1` of its DER, as
     /// Zeek's `Intel::CERT_HASH` names certificates.
     case certificate(sha1: String, subject: String, client: IPAddress, server: IPAddress, flow: Int64, time: Int64)
+    /// A whole file crossed the connection `flow` (either way), with its hashes (Zeek's
+    /// `Intel::FILE_HASH` matches any of the three) and the name the protocol gave.
+    case file(md5: String, sha1: String, sha256: String, name: String, client: IPAddress, server: IPAddress, flow: Int64, time: Int64)
 }
 
 /// One detector family. Adding a detector is a type that implements this, its settings in

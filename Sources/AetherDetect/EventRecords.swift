@@ -184,6 +184,14 @@ public final class EventRecorder {
                 f.string("h1", sha1)
                 f.string("sj", subject)
             }
+        case .file(let md5, let sha1, let sha256, let name, let client, let server, let flow, let t):
+            write(host: client, now: now, kind: kind, connection: flow) { f in
+                f.flow(at: t, flow, client, server)
+                f.string("m5", md5)
+                f.string("h1", sha1)
+                f.string("h2", sha256)
+                f.string("nm", name)
+            }
         case .dnsServer:
             return
         }

@@ -151,6 +151,12 @@ public final class EventReplay {
                 .certificate(
                     sha1: record["h1"]?.string ?? "", subject: record["sj"]?.string ?? "", client: try r.address("s"), server: try r.address("d"),
                     flow: try flow("fid"), time: try r.time("at")))
+        case "file":
+            engine.send(
+                .file(
+                    md5: record["m5"]?.string ?? "", sha1: record["h1"]?.string ?? "", sha256: record["h2"]?.string ?? "",
+                    name: record["nm"]?.string ?? "", client: try r.address("s"), server: try r.address("d"), flow: try flow("fid"),
+                    time: try r.time("at")))
         case "dnsserver":
             engine.send(.dnsServer(try r.address("s")))
         default:

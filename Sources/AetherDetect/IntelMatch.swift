@@ -11,7 +11,8 @@ extension AlertKind {
 /// Observations: each connection's two addresses when it opens; each DNS question's name, and
 /// each answer's name or address; each TLS ClientHello's server name and JA4 fingerprint
 /// (`Intel::JA4`) and JA3 (`Intel::JA3`); each certificate a server presented in clear, by the SHA-1 of its DER
-/// (`Intel::CERT_HASH`, as Zeek's x509 seen script has it); each HTTP request's Host
+/// (`Intel::CERT_HASH`, as Zeek's x509 seen script has it); each whole file's MD5, SHA-1 and
+/// SHA-256 (`Intel::FILE_HASH`, as Zeek's file hashes script has it); each HTTP request's Host
 /// (a domain) and URL (host and path, as Zeek's `Intel::URL` has them). One alert per source,
 /// counterpart and indicator, grown by every further sighting (its count, connections and last
 /// time); the evidence names the indicator, its type, where it was seen, the value seen, and
@@ -29,6 +30,7 @@ final class IntelDetector: Detector {
         var kinds: Set<DetectorEvent.Kind> = [.opened, .dns, .tlsHello]
         if intel.has(.domain) || intel.has(.url) { kinds.insert(.http) }
         if intel.has(.certHash) { kinds.insert(.certificate) }
+        if intel.has(.fileHash) { kinds.insert(.file) }
         events = kinds
     }
 
@@ -77,6 +79,12 @@ final class IntelDetector: Detector {
                 sighting(
                     e, src: client, target: server, seenIn: "x509.cert", value: subject.isEmpty ? sha1 : "\(sha1) (\(subject))", proto: nil, time: t,
                     flow: flow, ctx)
+            }
+        case .file(let md5, let sha1, let sha256, let name, let client, let server, let flow, let t):
+            for h in [sha256, sha1, md5] where !h.isEmpty {
+                guard let e = intel.match(h, as: .fileHash) else { continue }
+                sighting(e, src: client, target: server, seenIn: "files.hash", value: name.isEmpty ? h : "\(h) (\(name))", proto: nil, time: t, flow: flow, ctx)
+                break
             }
         default:
             return

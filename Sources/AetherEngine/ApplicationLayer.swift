@@ -41,7 +41,7 @@ final class ApplicationLayer {
     init(connections: ConnectionTable, detector: DetectionEngine?, fileLimits: FileLimits = FileLimits()) {
         self.connections = connections
         self.detector = detector
-        files = HTTPFiles(limits: fileLimits)
+        files = HTTPFiles(limits: fileLimits, detector: detector)
     }
 
     /// One packet whose connection the table has just tracked; `l` is its innermost IP layer.
@@ -169,7 +169,7 @@ final class ApplicationLayer {
         } else if HTTPParser.mayBeRequest(first) {
             if HTTPParser.startsWithMethod(p), let req = HTTPParser.parseRequest(p) {
                 pendingHTTP[flowID] = httpRows.count
-                if trusted { files.begin(flowID, client: l.src, time: timestamp) }
+                if trusted { files.begin(flowID, client: l.src, server: l.dst, time: timestamp) }
                 if trusted, let d = detector, d.wantsHTTP {
                     d.http(host: req.host ?? "", uri: req.uri, client: l.src, server: l.dst, flow: flowID, time: timestamp)
                 }

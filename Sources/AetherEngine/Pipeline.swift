@@ -112,6 +112,8 @@ public final class Pipeline {
 
     /// Ends all open connections and writes what remains.
     public func finish() throws {
+        // Files under way end first: their events come before the final flush's cut connections.
+        application.files.finishAll()
         detector?.recorder?.beginFinalFlush(connections.timeouts)
         // In batches: a flood leaves a million connections open at the end.
         while connections.flush(limit: 16_384) {
@@ -120,7 +122,6 @@ public final class Pipeline {
             finishedSeen = 0
         }
         feedFinished()
-        application.files.finishAll()
         try store.transaction {
             try store.insert(connections: connections.drainFinished())
             finishedSeen = 0

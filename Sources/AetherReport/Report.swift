@@ -68,6 +68,7 @@ public struct Report {
         body.append(section("talkers", "Top talkers, conversations and ports", try talkers()))
         body.append(section("names", "DNS names, TLS server names, HTTP hosts and user agents", try names()))
         body.append(section("certificates", "Certificates servers presented", try certificates()))
+        body.append(section("files", "Files that crossed the wire", try files()))
         let detailed = Array(alerts.prefix(Self.detailedAlerts))
         body.append(
             section(

@@ -48,3 +48,41 @@ extension Store {
         return try s.step() ? s.blob(0) : nil
     }
 }
+
+/// One distinct file for the report: every transfer of the same content (SHA-256) together, or
+/// each transfer that could not be hashed on its own.
+public struct ReportFile: Sendable {
+    public var first: StoredFile
+    public var transfers: Int
+    public var clients: Int
+}
+
+extension Store {
+    /// The files for the report: distinct contents, the kinds that run (programs, scripts,
+    /// archives) and those not whole first, then in time order; and how many transfers there were.
+    public func reportFiles(limit: Int) throws -> (files: [ReportFile], transfers: Int, distinct: Int) {
+        guard hasFiles else { return ([], 0, 0) }
+        let transfers = Int(try db.scalar("SELECT count(*) FROM file") ?? 0)
+        let distinct = Int(try db.scalar("SELECT count(DISTINCT CASE WHEN sha256 = '' THEN 'id' || id ELSE sha256 END) FROM file") ?? 0)
+        let s = try db.prepare(
+            """
+            SELECT min(x.id) AS id, count(*) AS n, count(DISTINCT CASE WHEN x.is_orig = 1 THEN f.resp_h ELSE f.orig_h END) AS clients,
+              max(CASE WHEN x.problem IS NOT NULL THEN 1 WHEN x.mime_type IN (\(Self.runnableTypes)) THEN 1 ELSE 0 END) AS flagged
+            FROM file x JOIN flow f ON f.id = x.flow_id
+            GROUP BY CASE WHEN x.sha256 = '' THEN 'id' || x.id ELSE x.sha256 END
+            ORDER BY flagged DESC, min(x.ts), min(x.id) LIMIT ?1
+            """)
+        s.bind(1, limit)
+        var picked: [(Int64, Int, Int)] = []
+        while try s.step() { picked.append((s.int("id"), Int(s.int("n")), Int(s.int("clients")))) }
+        let out = try picked.compactMap { p in try files(id: p.0).first.map { ReportFile(first: $0, transfers: p.1, clients: p.2) } }
+        return (out, transfers, distinct)
+    }
+
+    /// Types by content that run or unpack on a host: what a responder looks at first.
+    public static let runnable: Set<String> = [
+        "application/x-dosexec", "application/x-executable", "application/x-mach-binary", "application/java-vm", "text/x-shellscript",
+        "application/x-ole-storage", "application/zip", "application/x-7z-compressed", "application/vnd.rar",
+    ]
+    private static var runnableTypes: String { runnable.sorted().map { "'\($0)'" }.joined(separator: ", ") }
+}

@@ -111,6 +111,21 @@ extension String {
 }
 
 /// A stable Zeek-style uid derived from the row id.
+/// A file's uid (Zeek's `fuid`): FNV-1a of its connection's endpoints, its time and size, not
+/// of row ids, so that a single store and a Spark job's shards name a file alike.
+public func fileUID(endpoints: String, ts: Int64, size: Int64) -> String {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in endpoints.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    for v in [ts, size] {
+        var x = UInt64(bitPattern: v)
+        for _ in 0..<8 {
+            h = (h ^ (x & 0xff)) &* 0x100_0000_01b3
+            x >>= 8
+        }
+    }
+    return "F" + connectionUID(Int64(bitPattern: h & 0x7fff_ffff_ffff_ffff)).dropFirst()
+}
+
 public func connectionUID(_ id: Int64) -> String {
     let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
     var v = UInt64(bitPattern: id) &* 0x9E37_79B9_7F4A_7C15

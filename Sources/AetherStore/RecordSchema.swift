@@ -217,6 +217,41 @@ public enum RecordSchemas {
         (s.text("san") ?? "").split(separator: ",").filter { (IPAddress(String($0)) != nil) == addresses }.map { .string(String($0)) }
     }
 
+    /// Files that crossed a connection: the fields of Zeek's files.log that AetherLens has (with
+    /// the connection's uid and endpoints, as Zeek 5.2 and later log them), then its own: whether
+    /// the content is kept for `aether extract`, and why a file is not whole. Hashes are empty
+    /// (null) for a file that is not whole. `fuid` is derived from the connection, the time and
+    /// the size (`fileUID`).
+    public static let files = RecordSchema<Statement>(
+        table: .files,
+        fields: joinedEndpoints.prefix(1)
+            + [
+                RecordField<Statement>("fuid", zeek: "string", .string) {
+                    let ends = "\($0.text("orig_h") ?? "") \($0.int("orig_p")) \($0.text("resp_h") ?? "") \($0.int("resp_p"))"
+                    return .string(fileUID(endpoints: ends, ts: $0.int("ts"), size: $0.int("size")))
+                }
+            ]
+            + joinedEndpoints.dropFirst() + [
+                RecordField("source", zeek: "string", .string) { .string($0.text("source") ?? "") },
+                RecordField("mime_type", zeek: "string", .string) { text($0.text("mime_type").flatMap { $0.isEmpty ? nil : $0 }) },
+                RecordField("filename", zeek: "string", .string) { text($0.text("name")) },
+                RecordField("is_orig", zeek: "bool", .bool) { .bool($0.int("is_orig") != 0) },
+                RecordField("seen_bytes", zeek: "count", .int64) { .int($0.int("size")) },
+                RecordField("total_bytes", zeek: "count", .int64) { $0.isNull("total_bytes") ? .null : .int($0.int("total_bytes")) },
+                RecordField("missing_bytes", zeek: "count", .int64) { .int($0.int("missing_bytes")) },
+                RecordField("md5", zeek: "string", .string) { text($0.text("md5").flatMap { $0.isEmpty ? nil : $0 }) },
+                RecordField("sha1", zeek: "string", .string) { text($0.text("sha1").flatMap { $0.isEmpty ? nil : $0 }) },
+                RecordField("sha256", zeek: "string", .string) { text($0.text("sha256").flatMap { $0.isEmpty ? nil : $0 }) },
+                RecordField("kept", zeek: nil, .bool) { .bool($0.int("extracted") != 0) },
+                RecordField("problem", zeek: nil, .string) { text($0.text("problem")) },
+            ])
+
+    static let filesSelect = """
+        SELECT x.ts, f.id, f.orig_h, f.orig_p, f.resp_h, f.resp_p, x.source, x.mime_type, x.name, x.is_orig, x.size, x.total_bytes,
+          x.missing_bytes, x.md5, x.sha1, x.sha256, x.extracted, x.problem
+        FROM file x JOIN flow f ON f.id = x.flow_id ORDER BY x.ts, x.id
+        """
+
     /// Packets and bytes per second and protocol class: AetherLens's own, with no Zeek log.
     public static let series = RecordSchema<Statement>(
         table: .series,
@@ -237,6 +272,7 @@ public enum RecordSchemas {
         case .ssl: return ssl.description
         case .http: return http.description
         case .x509: return x509.description
+        case .files: return files.description
         case .series: return series.description
         }
     }
@@ -275,6 +311,9 @@ extension Store {
             // A store made before certificates were kept has no such table: no records.
             guard try db.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'x509'") ?? 0 > 0 else { return }
             try each(RecordSchemas.x509Select) { try emit(RecordSchemas.x509.record($0)) }
+        case .files:
+            guard try db.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'file'") ?? 0 > 0 else { return }
+            try each(RecordSchemas.filesSelect) { try emit(RecordSchemas.files.record($0)) }
         case .series: try each(RecordSchemas.seriesSelect) { try emit(RecordSchemas.series.record($0)) }
         }
     }

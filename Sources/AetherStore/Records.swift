@@ -6,5 +6,5 @@ import AetherFlows
 /// ssl.log, http.log), plus the per-second series. Read row by row: memory does not grow with
 /// the store.
 public enum RecordTable: String, CaseIterable, Sendable {
-    case conn, dns, ssl, http, x509, series
+    case conn, dns, ssl, http, x509, files, series
 }

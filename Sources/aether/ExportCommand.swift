@@ -8,7 +8,7 @@ import ArgumentParser
     import Glibc
 #endif
 
-/// `aether export`: the store's records as JSON Lines (conn, dns, ssl, http, x509, series) for other
+/// `aether export`: the store's records as JSON Lines (conn, dns, ssl, http, x509, files, series) for other
 /// programs (a Spark job, jq, DuckDB). Each file is created anew (never over an existing file,
 /// never through a link) and written as the rows are read.
 struct Export: ParsableCommand {

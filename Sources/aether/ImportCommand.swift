@@ -62,7 +62,18 @@ private func importApplicationRows(_ store: Store, _ ids: [String: Int64], from 
                 keyType: r["certificate.key_type"]?.string ?? "", keyBits: Int(clamping: r["certificate.key_length"]?.int ?? 0),
                 san: names.compactMap(\.string), selfSigned: r["self_signed"].map { if case .bool(let b) = $0 { return b } else { return false } } ?? false))
     }
+    var files: [FileRow] = []
+    try each("files.jsonl") { r, flow, ts in
+        func bool(_ key: String) -> Bool { r[key].map { if case .bool(let b) = $0 { return b } else { return false } } ?? false }
+        files.append(
+            FileRow(
+                ts: ts, flowID: flow, source: r["source"]?.string ?? "", isOrig: bool("is_orig"), name: r["filename"]?.string,
+                mimeType: r["mime_type"]?.string ?? "", size: max(0, r["seen_bytes"]?.int ?? 0), totalBytes: r["total_bytes"]?.int,
+                missingBytes: max(0, r["missing_bytes"]?.int ?? 0), md5: r["md5"]?.string ?? "", sha1: r["sha1"]?.string ?? "",
+                sha256: r["sha256"]?.string ?? "", problem: r["problem"]?.string, content: nil))
+    }
     try store.transaction {
+        if !files.isEmpty { try store.insert(files: files) }
         if !dns.isEmpty { try store.insert(dns: dns) }
         if !tls.isEmpty { try store.insert(tls: tls) }
         if !http.isEmpty { try store.insert(http: http) }
@@ -73,7 +84,7 @@ private func importApplicationRows(_ store: Store, _ ids: [String: Int64], from 
 /// `aether import`: a folder of records (a Spark job's whole result) into a new store, so that
 /// the one report code renders it: `shards.jsonl` (each file's `shard.json`), the connections
 /// whole (`connections.jsonl` from `aether detect --snapshots`, or `conn.jsonl` with `_c`) and
-/// `alerts.jsonl` (from `aether detect`), `series.jsonl`, the shards' dns, ssl, http and x509
+/// `alerts.jsonl` (from `aether detect`), `series.jsonl`, the shards' dns, ssl, http, x509 and files
 /// records, and `routes.jsonl` (each joined fragment's uid and its root connection's).
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

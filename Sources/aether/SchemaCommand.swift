@@ -6,7 +6,7 @@ import ArgumentParser
 /// (`RecordSchemas`); the Spark job reads its Parquet schema from `--json`.
 struct SchemaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "schema", abstract: "The fields of each record type (conn, dns, ssl, http, x509, series) with their Zeek and Arrow types.")
+        commandName: "schema", abstract: "The fields of each record type (conn, dns, ssl, http, x509, files, series) with their Zeek and Arrow types.")
     @Flag(help: "JSON object: table → [{name, zeek_type, arrow_type}]") var json = false
 
     func run() throws {

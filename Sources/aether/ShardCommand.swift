@@ -34,7 +34,7 @@ struct ShardCommand: ParsableCommand {
             with --stream: write each file's records as files in WORK, and only its `shard` line to standard output: \
             the event records by host into this many files, events-INDEX.PARTITION (columns, then the record, in time \
             order); heads-INDEX, the finished connections that could continue one cut at the previous file's end \
-            (the same columns); and TABLE-INDEX.jsonl for cut, dns, dns-halves, ssl, http, x509, series and conversations
+            (the same columns); and TABLE-INDEX.jsonl for cut, dns, dns-halves, ssl, http, x509, files, series and conversations
             """) var partitions: Int?
     @OptionGroup var detection: DetectionOptions
     @OptionGroup var threading: ThreadOptions
@@ -90,7 +90,7 @@ struct ShardCommand: ParsableCommand {
     }
 
     /// The store's record tables a shard hands on (conn records come from `detect`).
-    static let recordTables: [RecordTable] = [.dns, .ssl, .http, .x509, .series]
+    static let recordTables: [RecordTable] = [.dns, .ssl, .http, .x509, .files, .series]
 
     /// One file into the folder `out`; with `events`, the event records go there instead of
     /// `events.jsonl`. The line `shard` prints.

@@ -1,3 +1,4 @@
+import AetherCore
 import AetherCapture
 import AetherDecode
 import AetherEngine
@@ -218,5 +219,59 @@ final class FileTests: XCTestCase {
         XCTAssertEqual(try runTool(aetherBinary, ["extract", "--db", db, "--file", "1", "-o", tmp.path("planted")]).status, 1)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: target), [])
         XCTAssertEqual(try runTool(aetherBinary, ["extract", "--db", db, "--file", "99", "-o", tmp.path("none")]).status, 1)
+    }
+
+    /// Zeek's `Intel::FILE_HASH`: a file's SHA-256, SHA-1 or MD5 matches where the file crossed,
+    /// in ingest and in detect over a shard's records; a hash not in the capture matches nothing.
+    func testFileHashIntel() throws {
+        let tmp = TempDir()
+        let (store, _) = try ingest([Self.fixture], db: tmp.path("probe.sqlite"))
+        let pdfSHA1 = try XCTUnwrap(try store.files().first?.sha1)
+        let intel = tmp.path("intel.dat")
+        try
+            ("#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n" + Self.served[1].sha256.uppercased() + "\tIntel::FILE_HASH\tcase-7\tdropper\n"
+            + pdfSHA1 + "\tIntel::FILE_HASH\tcase-7\tlure\n" + String(repeating: "a", count: 64) + "\tIntel::FILE_HASH\tcase-7\tnot here\n")
+            .write(toFile: intel, atomically: true, encoding: .utf8)
+        func matches(_ alerts: [JSON]) -> [String: String] {
+            var out: [String: String] = [:]
+            for a in alerts where a["kind"]?.string == "intel_match" {
+                XCTAssertEqual(a["evidence"]?["seen_in"]?.string, "files.hash")
+                XCTAssertEqual(a["src"]?.string, "10.78.0.1")
+                out[a["evidence"]?["desc"]?.string ?? ""] = a["evidence"]?["value"]?.string
+            }
+            return out
+        }
+        let want = ["dropper": Self.served[1].sha256 + " (tool.exe)", "lure": pdfSHA1 + " (report.pdf)"]
+        let db = tmp.path("s.sqlite")
+        XCTAssertEqual(try runTool(aetherBinary, ["ingest", Self.fixture, "--db", db, "--intel", intel]).status, 0)
+        let listed = try runTool(aetherBinary, ["alerts", "--db", db, "--json"])
+        XCTAssertEqual(matches(try JSONParser.parse(listed.out).array ?? []), want, listed.out)
+        // The same from the records a Spark shard hands on.
+        let shard = tmp.path("shard")
+        XCTAssertEqual(try runTool(aetherBinary, ["shard", Self.fixture, "--index", "0", "--out", shard]).status, 0)
+        let d = try runTool(aetherBinary, ["detect", "--events", shard + "/events.jsonl", "--alerts", tmp.path("a.jsonl"), "--intel", intel])
+        XCTAssertEqual(d.status, 0, d.err)
+        let lines = try String(contentsOfFile: tmp.path("a.jsonl"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(matches(try lines.map { try JSONParser.parse(String($0)) }), want)
+        // files.jsonl of the shard holds the files, for the job's files table.
+        let records = try String(contentsOfFile: shard + "/files.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(records.count, 5)
+    }
+
+    /// The report lists the files, programs and scripts first, escaped.
+    func testReportListsFiles() throws {
+        let tmp = TempDir()
+        let db = tmp.path("s.sqlite"), html = tmp.path("r.html")
+        XCTAssertEqual(try runTool(aetherBinary, ["ingest", Self.fixture, "--db", db]).status, 0)
+        let r = try runTool(aetherBinary, ["report", "--db", db, "-o", html])
+        XCTAssertEqual(r.status, 0, r.err)
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        XCTAssertTrue(page.contains("5 transfer(s) of 5 distinct file(s)"), page)
+        let table = try XCTUnwrap(page.range(of: "id=\"files\"")).upperBound
+        let rest = page[table...]
+        let exe = try XCTUnwrap(rest.range(of: "tool.exe")).lowerBound, pdf = try XCTUnwrap(rest.range(of: "report.pdf")).lowerBound
+        XCTAssertLessThan(exe, pdf, "a program before a document")
+        XCTAssertTrue(rest.contains(Self.served[1].sha256))
+        XCTAssertTrue(rest.contains("decompression bomb"))
     }
 }

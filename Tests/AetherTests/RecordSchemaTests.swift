@@ -12,7 +12,7 @@ final class RecordSchemaTests: XCTestCase {
     func testEveryWriterFollowsTheSchemaAndEveryFieldRoundTrips() throws {
         let tmp = TempDir()
         let db = tmp.path("s.sqlite")
-        let captures = ["Fixtures/demo.pcapng", "Fixtures/attacks/tls-cdn-sessions.pcap", "Fixtures/tls12-certificates.pcap"].map {
+        let captures = ["Fixtures/demo.pcapng", "Fixtures/attacks/tls-cdn-sessions.pcap", "Fixtures/tls12-certificates.pcap", "Fixtures/http-files.pcap"].map {
             Shared.repoRoot.appendingPathComponent($0).path
         }
         let ingest = try runTool(aetherBinary, ["ingest", "--db", db] + captures)
@@ -64,7 +64,7 @@ final class RecordSchemaTests: XCTestCase {
             }
         }
         // Each table the fixtures can fill was filled, so every field above was read back.
-        for table in [RecordTable.conn, .dns, .ssl, .http, .x509, .series] { XCTAssertGreaterThan(recordsSeen[table] ?? 0, 0, "\(table) records") }
+        for table in [RecordTable.conn, .dns, .ssl, .http, .x509, .files, .series] { XCTAssertGreaterThan(recordsSeen[table] ?? 0, 0, "\(table) records") }
 
         // `flows --zeek` is the same writer as export's conn.log.
         let flows = try runTool(aetherBinary, ["flows", "--db", db, "--zeek"])

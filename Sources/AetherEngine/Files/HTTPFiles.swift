@@ -1,5 +1,6 @@
 import AetherCore
 import AetherDecode
+import AetherDetect
 import AetherStore
 
 /// Files in HTTP/1.x connections: each request's and response's body, in order, through a
@@ -22,15 +23,16 @@ final class HTTPFiles {
 
     private final class Flow {
         let id: Int64
-        let client: IPAddress
+        let client: IPAddress, server: IPAddress
         let requests = Direction(fromServer: false)
         let responses = Direction(fromServer: true)
         /// The names the requests' targets give, for the responses to come.
         var names: [String?] = []
         var lastSeen: Int64
-        init(id: Int64, client: IPAddress, time: Int64) {
+        init(id: Int64, client: IPAddress, server: IPAddress, time: Int64) {
             self.id = id
             self.client = client
+            self.server = server
             lastSeen = time
         }
     }
@@ -41,8 +43,12 @@ final class HTTPFiles {
     private let budget: FileBudget
     private var time: Int64 = 0
 
-    init(limits: FileLimits) {
+    /// Told of each whole file (intel's `Intel::FILE_HASH`, and the records a Spark job detects over).
+    private let detector: DetectionEngine?
+
+    init(limits: FileLimits, detector: DetectionEngine? = nil) {
         self.limits = limits
+        self.detector = detector
         budget = FileBudget(limit: limits.keptBytes)
     }
 
@@ -54,14 +60,14 @@ final class HTTPFiles {
     }
 
     /// A request begins a connection's files (its first request seen, in `segment`'s packet).
-    func begin(_ flowID: Int64, client: IPAddress, time: Int64) {
+    func begin(_ flowID: Int64, client: IPAddress, server: IPAddress, time: Int64) {
         guard flows[flowID] == nil else { return }
         if flows.count >= Self.maxFlows {
             // Connections silent for a minute are done with; if none is, the new one is not followed.
             for (id, f) in flows where f.lastSeen < time - 60_000_000_000 { end(id, f) }
             if flows.count >= Self.maxFlows { return }
         }
-        flows[flowID] = Flow(id: flowID, client: client, time: time)
+        flows[flowID] = Flow(id: flowID, client: client, server: server, time: time)
     }
 
     /// A TCP segment with payload. Returns without work when its connection is not followed.
@@ -75,7 +81,7 @@ final class HTTPFiles {
         f.lastSeen = time
         let d = src == f.client ? f.requests : f.responses
         if !payload.isEmpty { deliver(f, d, seq: seq, payload) }
-        if length > payload.count && !d.closed && !d.stream.isLost { lose(d, Int64(length - payload.count)) }
+        if length > payload.count && !d.closed && !d.stream.isLost { lose(f, d, Int64(length - payload.count)) }
         if flags & (TCPFlag.fin | TCPFlag.rst) != 0 { close(flowID, f, d, reset: flags & TCPFlag.rst != 0) }
     }
 
@@ -111,10 +117,10 @@ final class HTTPFiles {
         guard !d.closed else { return }
         d.closed = true
         if !d.held.isEmpty, let next = d.next, let first = d.held.min(by: { Int32(bitPattern: $0.seq &- $1.seq) < 0 }) {
-            lose(d, Int64(Int32(bitPattern: first.seq &- next)))
+            lose(f, d, Int64(Int32(bitPattern: first.seq &- next)))
         }
-        d.stream.close { piece in if case .end = piece { self.complete(d, whole: true) } }
-        complete(d, whole: false)
+        d.stream.close { piece in if case .end = piece { self.complete(f, d, whole: true) } }
+        complete(f, d, whole: false)
     }
 
     private func deliver(_ f: Flow, _ d: Direction, seq: UInt32, _ payload: UnsafeRawBufferPointer) {
@@ -126,7 +132,7 @@ final class HTTPFiles {
             if d.held.count < Self.maxHeld && payload.count <= 65_535 {
                 d.held.append((seq, Array(payload)))
             } else {
-                lose(d, Int64(ahead))
+                lose(f, d, Int64(ahead))
             }
             return
         }
@@ -155,9 +161,9 @@ final class HTTPFiles {
 
     /// A gap the capture will not fill: the file under way is not whole, and no later message
     /// boundary in this direction can be found.
-    private func lose(_ d: Direction, _ bytes: Int64) {
+    private func lose(_ f: Flow, _ d: Direction, _ bytes: Int64) {
         d.file?.lose(max(0, bytes), why: "the capture lacks \(max(0, bytes)) bytes of it")
-        complete(d, whole: false)
+        complete(f, d, whole: false)
         d.held = []
         d.stream.abandon()
     }
@@ -186,15 +192,21 @@ final class HTTPFiles {
                 }
                 d.file?.add(b)
             case .end:
-                self.complete(d, whole: true)
+                self.complete(f, d, whole: true)
             }
         }
     }
 
-    private func complete(_ d: Direction, whole: Bool) {
+    private func complete(_ f: Flow, _ d: Direction, whole: Bool) {
         guard let file = d.file else { return }
         d.file = nil
-        if file.size > 0 || file.missingBytes > 0 || file.problem != nil { rows.append(file.row(whole: whole)) }
+        guard file.size > 0 || file.missingBytes > 0 || file.problem != nil else { return }
+        let row = file.row(whole: whole)
+        rows.append(row)
+        if let detector, !row.sha256.isEmpty {
+            detector.file(
+                md5: row.md5, sha1: row.sha1, sha256: row.sha256, name: row.name ?? "", client: f.client, server: f.server, flow: f.id, time: time)
+        }
     }
 
     /// The last segment of a request target's path, as sent (`/a/b.exe?x=1` gives `b.exe`).
