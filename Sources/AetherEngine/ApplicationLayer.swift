@@ -38,10 +38,10 @@ final class ApplicationLayer {
     private var timestamp: Int64 = 0
     private var trusted = true
 
-    init(connections: ConnectionTable, detector: DetectionEngine?, fileLimits: FileLimits = FileLimits()) {
+    init(connections: ConnectionTable, detector: DetectionEngine?, fileLimits: FileLimits = FileLimits(), digests: DigestQueue? = nil) {
         self.connections = connections
         self.detector = detector
-        files = HTTPFiles(limits: fileLimits, detector: detector)
+        files = HTTPFiles(limits: fileLimits, detector: detector, digests: digests)
     }
 
     /// One packet whose connection the table has just tracked; `l` is its innermost IP layer.

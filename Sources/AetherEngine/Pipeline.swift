@@ -92,7 +92,8 @@ public final class Pipeline {
         detecting = d != nil
         storePackets = options.storePackets
         detectorRef = d ?? idleDetector
-        application = ApplicationLayer(connections: connections, detector: d, fileLimits: options.files)
+        application = ApplicationLayer(
+            connections: connections, detector: d, fileLimits: options.files, digests: options.threads >= 2 ? DigestQueue() : nil)
         conversations.preload(try store.conversationKeys())
         if options.detect {
             // The report shows the thresholds in force.
@@ -114,6 +115,8 @@ public final class Pipeline {
     public func finish() throws {
         // Files under way end first: their events come before the final flush's cut connections.
         application.files.finishAll()
+        application.files.settle()
+        application.files.digests?.stop()
         detector?.recorder?.beginFinalFlush(connections.timeouts)
         // In batches: a flood leaves a million connections open at the end.
         while connections.flush(limit: 16_384) {
@@ -407,8 +410,13 @@ public final class Pipeline {
             // The last stage (packet rows encoded, the store's bulk writes, queued meanwhile) is
             // done by whichever thread would otherwise wait: the reader while the decoder has all
             // the blocks it can hold, the decoder while the reader is behind.
+            // Files' hashes are such work too (`DigestQueue`).
             let store = self.store
-            reader.setIdleWork { [unowned(unsafe) store] in store.helpEncode() }
+            if let digests = application.files.digests {
+                reader.setIdleWork { [unowned(unsafe) store] in store.helpEncode() || digests.helpOnce() }
+            } else {
+                reader.setIdleWork { [unowned(unsafe) store] in store.helpEncode() }
+            }
             store.deferWrites()
         }
         do {

@@ -1,7 +1,6 @@
 import AetherCapture
 import AetherDecode
 import AetherStore
-import CCrypto
 import CZlib
 
 /// Bounds on what file reassembly holds, per file and in all.
@@ -20,7 +19,7 @@ public struct FileLimits: Sendable {
     public init() {}
 }
 
-/// One file crossing the wire: its bytes hashed as they come (MD5, SHA-1, SHA-256), its first
+/// One file crossing the wire: its bytes hashed as they come (`FileDigest`), its first
 /// bytes kept for its type by content, and its content kept for extraction up to the limit.
 /// Content-coded bodies (gzip, deflate) are decoded first, as the receiver would see them.
 final class FileTransfer {
@@ -32,7 +31,7 @@ final class FileTransfer {
     private var head: [UInt8] = []
     private var content: [UInt8] = []
     private var keeping: Bool
-    private var digests: [OpaquePointer?]
+    private let digest: FileDigest
     /// On the heap: zlib's state points back at its stream, which must not move.
     private var inflater: UnsafeMutablePointer<z_stream>?
     /// Why the file is not whole (missing bytes, a bound reached), nil when it is.
@@ -41,16 +40,12 @@ final class FileTransfer {
     private let limits: FileLimits
     private unowned let budget: FileBudget
 
-    init(_ known: FileRow, coding: String, limits: FileLimits, budget: FileBudget) {
+    init(_ known: FileRow, coding: String, limits: FileLimits, budget: FileBudget, digests: DigestQueue?) {
         self.known = known
         self.limits = limits
         self.budget = budget
         keeping = limits.extractBytes > 0
-        digests = [EVP_md5(), EVP_sha1(), EVP_sha256()].map { md in
-            let ctx = EVP_MD_CTX_new()
-            EVP_DigestInit_ex(ctx, md, nil)
-            return ctx
-        }
+        digest = FileDigest(queue: digests)
         if coding == "gzip" || coding == "x-gzip" || coding == "deflate" {
             let zs = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
             zs.initialize(to: z_stream())
@@ -65,7 +60,6 @@ final class FileTransfer {
     }
 
     deinit {
-        for d in digests { EVP_MD_CTX_free(d) }
         if let zs = inflater {
             inflateEnd(zs)
             zs.deallocate()
@@ -110,7 +104,7 @@ final class FileTransfer {
     private func take(_ b: UnsafeRawBufferPointer) {
         size += Int64(b.count)
         if head.count < FileMagic.prefix { head.append(contentsOf: b.prefix(FileMagic.prefix - head.count)) }
-        for d in digests { EVP_DigestUpdate(d, b.baseAddress, b.count) }
+        digest.update(b)
         guard keeping else { return }
         if content.count + b.count > limits.extractBytes || !budget.reserve(b.count) {
             keeping = false
@@ -124,6 +118,7 @@ final class FileTransfer {
     /// Stops reading the file: what is known of it stays, its hashes do not.
     private func stop(_ why: String) {
         problem = why
+        digest.abandon()
         keeping = false
         budget.release(content.count)
         content = []
@@ -133,34 +128,27 @@ final class FileTransfer {
     func lose(_ bytes: Int64, why: String) {
         missingBytes += bytes
         if problem == nil { problem = why }
+        digest.abandon()
         keeping = false
         budget.release(content.count)
         content = []
     }
 
-    /// The file's row. `whole` is false when its message ended early (the connection closed
-    /// first, or the capture did).
-    func row(whole: Bool) -> FileRow {
+    /// The file's row, without its hashes, and the digest that gives them when the file is whole.
+    /// `whole` is false when its message ended early (the connection closed first, or the
+    /// capture did).
+    func row(whole: Bool) -> (FileRow, FileDigest?) {
         var why = problem
         if why == nil && !whole { why = "the transfer ended before the file was complete" }
         if why == nil, let d = known.totalBytes, inflater == nil, d != size { why = "\(size) of \(d) bytes seen" }
-        var hashes = ["", "", ""]
-        if why == nil {
-            for (i, d) in digests.enumerated() {
-                var md = [UInt8](repeating: 0, count: 64)
-                var len: UInt32 = 0
-                EVP_DigestFinal_ex(d, &md, &len)
-                hashes[i] = hexString(Array(md.prefix(Int(len))))
-            }
-        }
+        if why != nil { digest.abandon() } else { digest.close() }
         var r = known
         r.mimeType = FileMagic.mimeType(head)
         r.size = size
         r.missingBytes = missingBytes
-        (r.md5, r.sha1, r.sha256) = (hashes[0], hashes[1], hashes[2])
         r.problem = why
         r.content = why == nil && keeping ? content : nil
-        return r
+        return (r, why == nil ? digest : nil)
     }
 }
 

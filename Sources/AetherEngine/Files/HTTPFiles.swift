@@ -39,6 +39,10 @@ final class HTTPFiles {
 
     private var flows: [Int64: Flow] = [:]
     private(set) var rows: [FileRow] = []
+    /// Rows whose hashes are still being computed (`DigestQueue`), in the order the files ended.
+    private var unsettled: [(row: FileRow, digest: FileDigest?, client: IPAddress, server: IPAddress)] = []
+    /// Where file bytes go to be hashed off the decoder's thread (nil: hashed inline).
+    let digests: DigestQueue?
     let limits: FileLimits
     private let budget: FileBudget
     private var time: Int64 = 0
@@ -46,17 +50,35 @@ final class HTTPFiles {
     /// Told of each whole file (intel's `Intel::FILE_HASH`, and the records a Spark job detects over).
     private let detector: DetectionEngine?
 
-    init(limits: FileLimits, detector: DetectionEngine? = nil) {
+    init(limits: FileLimits, detector: DetectionEngine? = nil, digests: DigestQueue? = nil) {
         self.limits = limits
         self.detector = detector
+        self.digests = digests
         budget = FileBudget(limit: limits.keptBytes)
     }
 
     var isEmpty: Bool { flows.isEmpty }
 
     func drain() -> [FileRow] {
+        settle()
         defer { rows.removeAll(keepingCapacity: true) }
         return rows
+    }
+
+    /// The files that ended get their hashes (waiting for the units not yet hashed) and are told
+    /// to the detectors, in the order they ended.
+    func settle() {
+        for u in unsettled {
+            var row = u.row
+            if let d = u.digest { (row.md5, row.sha1, row.sha256) = d.finish() }
+            rows.append(row)
+            if let detector, !row.sha256.isEmpty {
+                detector.file(
+                    md5: row.md5, sha1: row.sha1, sha256: row.sha256, name: row.name ?? "", client: u.client, server: u.server, flow: row.flowID,
+                    time: row.ts)
+            }
+        }
+        unsettled.removeAll(keepingCapacity: true)
     }
 
     /// A request begins a connection's files (its first request seen, in `segment`'s packet).
@@ -188,7 +210,7 @@ final class HTTPFiles {
                         ts: self.time, flowID: f.id, source: "HTTP", isOrig: !fromServer,
                         name: fromServer ? h.dispositionName : (h.dispositionName ?? Self.name(fromTarget: h.uri)), mimeType: "", size: 0,
                         totalBytes: h.chunked ? nil : h.contentLength, missingBytes: 0, md5: "", sha1: "", sha256: "", problem: nil, content: nil)
-                    d.file = FileTransfer(known, coding: h.contentEncoding, limits: self.limits, budget: self.budget)
+                    d.file = FileTransfer(known, coding: h.contentEncoding, limits: self.limits, budget: self.budget, digests: self.digests)
                 }
                 d.file?.add(b)
             case .end:
@@ -201,12 +223,8 @@ final class HTTPFiles {
         guard let file = d.file else { return }
         d.file = nil
         guard file.size > 0 || file.missingBytes > 0 || file.problem != nil else { return }
-        let row = file.row(whole: whole)
-        rows.append(row)
-        if let detector, !row.sha256.isEmpty {
-            detector.file(
-                md5: row.md5, sha1: row.sha1, sha256: row.sha256, name: row.name ?? "", client: f.client, server: f.server, flow: f.id, time: time)
-        }
+        let (row, digest) = file.row(whole: whole)
+        unsettled.append((row, digest, f.client, f.server))
     }
 
     /// The last segment of a request target's path, as sent (`/a/b.exe?x=1` gives `b.exe`).
