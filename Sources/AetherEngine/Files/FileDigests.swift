@@ -4,7 +4,7 @@ import CCrypto
 
 /// One file's MD5, SHA-1 and SHA-256, computed in a stream. Without a queue the decoder hashes
 /// each piece as it comes. With one (`DigestQueue`), pieces are gathered into units of 256 KB
-/// that whichever thread would otherwise wait hashes, as it does stage 3's units: three digests
+/// that another thread hashes (`DigestQueue`): three digests
 /// over a capture's clear bodies cost more than the rest of the decoder's work (797 MB of bodies
 /// in the 2 M-packet bench file, 1.9 CPU-s).
 final class FileDigest {
@@ -81,8 +81,9 @@ final class FileDigest {
 }
 
 /// Units of file bytes waiting to be hashed, in the order given, hashed one at a time by any
-/// thread: a helper with nothing else to do (`helpOnce`, the pipeline's idle work), or the decoder
-/// when 16 units wait (the memory held stays bounded, 4 MB) or when it needs a file's hashes.
+/// thread: its own (`aether-hash`, started with the first unit), a helper with nothing else to do
+/// (`helpOnce`, the pipeline's idle work), or the decoder when 64 units wait (the memory held
+/// stays bounded, 16 MB) or when it needs a file's hashes.
 final class DigestQueue: @unchecked Sendable {
     static let unitBytes = 256 << 10
     static let maxQueued = 64
