@@ -7,7 +7,7 @@
 # OLD_ARGS and NEW_ARGS are added to each side's `analyze`; MORE_ARGS (';'-separated) adds further
 # runs of the new build with those arguments, each compared with the old (check_threads.sh:
 # --threads 1 against 2 and 4 in one pass).
-# Usage: [IGNORE=REGEX] [OLD_ARGS=…] [NEW_ARGS=…] [MORE_ARGS=…] compare-outputs.sh OLD_AETHER NEW_AETHER CAPTURE...
+# Usage: [IGNORE=REGEX] [IGNORE_TABLES=T,…] [OLD_ARGS=…] [NEW_ARGS=…] [MORE_ARGS=…] compare-outputs.sh OLD_AETHER NEW_AETHER CAPTURE...
 set -uo pipefail
 old=$1 new=$2; shift 2
 work=$(mktemp -d /tmp/aether-compare.XXXXXX)
@@ -19,11 +19,15 @@ normalize() {
   python3 -c 'import re,sys; s=sys.stdin.read(); s=re.sub(r" at [0-9T:.-]+Z\.", " at TIME.", s); s=re.sub(r"(<script type=\"application/json\" id=\"aether-data\">).*?(</script>)", r"\1\2", s, flags=re.S); sys.stdout.write(s)'
 }
 # Every table's rows in a fixed order; the capture row without its wall-clock times.
+# IGNORE_TABLES: comma-separated tables a change adds on purpose (left out on both sides).
 rows() {
-  python3 - "$1" <<'PY'
-import sqlite3, sys
+  IGNORE_TABLES="${IGNORE_TABLES:-}" python3 - "$1" <<'PY'
+import os, sqlite3, sys
 db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+skip = set(filter(None, os.environ["IGNORE_TABLES"].split(",")))
 for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"):
+    if t in skip:
+        continue
     cols = [r[1] for r in db.execute(f"PRAGMA table_info({t})") if r[1] not in ("started_at", "finished_at")]
     if not cols:
         continue

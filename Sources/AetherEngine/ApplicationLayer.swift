@@ -32,8 +32,9 @@ final class ApplicationLayer {
     /// JA4 and JA3 by a digest of the hello's lists: a capture has few distinct clients, so the hashing
     /// and hex formatting run once per fingerprint, not once per connection.
     private var fingerprints: [UInt64: (String, String)] = [:]
-    /// Files in HTTP bodies (`HTTPFiles`).
+    /// Files in HTTP bodies and FTP data connections (`HTTPFiles`, `FTPFiles`).
     let files: HTTPFiles
+    let ftp = FTPFiles()
     // The packet being observed.
     private var timestamp: Int64 = 0
     private var trusted = true
@@ -58,6 +59,12 @@ final class ApplicationLayer {
                 identify(packet, l, service, state)
             }
             inspect(packet, l, flowID: flowID)
+            if service == .ftp && trusted, let base = packet.bytes.baseAddress, let c = connections.current {
+                ftp.control(
+                    flowID, payload: UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured),
+                    fromClient: connections.update.fromOriginator, client: c.origAddress, server: c.respAddress, time: meta.timestamp)
+            }
+            if ftp.expecting && trusted { ftp.match(flowID, l, time: meta.timestamp, files: files) }
             if !files.isEmpty && trusted, let base = packet.bytes.baseAddress {
                 files.segment(
                     flowID, src: l.src, seq: l.tcpSeq, flags: l.tcpFlags,

@@ -4,7 +4,8 @@ import AetherDetect
 import AetherStore
 
 /// Files in HTTP/1.x connections: each request's and response's body, in order, through a
-/// small TCP reassembler per direction. A connection is followed from its first request the
+/// small TCP reassembler per direction. The same reassembler follows raw data connections
+/// (`beginRaw`: FTP's, which `FTPFiles` finds), where one side's bytes up to its FIN are a file. A connection is followed from its first request the
 /// application layer sees. What is held is bounded: `maxFlows` connections, `maxHeld` segments
 /// out of order per direction, and the content that `FileLimits` allows.
 final class HTTPFiles {
@@ -28,6 +29,8 @@ final class HTTPFiles {
         let responses = Direction(fromServer: true)
         /// The names the requests' targets give, for the responses to come.
         var names: [String?] = []
+        /// A raw data connection: no HTTP framing, one direction's bytes are the file.
+        var raw = false
         var lastSeen: Int64
         init(id: Int64, client: IPAddress, server: IPAddress, time: Int64) {
             self.id = id
@@ -86,10 +89,25 @@ final class HTTPFiles {
         guard flows[flowID] == nil else { return }
         if flows.count >= Self.maxFlows {
             // Connections silent for a minute are done with; if none is, the new one is not followed.
-            for (id, f) in flows where f.lastSeen < time - 60_000_000_000 { end(id, f) }
+            for (id, f) in flows.sorted(by: { $0.key < $1.key }) where f.lastSeen < time - 60_000_000_000 { end(id, f) }
             if flows.count >= Self.maxFlows { return }
         }
         flows[flowID] = Flow(id: flowID, client: client, server: server, time: time)
+    }
+
+    /// Whether a connection is followed.
+    func follows(_ flowID: Int64) -> Bool { flows[flowID] != nil }
+
+    /// A raw data connection begins (`client` its originator): what `sender` sends until its FIN
+    /// is the file `known` describes.
+    func beginRaw(_ flowID: Int64, client: IPAddress, server: IPAddress, sender: IPAddress, known: FileRow, time: Int64) {
+        begin(flowID, client: client, server: server, time: time)
+        guard let f = flows[flowID] else { return }
+        f.raw = true
+        let d = sender == client ? f.requests : f.responses
+        var k = known
+        k.isOrig = sender == client
+        d.file = FileTransfer(k, coding: "", limits: limits, budget: budget, digests: digests)
     }
 
     /// A TCP segment with payload. Returns without work when its connection is not followed.
@@ -116,7 +134,7 @@ final class HTTPFiles {
 
     /// The end of the input: every file under way ends as it is.
     func finishAll() {
-        for (id, f) in flows { end(id, f) }
+        for (id, f) in flows.sorted(by: { $0.key < $1.key }) { end(id, f) }
     }
 
     private func close(_ id: Int64, _ f: Flow, _ d: Direction, reset: Bool) {
@@ -124,22 +142,27 @@ final class HTTPFiles {
             end(id, f)
             return
         }
-        finish(f, d)
+        finish(f, d, closed: true)
         if f.requests.closed && f.responses.closed { flows[id] = nil }
     }
 
     private func end(_ id: Int64, _ f: Flow) {
-        finish(f, f.requests)
-        finish(f, f.responses)
+        finish(f, f.requests, closed: false)
+        finish(f, f.responses, closed: false)
         flows[id] = nil
     }
 
-    /// A direction's end: a body read until the close is whole, any other under way is not.
-    private func finish(_ f: Flow, _ d: Direction) {
+    /// A direction's end: a body read until the close is whole (`closed`: by its FIN), any other
+    /// under way is not.
+    private func finish(_ f: Flow, _ d: Direction, closed: Bool) {
         guard !d.closed else { return }
         d.closed = true
         if !d.held.isEmpty, let next = d.next, let first = d.held.min(by: { Int32(bitPattern: $0.seq &- $1.seq) < 0 }) {
             lose(f, d, Int64(Int32(bitPattern: first.seq &- next)))
+        }
+        if f.raw {
+            complete(f, d, whole: closed && !d.stream.isLost)
+            return
         }
         d.stream.close { piece in if case .end = piece { self.complete(f, d, whole: true) } }
         complete(f, d, whole: false)
@@ -191,6 +214,10 @@ final class HTTPFiles {
     }
 
     private func feed(_ f: Flow, _ d: Direction, _ bytes: UnsafeRawBufferPointer) {
+        if f.raw {
+            d.file?.add(bytes)
+            return
+        }
         let fromServer = d === f.responses
         d.stream.feed(bytes) { piece in
             switch piece {
