@@ -64,6 +64,9 @@ final class ApplicationLayer {
                     flowID, payload: UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured),
                     fromClient: connections.update.fromOriginator, client: c.origAddress, server: c.respAddress, time: meta.timestamp)
             }
+            if service == .smtp && trusted && connections.update.fromOriginator, let c = connections.current {
+                files.beginMail(flowID, client: c.origAddress, server: c.respAddress, time: meta.timestamp)
+            }
             if ftp.expecting && trusted { ftp.match(flowID, l, time: meta.timestamp, files: files) }
             if !files.isEmpty && trusted, let base = packet.bytes.baseAddress {
                 files.segment(

@@ -6,7 +6,7 @@ extension Report {
     /// Files that crossed the wire: distinct contents, the runnable and the incomplete first.
     func files() throws -> [Node] {
         let (files, transfers, distinct) = try store.reportFiles(limit: Self.listedFiles)
-        if files.isEmpty { return [E.el("p", [], text: "No file was seen in clear (HTTP bodies and FTP transfers; TLS hides them).")] }
+        if files.isEmpty { return [E.el("p", [], text: "No file was seen in clear (HTTP bodies, FTP transfers and mail attachments; TLS hides them).")] }
         let shown = files.count < distinct ? " The \(files.count) listed first are programs, scripts, archives and files not whole." : ""
         return [
             E.el(

@@ -15,12 +15,18 @@ final class HTTPFiles {
     private final class Direction {
         var next: UInt32?
         var stream: HTTPMessageStream
+        /// An SMTP client's messages (`beginMail`), read for their attachments.
+        var mail = SMTPMessageStream()
         var file: FileTransfer?
         var head: HTTPHead?
         var held: [(seq: UInt32, bytes: [UInt8])] = []
         var closed = false
         init(fromServer: Bool) { stream = HTTPMessageStream(fromServer: fromServer) }
     }
+
+    /// How a followed connection's bytes hold files: HTTP messages, a raw data connection (one
+    /// direction's bytes are the file), or SMTP (the client's messages' attachments).
+    private enum Mode { case http, raw, mail }
 
     private final class Flow {
         let id: Int64
@@ -29,8 +35,7 @@ final class HTTPFiles {
         let responses = Direction(fromServer: true)
         /// The names the requests' targets give, for the responses to come.
         var names: [String?] = []
-        /// A raw data connection: no HTTP framing, one direction's bytes are the file.
-        var raw = false
+        var mode = Mode.http
         var lastSeen: Int64
         init(id: Int64, client: IPAddress, server: IPAddress, time: Int64) {
             self.id = id
@@ -49,6 +54,7 @@ final class HTTPFiles {
     let limits: FileLimits
     private let budget: FileBudget
     private var time: Int64 = 0
+    private var lastSweep = Int64.min / 2
 
     /// Told of each whole file (intel's `Intel::FILE_HASH`, and the records a Spark job detects over).
     private let detector: DetectionEngine?
@@ -88,7 +94,10 @@ final class HTTPFiles {
     func begin(_ flowID: Int64, client: IPAddress, server: IPAddress, time: Int64) {
         guard flows[flowID] == nil else { return }
         if flows.count >= Self.maxFlows {
-            // Connections silent for a minute are done with; if none is, the new one is not followed.
+            // Connections silent for a minute are done with; if none is, the new one is not
+            // followed. Looked for at most once a second: a full table is not sorted per packet.
+            guard time - lastSweep >= 1_000_000_000 else { return }
+            lastSweep = time
             for (id, f) in flows.sorted(by: { $0.key < $1.key }) where f.lastSeen < time - 60_000_000_000 { end(id, f) }
             if flows.count >= Self.maxFlows { return }
         }
@@ -103,11 +112,19 @@ final class HTTPFiles {
     func beginRaw(_ flowID: Int64, client: IPAddress, server: IPAddress, sender: IPAddress, known: FileRow, time: Int64) {
         begin(flowID, client: client, server: server, time: time)
         guard let f = flows[flowID] else { return }
-        f.raw = true
+        f.mode = .raw
         let d = sender == client ? f.requests : f.responses
         var k = known
         k.isOrig = sender == client
         d.file = FileTransfer(k, coding: "", limits: limits, budget: budget, digests: digests)
+    }
+
+    /// An SMTP connection (`client` its originator): the attachments of the messages the client
+    /// sends.
+    func beginMail(_ flowID: Int64, client: IPAddress, server: IPAddress, time: Int64) {
+        guard flows[flowID] == nil else { return }
+        begin(flowID, client: client, server: server, time: time)
+        flows[flowID]?.mode = .mail
     }
 
     /// A TCP segment with payload. Returns without work when its connection is not followed.
@@ -160,9 +177,15 @@ final class HTTPFiles {
         if !d.held.isEmpty, let next = d.next, let first = d.held.min(by: { Int32(bitPattern: $0.seq &- $1.seq) < 0 }) {
             lose(f, d, Int64(Int32(bitPattern: first.seq &- next)))
         }
-        if f.raw {
+        switch f.mode {
+        case .raw:
             complete(f, d, whole: closed && !d.stream.isLost)
             return
+        case .mail:
+            complete(f, d, whole: false)
+            return
+        case .http:
+            break
         }
         d.stream.close { piece in if case .end = piece { self.complete(f, d, whole: true) } }
         complete(f, d, whole: false)
@@ -214,9 +237,29 @@ final class HTTPFiles {
     }
 
     private func feed(_ f: Flow, _ d: Direction, _ bytes: UnsafeRawBufferPointer) {
-        if f.raw {
+        switch f.mode {
+        case .raw:
             d.file?.add(bytes)
             return
+        case .mail:
+            guard d === f.requests else { return }
+            d.mail.feed(bytes) { piece in
+                switch piece {
+                case .file(let name):
+                    self.complete(f, d, whole: false)
+                    let known = FileRow(
+                        ts: self.time, flowID: f.id, source: "SMTP", isOrig: true, name: name, mimeType: "", size: 0, totalBytes: nil,
+                        missingBytes: 0, md5: "", sha1: "", sha256: "", problem: nil, content: nil)
+                    d.file = FileTransfer(known, coding: "", limits: self.limits, budget: self.budget, digests: self.digests)
+                case .data(let b):
+                    d.file?.add(b)
+                case .end:
+                    self.complete(f, d, whole: true)
+                }
+            }
+            return
+        case .http:
+            break
         }
         let fromServer = d === f.responses
         d.stream.feed(bytes) { piece in
