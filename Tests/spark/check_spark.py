@@ -31,6 +31,7 @@ BIN = os.path.dirname(PY)
 ENV = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=PY, PYSPARK_DRIVER_PYTHON=PY)
 passed = failed = 0
 INTEL = []  # --intel files every job run takes, as analyze did (main)
+TRUTH_FILES = []  # the whole files' SHA-256 that analyze found (main)
 
 
 def check(name, ok, detail=""):
@@ -114,10 +115,17 @@ def compare(label, out, summary, truth_stats, truth_alerts):
     check(f"{label}: plain column names", "orig_h" in cols and not any("." in c for c in cols), str(cols))
     # Every table has the tool's schema (`aether schema --json`), field for field, not a copy.
     described = json.loads(subprocess.run([AETHER, "schema", "--json"], capture_output=True, text=True, check=True).stdout)
-    for table, source in (("conn", "conn"), ("dns", "dns"), ("tls", "ssl"), ("http", "http"), ("series", "series")):
+    for table, source in (("conn", "conn"), ("dns", "dns"), ("tls", "ssl"), ("http", "http"), ("files", "files"), ("series", "series")):
         want = [f["name"].replace("id.", "").replace(".", "_") for f in described[source] if f["name"] != "capture_id"] + ["date"]
         got = [r[0] for r in q(f"DESCRIBE SELECT * FROM T({table})/")]
         check(f"{label}: {table} columns are the schema's", got == want, f"{got} against {want}")
+    # Files: each whole one is one analyze found; a transfer that a split between input files
+    # cuts is not whole on either side, so at most one per split is missing.
+    whole = [r[0] for r in q("SELECT sha256 FROM T(files)/ WHERE sha256 IS NOT NULL")]
+    check(f"{label}: every whole file the job found, analyze found", set(whole) <= set(TRUTH_FILES), f"{len(set(whole) - set(TRUTH_FILES))} not")
+    check(
+        f"{label}: whole files {len(whole)} of analyze's {len(TRUTH_FILES)}, at most one missing per split",
+        len(TRUTH_FILES) - summary["files"] + 1 <= len(whole) <= len(TRUTH_FILES), f"{summary['files']} files")
     report = os.path.join(out, "report.html")
     text = open(report).read() if os.path.exists(report) else ""
     kinds = {a["kind"] for a in truth_alerts}
@@ -371,6 +379,8 @@ def main():
     stats = json.loads(run([AETHER, "stats", "--db", db, "--json"]).stdout)
     alerts = json.loads(run([AETHER, "alerts", "--db", db, "--json"]).stdout)
     check("analyze of the whole file finds alerts to compare", len(alerts) >= 10, f"{len(alerts)}")
+    TRUTH_FILES.extend(r["sha256"] for r in json.loads(run([AETHER, "query", "--db", db, "--json", "SELECT sha256 FROM file WHERE sha256 != ''"]).stdout))
+    check("analyze of the whole file finds files to compare", len(TRUTH_FILES) >= 10, f"{len(TRUTH_FILES)}")
     seen = {a.get("evidence", {}).get("indicator") for a in alerts if a["kind"] == "intel_match"}
     check("among them intel matches of both indicators", seen == {addr, name}, f"{seen} (wanted {addr}, {name})")
 
