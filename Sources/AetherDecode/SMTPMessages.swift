@@ -152,7 +152,8 @@ public struct SMTPMessageStream {
             part = .preamble
             return
         }
-        let name = fields.value("content-disposition").flatMap { MIMEHeaders.parameter("filename", in: $0) }
+        let name =
+            fields.value("content-disposition").flatMap { MIMEHeaders.parameter("filename", in: $0) }
             ?? type.flatMap { MIMEHeaders.parameter("name", in: $0) }
         guard let name, !name.isEmpty else {
             part = .skip

@@ -12,7 +12,9 @@ struct Opening {
 /// connection and each DNS message. A detector never reads the connection table's state.
 enum DetectorEvent {
     /// The event kinds, for dispatching each event only to the detectors that take it.
-    enum Kind: Int, CaseIterable { case opened, answered, refused, refusedByICMP, burst, finished, ipPacket, arp, tlsHello, dns, dnsServer, http, certificate, file }
+    enum Kind: Int, CaseIterable {
+        case opened, answered, refused, refusedByICMP, burst, finished, ipPacket, arp, tlsHello, dns, dnsServer, http, certificate, file
+    }
 
     var kind: Kind {
         switch self {

@@ -11,9 +11,15 @@ final class FTPFileTests: XCTestCase {
     private func bytes(_ s: String, _ body: (UnsafeRawBufferPointer) -> Void) { Array(s.utf8).withUnsafeBytes(body) }
 
     func testCommandsAndReplies() {
-        bytes("RETR pub/setup.exe\r\n") { XCTAssertEqual(FTPControl.command($0)?.verb, "RETR"); XCTAssertEqual(FTPControl.command($0)?.argument, "pub/setup.exe") }
-        bytes("stor a b.zip\r\n") { XCTAssertEqual(FTPControl.command($0)?.verb, "STOR"); XCTAssertEqual(FTPControl.command($0)?.argument, "a b.zip") }
-        bytes("PASV\r\n") { XCTAssertEqual(FTPControl.command($0)?.verb, "PASV"); XCTAssertEqual(FTPControl.command($0)?.argument, "") }
+        bytes("RETR pub/setup.exe\r\n") {
+            XCTAssertEqual(FTPControl.command($0)?.verb, "RETR"); XCTAssertEqual(FTPControl.command($0)?.argument, "pub/setup.exe")
+        }
+        bytes("stor a b.zip\r\n") {
+            XCTAssertEqual(FTPControl.command($0)?.verb, "STOR"); XCTAssertEqual(FTPControl.command($0)?.argument, "a b.zip")
+        }
+        bytes("PASV\r\n") {
+            XCTAssertEqual(FTPControl.command($0)?.verb, "PASV"); XCTAssertEqual(FTPControl.command($0)?.argument, "")
+        }
         // Not a command: too long a verb, digits, no line end, a line over the bound.
         bytes("RETRIEVE x\r\n") { XCTAssertNil(FTPControl.command($0)) }
         bytes("226 Transfer complete.\r\n") { XCTAssertNil(FTPControl.command($0)) }

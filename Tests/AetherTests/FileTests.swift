@@ -2,6 +2,7 @@ import AetherCore
 import AetherCapture
 import AetherDecode
 import AetherEngine
+import AetherReport
 import AetherStore
 import Foundation
 import XCTest
@@ -273,5 +274,43 @@ final class FileTests: XCTestCase {
         XCTAssertLessThan(exe, pdf, "a program before a document")
         XCTAssertTrue(rest.contains(Self.served[1].sha256))
         XCTAssertTrue(rest.contains("decompression bomb"))
+    }
+
+    /// 100,000 tiny files over one kept-alive connection: each is a row with its own hashes, the
+    /// report lists a bounded number of them, and nothing is held beyond the connection's end.
+    func testHundredThousandTinyFiles() throws {
+        let tmp = TempDir()
+        var b = PacketBuilder()
+        b.tcp(1.000, "10.9.0.1", 40000, "10.9.0.2", 80, flags: 0x02, seq: 100)
+        b.tcp(1.001, "10.9.0.2", 80, "10.9.0.1", 40000, flags: 0x12, seq: 5000, ack: 101)
+        var c: UInt32 = 101, s: UInt32 = 5001
+        var t = 1.002
+        for i in 0..<100_000 {
+            let req = Array("GET /f/\(i).txt HTTP/1.1\r\nHost: tiny.example\r\n\r\n".utf8)
+            let body = Array("file \(i)".utf8)
+            let resp = Array("HTTP/1.1 200 OK\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
+            b.tcp(t, "10.9.0.1", 40000, "10.9.0.2", 80, flags: 0x18, seq: c, ack: s, payload: req)
+            b.tcp(t + 0.000_01, "10.9.0.2", 80, "10.9.0.1", 40000, flags: 0x18, seq: s, ack: c + UInt32(req.count), payload: resp)
+            c += UInt32(req.count)
+            s += UInt32(resp.count)
+            t += 0.000_1
+        }
+        b.tcp(t, "10.9.0.1", 40000, "10.9.0.2", 80, flags: 0x11, seq: c, ack: s)
+        b.tcp(t + 0.000_01, "10.9.0.2", 80, "10.9.0.1", 40000, flags: 0x11, seq: s, ack: c + 1)
+        try b.write(tmp.path("tiny.pcap"))
+        let db = tmp.path("s.sqlite"), html = tmp.path("r.html")
+        let r = try runTool(aetherBinary, ["analyze", tmp.path("tiny.pcap"), "--db", db, "--report", html])
+        XCTAssertEqual(r.status, 0, r.err)
+        let store = try Store(path: db, readOnly: true)
+        let files = try store.files()
+        XCTAssertEqual(files.count, 100_000)
+        XCTAssertEqual(Set(files.map(\.sha256)).count, 100_000)
+        XCTAssertEqual(files.last?.name, "99999.txt")
+        XCTAssertEqual(files.last?.sha256, sha256Hex(bytes: Array("file 99999".utf8)))
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        XCTAssertTrue(page.contains("100000 transfer(s) of 100000 distinct file(s)"))
+        let table = try XCTUnwrap(page.range(of: "id=\"files\"")).upperBound
+        let rows = String(page[table...]).components(separatedBy: "</table>")[0].components(separatedBy: "<tr").count - 2
+        XCTAssertEqual(rows, Report.listedFiles)
     }
 }

@@ -56,7 +56,8 @@ final class FTPFiles {
             case "RETR", "STOR", "APPE", "STOU":
                 guard let e = controls[flowID]!.endpoint else { return }
                 controls[flowID]!.endpoint = nil
-                expect(Endpoint(address: e.0, port: e.1), Expected(name: Self.name(argument), upload: verb != "RETR", client: client, server: server, time: time))
+                expect(
+                    Endpoint(address: e.0, port: e.1), Expected(name: Self.name(argument), upload: verb != "RETR", client: client, server: server, time: time))
             case "LIST", "NLST", "MLSD":
                 controls[flowID]!.endpoint = nil
             default:
