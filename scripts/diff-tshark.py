@@ -46,6 +46,10 @@ def main():
             print(f"NOTE {path}: aether exit {ours.returncode}, tshark exit {theirs.returncode}: {(ours.stderr or theirs.stderr).strip()[:200]}")
         a = [l.split("\t") for l in ours.stdout.splitlines()[1:]]
         t = [l.split("\t") for l in theirs.stdout.splitlines()]
+        if theirs.returncode != 0 and theirs.stdout and not theirs.stdout.endswith("\n"):
+            # A tshark that died mid-line (it crashes on Fixtures/http-files.pcap's decompression
+            # bomb, which its HTTP dissector inflates) left its last packet half written.
+            t = t[:-1]
         files += 1
         if len(a) != len(t) and ours.returncode == 0 and theirs.returncode == 0:
             print(f"DIFF {path}: aether read {len(a)} packets, tshark {len(t)}")

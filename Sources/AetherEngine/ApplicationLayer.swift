@@ -66,6 +66,8 @@ final class ApplicationLayer {
             }
             if service == .smtp && trusted && connections.update.fromOriginator, let c = connections.current {
                 files.beginMail(flowID, client: c.origAddress, server: c.respAddress, time: meta.timestamp)
+            } else if service == .smb && trusted && connections.update.fromOriginator, let c = connections.current {
+                files.beginSMB(flowID, client: c.origAddress, server: c.respAddress, time: meta.timestamp)
             }
             if ftp.expecting && trusted { ftp.match(flowID, l, time: meta.timestamp, files: files) }
             if !files.isEmpty && trusted, let base = packet.bytes.baseAddress {

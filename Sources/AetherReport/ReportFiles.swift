@@ -6,7 +6,13 @@ extension Report {
     /// Files that crossed the wire: distinct contents, the runnable and the incomplete first.
     func files() throws -> [Node] {
         let (files, transfers, distinct) = try store.reportFiles(limit: Self.listedFiles)
-        if files.isEmpty { return [E.el("p", [], text: "No file was seen in clear (HTTP bodies, FTP transfers and mail attachments; TLS hides them).")] }
+        if files.isEmpty {
+            return [
+                E.el(
+                    "p", [], text: "No file was seen in clear (HTTP bodies, FTP transfers, mail attachments and SMB copies; TLS and SMB3 encryption hide them)."
+                )
+            ]
+        }
         let shown = files.count < distinct ? " The \(files.count) listed first are programs, scripts, archives and files not whole." : ""
         return [
             E.el(

@@ -17,6 +17,8 @@ final class HTTPFiles {
         var stream: HTTPMessageStream
         /// An SMTP client's messages (`beginMail`), read for their attachments.
         var mail = SMTPMessageStream()
+        /// SMB2/3 messages (`beginSMB`).
+        var smb = SMB2Stream()
         var file: FileTransfer?
         var head: HTTPHead?
         var held: [(seq: UInt32, bytes: [UInt8])] = []
@@ -26,7 +28,7 @@ final class HTTPFiles {
 
     /// How a followed connection's bytes hold files: HTTP messages, a raw data connection (one
     /// direction's bytes are the file), or SMTP (the client's messages' attachments).
-    private enum Mode { case http, raw, mail }
+    private enum Mode { case http, raw, mail, smb }
 
     private final class Flow {
         let id: Int64
@@ -36,6 +38,7 @@ final class HTTPFiles {
         /// The names the requests' targets give, for the responses to come.
         var names: [String?] = []
         var mode = Mode.http
+        var smb: SMBSession?
         var lastSeen: Int64
         init(id: Int64, client: IPAddress, server: IPAddress, time: Int64) {
             self.id = id
@@ -119,6 +122,22 @@ final class HTTPFiles {
         d.file = FileTransfer(k, coding: "", limits: limits, budget: budget, digests: digests)
     }
 
+    /// An SMB2/3 connection (`client` its originator): the files its READs and WRITEs carry.
+    func beginSMB(_ flowID: Int64, client: IPAddress, server: IPAddress, time: Int64) {
+        guard flows[flowID] == nil else { return }
+        begin(flowID, client: client, server: server, time: time)
+        guard let f = flows[flowID] else { return }
+        f.mode = .smb
+        f.smb = SMBSession(
+            begin: { [unowned self, unowned f] name, upload, size in
+                let known = FileRow(
+                    ts: self.time, flowID: f.id, source: "SMB", isOrig: upload, name: name, mimeType: "", size: 0, totalBytes: size.map { Int64(clamping: $0) },
+                    missingBytes: 0, md5: "", sha1: "", sha256: "", problem: nil, content: nil)
+                return FileTransfer(known, coding: "", limits: self.limits, budget: self.budget, digests: self.digests)
+            },
+            end: { [unowned self, unowned f] transfer, whole in self.record(f, transfer, whole: whole) })
+    }
+
     /// An SMTP connection (`client` its originator): the attachments of the messages the client
     /// sends.
     func beginMail(_ flowID: Int64, client: IPAddress, server: IPAddress, time: Int64) {
@@ -184,6 +203,9 @@ final class HTTPFiles {
         case .mail:
             complete(f, d, whole: false)
             return
+        case .smb:
+            if !closed || (f.requests.closed && f.responses.closed) { f.smb?.finishAll() }
+            return
         case .http:
             break
         }
@@ -231,6 +253,7 @@ final class HTTPFiles {
     /// boundary in this direction can be found.
     private func lose(_ f: Flow, _ d: Direction, _ bytes: Int64) {
         d.file?.lose(max(0, bytes), why: "the capture lacks \(max(0, bytes)) bytes of it")
+        f.smb?.loseAll(max(0, bytes))
         complete(f, d, whole: false)
         d.held = []
         d.stream.abandon()
@@ -257,6 +280,9 @@ final class HTTPFiles {
                     self.complete(f, d, whole: true)
                 }
             }
+            return
+        case .smb:
+            d.smb.feed(bytes) { f.smb?.handle($0) }
             return
         case .http:
             break
@@ -292,6 +318,11 @@ final class HTTPFiles {
     private func complete(_ f: Flow, _ d: Direction, whole: Bool) {
         guard let file = d.file else { return }
         d.file = nil
+        record(f, file, whole: whole)
+    }
+
+    /// A file ended: its row waits for its hashes (`settle`).
+    private func record(_ f: Flow, _ file: FileTransfer, whole: Bool) {
         guard file.size > 0 || file.missingBytes > 0 || file.problem != nil else { return }
         let (row, digest) = file.row(whole: whole)
         unsettled.append((row, digest, f.client, f.server))
