@@ -25,9 +25,8 @@ pids=()
 trap cleanup EXIT
 cd "$work"
 mkdir -p www/dl
-bytes() { head -c "$1" /dev/zero | openssl enc -aes-128-ctr -K "$2" -iv 00000000000000000000000000000000 2>/dev/null; }
-{ printf '%%PDF-1.4\n'; bytes 120000 01010101010101010101010101010101; } | head -c 120009 >www/dl/report.pdf
-{ printf 'MZ'; bytes 70000 02020202020202020202020202020202; } >www/dl/tool.exe
+{ printf '%%PDF-1.4\n'; fixture_bytes 120000 01010101010101010101010101010101; } | head -c 120009 >www/dl/report.pdf
+{ printf 'MZ'; fixture_bytes 70000 02020202020202020202020202020202; } >www/dl/tool.exe
 for i in $(seq 1 3000); do echo "line $i: the quick brown fox jumps over the lazy dog"; done >www/dl/notes.txt
 printf '#!/bin/sh\necho "this file named itself ../../../tmp/evil.sh"\n' >www/dl/invoice.txt
 head -c 536870912 /dev/zero | gzip -9 >www/dl/bomb.txt

@@ -12,23 +12,13 @@
 set -euo pipefail
 . "$(dirname "$0")/netns-pair.sh"
 out=$(realpath -m "$1")
-work=$(mktemp -d)
-chmod 755 "$work"
-cleanup() {
-  kill "${pids[@]}" 2>/dev/null || true
-  netns_del al-ftp
-  rm -rf "$work"
-}
-pids=()
-trap cleanup EXIT
-cd "$work"
+record_begin al-ftp
 # vsftpd refuses a root the anonymous user can write to; uploads go to a folder below it.
 mkdir -p root/pub root/upload empty
 chown ftp root/upload
-bytes() { head -c "$1" /dev/zero | openssl enc -aes-128-ctr -K "$2" -iv 00000000000000000000000000000000 2>/dev/null; }
-{ printf 'MZ'; bytes 90000 03030303030303030303030303030303; } >root/pub/setup.exe
-bytes 250000 04040404040404040404040404040404 >root/pub/data.bin
-{ printf 'PK\003\004'; bytes 40000 05050505050505050505050505050505; } >loot.zip
+{ printf 'MZ'; fixture_bytes 90000 03030303030303030303030303030303; } >root/pub/setup.exe
+fixture_bytes 250000 04040404040404040404040404040404 >root/pub/data.bin
+{ printf 'PK\003\004'; fixture_bytes 40000 05050505050505050505050505050505; } >loot.zip
 sha256sum root/pub/setup.exe root/pub/data.bin loot.zip
 
 cat >vsftpd.conf <<CONF

@@ -12,22 +12,12 @@
 set -euo pipefail
 . "$(dirname "$0")/netns-pair.sh"
 out=$(realpath -m "$1")
-work=$(mktemp -d)
-chmod 755 "$work"
-cleanup() {
-  kill "${pids[@]}" 2>/dev/null || true
-  netns_del al-smb
-  rm -rf "$work"
-}
-pids=()
-trap cleanup EXIT
-cd "$work"
+record_begin al-smb
 mkdir -p share run lock state cache private got
 chmod 777 share
-bytes() { head -c "$1" /dev/zero | openssl enc -aes-128-ctr -K "$2" -iv 00000000000000000000000000000000 2>/dev/null; }
-{ printf 'PK\003\004'; bytes 300000 08080808080808080808080808080808; } >share/budget.xlsx
-{ printf 'MZ'; bytes 45000 09090909090909090909090909090909; } >share/tool.dll
-{ printf '7z\274\257\047\034'; bytes 150000 0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a; } >exfil.7z
+{ printf 'PK\003\004'; fixture_bytes 300000 08080808080808080808080808080808; } >share/budget.xlsx
+{ printf 'MZ'; fixture_bytes 45000 09090909090909090909090909090909; } >share/tool.dll
+{ printf '7z\274\257\047\034'; fixture_bytes 150000 0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a; } >exfil.7z
 sha256sum share/budget.xlsx share/tool.dll exfil.7z
 
 cat >smb.conf <<CONF
@@ -58,7 +48,8 @@ netns_pair al-smb 10.81.0.
 ip netns exec al-smb-v tcpdump -i al-smb1 -w "$work/cap.pcap" -U -s 0 tcp 2>/dev/null &
 pids+=($!)
 sleep 1
-ip netns exec al-smb-v smbd --foreground --no-process-group -s "$work/smb.conf" &
+# Its own session: smbd signals its whole process group when it ends.
+ip netns exec al-smb-v setsid smbd --foreground --no-process-group -s "$work/smb.conf" &
 pids+=($!)
 sleep 2
 ip netns exec al-smb-a smbclient //10.81.0.2/share -N -s "$work/smb.conf" \

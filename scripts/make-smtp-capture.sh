@@ -13,22 +13,12 @@
 set -euo pipefail
 . "$(dirname "$0")/netns-pair.sh"
 out=$(realpath -m "$1")
-work=$(mktemp -d)
-chmod 755 "$work"
-cleanup() {
-  kill "${pids[@]}" 2>/dev/null || true
-  netns_del al-smtp
-  rm -rf "$work"
-}
-pids=()
-trap cleanup EXIT
-cd "$work"
+record_begin al-smtp
 mkdir -p spool log
 # exim writes its spool and logs as its own user.
 chown Debian-exim spool log 2>/dev/null || chmod 777 spool log
-bytes() { head -c "$1" /dev/zero | openssl enc -aes-128-ctr -K "$2" -iv 00000000000000000000000000000000 2>/dev/null; }
-{ printf '%%PDF-1.5\n'; bytes 60000 06060606060606060606060606060606; } >invoice.pdf
-{ printf 'MZ'; bytes 30000 07070707070707070707070707070707; } >payload.exe
+{ printf '%%PDF-1.5\n'; fixture_bytes 60000 06060606060606060606060606060606; } >invoice.pdf
+{ printf 'MZ'; fixture_bytes 30000 07070707070707070707070707070707; } >payload.exe
 # Mail text's line breaks are CR LF: what a reader decodes from quoted-printable.
 for i in $(seq 1 400); do printf 'note %d: caf\xc3\xa9 = price\r\n' "$i"; done >notes.txt
 sha256sum invoice.pdf payload.exe notes.txt

@@ -10,15 +10,7 @@
 set -euo pipefail
 . "$(dirname "$0")/netns-pair.sh"
 out=$(realpath -m "$1")
-work=$(mktemp -d)
-cleanup() {
-  kill "${pids[@]}" 2>/dev/null || true
-  netns_del al-tls
-  rm -rf "$work"
-}
-pids=()
-trap cleanup EXIT
-cd "$work"
+record_begin al-tls
 san="DNS:c2.evil.test"
 for i in $(seq 1 40); do san="$san,DNS:node$i.c2.evil.test"; done
 openssl req -x509 -newkey rsa:4096 -nodes -keyout self.key -out self.pem -days 3 -subj "/CN=c2.evil.test/O=Aether Test" \

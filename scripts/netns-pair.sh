@@ -23,3 +23,21 @@ netns_del() {
   ip netns del "$1-a" 2>/dev/null || true
   ip netns del "$1-v" 2>/dev/null || true
 }
+
+# record_begin NAME: a private work folder (the current folder from here on, readable by the
+# servers' own users) and, at exit, the end of what the recording started: the processes in
+# `pids`, the namespace pair NAME and the folder. Sets `work` and `pids`.
+record_begin() {
+  work=$(mktemp -d)
+  chmod 755 "$work"
+  pids=()
+  rec_pair=$1
+  trap 'kill "${pids[@]}" 2>/dev/null || true; netns_del "$rec_pair"; rm -rf "$work"' EXIT
+  cd "$work"
+}
+
+# fixture_bytes N KEY: N deterministic bytes (AES-CTR of zeros under KEY, 32 hex digits), so a
+# recorded file's SHA-256 is the same on every machine.
+fixture_bytes() {
+  head -c "$1" /dev/zero | openssl enc -aes-128-ctr -K "$2" -iv 00000000000000000000000000000000 2>/dev/null
+}

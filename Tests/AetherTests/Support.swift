@@ -1,3 +1,4 @@
+import AetherCapture
 import AetherEngine
 import AetherStore
 import Foundation
@@ -104,4 +105,23 @@ enum Gencap {
         let d = try Data(contentsOf: URL(fileURLWithPath: path + ".truth.json"))
         return try JSONSerialization.jsonObject(with: d) as! [String: Any]
     }
+}
+
+/// A recorded capture of file transfers ingested with `--keep-files`: its files, in time order,
+/// with the names `names` (checked), and each one's extracted bytes (`aether extract --all`)
+/// checked against `sha256s` (the originals', printed by the recording script).
+func recordedFiles(_ capture: String, names: [String], sha256s: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [StoredFile] {
+    let tmp = TempDir()
+    let db = tmp.path("s.sqlite")
+    XCTAssertEqual(try runTool(aetherBinary, ["ingest", "--keep-files", "--db", db, capture]).status, 0, file: file, line: line)
+    let files = try Store(path: db, readOnly: true).files()
+    XCTAssertEqual(files.map(\.name), names, file: file, line: line)
+    XCTAssertEqual(files.map(\.sha256), sha256s, file: file, line: line)
+    let out = tmp.path("out")
+    XCTAssertEqual(try runTool(aetherBinary, ["extract", "--db", db, "--all", "-o", out]).status, 0, file: file, line: line)
+    for (f, want) in zip(files, sha256s) {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(out)/\(f.id)-\(f.name ?? "")")))
+        XCTAssertEqual(sha256Hex(bytes: bytes), want, "extracted \(f.name ?? "")", file: file, line: line)
+    }
+    return files
 }
