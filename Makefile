@@ -5,12 +5,14 @@ SHELL := /bin/bash
 BUILD_PACKAGES := libpcap-dev libsqlite3-dev zlib1g-dev libssl-dev
 APT_PACKAGES := $(BUILD_PACKAGES) tcpdump tshark nmap iproute2 iputils-ping curl gzip sqlite3 python3 python3-venv time chromium node-js-beautify
 # The tools scripts/record-attacks.sh runs (make attack-corpus); make test reads the committed corpus.
+# The servers and clients the evidence captures (files, certificates) are recorded with.
+EVIDENCE_PACKAGES := nginx-light vsftpd exim4-daemon-light samba smbclient curl openssl ethtool tcpdump iproute2 python3
 ATTACK_PACKAGES := samba nmap masscan zmap hping3 hydra medusa ncrack iodine dns2tcp openssh-server vsftpd inetutils-telnetd dnsmasq unbound socat netcat-openbsd rsync tcpdump curl openssl python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE := .build/release/aether
 DEBUG := .build/debug/aether
 
-.PHONY: deps test-deps node-dep attack-deps build release release-full run test bench fuzz demo-capture attack-corpus format lint clean spark
+.PHONY: deps test-deps node-dep attack-deps evidence-captures build release release-full run test bench fuzz demo-capture attack-corpus format lint clean spark
 
 FUZZ_SECONDS ?= 60
 
@@ -88,6 +90,16 @@ fuzz: test-deps
 
 bench: test-deps release-full $(VENV)/bin/python
 	bash scripts/bench.sh
+
+# Re-records the evidence captures (root: network namespaces, real servers and clients): files
+# over HTTP (nginx), FTP (vsftpd), SMTP (exim) and SMB (Samba), and the TLS certificates.
+evidence-captures:
+	$(call install_missing,$(EVIDENCE_PACKAGES))
+	$(SUDO) bash scripts/make-file-capture.sh Fixtures/http-files.pcap
+	$(SUDO) bash scripts/make-ftp-capture.sh Fixtures/ftp-files.pcap
+	$(SUDO) bash scripts/make-smtp-capture.sh Fixtures/smtp-files.pcap
+	$(SUDO) bash scripts/make-smb-capture.sh Fixtures/smb-files.pcap
+	$(SUDO) bash scripts/make-tls-capture.sh Fixtures/tls12-certificates.pcap
 
 # Re-records Fixtures/demo.pcapng (root: network namespaces, nmap, curl, tcpdump).
 demo-capture: test-deps
