@@ -6,11 +6,13 @@ import AetherStore
 /// Files in HTTP/1.x connections: each request's and response's body, in order, through a
 /// small TCP reassembler per direction. The same reassembler follows raw data connections
 /// (`beginRaw`: FTP's, which `FTPFiles` finds), where one side's bytes up to its FIN are a file. A connection is followed from its first request the
-/// application layer sees. What is held is bounded: `maxFlows` connections, `maxHeld` segments
+/// application layer sees. What is held is bounded: `maxFlows` connections, `maxHeldBytes` of
+/// out-of-order segments in all (and SMB pieces held for their offset), `maxHeld` segments
 /// out of order per direction, and the content that `FileLimits` allows.
 final class HTTPFiles {
     static let maxFlows = 4096
     static let maxHeld = 32
+    static let maxHeldBytes = 64 << 20
 
     private final class Direction {
         var next: UInt32?
@@ -56,6 +58,8 @@ final class HTTPFiles {
     let digests: DigestQueue?
     let limits: FileLimits
     private let budget: FileBudget
+    /// Out-of-order bytes held by all connections followed (TCP segments, SMB pieces).
+    private let held: FileBudget
     private var time: Int64 = 0
     private var lastSweep = Int64.min / 2
 
@@ -67,6 +71,7 @@ final class HTTPFiles {
         self.detector = detector
         self.digests = digests
         budget = FileBudget(limit: limits.keptBytes)
+        held = FileBudget(limit: Self.maxHeldBytes)
     }
 
     var isEmpty: Bool { flows.isEmpty }
@@ -129,6 +134,7 @@ final class HTTPFiles {
         guard let f = flows[flowID] else { return }
         f.mode = .smb
         f.smb = SMBSession(
+            held: held,
             begin: { [unowned self, unowned f] name, upload, size in
                 let known = FileRow(
                     ts: self.time, flowID: f.id, source: "SMB", isOrig: upload, name: name, mimeType: "", size: 0, totalBytes: size.map { Int64(clamping: $0) },
@@ -219,7 +225,7 @@ final class HTTPFiles {
         let ahead = Int32(bitPattern: seq &- next)
         if ahead > 0 {
             // Out of order: held until the gap fills, within bounds; otherwise the gap is final.
-            if d.held.count < Self.maxHeld && payload.count <= 65_535 {
+            if d.held.count < Self.maxHeld && payload.count <= 65_535 && held.reserve(payload.count) {
                 d.held.append((seq, Array(payload)))
             } else {
                 lose(f, d, Int64(ahead))
@@ -238,6 +244,7 @@ final class HTTPFiles {
                 let a = Int32(bitPattern: h.seq &- d.next!)
                 guard a <= 0 else { continue }
                 d.held.remove(at: i)
+                held.release(h.bytes.count)
                 let s = Int(-a)
                 if s < h.bytes.count {
                     h.bytes.withUnsafeBytes { feed(f, d, UnsafeRawBufferPointer(rebasing: $0[s...])) }
@@ -255,6 +262,7 @@ final class HTTPFiles {
         d.file?.lose(max(0, bytes), why: "the capture lacks \(max(0, bytes)) bytes of it")
         f.smb?.loseAll(max(0, bytes))
         complete(f, d, whole: false)
+        held.release(d.held.reduce(0) { $0 + $1.bytes.count })
         d.held = []
         d.stream.abandon()
     }

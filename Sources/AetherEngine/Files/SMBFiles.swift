@@ -7,7 +7,8 @@ import AetherStore
 /// a piece ahead of the next offset is held (`maxHeld` pieces, `maxHeldBytes` in all), a piece
 /// already seen is skipped, and a gap that never fills makes the file not whole. A file read
 /// in full is whole when its bytes reach the size its CREATE gave. What is held is bounded:
-/// `maxOpen` files and `maxPending` requests.
+/// `maxOpen` files and `maxPending` requests, and held pieces count against the budget all
+/// followed connections share.
 final class SMBSession {
     static let maxOpen = 256
     static let maxPending = 1024
@@ -35,8 +36,10 @@ final class SMBSession {
     private let begin: (_ name: String, _ upload: Bool, _ size: UInt64?) -> FileTransfer
     /// A file ended: whole or not.
     private let end: (FileTransfer, Bool) -> Void
+    private unowned let held: FileBudget
 
-    init(begin: @escaping (String, Bool, UInt64?) -> FileTransfer, end: @escaping (FileTransfer, Bool) -> Void) {
+    init(held: FileBudget, begin: @escaping (String, Bool, UInt64?) -> FileTransfer, end: @escaping (FileTransfer, Bool) -> Void) {
+        self.held = held
         self.begin = begin
         self.end = end
     }
@@ -81,7 +84,13 @@ final class SMBSession {
         }
     }
 
+    private func drop(_ f: File) {
+        held.release(f.heldBytes)
+        f.heldBytes = 0
+    }
+
     private func finish(_ f: File) {
+        defer { drop(f) }
         guard let t = f.transfer else { return }
         if !f.held.isEmpty, let first = f.held.map(\.offset).min() { t.lose(Int64(first - f.next), why: "the capture lacks \(first - f.next) bytes of it") }
         end(t, !f.lost && f.held.isEmpty)
@@ -96,10 +105,11 @@ final class SMBSession {
         let end = offset + UInt64(data.count)
         if end <= f.next { return }
         if offset > f.next {
-            guard f.held.count < Self.maxHeld, f.heldBytes + data.count <= Self.maxHeldBytes else {
+            guard f.held.count < Self.maxHeld, f.heldBytes + data.count <= Self.maxHeldBytes, held.reserve(data.count) else {
                 t.lose(Int64(offset - f.next), why: "the capture lacks \(offset - f.next) bytes of it")
                 f.lost = true
                 f.held = []
+                drop(f)
                 return
             }
             f.held.append((offset, Array(data)))
@@ -112,6 +122,7 @@ final class SMBSession {
         while let i = f.held.firstIndex(where: { $0.offset <= f.next }) {
             let h = f.held.remove(at: i)
             f.heldBytes -= h.bytes.count
+            held.release(h.bytes.count)
             let hEnd = h.offset + UInt64(h.bytes.count)
             if hEnd > f.next {
                 h.bytes.withUnsafeBytes { t.add(UnsafeRawBufferPointer(rebasing: $0[Int(f.next - h.offset)...])) }
