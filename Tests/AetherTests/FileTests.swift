@@ -313,4 +313,25 @@ final class FileTests: XCTestCase {
         let rows = String(page[table...]).components(separatedBy: "</table>")[0].components(separatedBy: "<tr").count - 2
         XCTAssertEqual(rows, Report.listedFiles)
     }
+
+    /// An upload: a POST's body is a file the client sent (is_orig), named by its target.
+    func testUploadIsTheClientsFile() throws {
+        let tmp = TempDir()
+        var b = PacketBuilder()
+        let body = Array("MZ".utf8) + (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let req = Array("POST /drop/upload.bin HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
+        let resp = Array("HTTP/1.1 204 No Content\r\n\r\n".utf8)
+        b.tcp(1.000, "10.9.0.1", 40000, "10.9.0.2", 80, flags: 0x02, seq: 100)
+        b.tcp(1.001, "10.9.0.2", 80, "10.9.0.1", 40000, flags: 0x12, seq: 5000, ack: 101)
+        b.tcp(1.002, "10.9.0.1", 40000, "10.9.0.2", 80, flags: 0x18, seq: 101, ack: 5001, payload: Array(req[..<1400]))
+        b.tcp(1.003, "10.9.0.1", 40000, "10.9.0.2", 80, flags: 0x18, seq: 1501, ack: 5001, payload: Array(req[1400...]))
+        b.tcp(1.004, "10.9.0.2", 80, "10.9.0.1", 40000, flags: 0x18, seq: 5001, ack: 101 + UInt32(req.count), payload: resp)
+        try b.write(tmp.path("up.pcap"))
+        let (store, _) = try ingest([tmp.path("up.pcap")], db: tmp.path("s.sqlite"))
+        let f = try XCTUnwrap(try store.files().first)
+        XCTAssertTrue(f.isOrig)
+        XCTAssertEqual(f.name, "upload.bin")
+        XCTAssertEqual(f.mimeType, "application/x-dosexec")
+        XCTAssertEqual(f.sha256, sha256Hex(bytes: body))
+    }
 }
