@@ -13,7 +13,7 @@ import ArgumentParser
 /// never through a link) and written as the rows are read.
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write the store's records as JSON Lines with Zeek's field names (conn, dns, ssl, http, x509, series), or as Zeek's ASCII logs.")
+        abstract: "Write the store's records as JSON Lines with Zeek's field names (conn, dns, ssl, http, x509, files, series), or as Zeek's ASCII logs.")
     @OptionGroup var store: StoreOption
     var db: String { store.db }
     @Option(help: "folder to write NAME.jsonl into (made if missing)") var out: String
