@@ -547,6 +547,10 @@ def main(argv=None):
     except Exception as e:  # noqa: BLE001 - one line naming the cause, a non-zero exit
         import re
 
+        # Tasks still running write into the output (their attempt folders): they are cancelled
+        # and Spark stopped first, or a late one made the folder again after it was removed.
+        spark.sparkContext.cancelAllJobs()
+        spark.stop()
         if getattr(opts, "created", False):
             import aether_tables as tables
 
@@ -555,7 +559,6 @@ def main(argv=None):
         found = re.search(r"JobFailure: (.+)", msg)
         if found:
             msg = found.group(1)
-        spark.stop()
         sys.stderr.flush()
         # Last, after Spark's own noise: one line naming the cause.
         print(f"aether-spark: {msg.splitlines()[0] if msg else type(e).__name__}", file=sys.stderr, flush=True)

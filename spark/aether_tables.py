@@ -143,6 +143,10 @@ def publish(out, local_dir, rel_dir):
     fs, root = output(out)
     names = sorted(os.listdir(local_dir))
     if isinstance(fs, pafs.LocalFileSystem) and "://" not in out:
+        # The output folder the driver made, never made again: a failed job removes it, and a
+        # task still running then must not bring it back.
+        if not os.path.isdir(root):
+            raise OSError(f"the output folder {root} is gone (the job failed)")
         target = posixpath.join(root, rel_dir)
         os.makedirs(target)
         for name in names:
