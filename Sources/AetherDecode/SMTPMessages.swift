@@ -4,8 +4,8 @@
 /// names a file (Content-Disposition's filename, or Content-Type's name) given as a file, its
 /// transfer encoding (base64, quoted-printable) taken off. Lines are read to `maxLine` bytes
 /// (a longer one in a body is content in pieces; in headers it is cut), a header block to
-/// `maxHeader` bytes, multiparts to `maxDepth` levels. BDAT (CHUNKING) is not read: the stream
-/// is lost from there.
+/// `maxHeader` bytes, multiparts to `maxDepth` levels. BDAT (CHUNKING) is not read, nor what
+/// follows STARTTLS: the stream is lost from there.
 public struct SMTPMessageStream {
     public enum Piece {
         /// An attached file begins, with the name the message gives it.
@@ -82,7 +82,8 @@ public struct SMTPMessageStream {
         guard inMessage else {
             let verb = l.prefix(4).map { $0 & ~0x20 }
             if verb == Array("DATA".utf8) && (l.count == 4 || l[4] == 0x20) { beginMessage() }
-            if verb == Array("BDAT".utf8) { isLost = true }
+            // What follows BDAT, or STARTTLS's handshake, is not read.
+            if verb == Array("BDAT".utf8) || l.prefix(8).map({ $0 & ~0x20 }) == Array("STARTTLS".utf8) { isLost = true }
             return
         }
         if !lineCut && l == [0x2E] {

@@ -58,6 +58,7 @@ final class SMTPFileTests: XCTestCase {
     func testLostAndBoundedStreams() {
         // BDAT is not read; a file cut by the connection's end is not whole.
         XCTAssertTrue(files("EHLO x\r\nBDAT 100 LAST\r\nContent-Type: text/plain; name=a\r\n\r\nabc").isEmpty)
+        XCTAssertTrue(files("EHLO x\r\nSTARTTLS\r\nDATA\r\nContent-Type: text/plain; name=a\r\n\r\nabc\r\n.\r\n").isEmpty)
         let cut = files("DATA\r\nContent-Disposition: attachment; filename=a\r\n\r\nabc\r\n")
         XCTAssertEqual(cut.count, 1)
         XCTAssertEqual(cut.first?.2, false)

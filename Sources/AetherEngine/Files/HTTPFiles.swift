@@ -273,7 +273,7 @@ final class HTTPFiles {
             d.file?.add(bytes)
             return
         case .mail:
-            guard d === f.requests else { return }
+            guard d === f.requests, !d.mail.isLost else { return }
             d.mail.feed(bytes) { piece in
                 switch piece {
                 case .file(let name):
