@@ -35,18 +35,21 @@ final class FileDigest {
 
     func update(_ b: UnsafeRawBufferPointer) {
         guard let queue else { return hash(b) }
-        if gathered.capacity == 0 { gathered.reserveCapacity(DigestQueue.unitBytes) }
         var rest = b
         while !rest.isEmpty {
             let n = min(rest.count, DigestQueue.unitBytes - gathered.count)
             gathered.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[..<n]))
+            queue.gathered += n
             rest = UnsafeRawBufferPointer(rebasing: rest[n...])
-            if gathered.count == DigestQueue.unitBytes { handOver(queue) }
+            // A unit is full, or the files under way gather too much between them (thousands of
+            // slow transfers at once): handed over as it is.
+            if gathered.count == DigestQueue.unitBytes || queue.gathered > DigestQueue.maxGathered { handOver(queue) }
         }
     }
 
     private func handOver(_ queue: DigestQueue) {
         let unit = gathered
+        queue.gathered -= unit.count
         gathered = []
         queue.add(self, unit)
     }
@@ -58,6 +61,7 @@ final class FileDigest {
 
     /// Hashes are no longer wanted: nothing more is hashed for this file.
     func abandon() {
+        queue?.gathered -= gathered.count
         gathered = []
         queue?.abandon(self)
     }
@@ -82,11 +86,15 @@ final class FileDigest {
 
 /// Units of file bytes waiting to be hashed, in the order given, hashed one at a time by any
 /// thread: its own (`aether-hash`, started with the first unit), a helper with nothing else to do
-/// (`helpOnce`, the pipeline's idle work), or the decoder when 64 units wait (the memory held
-/// stays bounded, 16 MB) or when it needs a file's hashes.
+/// (`helpOnce`, the pipeline's idle work), or the decoder when 16 units wait (the memory held
+/// stays bounded: 4 MB queued, and 4 MB gathered by all files under way) or when it needs a
+/// file's hashes.
 final class DigestQueue: @unchecked Sendable {
     static let unitBytes = 256 << 10
-    static let maxQueued = 64
+    static let maxQueued = 16
+    /// Bytes gathered by all files not yet handed over (the decoder's alone: no lock).
+    static let maxGathered = 4 << 20
+    fileprivate var gathered = 0
 
     private let monitor = Monitor()
     private var units: [(digest: FileDigest, bytes: [UInt8])] = []
