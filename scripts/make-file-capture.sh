@@ -55,9 +55,7 @@ CONF
 
 netns_pair al-file 10.78.0.
 
-ip netns exec al-file-v tcpdump -i al-file1 -w "$work/cap.pcap" -U -s 0 tcp 2>/dev/null &
-pids+=($!)
-sleep 1
+record_capture al-file
 ip netns exec al-file-v nginx -c "$work/nginx.conf"
 sleep 1
 c() { ip netns exec al-file-a curl -s --max-time 20 "$@"; }
@@ -68,8 +66,4 @@ sleep 0.3
 c -o /dev/null http://10.78.0.2/dl/invoice.txt
 sleep 0.3
 c -o /dev/null http://10.78.0.2/dl/bomb.txt
-sleep 1
-kill "${pids[0]}"
-wait "${pids[0]}" 2>/dev/null || true
-cp "$work/cap.pcap" "$out"
-echo "wrote $out"
+record_end "$out"

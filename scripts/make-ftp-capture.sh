@@ -44,9 +44,7 @@ CONF
 
 netns_pair al-ftp 10.79.0.
 
-ip netns exec al-ftp-v tcpdump -i al-ftp1 -w "$work/cap.pcap" -U -s 0 tcp 2>/dev/null &
-pids+=($!)
-sleep 1
+record_capture al-ftp
 ip netns exec al-ftp-v vsftpd "$work/vsftpd.conf" &
 pids+=($!)
 sleep 1
@@ -60,7 +58,4 @@ sleep 0.3
 c -o /dev/null ftp://10.79.0.2/pub/
 sleep 1
 cmp loot.zip root/upload/loot.zip
-kill "${pids[0]}"
-wait "${pids[0]}" 2>/dev/null || true
-cp "$work/cap.pcap" "$out"
-echo "wrote $out"
+record_end "$out"

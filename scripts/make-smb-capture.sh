@@ -45,9 +45,7 @@ CONF
 
 netns_pair al-smb 10.81.0.
 
-ip netns exec al-smb-v tcpdump -i al-smb1 -w "$work/cap.pcap" -U -s 0 tcp 2>/dev/null &
-pids+=($!)
-sleep 1
+record_capture al-smb
 # Its own session: smbd signals its whole process group when it ends.
 ip netns exec al-smb-v setsid smbd --foreground --no-process-group -s "$work/smb.conf" &
 pids+=($!)
@@ -57,7 +55,4 @@ ip netns exec al-smb-a smbclient //10.81.0.2/share -N -s "$work/smb.conf" \
 sleep 1
 cmp share/budget.xlsx got/budget.xlsx
 cmp exfil.7z share/exfil.7z
-kill "${pids[0]}"
-wait "${pids[0]}" 2>/dev/null || true
-cp "$work/cap.pcap" "$out"
-echo "wrote $out"
+record_end "$out"

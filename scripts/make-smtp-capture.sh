@@ -69,9 +69,7 @@ qp() { python3 -c 'import quopri,sys; sys.stdout.write(quopri.encodestring(open(
 
 netns_pair al-smtp 10.80.0.
 
-ip netns exec al-smtp-v tcpdump -i al-smtp1 -w "$work/cap.pcap" -U -s 0 tcp 2>/dev/null &
-pids+=($!)
-sleep 1
+record_capture al-smtp
 ip netns exec al-smtp-v exim -C "$work/exim.conf" -bd -oX 25 &
 pids+=($!)
 sleep 1
@@ -79,8 +77,4 @@ for m in m1.eml m2.eml; do
   ip netns exec al-smtp-a curl -s --max-time 20 smtp://10.80.0.2 --mail-from a@example.test --mail-rcpt b@example.test -T "$m"
   sleep 0.3
 done
-sleep 1
-kill "${pids[0]}"
-wait "${pids[0]}" 2>/dev/null || true
-cp "$work/cap.pcap" "$out"
-echo "wrote $out"
+record_end "$out"

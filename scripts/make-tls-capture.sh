@@ -45,9 +45,7 @@ openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in old.csr -out o
 
 netns_pair al-tls 10.77.0.
 
-ip netns exec al-tls-v tcpdump -i al-tls1 -w "$work/cap.pcap" -U -s 0 tcp 2>/dev/null &
-pids+=($!)
-sleep 1
+record_capture al-tls
 ip netns exec al-tls-v openssl s_server -accept 10.77.0.2:8443 -cert self.pem -key self.key -tls1_2 -quiet >/dev/null 2>&1 &
 pids+=($!)
 ip netns exec al-tls-v openssl s_server -accept 10.77.0.2:443 -cert leaf.pem -key leaf.key -cert_chain ca.pem -tls1_2 -quiet >/dev/null 2>&1 &
@@ -60,8 +58,4 @@ for port in 8443 443 8443 9443; do
   echo "GET / HTTP/1.0" | ip netns exec al-tls-a timeout 3 openssl s_client -connect 10.77.0.2:$port -servername $name -tls1_2 -quiet >/dev/null 2>&1 || true
   sleep 0.3
 done
-sleep 1
-kill "${pids[0]}"
-wait "${pids[0]}" 2>/dev/null || true
-cp "$work/cap.pcap" "$out"
-echo "wrote $out"
+record_end "$out"

@@ -41,3 +41,19 @@ record_begin() {
 fixture_bytes() {
   head -c "$1" /dev/zero | openssl enc -aes-128-ctr -K "$2" -iv 00000000000000000000000000000000 2>/dev/null
 }
+
+# record_capture NAME: tcpdump on NAME's server side (device NAME1, TCP only, whole packets) into
+# the work folder, its pid first in `pids`; record_end OUT stops it and copies the capture to OUT.
+record_capture() {
+  ip netns exec "$1-v" tcpdump -i "${1}1" -w "$work/cap.pcap" -U -s 0 tcp 2>/dev/null &
+  pids=("$!" "${pids[@]}")
+  sleep 1
+}
+
+record_end() {
+  sleep 1
+  kill "${pids[0]}"
+  wait "${pids[0]}" 2>/dev/null || true
+  cp "$work/cap.pcap" "$1"
+  echo "wrote $1"
+}

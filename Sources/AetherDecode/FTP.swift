@@ -49,7 +49,7 @@ public enum FTPControl {
             guard let b = UInt8(p.trimmingSpaces) else { return nil }
             v.append(b)
         }
-        guard let a = IPAddress("\(v[0]).\(v[1]).\(v[2]).\(v[3])") else { return nil }
+        let a = IPAddress(v4: UInt32(v[0]) << 24 | UInt32(v[1]) << 16 | UInt32(v[2]) << 8 | UInt32(v[3]))
         return (a, UInt16(v[4]) << 8 | UInt16(v[5]))
     }
 

@@ -32,7 +32,7 @@ final class ApplicationLayer {
     /// JA4 and JA3 by a digest of the hello's lists: a capture has few distinct clients, so the hashing
     /// and hex formatting run once per fingerprint, not once per connection.
     private var fingerprints: [UInt64: (String, String)] = [:]
-    /// Files in HTTP bodies and FTP data connections (`HTTPFiles`, `FTPFiles`).
+    /// Files over HTTP, FTP, SMTP and SMB (`HTTPFiles`, with `FTPFiles` for FTP's control channel).
     let files: HTTPFiles
     let ftp = FTPFiles()
     // The packet being observed.
@@ -59,22 +59,21 @@ final class ApplicationLayer {
                 identify(packet, l, service, state)
             }
             inspect(packet, l, flowID: flowID)
-            if service == .ftp && trusted, let base = packet.bytes.baseAddress, let c = connections.current {
-                ftp.control(
-                    flowID, payload: UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured),
-                    fromClient: connections.update.fromOriginator, client: c.origAddress, server: c.respAddress, time: meta.timestamp)
+            guard trusted, let base = packet.bytes.baseAddress else { return }
+            let payload = UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured)
+            let fromClient = connections.update.fromOriginator
+            if service == .ftp || (fromClient && (service == .smtp || service == .smb)), let c = connections.current {
+                switch service {
+                case .ftp:
+                    ftp.control(flowID, payload: payload, fromClient: fromClient, client: c.origAddress, server: c.respAddress, time: meta.timestamp)
+                case .smtp: files.beginMail(flowID, client: c.origAddress, server: c.respAddress, time: meta.timestamp)
+                default: files.beginSMB(flowID, client: c.origAddress, server: c.respAddress, time: meta.timestamp)
+                }
             }
-            if service == .smtp && trusted && connections.update.fromOriginator, let c = connections.current {
-                files.beginMail(flowID, client: c.origAddress, server: c.respAddress, time: meta.timestamp)
-            } else if service == .smb && trusted && connections.update.fromOriginator, let c = connections.current {
-                files.beginSMB(flowID, client: c.origAddress, server: c.respAddress, time: meta.timestamp)
-            }
-            if ftp.expecting && trusted { ftp.match(flowID, l, time: meta.timestamp, files: files) }
-            if !files.isEmpty && trusted, let base = packet.bytes.baseAddress {
+            if ftp.expecting { ftp.match(flowID, l, time: meta.timestamp, files: files) }
+            if !files.isEmpty {
                 files.segment(
-                    flowID, src: l.src, seq: l.tcpSeq, flags: l.tcpFlags,
-                    payload: UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured), length: Int(l.payloadLength),
-                    time: meta.timestamp)
+                    flowID, src: l.src, seq: l.tcpSeq, flags: l.tcpFlags, payload: payload, length: Int(l.payloadLength), time: meta.timestamp)
             }
         } else if l.proto == IPProto.tcp && l.tcpFlags & (TCPFlag.fin | TCPFlag.rst) != 0 && !files.isEmpty {
             files.control(flowID, src: l.src, flags: l.tcpFlags, time: meta.timestamp)
