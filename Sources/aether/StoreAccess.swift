@@ -102,12 +102,23 @@ struct FileOptions: ParsableArguments {
     @Flag(help: "keep the content of files that cross the wire (up to 64 MB each) for `aether extract`; their hashes are always kept")
     var keepFiles = false
 
+    @Option(help: "digests of each whole file: all (MD5, SHA-1, SHA-256), sha256, or none (files are still logged; intel's file hashes need them)")
+    var fileHashes = FileHashes.all
+
+    func validate() throws {
+        // `aether extract` checks each file's SHA-256 before it writes it.
+        if keepFiles && fileHashes == .none { throw ValidationError("--keep-files needs --file-hashes sha256 or all") }
+    }
+
     var limits: FileLimits {
         var l = FileLimits()
         if keepFiles { l.extractBytes = FileLimits.keptFileBytes }
+        l.hashes = fileHashes
         return l
     }
 }
+
+extension FileHashes: ExpressibleByArgument {}
 
 /// `--threads`, shared by every command that runs the pipeline.
 struct ThreadOptions: ParsableArguments {

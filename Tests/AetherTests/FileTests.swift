@@ -187,6 +187,34 @@ final class FileTests: XCTestCase {
         XCTAssertFalse(bomb.extracted)
     }
 
+    /// `--file-hashes`: each choice computes what it names and nothing else, and the files are
+    /// logged the same.
+    func testFileHashChoices() throws {
+        let tmp = TempDir()
+        var seen: [String: [StoredFile]] = [:]
+        for choice in ["all", "sha256", "none"] {
+            let db = tmp.path("\(choice).sqlite")
+            let r = try runTool(aetherBinary, ["ingest", "--file-hashes", choice, "--db", db, Self.fixture])
+            XCTAssertEqual(r.status, 0, r.err)
+            seen[choice] = try Store(path: db, readOnly: true).files()
+        }
+        let all = try XCTUnwrap(seen["all"]), sha = try XCTUnwrap(seen["sha256"]), none = try XCTUnwrap(seen["none"])
+        XCTAssertEqual(all.map(\.name), none.map(\.name))
+        XCTAssertEqual(all.map(\.size), sha.map(\.size))
+        XCTAssertEqual(all[0].md5.count, 32)
+        XCTAssertEqual(all[0].sha1.count, 40)
+        XCTAssertEqual(sha.map(\.sha256), all.map(\.sha256))
+        XCTAssertEqual(sha.map(\.md5), Array(repeating: "", count: sha.count))
+        XCTAssertEqual(sha.map(\.sha1), Array(repeating: "", count: sha.count))
+        XCTAssertEqual(none.map(\.sha256), Array(repeating: "", count: none.count))
+        XCTAssertEqual(none.map(\.problem), all.map(\.problem))
+        // Extraction checks SHA-256 before writing: keeping content without it is refused.
+        let r = try runTool(aetherBinary, ["ingest", "--keep-files", "--file-hashes", "none", "--db", tmp.path("x.sqlite"), Self.fixture])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.err.contains("--keep-files needs --file-hashes"), r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.path("x.sqlite")))
+    }
+
     func testExtractWritesSafeNamesIntoANewFolderOnly() throws {
         let tmp = TempDir()
         let db = tmp.path("s.sqlite")

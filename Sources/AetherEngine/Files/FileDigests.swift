@@ -18,9 +18,15 @@ final class FileDigest {
     private var gathered: [UInt8] = []
     private let queue: DigestQueue?
 
-    init(queue: DigestQueue?) {
-        self.queue = queue
-        contexts = [EVP_md5(), EVP_sha1(), EVP_sha256()].map { md in
+    /// Which of MD5, SHA-1, SHA-256 are computed (nil contexts are not).
+    private let wanted: FileHashes
+
+    init(queue: DigestQueue?, hashes: FileHashes = .all) {
+        wanted = hashes
+        // Nothing to hash: no bytes are gathered or queued at all.
+        self.queue = hashes == .none ? nil : queue
+        contexts = [(hashes.md5, EVP_md5()), (hashes.sha1, EVP_sha1()), (hashes.sha256, EVP_sha256())].map { want, md in
+            guard want else { return nil }
             let ctx = EVP_MD_CTX_new()
             EVP_DigestInit_ex(ctx, md, nil)
             return ctx
@@ -30,10 +36,11 @@ final class FileDigest {
     deinit { for c in contexts { EVP_MD_CTX_free(c) } }
 
     fileprivate func hash(_ b: UnsafeRawBufferPointer) {
-        for c in contexts { EVP_DigestUpdate(c, b.baseAddress, b.count) }
+        for c in contexts where c != nil { EVP_DigestUpdate(c, b.baseAddress, b.count) }
     }
 
     func update(_ b: UnsafeRawBufferPointer) {
+        if wanted == .none { return }
         guard let queue else { return hash(b) }
         var rest = b
         while !rest.isEmpty {
@@ -75,6 +82,10 @@ final class FileDigest {
         }
         var hex: [String] = []
         for c in contexts {
+            guard c != nil else {
+                hex.append("")
+                continue
+            }
             var md = [UInt8](repeating: 0, count: 64)
             var len: UInt32 = 0
             EVP_DigestFinal_ex(c, &md, &len)
