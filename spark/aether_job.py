@@ -171,7 +171,14 @@ def shard_task(work, internal, intel, partitions, out):
                 records = os.path.join(folder, "records")
                 os.mkdir(records)
                 # The shard records every event the detectors take, intel's HTTP events among them.
-                cmd = [binary(), "shard", "--stream", "--out", "-", "--work", records, "--partitions", str(partitions)]
+                # As many threads as the task has cores (spark.task.cpus, 1 by default): Spark
+                # runs a task per core, and more threads only contend with the neighbours (two
+                # shards of 4 files each at once on 2 cores: 6.15 CPU-s with one thread each,
+                # 6.55 with two).
+                from pyspark import TaskContext
+
+                cores = str(TaskContext.get().cpus())
+                cmd = [binary(), "shard", "--stream", "--out", "-", "--work", records, "--partitions", str(partitions), "--threads", cores]
                 cmd += detection_flags(internal, intel)
                 p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})

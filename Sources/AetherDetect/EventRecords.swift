@@ -252,23 +252,23 @@ public final class EventRecorder {
     /// Each kind's record name, looked up once: describing an enum case reflects at run time.
     private static let names = DetectorEvent.Kind.allCases.map { String(describing: $0) }
 
-    /// A connection whole, as records carry it (`RecordReader.connection` reads it back).
-    public static func snapshot(_ c: Connection) -> JSON { encode(c) }
+    /// A connection whole, as records carry it (`RecordReader.connection` reads it back): the
+    /// values of `ConnectionSnapshot.fields`, in its order, as an array. Three of every
+    /// connection's records carry one, so keys would be a third of the bytes exchanged.
+    public static func snapshot(_ c: Connection) -> JSON { .array(ConnectionSnapshot.fields.map { $0.get(c) }) }
+
+    /// The short key of each value of a snapshot, in order.
+    public static var snapshotKeys: [String] { ConnectionSnapshot.fields.map(\.key) }
 
     /// The same, appended to a line as its text.
     public static func writeSnapshot(_ c: Connection, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "{"))
+        out.append(UInt8(ascii: "["))
         for (i, f) in ConnectionSnapshot.fields.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: f.key.utf8)
-            out.append(contentsOf: "\":".utf8)
             f.get(c).write(into: &out)
         }
-        out.append(UInt8(ascii: "}"))
+        out.append(UInt8(ascii: "]"))
     }
-
-    static func encode(_ c: Connection) -> JSON { .object(ConnectionSnapshot.fields.map { ($0.key, $0.get(c)) }) }
 }
 
 /// The members of a record after its head, appended straight into its line: no value is built

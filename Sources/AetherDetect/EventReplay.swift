@@ -89,24 +89,26 @@ public final class EventReplay {
         lastTime = t
         let ctx = engine.context
         if t > ctx.now { ctx.now = t }
-        func conn() throws -> (Connection, Connection?) {
+        /// The record's connection joined to what came before it in earlier files, the prior
+        /// part (if any), and the record's own fragment id.
+        func conn() throws -> (Connection, Connection?, Int64) {
             guard let o = record["c"] else { throw r.fail("'\(kind)' without a connection") }
             let c = try r.connection(o)
-            guard let p = join.prior(of: c.id) else { return (c, nil) }
+            guard let p = join.prior(of: c.id) else { return (c, nil, c.id) }
             var m = p
             m.absorb(c)
-            return (m, p)
+            return (m, p, c.id)
         }
         func flow(_ k: String) throws -> Int64 { join.root(of: try r.int(k)) }
         switch kind {
         case "opened":
-            let (c, prior) = try conn()
+            let (c, prior, _) = try conn()
             if prior != nil { return nil }  // one table saw it open in the earlier file
             if !ctx.scope.sawInternal { ctx.scope.note(c.origAddress); ctx.scope.note(c.respAddress) }
             let o = Opening(tcpFlags: try r.uint("fl"), icmpType: try r.uint("it"))
             engine.send(.opened(c, o, time: try r.time("at")))
         case "answered", "refused":
-            let (c, prior) = try conn()
+            let (c, prior, _) = try conn()
             if let prior, prior.respPackets > 0 { return nil }  // answered in the earlier file
             let at = try r.time("at")
             engine.send(kind == "answered" ? .answered(c, time: at) : .refused(c, time: at))
@@ -115,9 +117,8 @@ public final class EventReplay {
         case "refusedByICMP":
             engine.send(.refusedByICMP(try conn().0))
         case "finished":
-            let (c, _) = try conn()
-            guard let o = record["c"] else { throw r.fail("'finished' without a connection") }
-            if join.isContinued(try r.int("id", in: o)) { return nil }
+            let (c, _, fragment) = try conn()
+            if join.isContinued(fragment) { return nil }
             engine.send(.finished(c))
             return c
         case "ipPacket":

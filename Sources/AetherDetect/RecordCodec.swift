@@ -2,7 +2,8 @@ import AetherCore
 import AetherDecode
 import AetherFlows
 
-/// A connection whole as records carry it (`c`): one table of short keys, each with how it is
+/// A connection whole as records carry it (`c`): one table of fields, in the order their values
+/// are written, each with its short key (an object written by hand may use them), how it is
 /// read from a `Connection` and how it is checked and set back. The encoder and
 /// `RecordReader.connection` both derive from it, so a field added to `Connection` that must
 /// cross a shard boundary is one entry here.
@@ -159,20 +160,20 @@ struct RecordReader {
         return a
     }
 
+    /// A snapshot: the fields' values in the table's order (as written), or an object of them
+    /// by key (written by hand).
     func connection(_ o: JSON) throws -> Connection {
         var c = Connection()
         let fields = ConnectionSnapshot.fields
-        // The encoder writes the fields in the table's order: then each is where it is expected,
-        // and no key is searched for. (Keys are unique, so this is the first of each.)
-        var pairs: [(String, JSON)] = []
-        if case .object(let p) = o { pairs = p }
-        var inOrder = pairs.count >= fields.count
-        var i = 0
-        while inOrder && i < fields.count {
-            inOrder = pairs[i].0 == fields[i].key
-            i += 1
+        switch o {
+        case .array(let values):
+            guard values.count == fields.count else { throw fail("a connection has \(fields.count) values, not \(values.count)") }
+            for (f, v) in zip(fields, values) { try f.set(&c, self, v) }
+        case .object:
+            for f in fields { try f.set(&c, self, o[f.key]) }
+        default:
+            throw fail("a connection is an array or an object")
         }
-        for (i, f) in fields.enumerated() { try f.set(&c, self, inOrder ? pairs[i].1 : o[f.key]) }
         guard c.lastTime >= c.firstTime else { throw fail("'lt' before 'ts'") }
         return c
     }

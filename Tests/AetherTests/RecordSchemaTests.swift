@@ -103,13 +103,19 @@ final class RecordSchemaTests: XCTestCase {
         c.firstPacket = 100; c.lastPacket = 200; c.firstFrame = 50; c.captureID = 3
         c.restore(idleClass: 1, lastOriginatorPayload: 4_000)
         let sent = EventRecorder.snapshot(c), blank = EventRecorder.snapshot(Connection())
-        guard case .object(let pairs) = sent, case .object(let defaults) = blank else { return XCTFail("not objects") }
-        for ((key, value), (_, empty)) in zip(pairs, defaults) {
+        guard case .array(let values) = sent, case .array(let defaults) = blank else { return XCTFail("not arrays") }
+        XCTAssertEqual(values.count, EventRecorder.snapshotKeys.count)
+        for ((key, value), empty) in zip(zip(EventRecorder.snapshotKeys, values), defaults) {
             XCTAssertNotEqual(value.render(pretty: false), empty.render(pretty: false), "\(key) is not exercised")
         }
         let back = try connection(fromRecord: try JSONParser.parse(sent.render(pretty: false)))
         XCTAssertEqual(EventRecorder.snapshot(back).render(pretty: false), sent.render(pretty: false))
+        // The same values by key (a record written by hand), and what is refused.
+        let keyed = JSON.object(Array(zip(EventRecorder.snapshotKeys, values)))
+        XCTAssertEqual(EventRecorder.snapshot(try connection(fromRecord: keyed)).render(pretty: false), sent.render(pretty: false))
         XCTAssertThrowsError(try connection(fromRecord: try JSONParser.parse(#"{"id":1}"#)))
+        XCTAssertThrowsError(try connection(fromRecord: .array(Array(values.dropLast()))))
+        XCTAssertThrowsError(try connection(fromRecord: .int(1)))
     }
 
     static func fits(_ v: JSON, _ arrow: ArrowType) -> Bool {

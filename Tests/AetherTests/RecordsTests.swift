@@ -41,10 +41,11 @@ final class RecordsTests: XCTestCase {
             let (lines, truth) = try record(folder + "/" + f)
             if !truth.isEmpty { withAlerts += 1 }
             let records = try lines.map { try JSONParser.parse($0) }
-            let first = records.compactMap { $0["c"]?["ts"]?.int }.min() ?? 0
-            let seen = records.contains { r in
-                guard let c = r["c"], let o = c["oh"]?.string.flatMap(IPAddress.init), let d = c["rh"]?.string.flatMap(IPAddress.init) else { return false }
-                return DetectorConfig().internalNetworks.contains { $0.contains(o) || $0.contains(d) }
+            let connections = try records.compactMap { r in try r["c"].map(connection(fromRecord:)) }
+            XCTAssertFalse(connections.isEmpty, f)
+            let first = connections.map(\.firstTime).min() ?? 0
+            let seen = connections.contains { c in
+                DetectorConfig().internalNetworks.contains { $0.contains(c.origAddress) || $0.contains(c.respAddress) }
             }
             for parts in [1, 3] {
                 var groups = Array(repeating: [JSON](), count: parts)
