@@ -231,6 +231,13 @@ def moved_lines(blob, part, own, movers):
             yield line + b"\n"
 
 
+def slices(sc, items, per_core):
+    """Tasks for `items` files: one each, up to `per_core` tasks per core of the cluster. A task
+    costs Spark about 0.06 CPU-s of its own (JVM and Python worker) whatever it does; beyond a few
+    per core, more tasks only add that, and files share a task, in order."""
+    return max(1, min(items, per_core * sc.defaultParallelism))
+
+
 def inputs_rdd(sc, files):
     """(index, uri, bytes or None) per file, one partition each. A task reads a file:// input
     in place (a shared mount); any other scheme comes through Hadoop (sc.binaryFiles), whole
@@ -238,7 +245,7 @@ def inputs_rdd(sc, files):
     fetch = os.environ.get("AETHER_SPARK_FETCH") == "1"  # tests take the Hadoop path with file://
     local = [(i, u, None) for i, u in enumerate(files) if local_path(u) is not None and not fetch]
     remote = {u: i for i, u in enumerate(files) if local_path(u) is None or fetch}
-    rdd = sc.parallelize(local, max(1, len(local))) if local else None
+    rdd = sc.parallelize(local, slices(sc, len(local), 4)) if local else None
     if remote:
         index_b = sc.broadcast(remote)
 
@@ -459,7 +466,7 @@ def run_job(spark, opts):
                 yield line
 
     folders = sorted(dirs.items())
-    heads = sc.parallelize(folders, max(1, len(folders))).flatMap(candidates).collect() if by_key else []
+    heads = sc.parallelize(folders, slices(sc, len(folders), 2)).flatMap(candidates).collect() if by_key else []
     work = tempfile.mkdtemp(prefix="aether-join-", dir=opts.work or None)
     try:
         pairs = os.path.join(work, "pairs.jsonl")
@@ -504,7 +511,7 @@ def run_job(spark, opts):
     clock = mark()
     # Stage 3: each file's dns, tls, http, x509 and files records become Parquet in a task of their
     # own; series rows and DNS halves are merged on the driver.
-    written = sc.parallelize(folders, max(1, len(folders))).mapPartitions(tables.shard_writer(out, schemas, sc.broadcast(uid_map))).collect()
+    written = sc.parallelize(folders, slices(sc, len(folders), 2)).mapPartitions(tables.shard_writer(out, schemas, sc.broadcast(uid_map))).collect()
     moves = [v for k, v in written + found_by_detect if k == "move"]
     # DNS halves (a query or a response alone) are few: `aether join-dns` joins those of one
     # transaction that a file boundary cut, on the driver.

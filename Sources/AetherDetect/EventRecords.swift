@@ -205,8 +205,7 @@ public final class EventRecorder {
         host: IPAddress, now: Int64, kind: String, connection: Int64? = nil, key: String? = nil, whole: Connection? = nil,
         _ fields: (inout RecordFields) -> Void
     ) -> (Int, Int, Int) {
-        let hostText = host.description
-        let p = partitions > 0 ? Self.partition(of: hostText, partitions) : 0
+        let (hostText, p) = hostEntry(host)
         if buffers[p].count >= 1 << 20 { flush(p) }
         let line = buffers[p].count
         // The buffer is taken out while it is written, so that appends do not copy it.
@@ -215,7 +214,7 @@ public final class EventRecorder {
         defer { buffers[p] = f.out }
         if streamColumns {
             if partitions == 0 { f.out.append(contentsOf: "events\t".utf8) }
-            f.out.append(contentsOf: hostText.utf8)
+            f.out.append(contentsOf: hostText)
             f.out.append(0x09)
             JSON.writeInt(now, into: &f.out)
             f.out.append(0x09)
@@ -229,8 +228,9 @@ public final class EventRecorder {
             f.out.append(0x09)
         }
         let start = f.out.count
-        f.out.append(contentsOf: #"{"h":"#.utf8)
-        JSON.writeQuoted(hostText, into: &f.out)
+        f.out.append(contentsOf: #"{"h":""#.utf8)
+        f.out.append(contentsOf: hostText)
+        f.out.append(UInt8(ascii: "\""))
         f.int("t", now)
         f.int("q", sequence)
         f.int("f", Int64(file))
@@ -245,6 +245,20 @@ public final class EventRecorder {
         f.out.append(0x0A)
         sequence += 1
         return (p, line, start)
+    }
+
+    /// Each host's text (an address: nothing in it is escaped in JSON) and partition, worked out
+    /// once: a shard's records name a few thousand hosts, each many times.
+    private var hosts: [IPAddress: ([UInt8], Int)] = [:]
+
+    private func hostEntry(_ host: IPAddress) -> ([UInt8], Int) {
+        if let e = hosts[host] { return e }
+        let text = host.description
+        let e = (Array(text.utf8), partitions > 0 ? Self.partition(of: text, partitions) : 0)
+        // Bounded: a capture of millions of spoofed sources keeps no more than this.
+        if hosts.count >= 1 << 16 { hosts.removeAll(keepingCapacity: true) }
+        hosts[host] = e
+        return e
     }
 
     static func name(_ k: DetectorEvent.Kind) -> String { names[k.rawValue] }
