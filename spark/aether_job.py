@@ -466,7 +466,7 @@ def run_job(spark, opts):
                 yield line
 
     folders = sorted(dirs.items())
-    heads = sc.parallelize(folders, slices(sc, len(folders), 2)).flatMap(candidates).collect() if by_key else []
+    heads = sc.parallelize(folders, slices(sc, len(folders), 1)).flatMap(candidates).collect() if by_key else []
     work = tempfile.mkdtemp(prefix="aether-join-", dir=opts.work or None)
     try:
         pairs = os.path.join(work, "pairs.jsonl")
@@ -511,7 +511,7 @@ def run_job(spark, opts):
     clock = mark()
     # Stage 3: each file's dns, tls, http, x509 and files records become Parquet in a task of their
     # own; series rows and DNS halves are merged on the driver.
-    written = sc.parallelize(folders, slices(sc, len(folders), 2)).mapPartitions(tables.shard_writer(out, schemas, sc.broadcast(uid_map))).collect()
+    written = sc.parallelize(folders, slices(sc, len(folders), 1)).mapPartitions(tables.shard_writer(out, schemas, sc.broadcast(uid_map))).collect()
     moves = [v for k, v in written + found_by_detect if k == "move"]
     # DNS halves (a query or a response alone) are few: `aether join-dns` joins those of one
     # transaction that a file boundary cut, on the driver.

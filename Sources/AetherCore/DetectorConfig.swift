@@ -50,11 +50,19 @@ public struct DetectorConfig: Sendable {
     public var bruteWindow: Int64 = 600
     public var bruteMaxDuration: Double = 30
     public var bruteMaxBytes = 4096
-    // Long connections: RITA's tiers, in seconds.
-    public var longTiers: [Int64] = [3600, 14400, 28800, 43200]
     /// Per-detector allow-lists: sources (or destinations) never reported.
     public var allowSources: [IPNetwork] = []
     public var allowDestinations: [IPNetwork] = []
+    /// The values of settings that detectors declare in their own files (`DetectorSetting`), by
+    /// key; a setting not given has its default.
+    private var declared: [String: any Sendable] = [:]
+
+    /// A setting declared beside its detector: `config[setting: LongConnectionDetector.tiers]`.
+    /// A key path to it (`\DetectorConfig[setting: …]`) is what `Setting`'s helpers take.
+    public subscript<Value>(setting s: DetectorSetting<Value>) -> Value {
+        get { declared[s.key] as? Value ?? s.defaultValue }
+        set { declared[s.key] = newValue }
+    }
 
     public init() {}
 
@@ -80,6 +88,22 @@ public struct DetectorConfig: Sendable {
         }
         scanPreset = preset
     }
+}
+
+/// A setting's value a detector declares in its own file, with its rules-file key and default:
+/// a new detector's thresholds need no field here. Two settings are the same when their keys
+/// are.
+public struct DetectorSetting<Value: Sendable>: Hashable, Sendable {
+    public let key: String
+    public let defaultValue: Value
+
+    public init(_ key: String, default value: Value) {
+        self.key = key
+        defaultValue = value
+    }
+
+    public static func == (a: Self, b: Self) -> Bool { a.key == b.key }
+    public func hash(into h: inout Hasher) { h.combine(key) }
 }
 
 /// One detector setting, declared beside the detector that reads it (as Zeek's scripts declare

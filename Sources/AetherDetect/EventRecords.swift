@@ -146,7 +146,13 @@ public final class EventRecorder {
         case .dns(let m, let src, let dst, let flow, let t):
             // The server's own partition must learn that it is asked (a resolver forwarding its
             // clients' questions is not the one asking).
-            if !m.isResponse { write(host: dst, now: now, kind: "dnsserver") { $0.address("s", dst) } }
+            // Once per server and file: the detector keeps a set of servers that never forgets,
+            // so the first record (the earliest, after the merge by time) is the one that counts.
+            if !m.isResponse && !announced.contains(dst) {
+                if announced.count >= 1 << 16 { announced.removeAll(keepingCapacity: true) }
+                announced.insert(dst)
+                write(host: dst, now: now, kind: "dnsserver") { $0.address("s", dst) }
+            }
             write(host: m.isResponse ? dst : src, now: now, kind: kind) { f in
                 f.flow(at: t, flow, src, dst)
                 f.open("m", "{")
@@ -250,6 +256,8 @@ public final class EventRecorder {
     /// Each host's text (an address: nothing in it is escaped in JSON) and partition, worked out
     /// once: a shard's records name a few thousand hosts, each many times.
     private var hosts: [IPAddress: ([UInt8], Int)] = [:]
+    /// DNS servers whose partition has been told that they are asked (`dnsserver`).
+    private var announced = Set<IPAddress>()
 
     private func hostEntry(_ host: IPAddress) -> ([UInt8], Int) {
         if let e = hosts[host] { return e }

@@ -15,7 +15,12 @@ extension AlertKind {
 /// Group, broadcast and link-scoped destinations and loopback are not connections of this kind.
 final class LongConnectionDetector: Detector {
     static let kinds: [AlertKind] = [.long_connection]
-    static func make(_ config: DetectorConfig) -> Detector? { LongConnectionDetector() }
+    /// RITA's tiers, in seconds.
+    static let tiers = DetectorSetting<[Int64]>("long.tiers", default: [3600, 14400, 28800, 43200])
+    static func make(_ config: DetectorConfig) -> Detector? { LongConnectionDetector(tiers: config[setting: tiers]) }
+
+    private let tiers: [Int64]
+    init(tiers: [Int64]) { self.tiers = tiers }
 
     /// A TCP connection's pieces so far: when it began, the last piece's end, whether that
     /// piece closed, and its pieces' ids (bounded).
@@ -30,7 +35,6 @@ final class LongConnectionDetector: Detector {
 
     func handle(_ event: DetectorEvent, _ ctx: DetectionContext) {
         guard case .finished(let c) = event, !c.respAddress.isLinkScopedOrGroup, !c.origAddress.isLoopback, !c.respAddress.isLoopback else { return }
-        let tiers = ctx.config.longTiers
         guard let firstTier = tiers.first else { return }
         let ended = c.origState == .closed || c.origState == .reset || c.respState == .closed || c.respState == .reset
         var chain = Chain(
@@ -83,16 +87,16 @@ final class LongConnectionDetector: Detector {
     /// Its settings in a rules file (`DetectorConfig.registry`).
     static let settings: [Setting] = [
         Setting(
-            "long.tiers",
+            tiers.key,
             "long_connection: durations in seconds that raise a connection (RITA's 1, 4, 8 and 12 hours); the first is low severity, the last high",
-            show: { $0.longTiers.map(String.init).joined(separator: ",") },
+            show: { $0[setting: tiers].map(String.init).joined(separator: ",") },
             assign: { c, v, line in
                 let parts = v.split(separator: ",").map { String($0).trimmingSpaces }
                 let tiers = parts.compactMap { Int64($0) }
                 guard !tiers.isEmpty, tiers.count == parts.count, tiers.allSatisfy({ $0 > 0 && $0 < 1 << 32 }), tiers == tiers.sorted(),
                     Set(tiers).count == tiers.count
                 else { throw ConfigError("line \(line): long.tiers needs increasing whole seconds, comma-separated") }
-                c.longTiers = tiers
+                c[setting: LongConnectionDetector.tiers] = tiers
             })
     ]
 }

@@ -127,13 +127,17 @@ public func fileUID(endpoints: String, ts: Int64, size: Int64) -> String {
 }
 
 public func connectionUID(_ id: Int64) -> String {
-    let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    // Every conn record, file and alert names one: built in place, with no array of characters
+    // made per call.
+    let alphabet: StaticString = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
     var v = UInt64(bitPattern: id) &* 0x9E37_79B9_7F4A_7C15
-    var s = "C"
-    for _ in 0..<17 {
-        s.append(alphabet[Int(v % 62)])
-        v /= 62
-        if v == 0 { v = UInt64(bitPattern: id) &+ 0x1234567 }
+    return String(unsafeUninitializedCapacity: 18) { out in
+        out[0] = UInt8(ascii: "C")
+        for i in 1..<18 {
+            out[i] = alphabet.utf8Start[Int(v % 62)]
+            v /= 62
+            if v == 0 { v = UInt64(bitPattern: id) &+ 0x1234567 }
+        }
+        return 18
     }
-    return s
 }

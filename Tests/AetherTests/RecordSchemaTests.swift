@@ -92,6 +92,26 @@ final class RecordSchemaTests: XCTestCase {
 
     /// The connection snapshot records carry between a shard and `detect` (`EventRecorder`):
     /// every field set to something other than its default comes back as it went.
+    /// Connection uids are in every store, log and alert already written: the same ids give the
+    /// same text as the first implementation (an array of characters per call) did.
+    func testConnectionUIDsAreStable() {
+        func reference(_ id: Int64) -> String {
+            let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+            var v = UInt64(bitPattern: id) &* 0x9E37_79B9_7F4A_7C15
+            var s = "C"
+            for _ in 0..<17 {
+                s.append(alphabet[Int(v % 62)])
+                v /= 62
+                if v == 0 { v = UInt64(bitPattern: id) &+ 0x1234567 }
+            }
+            return s
+        }
+        var rng = SplitMix(seed: 7)
+        let ids: [Int64] = [0, 1, 5, -1, .max, .min, 4_294_967_301] + (0..<2000).map { _ in Int64(bitPattern: rng.next()) }
+        for id in ids { XCTAssertEqual(connectionUID(id), reference(id), "\(id)") }
+        XCTAssertEqual(connectionUID(1).count, 18)
+    }
+
     func testTheSnapshotCodecCarriesEveryField() throws {
         var c = Connection()
         c.id = 9; c.firstTime = 1_000; c.lastTime = 5_000

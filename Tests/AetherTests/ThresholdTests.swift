@@ -267,6 +267,21 @@ final class ThresholdTests: XCTestCase {
         XCTAssertFalse(parsed.internalExplicit, "the default networks written back do not turn inference off")
         XCTAssertTrue(try DetectorConfig.parse("internal_networks = 10.9.0.0/16").internalExplicit)
     }
+
+    /// A setting a detector declares in its own file: its default until a rules file sets it,
+    /// shown and written back like any other.
+    func testDeclaredSettingsKeepTheirValues() throws {
+        let tiers = DetectorSetting<[Int64]>("long.tiers", default: [1])
+        XCTAssertEqual(DetectorConfig()[setting: tiers], [1], "not given: the declaration's default")
+        let set = try DetectorConfig.parse("long.tiers = 60,120")
+        XCTAssertEqual(set[setting: tiers], [60, 120])
+        XCTAssertEqual(set.settings.first { $0.0 == "long.tiers" }?.1, "60,120")
+        XCTAssertEqual(DetectorConfig().settings.first { $0.0 == "long.tiers" }?.1, "3600,14400,28800,43200")
+        var c = DetectorConfig()
+        c[setting: DetectorSetting<Int>("other.count", default: 5)] = 7
+        XCTAssertEqual(c[setting: DetectorSetting<Int>("other.count", default: 5)], 7)
+        XCTAssertEqual(c[setting: tiers], [1], "settings of other keys are apart")
+    }
 }
 
 /// A seeded generator: the same inputs every run.
