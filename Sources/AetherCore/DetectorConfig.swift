@@ -9,47 +9,6 @@ public struct DetectorConfig: Sendable {
     ].compactMap(IPNetwork.init)
     /// The networks were given (`--internal`, or a rules file that changes them): no inference.
     public var internalExplicit = false
-    // Scans (defaults: Zeek's scan.zeek)
-    public var scanPreset = "zeek"
-    public var scanWindow: Int64 = 300
-    public var scanPorts = 15
-    public var scanHosts = 25
-    public var pingHosts = 25
-    public var pingAnyHosts = 64
-    /// A small fast sweep: this many unanswered, near-consecutive echo targets within a few seconds.
-    public var pingSmallHosts = 8
-    public var pingSmallWindow: Int64 = 10
-    public var slowWindow: Int64 = 3600
-    public var slowPorts = 20
-    public var slowHosts = 50
-    // Outbound
-    public var badPorts: [UInt16] = PortLists.outbound
-    public var lateralPorts: [UInt16] = PortLists.lateral
-    public var unusualICMPPayload = 512
-    public var unusualICMPPackets = 5
-    // Beacon (RITA-style)
-    public var beaconMinConnections = 10
-    public var beaconScore = 0.8
-    public var beaconMinInterval: Double = 1
-    public var beaconMaxJitter: Double = 0.2
-    public var beaconMinSpan: Double = 60
-    // DNS
-    public var tunnelUniqueNames = 100
-    public var tunnelMinLabel = 24
-    public var tunnelEntropy = 3.5
-    /// Data a client moves through one domain: encoded query label bytes plus TXT/NULL/CNAME/MX answer bytes.
-    public var tunnelBytes = 4096
-    public var tunnelMinQueries = 20
-    public var tunnelNearMaxBytes = 180
-    public var tunnelNearMaxNames = 5
-    public var dgaNames = 25
-    public var dgaWindow: Int64 = 600
-    // Brute force
-    public var loginPorts: [UInt16] = PortLists.login
-    public var bruteAttempts = 10
-    public var bruteWindow: Int64 = 600
-    public var bruteMaxDuration: Double = 30
-    public var bruteMaxBytes = 4096
     /// Per-detector allow-lists: sources (or destinations) never reported.
     public var allowSources: [IPNetwork] = []
     public var allowDestinations: [IPNetwork] = []
@@ -60,7 +19,8 @@ public struct DetectorConfig: Sendable {
     /// A setting declared beside its detector: `config[setting: LongConnectionDetector.tiers]`.
     /// A key path to it (`\DetectorConfig[setting: …]`) is what `Setting`'s helpers take.
     public subscript<Value>(setting s: DetectorSetting<Value>) -> Value {
-        get { declared[s.key] as? Value ?? s.defaultValue }
+        // A rules file that sets nothing leaves it empty: no lookup for a default.
+        get { declared.isEmpty ? s.defaultValue : declared[s.key] as? Value ?? s.defaultValue }
         set { declared[s.key] = newValue }
     }
 
@@ -75,18 +35,6 @@ public struct DetectorConfig: Sendable {
         if allowSources.contains(where: { $0.contains(src) }) { return true }
         if let dst, allowDestinations.contains(where: { $0.contains(dst) }) { return true }
         return false
-    }
-
-    /// Snort sfPortscan-like sensitivities beside Zeek's defaults.
-    public mutating func apply(preset: String) throws {
-        switch preset {
-        case "zeek": scanWindow = 300; scanPorts = 15; scanHosts = 25
-        case "snort-low": scanWindow = 60; scanPorts = 25; scanHosts = 25
-        case "snort-medium": scanWindow = 90; scanPorts = 15; scanHosts = 15
-        case "snort-high": scanWindow = 600; scanPorts = 10; scanHosts = 10
-        default: throw ConfigError("unknown scan.preset '\(preset)' (zeek, snort-low, snort-medium, snort-high)")
-        }
-        scanPreset = preset
     }
 }
 

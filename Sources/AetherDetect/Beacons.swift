@@ -152,3 +152,38 @@ extension BeaconDetector {
             "beacon: seconds the contacts must span at least (a protocol test or a retry loop repeats for seconds, a beacon for minutes)"),
     ]
 }
+
+/// This detector's settings: declared here and kept by key in `DetectorConfig` (`DetectorSetting`);
+/// the properties read and set them (rules files, `Setting`'s key paths, tests).
+extension DetectorConfig {
+    static let beaconMinConnectionsSetting = DetectorSetting<Int>("beacon.min_connections", default: 10)
+    static let beaconScoreSetting = DetectorSetting<Double>("beacon.score", default: 0.8)
+    static let beaconMinIntervalSetting = DetectorSetting<Double>("beacon.min_interval", default: 1)
+    static let beaconMaxJitterSetting = DetectorSetting<Double>("beacon.max_jitter", default: 0.2)
+    static let beaconMinSpanSetting = DetectorSetting<Double>("beacon.min_span", default: 60)
+
+    public var beaconMinConnections: Int {
+        get { self[setting: Self.beaconMinConnectionsSetting] }
+        set { self[setting: Self.beaconMinConnectionsSetting] = newValue }
+    }
+
+    public var beaconScore: Double {
+        get { self[setting: Self.beaconScoreSetting] }
+        set { self[setting: Self.beaconScoreSetting] = newValue }
+    }
+
+    public var beaconMinInterval: Double {
+        get { self[setting: Self.beaconMinIntervalSetting] }
+        set { self[setting: Self.beaconMinIntervalSetting] = newValue }
+    }
+
+    public var beaconMaxJitter: Double {
+        get { self[setting: Self.beaconMaxJitterSetting] }
+        set { self[setting: Self.beaconMaxJitterSetting] = newValue }
+    }
+
+    public var beaconMinSpan: Double {
+        get { self[setting: Self.beaconMinSpanSetting] }
+        set { self[setting: Self.beaconMinSpanSetting] = newValue }
+    }
+}

@@ -119,3 +119,38 @@ extension BruteForceDetector {
         .count("brute.max_bytes", \.bruteMaxBytes, "brute_force: payload bytes per direction under which a session failed"),
     ]
 }
+
+/// This detector's settings: declared here and kept by key in `DetectorConfig` (`DetectorSetting`);
+/// the properties read and set them (rules files, `Setting`'s key paths, tests).
+extension DetectorConfig {
+    static let loginPortsSetting = DetectorSetting<[UInt16]>("brute.login_ports", default: PortLists.login)
+    static let bruteAttemptsSetting = DetectorSetting<Int>("brute.attempts", default: 10)
+    static let bruteWindowSetting = DetectorSetting<Int64>("brute.window", default: 600)
+    static let bruteMaxDurationSetting = DetectorSetting<Double>("brute.max_duration", default: 30)
+    static let bruteMaxBytesSetting = DetectorSetting<Int>("brute.max_bytes", default: 4096)
+
+    public var loginPorts: [UInt16] {
+        get { self[setting: Self.loginPortsSetting] }
+        set { self[setting: Self.loginPortsSetting] = newValue }
+    }
+
+    public var bruteAttempts: Int {
+        get { self[setting: Self.bruteAttemptsSetting] }
+        set { self[setting: Self.bruteAttemptsSetting] = newValue }
+    }
+
+    public var bruteWindow: Int64 {
+        get { self[setting: Self.bruteWindowSetting] }
+        set { self[setting: Self.bruteWindowSetting] = newValue }
+    }
+
+    public var bruteMaxDuration: Double {
+        get { self[setting: Self.bruteMaxDurationSetting] }
+        set { self[setting: Self.bruteMaxDurationSetting] = newValue }
+    }
+
+    public var bruteMaxBytes: Int {
+        get { self[setting: Self.bruteMaxBytesSetting] }
+        set { self[setting: Self.bruteMaxBytesSetting] = newValue }
+    }
+}

@@ -203,3 +203,63 @@ extension DNSDetector {
         .seconds("dga.window", \.dgaWindow, "dga: window in seconds"),
     ]
 }
+
+/// This detector's settings: declared here and kept by key in `DetectorConfig` (`DetectorSetting`);
+/// the properties read and set them (rules files, `Setting`'s key paths, tests).
+extension DetectorConfig {
+    static let tunnelUniqueNamesSetting = DetectorSetting<Int>("dns_tunnel.unique_names", default: 100)
+    static let tunnelMinLabelSetting = DetectorSetting<Int>("dns_tunnel.min_label", default: 24)
+    static let tunnelEntropySetting = DetectorSetting<Double>("dns_tunnel.entropy", default: 3.5)
+    static let tunnelBytesSetting = DetectorSetting<Int>("dns_tunnel.bytes", default: 4096)
+    static let tunnelMinQueriesSetting = DetectorSetting<Int>("dns_tunnel.min_queries", default: 20)
+    static let tunnelNearMaxBytesSetting = DetectorSetting<Int>("dns_tunnel.near_max_bytes", default: 180)
+    static let tunnelNearMaxNamesSetting = DetectorSetting<Int>("dns_tunnel.near_max_names", default: 5)
+    static let dgaNamesSetting = DetectorSetting<Int>("dga.names", default: 25)
+    static let dgaWindowSetting = DetectorSetting<Int64>("dga.window", default: 600)
+
+    public var tunnelUniqueNames: Int {
+        get { self[setting: Self.tunnelUniqueNamesSetting] }
+        set { self[setting: Self.tunnelUniqueNamesSetting] = newValue }
+    }
+
+    public var tunnelMinLabel: Int {
+        get { self[setting: Self.tunnelMinLabelSetting] }
+        set { self[setting: Self.tunnelMinLabelSetting] = newValue }
+    }
+
+    public var tunnelEntropy: Double {
+        get { self[setting: Self.tunnelEntropySetting] }
+        set { self[setting: Self.tunnelEntropySetting] = newValue }
+    }
+
+    /// Data a client moves through one domain: encoded query label bytes plus TXT/NULL/CNAME/MX answer bytes.
+    public var tunnelBytes: Int {
+        get { self[setting: Self.tunnelBytesSetting] }
+        set { self[setting: Self.tunnelBytesSetting] = newValue }
+    }
+
+    public var tunnelMinQueries: Int {
+        get { self[setting: Self.tunnelMinQueriesSetting] }
+        set { self[setting: Self.tunnelMinQueriesSetting] = newValue }
+    }
+
+    public var tunnelNearMaxBytes: Int {
+        get { self[setting: Self.tunnelNearMaxBytesSetting] }
+        set { self[setting: Self.tunnelNearMaxBytesSetting] = newValue }
+    }
+
+    public var tunnelNearMaxNames: Int {
+        get { self[setting: Self.tunnelNearMaxNamesSetting] }
+        set { self[setting: Self.tunnelNearMaxNamesSetting] = newValue }
+    }
+
+    public var dgaNames: Int {
+        get { self[setting: Self.dgaNamesSetting] }
+        set { self[setting: Self.dgaNamesSetting] = newValue }
+    }
+
+    public var dgaWindow: Int64 {
+        get { self[setting: Self.dgaWindowSetting] }
+        set { self[setting: Self.dgaWindowSetting] = newValue }
+    }
+}

@@ -247,3 +247,32 @@ extension OutboundDetector {
         .count("unusual.icmp_packets", \.unusualICMPPackets, "unusual_protocol: oversized echoes from one host to one destination before alerting"),
     ]
 }
+
+/// This detector's settings: declared here and kept by key in `DetectorConfig` (`DetectorSetting`);
+/// the properties read and set them (rules files, `Setting`'s key paths, tests).
+extension DetectorConfig {
+    static let badPortsSetting = DetectorSetting<[UInt16]>("outbound.bad_ports", default: PortLists.outbound)
+    static let lateralPortsSetting = DetectorSetting<[UInt16]>("outbound.lateral_ports", default: PortLists.lateral)
+    static let unusualICMPPayloadSetting = DetectorSetting<Int>("unusual.icmp_payload", default: 512)
+    static let unusualICMPPacketsSetting = DetectorSetting<Int>("unusual.icmp_packets", default: 5)
+
+    public var badPorts: [UInt16] {
+        get { self[setting: Self.badPortsSetting] }
+        set { self[setting: Self.badPortsSetting] = newValue }
+    }
+
+    public var lateralPorts: [UInt16] {
+        get { self[setting: Self.lateralPortsSetting] }
+        set { self[setting: Self.lateralPortsSetting] = newValue }
+    }
+
+    public var unusualICMPPayload: Int {
+        get { self[setting: Self.unusualICMPPayloadSetting] }
+        set { self[setting: Self.unusualICMPPayloadSetting] = newValue }
+    }
+
+    public var unusualICMPPackets: Int {
+        get { self[setting: Self.unusualICMPPacketsSetting] }
+        set { self[setting: Self.unusualICMPPacketsSetting] = newValue }
+    }
+}

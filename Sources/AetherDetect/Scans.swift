@@ -360,3 +360,87 @@ extension ScanDetector {
         .count("slow.hosts", \.slowHosts, "slow_scan: distinct failed hosts on one port within the long window"),
     ]
 }
+
+/// This detector's settings: declared here and kept by key in `DetectorConfig` (`DetectorSetting`);
+/// the properties read and set them (rules files, `Setting`'s key paths, tests).
+extension DetectorConfig {
+    static let scanPresetSetting = DetectorSetting<String>("scan.preset", default: "zeek")
+    static let scanWindowSetting = DetectorSetting<Int64>("scan.window", default: 300)
+    static let scanPortsSetting = DetectorSetting<Int>("scan.ports", default: 15)
+    static let scanHostsSetting = DetectorSetting<Int>("scan.hosts", default: 25)
+    static let pingHostsSetting = DetectorSetting<Int>("ping.hosts", default: 25)
+    static let pingAnyHostsSetting = DetectorSetting<Int>("ping.any_hosts", default: 64)
+    static let pingSmallHostsSetting = DetectorSetting<Int>("ping.small_hosts", default: 8)
+    static let pingSmallWindowSetting = DetectorSetting<Int64>("ping.small_window", default: 10)
+    static let slowWindowSetting = DetectorSetting<Int64>("slow.window", default: 3600)
+    static let slowPortsSetting = DetectorSetting<Int>("slow.ports", default: 20)
+    static let slowHostsSetting = DetectorSetting<Int>("slow.hosts", default: 50)
+
+    public var scanPreset: String {
+        get { self[setting: Self.scanPresetSetting] }
+        set { self[setting: Self.scanPresetSetting] = newValue }
+    }
+
+    public var scanWindow: Int64 {
+        get { self[setting: Self.scanWindowSetting] }
+        set { self[setting: Self.scanWindowSetting] = newValue }
+    }
+
+    public var scanPorts: Int {
+        get { self[setting: Self.scanPortsSetting] }
+        set { self[setting: Self.scanPortsSetting] = newValue }
+    }
+
+    public var scanHosts: Int {
+        get { self[setting: Self.scanHostsSetting] }
+        set { self[setting: Self.scanHostsSetting] = newValue }
+    }
+
+    public var pingHosts: Int {
+        get { self[setting: Self.pingHostsSetting] }
+        set { self[setting: Self.pingHostsSetting] = newValue }
+    }
+
+    public var pingAnyHosts: Int {
+        get { self[setting: Self.pingAnyHostsSetting] }
+        set { self[setting: Self.pingAnyHostsSetting] = newValue }
+    }
+
+    /// A small fast sweep: this many unanswered, near-consecutive echo targets within a few seconds.
+    public var pingSmallHosts: Int {
+        get { self[setting: Self.pingSmallHostsSetting] }
+        set { self[setting: Self.pingSmallHostsSetting] = newValue }
+    }
+
+    public var pingSmallWindow: Int64 {
+        get { self[setting: Self.pingSmallWindowSetting] }
+        set { self[setting: Self.pingSmallWindowSetting] = newValue }
+    }
+
+    public var slowWindow: Int64 {
+        get { self[setting: Self.slowWindowSetting] }
+        set { self[setting: Self.slowWindowSetting] = newValue }
+    }
+
+    public var slowPorts: Int {
+        get { self[setting: Self.slowPortsSetting] }
+        set { self[setting: Self.slowPortsSetting] = newValue }
+    }
+
+    public var slowHosts: Int {
+        get { self[setting: Self.slowHostsSetting] }
+        set { self[setting: Self.slowHostsSetting] = newValue }
+    }
+
+    /// Snort sfPortscan-like sensitivities beside Zeek's defaults.
+    public mutating func apply(preset: String) throws {
+        switch preset {
+        case "zeek": scanWindow = 300; scanPorts = 15; scanHosts = 25
+        case "snort-low": scanWindow = 60; scanPorts = 25; scanHosts = 25
+        case "snort-medium": scanWindow = 90; scanPorts = 15; scanHosts = 15
+        case "snort-high": scanWindow = 600; scanPorts = 10; scanHosts = 10
+        default: throw ConfigError("unknown scan.preset '\(preset)' (zeek, snort-low, snort-medium, snort-high)")
+        }
+        scanPreset = preset
+    }
+}

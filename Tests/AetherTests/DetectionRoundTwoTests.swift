@@ -1,4 +1,5 @@
 import AetherCore
+import AetherDetect
 import Foundation
 import XCTest
 

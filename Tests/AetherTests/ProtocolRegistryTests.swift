@@ -1,4 +1,5 @@
 import AetherCore
+import AetherDetect
 import XCTest
 
 /// Port knowledge lives in one registry (`AppProtocols`, `PortLists`); these are the tables it
