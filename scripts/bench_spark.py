@@ -5,13 +5,15 @@
 For each capture: `aether analyze` of the whole file, then the job (local[2], 4 partitions) on the
 file split into 8 and into 32 files. With AETHER_BENCH_BEFORE=JOB_DIR:AETHER (an older
 checkout's spark/ folder and its binary), each job also runs as it was, alternating. CPU is `perf stat -e task-clock` over each command's whole
-process tree. The job's fixed cost is its CPU on a tiny input (two small fixtures), the lower of
-two runs; the cost per million packets is (job CPU - fixed cost) / millions of packets. Prints a
+process tree. The job's fixed cost is its CPU on a tiny input (two small fixtures), the median of
+as many runs; each job runs AETHER_BENCH_ROUNDS times (default 3) and its median counts. The cost
+per million packets is (job CPU - fixed cost) / millions of packets. Prints a
 Markdown table and the job's stage times (wall seconds) of each run.
 """
 
 import json
 import os
+import statistics
 import shutil
 import subprocess
 import sys
@@ -37,6 +39,7 @@ def cpu(args, out=None):
     sys.exit("bench-spark: perf gave no task-clock")
 
 
+ROUNDS = int(os.environ.get("AETHER_BENCH_ROUNDS", "3"))
 BUILDS = [("after", os.path.join(ROOT, "spark"), AETHER)]
 if os.environ.get("AETHER_BENCH_BEFORE"):
     before_dir, before_bin = os.environ["AETHER_BENCH_BEFORE"].split(":", 1)
@@ -70,17 +73,24 @@ def main():
     os.makedirs(tiny)
     for f in ("demo.pcapng", "markup.pcap"):
         shutil.copy(os.path.join(ROOT, "Fixtures", f), tiny)
-    fixed = {b[0]: min(job([tiny], "tiny", b)[0] for _ in range(2)) for b in BUILDS}
+    # Each job runs ROUNDS times (alternating builds) and its median counts: the JVM's start-up
+    # alone varies by about 1 CPU-s from run to run, half a CPU-second per million packets on
+    # the 2 M file. The fixed cost is the median of as many tiny runs.
+    fixed = {b[0]: statistics.median(job([tiny], "tiny", b)[0] for _ in range(max(2, ROUNDS))) for b in BUILDS}
     rows, stages = [], []
     for cap in caps:
         db = os.path.join(WORK, "whole.sqlite")
-        for leftover in (db, db + "-wal", db + "-shm", db + ".html"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
         # In the page cache, as the split files the job reads are: a cold read of a large file
         # would count the disk's waits and faults against analyze.
         subprocess.run(["cat", cap], stdout=subprocess.DEVNULL, check=True)
-        analyze, _ = cpu([AETHER, "analyze", cap, "--db", db, "--report", db + ".html"])
+
+        def analyze_once():
+            for leftover in (db, db + "-wal", db + "-shm", db + ".html"):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+            return cpu([AETHER, "analyze", cap, "--db", db, "--report", db + ".html"])[0]
+
+        analyze = statistics.median(analyze_once() for _ in range(ROUNDS))
         packets = json.loads(subprocess.run([AETHER, "stats", "--db", db, "--json"], capture_output=True, text=True, check=True).stdout)["packets"]
         for done in (db, db + "-wal", db + "-shm", db + ".html"):
             if os.path.exists(done):
@@ -92,8 +102,12 @@ def main():
             shutil.rmtree(parts, ignore_errors=True)
             os.makedirs(parts)
             subprocess.run(["python3", os.path.join(ROOT, "scripts", "split-pcap.py"), cap, str(n), parts], check=True, capture_output=True)
+            runs = {b[0]: [] for b in BUILDS}
+            for _ in range(ROUNDS):
+                for build in BUILDS:
+                    runs[build[0]].append(job([parts], f"{n}", build))
             for build in BUILDS:
-                seconds, summary = job([parts], f"{n}", build)
+                seconds, summary = sorted(runs[build[0]], key=lambda r: r[0])[len(runs[build[0]]) // 2]
                 per = (seconds - fixed[build[0]]) / m
                 shuffle = f"{summary['event_bytes'] / m / 1e6:.0f} MB, {summary['event_records'] / m / 1e3:.0f} k records"
                 name = f"Spark job, {n} files" + (f" ({build[0]})" if len(BUILDS) > 1 else "")
@@ -101,7 +115,7 @@ def main():
                 stages.append((os.path.basename(cap), name, summary["seconds"], summary.get("cpu_seconds"), m))
             shutil.rmtree(parts)
     for name, f in fixed.items():
-        print(f"fixed cost of the job{'' if len(BUILDS) == 1 else ' (' + name + ')'} (tiny input, lower of two runs): {f:.1f} CPU-s")
+        print(f"fixed cost of the job{'' if len(BUILDS) == 1 else ' (' + name + ')'} (tiny input, median of {max(2, ROUNDS)} runs): {f:.1f} CPU-s")
     print()
     print("| capture | run | CPU-s | CPU-s per million packets (job: fixed cost off) | × analyze | shuffle per million packets |")
     print("| --- | --- | --- | --- | --- | --- |")
