@@ -151,9 +151,9 @@ def detection_flags(internal, intel):
 
 
 def shard_task(work, internal, intel, partitions, out):
-    """Stage 1, one capture file per task: `aether shard --stream --partitions` writes the file's
-    records as files, and the task moves them into its attempt's folder in the output (`publish`).
-    Spark carries only the file's counts and that folder's name: the later stages read the
+    """Stage 1, the task's capture files (one, or a few in order): one `aether shard --stream
+    --partitions` writes each file's records as files, and the task moves them into its attempt's
+    folder in the output (`publish`). Spark carries only each file's counts and that folder's name: the later stages read the
     records there by path, so no record (and no block of them) passes through Spark or Python.
     The folder holds the detector events by partition of hosts (`events-INDEX.PART`: host,
     time, sequence, file, connection id and k before each record, in time order), the heads
@@ -162,54 +162,74 @@ def shard_task(work, internal, intel, partitions, out):
 
     def run(items):
         import aether_tables as tables
+        from pyspark import TaskContext
 
-        for index, uri, content in items:
-            folder = attempt_folder(work, f"shard{index}")
-            try:
-                path = local_path(uri)
-                if content is not None:
-                    # Read through Hadoop (hdfs://, s3a://…): the task writes the bytes out first.
-                    path = folder + "/input" + (".gz" if uri.endswith(".gz") else "")
-                    with open(path, "xb") as f:
-                        f.write(content)
-                    content = None
-                records = os.path.join(folder, "records")
-                os.mkdir(records)
-                # The shard records every event the detectors take, intel's HTTP events among them.
-                # As many threads as the task has cores (spark.task.cpus, 1 by default): Spark
-                # runs a task per core, and more threads only contend with the neighbours (two
-                # shards of 4 files each at once on 2 cores: 6.15 CPU-s with one thread each,
-                # 6.55 with two).
-                from pyspark import TaskContext
-
-                cores = str(TaskContext.get().cpus())
-                cmd = [binary(), "shard", "--stream", "--out", "-", "--work", records, "--partitions", str(partitions), "--threads", cores]
-                cmd += detection_flags(internal, intel)
-                p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        folder = attempt_folder(work, "shard")
+        try:
+            records = os.path.join(folder, "records")
+            os.mkdir(records)
+            # One aether for all the task's files, fed `INDEX<TAB>PATH` lines: a process start
+            # per file cost about 0.05 CPU-s. The shard records every event the detectors take,
+            # intel's HTTP events among them. As many threads as the task has cores
+            # (spark.task.cpus, 1 by default): Spark runs a task per core, and more threads only
+            # contend with the neighbours (two shards of 4 files each at once on 2 cores: 6.15
+            # CPU-s with one thread each, 6.55 with two).
+            cores = str(TaskContext.get().cpus())
+            cmd = [binary(), "shard", "--stream", "--out", "-", "--work", records, "--partitions", str(partitions), "--threads", cores]
+            cmd += detection_flags(internal, intel)
+            uris = {}
+            with open(os.path.join(folder, "stderr"), "w+") as err:
+                p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
                                      env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
-                p.stdin.write(f"{index}\t{path}\n")
-                p.stdin.close()
-                meta = None
-                for line in p.stdout:
-                    table, body = line.rstrip("\n").split("\t", 1)
-                    if table == "shard":
-                        meta = json.loads(body)
-                    elif table == "error":
-                        raise JobFailure(f"{uri}: {json.loads(body)['message']}")
-                err = p.stderr.read()
-                if p.wait() != 0 or meta is None:
-                    last = (err.strip().splitlines() or ["(no message)"])[-1]
-                    raise JobFailure(f"aether exited with status {p.returncode} on {uri}: {last}")
-                events = [os.path.join(records, f"events-{index}.{part}") for part in range(partitions)]
+                metas = []
+                done = False
+                try:
+                    for index, uri, content in items:
+                        path = local_path(uri)
+                        if content is not None:
+                            # Read through Hadoop (hdfs://, s3a://…): the task writes the bytes out first.
+                            path = f"{folder}/input-{index}" + (".gz" if uri.endswith(".gz") else "")
+                            with open(path, "xb") as f:
+                                f.write(content)
+                            content = None
+                        uris[index] = uri
+                        p.stdin.write(f"{index}\t{path}\n")
+                        p.stdin.flush()
+                    p.stdin.close()
+                    for line in p.stdout:
+                        table, body = line.rstrip("\n").split("\t", 1)
+                        if table == "shard":
+                            metas.append(json.loads(body))
+                        elif table == "error":
+                            e = json.loads(body)
+                            raise JobFailure(f"{uris.get(e['index'], e['file'])}: {e['message']}")
+                    done = True
+                finally:
+                    # A failed file ends the task: the files after it are not read.
+                    if not done and p.poll() is None:
+                        p.kill()
+                    p.wait()
+                if p.returncode != 0 or len(metas) != len(uris):
+                    err.seek(0)
+                    last = (err.read().strip().splitlines() or ["(no message)"])[-1]
+                    named = ", ".join(uris[i] for i in sorted(uris) if i not in {m["index"] for m in metas}) or "its files"
+                    raise JobFailure(f"aether exited with status {p.returncode} on {named}: {last}")
+            if not metas:
+                return
+            for meta in metas:
+                events = [os.path.join(records, f"events-{meta['index']}.{part}") for part in range(partitions)]
                 meta["event_bytes"] = sum(os.path.getsize(e) for e in events if os.path.exists(e))
                 meta["event_records"] = meta.get("event_records", 0)
-                meta["dir"] = f"{tables.ATTEMPTS}/{tables.attempt_name('shard')}-f{index}"
-                tables.publish(out, records, meta["dir"])
+            rel = f"{tables.ATTEMPTS}/{tables.attempt_name('shard')}"
+            tables.publish(out, records, rel)
+            for meta in metas:
+                uri = uris[meta["index"]]
+                meta["dir"] = rel
                 meta["uri"] = uri
                 meta["file"] = uri if local_path(uri) is None else meta["file"]
                 yield json.dumps(meta)
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     return run
 
