@@ -2,12 +2,12 @@ import AetherCore
 /// A small HTML and SVG builder. Text and attribute values are escaped by `escape`, the one
 /// function everything taken from a packet passes through; there is no unescaped case (the
 /// report's own CSS and script are written by `Report.render` around the tree).
-public indirect enum Node {
+package indirect enum Node {
     case element(String, [(String, String)], [Node])
     case text(String)
     case group([Node])
 
-    public func render(into out: inout String) {
+    package func render(into out: inout String) {
         switch self {
         case .text(let s): out += escape(s)
         case .group(let nodes): for n in nodes { n.render(into: &out) }
@@ -21,7 +21,7 @@ public indirect enum Node {
         }
     }
 
-    public var html: String {
+    package var html: String {
         var s = ""
         render(into: &s)
         return s
@@ -29,7 +29,7 @@ public indirect enum Node {
 }
 
 /// Escapes text for HTML element content and attribute values alike.
-public func escape(_ s: String) -> String {
+package func escape(_ s: String) -> String {
     var out = ""
     out.reserveCapacity(s.utf8.count)
     for c in s.unicodeScalars {
@@ -50,17 +50,17 @@ public func escape(_ s: String) -> String {
     return out
 }
 
-public enum HTML {
+package enum HTML {
     static let void: Set<String> = ["br", "meta", "input", "hr", "img", "link"]
 
-    public static func el(_ name: String, _ attrs: [(String, String)] = [], _ children: [Node] = []) -> Node {
+    package static func el(_ name: String, _ attrs: [(String, String)] = [], _ children: [Node] = []) -> Node {
         .element(name, attrs, children)
     }
-    public static func el(_ name: String, _ attrs: [(String, String)] = [], text: String) -> Node {
+    package static func el(_ name: String, _ attrs: [(String, String)] = [], text: String) -> Node {
         .element(name, attrs, [.text(text)])
     }
     /// `numeric` columns align right; `keep` columns (ids, badges, timestamps) never wrap.
-    public static func table(id: String, headers: [String], rows: [[Node]], numeric: Set<Int> = [], keep: Set<Int> = [], filter: Bool = true) -> Node {
+    package static func table(id: String, headers: [String], rows: [[Node]], numeric: Set<Int> = [], keep: Set<Int> = [], filter: Bool = true) -> Node {
         var parts: [Node] = []
         if filter && rows.count > 8 {
             parts.append(el("input", [("class", "filter"), ("type", "search"), ("placeholder", "filter rows"), ("data-table", id)]))

@@ -5,13 +5,13 @@ import Foundation
 
 /// The self-contained HTML incident report: inline CSS, inline SVG, a little vanilla JS for
 /// sorting, filtering and tooltips; no request of any kind.
-public struct Report {
-    public let store: Store
-    public let storePath: String
-    public var title = "AetherLens incident report"
-    public var generatedAt: Date = Date()
+package struct Report {
+    package let store: Store
+    package let storePath: String
+    package var title = "AetherLens incident report"
+    package var generatedAt: Date = Date()
 
-    public init(store: Store, storePath: String) {
+    package init(store: Store, storePath: String) {
         self.store = store
         self.storePath = storePath
     }
@@ -27,10 +27,10 @@ public struct Report {
 
     /// Alerts listed in the table (and the data block), and shown in detail: past these the
     /// report says how many more there are, so it stays small whatever the capture held.
-    public static let listedAlerts = 1000
-    public static let detailedAlerts = 200
+    package static let listedAlerts = 1000
+    package static let detailedAlerts = 200
 
-    public func render() throws -> String {
+    package func render() throws -> String {
         let stats = try store.stats()
         let all = try loadAlerts()
         // The most severe first when there are too many to list.

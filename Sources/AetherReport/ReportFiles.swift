@@ -1,7 +1,7 @@
 import AetherStore
 
 extension Report {
-    public static let listedFiles = 60
+    package static let listedFiles = 60
 
     /// Files that crossed the wire: distinct contents, the runnable and the incomplete first.
     func files() throws -> [Node] {
