@@ -14,11 +14,11 @@ public struct DetectorConfig: Sendable {
     public var allowDestinations: [IPNetwork] = []
     /// The values of settings that detectors declare in their own files (`DetectorSetting`), by
     /// key; a setting not given has its default.
-    private var declared: [String: any Sendable] = [:]
+    @usableFromInline var declared: [String: any Sendable] = [:]
 
-    /// A setting declared beside its detector: `config[setting: LongConnectionDetector.tiers]`.
+    /// A setting declared beside its detector: `config[setting: .bruteAttempts]`.
     /// A key path to it (`\DetectorConfig[setting: …]`) is what `Setting`'s helpers take.
-    public subscript<Value>(setting s: DetectorSetting<Value>) -> Value {
+    @inlinable public subscript<Value>(setting s: DetectorSetting<Value>) -> Value {
         // A rules file that sets nothing leaves it empty: no lookup for a default.
         get { declared.isEmpty ? s.defaultValue : declared[s.key] as? Value ?? s.defaultValue }
         set { declared[s.key] = newValue }
@@ -45,7 +45,7 @@ public struct DetectorSetting<Value: Sendable>: Hashable, Sendable {
     public let key: String
     public let defaultValue: Value
 
-    public init(_ key: String, default value: Value) {
+    @inlinable public init(_ key: String, default value: Value) {
         self.key = key
         defaultValue = value
     }
@@ -111,6 +111,17 @@ public struct Setting {
     public static func networks(_ key: String, _ p: WritableKeyPath<DetectorConfig, [IPNetwork]>, _ meaning: String) -> Setting {
         Setting(key, meaning, show: { list($0[keyPath: p]) }, assign: { c, v, line in c[keyPath: p] = try networks(v, line) })
     }
+
+    /// A setting a detector declares (`DetectorSetting`): its key and stored value come from it.
+    public static func count(_ s: DetectorSetting<Int>, atLeast: Int = 0, aliases: [String] = [], _ meaning: String) -> Setting {
+        count(s.key, \DetectorConfig[setting: s], atLeast: atLeast, aliases: aliases, meaning)
+    }
+
+    public static func seconds(_ s: DetectorSetting<Int64>, _ meaning: String) -> Setting { seconds(s.key, \DetectorConfig[setting: s], meaning) }
+
+    public static func number(_ s: DetectorSetting<Double>, _ meaning: String) -> Setting { number(s.key, \DetectorConfig[setting: s], meaning) }
+
+    public static func ports(_ s: DetectorSetting<[UInt16]>, _ meaning: String) -> Setting { ports(s.key, \DetectorConfig[setting: s], meaning) }
 
     public static func networks(_ v: String, _ line: Int) throws -> [IPNetwork] {
         try v.split(separator: ",").filter { !String($0).trimmingSpaces.isEmpty }.map {

@@ -83,15 +83,15 @@ final class BeaconDetector: Detector {
         let book = ctx.book
         let ek = EpisodeKey(.beacon, c.origAddress, target: c.respAddress, port: c.respPort)
         let open = book[ek]
-        guard n >= config.beaconMinConnections else { return }
+        guard n >= config[setting: .beaconMinConnections] else { return }
         // Scoring sorts the series: past 64 contacts every 16th is enough to follow it, and a
         // series not yet reported is scored only when its latest gaps look regular.
         if n >= 64 && n % 16 != 0 { return }
-        if open == nil && !s.recentGapsRegular(jitter: config.beaconMaxJitter) { return }
-        guard let score = s.score(spanStart: ctx.firstTime, now: ctx.now, minInterval: config.beaconMinInterval) else { return }
+        if open == nil && !s.recentGapsRegular(jitter: config[setting: .beaconMaxJitter]) { return }
+        guard let score = s.score(spanStart: ctx.firstTime, now: ctx.now, minInterval: config[setting: .beaconMinInterval]) else { return }
         // Few gaps can look regular by chance: the full jitter allowance needs twice the contacts.
-        let jitterBound = n >= 2 * config.beaconMinConnections ? config.beaconMaxJitter : config.beaconMaxJitter / 2
-        let regular = score.total >= config.beaconScore && 1 - score.tsMAD <= jitterBound && score.tsSkew >= 0.7
+        let jitterBound = n >= 2 * config[setting: .beaconMinConnections] ? config[setting: .beaconMaxJitter] : config[setting: .beaconMaxJitter] / 2
+        let regular = score.total >= config[setting: .beaconScore] && 1 - score.tsMAD <= jitterBound && score.tsSkew >= 0.7
         if let i = open {
             book.update(i) { a in
                 a.end = max(a.end, end)
@@ -110,7 +110,7 @@ final class BeaconDetector: Detector {
         guard regular, !ctx.allowed(src: c.origAddress, dst: c.respAddress) else { return }
         let first = s.starts.min() ?? c.firstTime
         let span = Double(max(end, s.starts.max() ?? end) - first) / 1e9
-        guard span >= config.beaconMinSpan, !explained(c, ctx) else { return }
+        guard span >= config[setting: .beaconMinSpan], !explained(c, ctx) else { return }
         var a = Alert(
             kind: AlertKind.beacon.rawValue, severity: ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress) ? "high" : "medium",
             src: c.origAddress, dst: c.respAddress, proto: DetectionEngine.protoName(c.proto), start: first)
@@ -123,10 +123,10 @@ final class BeaconDetector: Detector {
         book.open(
             ek, a,
             why: [
-                Evidence.crossed("score", score.total, config.beaconScore),
+                Evidence.crossed("score", score.total, config[setting: .beaconScore]),
                 Evidence.crossed("interval_deviation", 1 - score.tsMAD, jitterBound),
-                Evidence.crossed("contacts", n, config.beaconMinConnections),
-                Evidence.crossed("span_s", Int(span), Int(config.beaconMinSpan)),
+                Evidence.crossed("contacts", n, config[setting: .beaconMinConnections]),
+                Evidence.crossed("span_s", Int(span), Int(config[setting: .beaconMinSpan])),
             ])
     }
 
@@ -143,47 +143,24 @@ final class BeaconDetector: Detector {
 extension BeaconDetector {
     /// Its settings in a rules file (`DetectorConfig.registry`): key, field, meaning.
     static let settings: [Setting] = [
-        .count("beacon.min_connections", \.beaconMinConnections, atLeast: 4, "beacon: connections between one pair before scoring"),
-        .number("beacon.score", \.beaconScore, "beacon: RITA-style score (0-1) at which to alert"),
-        .number("beacon.min_interval", \.beaconMinInterval, "beacon: median seconds between connections below which it is a burst, not a beacon"),
-        .number("beacon.max_jitter", \.beaconMaxJitter, "beacon: median absolute deviation of the gaps over their median, at most"),
+        .count(.beaconMinConnections, atLeast: 4, "beacon: connections between one pair before scoring"),
+        .number(.beaconScore, "beacon: RITA-style score (0-1) at which to alert"),
+        .number(.beaconMinInterval, "beacon: median seconds between connections below which it is a burst, not a beacon"),
+        .number(.beaconMaxJitter, "beacon: median absolute deviation of the gaps over their median, at most"),
         .number(
-            "beacon.min_span", \.beaconMinSpan,
+            .beaconMinSpan,
             "beacon: seconds the contacts must span at least (a protocol test or a retry loop repeats for seconds, a beacon for minutes)"),
     ]
 }
 
-/// This detector's settings: declared here and kept by key in `DetectorConfig` (`DetectorSetting`);
-/// the properties read and set them (rules files, `Setting`'s key paths, tests).
-extension DetectorConfig {
-    static let beaconMinConnectionsSetting = DetectorSetting<Int>("beacon.min_connections", default: 10)
-    static let beaconScoreSetting = DetectorSetting<Double>("beacon.score", default: 0.8)
-    static let beaconMinIntervalSetting = DetectorSetting<Double>("beacon.min_interval", default: 1)
-    static let beaconMaxJitterSetting = DetectorSetting<Double>("beacon.max_jitter", default: 0.2)
-    static let beaconMinSpanSetting = DetectorSetting<Double>("beacon.min_span", default: 60)
+/// This detector's settings: rules-file key and default, read as `config[setting: .name]`.
+extension DetectorSetting where Value == Int {
+    public static var beaconMinConnections: Self { .init("beacon.min_connections", default: 10) }
+}
 
-    public var beaconMinConnections: Int {
-        get { self[setting: Self.beaconMinConnectionsSetting] }
-        set { self[setting: Self.beaconMinConnectionsSetting] = newValue }
-    }
-
-    public var beaconScore: Double {
-        get { self[setting: Self.beaconScoreSetting] }
-        set { self[setting: Self.beaconScoreSetting] = newValue }
-    }
-
-    public var beaconMinInterval: Double {
-        get { self[setting: Self.beaconMinIntervalSetting] }
-        set { self[setting: Self.beaconMinIntervalSetting] = newValue }
-    }
-
-    public var beaconMaxJitter: Double {
-        get { self[setting: Self.beaconMaxJitterSetting] }
-        set { self[setting: Self.beaconMaxJitterSetting] = newValue }
-    }
-
-    public var beaconMinSpan: Double {
-        get { self[setting: Self.beaconMinSpanSetting] }
-        set { self[setting: Self.beaconMinSpanSetting] = newValue }
-    }
+extension DetectorSetting where Value == Double {
+    public static var beaconScore: Self { .init("beacon.score", default: 0.8) }
+    public static var beaconMinInterval: Self { .init("beacon.min_interval", default: 1) }
+    public static var beaconMaxJitter: Self { .init("beacon.max_jitter", default: 0.2) }
+    public static var beaconMinSpan: Self { .init("beacon.min_span", default: 60) }
 }

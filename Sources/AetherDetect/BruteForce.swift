@@ -32,7 +32,7 @@ final class BruteForceDetector: Detector {
         let config = ctx.config
         var service = c.service
         if service == .unknown {
-            guard config.loginPorts.contains(c.respPort) else { return }
+            guard config[setting: .loginPorts].contains(c.respPort) else { return }
             service = Service.byPort(c.respPort)
         }
         guard service.hasLogin || c.loginFailures > 0 else { return }
@@ -54,14 +54,14 @@ final class BruteForceDetector: Detector {
             return
         }
         guard failed > 0 else { return }
-        var w = attempts.removeValue(forKey: key) ?? WindowedSum(window: config.bruteWindow * 1_000_000_000)
+        var w = attempts.removeValue(forKey: key) ?? WindowedSum(window: config[setting: .bruteWindow] * 1_000_000_000)
         w.add(failed, at: c.firstTime, flow: c.id)
         let n = w.total
         let flows = w.flows
         let start = w.earliest ?? c.firstTime
         attempts[key] = w
         if attempts.count > 100_000 { attempts = attempts.filter { $0.value.total > 1 } }
-        guard n >= config.bruteAttempts, !ctx.allowed(src: c.origAddress, dst: c.respAddress) else { return }
+        guard n >= config[setting: .bruteAttempts], !ctx.allowed(src: c.origAddress, dst: c.respAddress) else { return }
         var a = Alert(kind: AlertKind.brute_force.rawValue, severity: "high", src: c.origAddress, dst: c.respAddress, proto: "tcp", start: start)
         a.ports = [c.respPort]; a.portCount = 1
         let how = c.loginFailures > 0 ? "protocol said the login failed" : "encrypted login: short, small, answered session"
@@ -74,7 +74,7 @@ final class BruteForceDetector: Detector {
         if accepted { Self.markAccepted(&a, c) }
         a.flows = flows
         a.end = c.lastTime
-        book.open(ek, a, why: [Evidence.crossed("failed_attempts", n, config.bruteAttempts)])
+        book.open(ek, a, why: [Evidence.crossed("failed_attempts", n, config[setting: .bruteAttempts])])
     }
 
     private static func markAccepted(_ a: inout Alert, _ c: Connection) {
@@ -100,8 +100,8 @@ final class BruteForceDetector: Detector {
         // scan) exchanges a line each way and leaves.
         let pastKeyExchange = c.origPackets >= 6 && c.origBytes >= 256
         let failed =
-            answered && pastKeyExchange && duration <= config.bruteMaxDuration && c.origBytes <= config.bruteMaxBytes
-            && c.respBytes <= config.bruteMaxBytes
+            answered && pastKeyExchange && duration <= config[setting: .bruteMaxDuration] && c.origBytes <= config[setting: .bruteMaxBytes]
+            && c.respBytes <= config[setting: .bruteMaxBytes]
         return failed ? 1 : 0
     }
 }
@@ -109,48 +109,31 @@ final class BruteForceDetector: Detector {
 extension BruteForceDetector {
     /// Its settings in a rules file (`DetectorConfig.registry`): key, field, meaning.
     static let settings: [Setting] = [
-        .ports("brute.login_ports", \.loginPorts, "brute_force: ports of login services when no payload names the service (content decides otherwise)"),
+        .ports(.loginPorts, "brute_force: ports of login services when no payload names the service (content decides otherwise)"),
         .count(
-            "brute.attempts", \.bruteAttempts, aliases: ["brute.sessions"],
+            .bruteAttempts, aliases: ["brute.sessions"],
             "brute_force: failed logins from one source to one service within the window, however many share a connection (an encrypted login's failed session counts one)"
         ),
-        .seconds("brute.window", \.bruteWindow, "brute_force: window in seconds"),
-        .number("brute.max_duration", \.bruteMaxDuration, "brute_force: seconds under which a session is short"),
-        .count("brute.max_bytes", \.bruteMaxBytes, "brute_force: payload bytes per direction under which a session failed"),
+        .seconds(.bruteWindow, "brute_force: window in seconds"),
+        .number(.bruteMaxDuration, "brute_force: seconds under which a session is short"),
+        .count(.bruteMaxBytes, "brute_force: payload bytes per direction under which a session failed"),
     ]
 }
 
-/// This detector's settings: declared here and kept by key in `DetectorConfig` (`DetectorSetting`);
-/// the properties read and set them (rules files, `Setting`'s key paths, tests).
-extension DetectorConfig {
-    static let loginPortsSetting = DetectorSetting<[UInt16]>("brute.login_ports", default: PortLists.login)
-    static let bruteAttemptsSetting = DetectorSetting<Int>("brute.attempts", default: 10)
-    static let bruteWindowSetting = DetectorSetting<Int64>("brute.window", default: 600)
-    static let bruteMaxDurationSetting = DetectorSetting<Double>("brute.max_duration", default: 30)
-    static let bruteMaxBytesSetting = DetectorSetting<Int>("brute.max_bytes", default: 4096)
+/// This detector's settings: rules-file key and default, read as `config[setting: .name]`.
+extension DetectorSetting where Value == [UInt16] {
+    public static var loginPorts: Self { .init("brute.login_ports", default: PortLists.login) }
+}
 
-    public var loginPorts: [UInt16] {
-        get { self[setting: Self.loginPortsSetting] }
-        set { self[setting: Self.loginPortsSetting] = newValue }
-    }
+extension DetectorSetting where Value == Int {
+    public static var bruteAttempts: Self { .init("brute.attempts", default: 10) }
+    public static var bruteMaxBytes: Self { .init("brute.max_bytes", default: 4096) }
+}
 
-    public var bruteAttempts: Int {
-        get { self[setting: Self.bruteAttemptsSetting] }
-        set { self[setting: Self.bruteAttemptsSetting] = newValue }
-    }
+extension DetectorSetting where Value == Int64 {
+    public static var bruteWindow: Self { .init("brute.window", default: 600) }
+}
 
-    public var bruteWindow: Int64 {
-        get { self[setting: Self.bruteWindowSetting] }
-        set { self[setting: Self.bruteWindowSetting] = newValue }
-    }
-
-    public var bruteMaxDuration: Double {
-        get { self[setting: Self.bruteMaxDurationSetting] }
-        set { self[setting: Self.bruteMaxDurationSetting] = newValue }
-    }
-
-    public var bruteMaxBytes: Int {
-        get { self[setting: Self.bruteMaxBytesSetting] }
-        set { self[setting: Self.bruteMaxBytesSetting] = newValue }
-    }
+extension DetectorSetting where Value == Double {
+    public static var bruteMaxDuration: Self { .init("brute.max_duration", default: 30) }
 }

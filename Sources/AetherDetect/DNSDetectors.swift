@@ -79,15 +79,15 @@ final class DNSDetector: Detector {
         guard !sub.isEmpty, !domain.isEmpty, !domain.hasSuffix("arpa"), !domain.hasSuffix("local") else { return }
         let config = ctx.config
         let (bytes, binary) = Self.encodedBytes(sub)
-        let long = sub.utf8.count >= config.tunnelMinLabel || binary
-        let random = sub.utf8.count >= 12 && Names.entropy(sub) >= config.tunnelEntropy
+        let long = sub.utf8.count >= config[setting: .tunnelMinLabel] || binary
+        let random = sub.utf8.count >= 12 && Names.entropy(sub) >= config[setting: .tunnelEntropy]
         let key = TunnelKey(src: src, domain: domain)
         var b = buckets.removeValue(forKey: key) ?? Bucket()
         let before = b.names.count
         b.names.insert(sub, hash: Names.hash(sub))
         let fresh = b.names.count > before
         if fresh && (long || random) { b.longNames += 1 }
-        if fresh && bytes >= config.tunnelNearMaxBytes && Names.entropy(sub) >= config.tunnelEntropy { b.nearMaxNames += 1 }
+        if fresh && bytes >= config[setting: .tunnelNearMaxBytes] && Names.entropy(sub) >= config[setting: .tunnelEntropy] { b.nearMaxNames += 1 }
         if fresh { b.queryBytes += bytes }
         b.queries += 1
         buckets[key] = b
@@ -130,9 +130,10 @@ final class DNSDetector: Detector {
         }
         // Data through the names (long labels on average) or back through the answers.
         let perName = b.names.count > 0 ? b.queryBytes / b.names.count : 0
-        let byData = b.names.count >= config.tunnelMinQueries && data >= config.tunnelBytes && (perName >= 16 || b.answerBytes >= b.queryBytes)
-        let byNames = b.longNames >= config.tunnelUniqueNames
-        let byShape = b.nearMaxNames >= config.tunnelNearMaxNames
+        let byData =
+            b.names.count >= config[setting: .tunnelMinQueries] && data >= config[setting: .tunnelBytes] && (perName >= 16 || b.answerBytes >= b.queryBytes)
+        let byNames = b.longNames >= config[setting: .tunnelUniqueNames]
+        let byShape = b.nearMaxNames >= config[setting: .tunnelNearMaxNames]
         guard byData || byNames || byShape, !ctx.allowed(src: key.src, dst: server) else { return }
         var a = Alert(kind: AlertKind.dns_tunnel.rawValue, severity: "high", src: key.src, dst: server, proto: "dns", start: time)
         a.ports = [53]; a.portCount = 1
@@ -142,11 +143,14 @@ final class DNSDetector: Detector {
         a.flows = [flow]
         var why: [(String, JSON)] = []
         if byData {
-            why = [Evidence.crossed("data_bytes", data, config.tunnelBytes), Evidence.crossed("unique_names", b.names.count, config.tunnelMinQueries)]
+            why = [
+                Evidence.crossed("data_bytes", data, config[setting: .tunnelBytes]),
+                Evidence.crossed("unique_names", b.names.count, config[setting: .tunnelMinQueries]),
+            ]
         } else if byNames {
-            why = [Evidence.crossed("long_or_random_names", b.longNames, config.tunnelUniqueNames)]
+            why = [Evidence.crossed("long_or_random_names", b.longNames, config[setting: .tunnelUniqueNames])]
         } else {
-            why = [Evidence.crossed("near_maximum_names", b.nearMaxNames, config.tunnelNearMaxNames)]
+            why = [Evidence.crossed("near_maximum_names", b.nearMaxNames, config[setting: .tunnelNearMaxNames])]
         }
         // The episode starts at the first query of the domain; the bucket does not keep times,
         // so the opening alert starts now and grows.
@@ -158,7 +162,7 @@ final class DNSDetector: Detector {
         let (domain, _) = Names.split(msg.name)
         let label = domain.split(separator: ".").first.map(String.init) ?? ""
         guard label.utf8.count >= 8, Names.entropy(label) >= 2.8 else { return }
-        var w = nxNames.removeValue(forKey: client) ?? WindowedDistinct<String>(window: config.dgaWindow * 1_000_000_000)
+        var w = nxNames.removeValue(forKey: client) ?? WindowedDistinct<String>(window: config[setting: .dgaWindow] * 1_000_000_000)
         w.add(msg.name, at: time, flow: flow)
         let n = w.count
         let book = ctx.book
@@ -177,89 +181,48 @@ final class DNSDetector: Detector {
         let flows = w.flows
         let start = w.earliest ?? time
         nxNames[client] = w
-        guard n >= config.dgaNames, !ctx.allowed(src: client, dst: server) else { return }
+        guard n >= config[setting: .dgaNames], !ctx.allowed(src: client, dst: server) else { return }
         var a = Alert(kind: AlertKind.dga.rawValue, severity: "high", src: client, dst: server, proto: "dns", start: start)
         a.end = time
         a.ports = [53]; a.portCount = 1
         a.evidence = [("nxdomain_names", .int(Int64(n))), ("examples", .array(examples.map { .string($0) }))]
         a.flows = flows
-        book.open(ek, a, why: [Evidence.crossed("random_nxdomain_names", n, config.dgaNames)])
+        book.open(ek, a, why: [Evidence.crossed("random_nxdomain_names", n, config[setting: .dgaNames])])
     }
 }
 
 extension DNSDetector {
     /// Its settings in a rules file (`DetectorConfig.registry`): key, field, meaning.
     static let settings: [Setting] = [
-        .count("dns_tunnel.unique_names", \.tunnelUniqueNames, "dns_tunnel: unique long or high-entropy subdomains under one domain (RITA: 100)"),
-        .count("dns_tunnel.min_label", \.tunnelMinLabel, "dns_tunnel: subdomain length counted as long"),
-        .number("dns_tunnel.entropy", \.tunnelEntropy, "dns_tunnel: bits per character counted as high entropy"),
-        .count("dns_tunnel.bytes", \.tunnelBytes, "dns_tunnel: encoded query bytes plus TXT/NULL/CNAME/MX answer bytes for one client and domain"),
-        .count("dns_tunnel.min_queries", \.tunnelMinQueries, "dns_tunnel: distinct names needed beside dns_tunnel.bytes"),
+        .count(.tunnelUniqueNames, "dns_tunnel: unique long or high-entropy subdomains under one domain (RITA: 100)"),
+        .count(.tunnelMinLabel, "dns_tunnel: subdomain length counted as long"),
+        .number(.tunnelEntropy, "dns_tunnel: bits per character counted as high entropy"),
+        .count(.tunnelBytes, "dns_tunnel: encoded query bytes plus TXT/NULL/CNAME/MX answer bytes for one client and domain"),
+        .count(.tunnelMinQueries, "dns_tunnel: distinct names needed beside dns_tunnel.bytes"),
         .count(
-            "dns_tunnel.near_max_bytes", \.tunnelNearMaxBytes,
+            .tunnelNearMaxBytes,
             "dns_tunnel: encoded bytes below the domain that make a name near the 253-byte limit (several full 63-byte labels)"),
-        .count("dns_tunnel.near_max_names", \.tunnelNearMaxNames, "dns_tunnel: distinct near-limit, high-entropy names from one client under one domain"),
-        .count("dga.names", \.dgaNames, "dga: random-looking names answered NXDOMAIN within the window"),
-        .seconds("dga.window", \.dgaWindow, "dga: window in seconds"),
+        .count(.tunnelNearMaxNames, "dns_tunnel: distinct near-limit, high-entropy names from one client under one domain"),
+        .count(.dgaNames, "dga: random-looking names answered NXDOMAIN within the window"),
+        .seconds(.dgaWindow, "dga: window in seconds"),
     ]
 }
 
-/// This detector's settings: declared here and kept by key in `DetectorConfig` (`DetectorSetting`);
-/// the properties read and set them (rules files, `Setting`'s key paths, tests).
-extension DetectorConfig {
-    static let tunnelUniqueNamesSetting = DetectorSetting<Int>("dns_tunnel.unique_names", default: 100)
-    static let tunnelMinLabelSetting = DetectorSetting<Int>("dns_tunnel.min_label", default: 24)
-    static let tunnelEntropySetting = DetectorSetting<Double>("dns_tunnel.entropy", default: 3.5)
-    static let tunnelBytesSetting = DetectorSetting<Int>("dns_tunnel.bytes", default: 4096)
-    static let tunnelMinQueriesSetting = DetectorSetting<Int>("dns_tunnel.min_queries", default: 20)
-    static let tunnelNearMaxBytesSetting = DetectorSetting<Int>("dns_tunnel.near_max_bytes", default: 180)
-    static let tunnelNearMaxNamesSetting = DetectorSetting<Int>("dns_tunnel.near_max_names", default: 5)
-    static let dgaNamesSetting = DetectorSetting<Int>("dga.names", default: 25)
-    static let dgaWindowSetting = DetectorSetting<Int64>("dga.window", default: 600)
+/// This detector's settings: rules-file key and default, read as `config[setting: .name]`.
+extension DetectorSetting where Value == Int {
+    public static var tunnelUniqueNames: Self { .init("dns_tunnel.unique_names", default: 100) }
+    public static var tunnelMinLabel: Self { .init("dns_tunnel.min_label", default: 24) }
+    public static var tunnelBytes: Self { .init("dns_tunnel.bytes", default: 4096) }
+    public static var tunnelMinQueries: Self { .init("dns_tunnel.min_queries", default: 20) }
+    public static var tunnelNearMaxBytes: Self { .init("dns_tunnel.near_max_bytes", default: 180) }
+    public static var tunnelNearMaxNames: Self { .init("dns_tunnel.near_max_names", default: 5) }
+    public static var dgaNames: Self { .init("dga.names", default: 25) }
+}
 
-    public var tunnelUniqueNames: Int {
-        get { self[setting: Self.tunnelUniqueNamesSetting] }
-        set { self[setting: Self.tunnelUniqueNamesSetting] = newValue }
-    }
+extension DetectorSetting where Value == Double {
+    public static var tunnelEntropy: Self { .init("dns_tunnel.entropy", default: 3.5) }
+}
 
-    public var tunnelMinLabel: Int {
-        get { self[setting: Self.tunnelMinLabelSetting] }
-        set { self[setting: Self.tunnelMinLabelSetting] = newValue }
-    }
-
-    public var tunnelEntropy: Double {
-        get { self[setting: Self.tunnelEntropySetting] }
-        set { self[setting: Self.tunnelEntropySetting] = newValue }
-    }
-
-    /// Data a client moves through one domain: encoded query label bytes plus TXT/NULL/CNAME/MX answer bytes.
-    public var tunnelBytes: Int {
-        get { self[setting: Self.tunnelBytesSetting] }
-        set { self[setting: Self.tunnelBytesSetting] = newValue }
-    }
-
-    public var tunnelMinQueries: Int {
-        get { self[setting: Self.tunnelMinQueriesSetting] }
-        set { self[setting: Self.tunnelMinQueriesSetting] = newValue }
-    }
-
-    public var tunnelNearMaxBytes: Int {
-        get { self[setting: Self.tunnelNearMaxBytesSetting] }
-        set { self[setting: Self.tunnelNearMaxBytesSetting] = newValue }
-    }
-
-    public var tunnelNearMaxNames: Int {
-        get { self[setting: Self.tunnelNearMaxNamesSetting] }
-        set { self[setting: Self.tunnelNearMaxNamesSetting] = newValue }
-    }
-
-    public var dgaNames: Int {
-        get { self[setting: Self.dgaNamesSetting] }
-        set { self[setting: Self.dgaNamesSetting] = newValue }
-    }
-
-    public var dgaWindow: Int64 {
-        get { self[setting: Self.dgaWindowSetting] }
-        set { self[setting: Self.dgaWindowSetting] = newValue }
-    }
+extension DetectorSetting where Value == Int64 {
+    public static var dgaWindow: Self { .init("dga.window", default: 600) }
 }

@@ -15,9 +15,7 @@ extension AlertKind {
 /// Group, broadcast and link-scoped destinations and loopback are not connections of this kind.
 final class LongConnectionDetector: Detector {
     static let kinds: [AlertKind] = [.long_connection]
-    /// RITA's tiers, in seconds.
-    static let tiers = DetectorSetting<[Int64]>("long.tiers", default: [3600, 14400, 28800, 43200])
-    static func make(_ config: DetectorConfig) -> Detector? { LongConnectionDetector(tiers: config[setting: tiers]) }
+    static func make(_ config: DetectorConfig) -> Detector? { LongConnectionDetector(tiers: config[setting: .longTiers]) }
 
     private let tiers: [Int64]
     init(tiers: [Int64]) { self.tiers = tiers }
@@ -87,16 +85,21 @@ final class LongConnectionDetector: Detector {
     /// Its settings in a rules file (`DetectorConfig.registry`).
     static let settings: [Setting] = [
         Setting(
-            tiers.key,
+            DetectorSetting.longTiers.key,
             "long_connection: durations in seconds that raise a connection (RITA's 1, 4, 8 and 12 hours); the first is low severity, the last high",
-            show: { $0[setting: tiers].map(String.init).joined(separator: ",") },
+            show: { $0[setting: .longTiers].map(String.init).joined(separator: ",") },
             assign: { c, v, line in
                 let parts = v.split(separator: ",").map { String($0).trimmingSpaces }
                 let tiers = parts.compactMap { Int64($0) }
                 guard !tiers.isEmpty, tiers.count == parts.count, tiers.allSatisfy({ $0 > 0 && $0 < 1 << 32 }), tiers == tiers.sorted(),
                     Set(tiers).count == tiers.count
                 else { throw ConfigError("line \(line): long.tiers needs increasing whole seconds, comma-separated") }
-                c[setting: LongConnectionDetector.tiers] = tiers
+                c[setting: .longTiers] = tiers
             })
     ]
+}
+
+extension DetectorSetting where Value == [Int64] {
+    /// RITA's tiers, in seconds.
+    public static var longTiers: Self { .init("long.tiers", default: [3600, 14400, 28800, 43200]) }
 }

@@ -46,8 +46,8 @@ final class OutboundDetector: Detector {
                 return
             }
             guard c.proto == IPProto.tcp || c.proto == IPProto.udp, !ctx.allowed(src: c.origAddress, dst: c.respAddress) else { return }
-            let outbound = ctx.config.badPorts.contains(c.respPort) && ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress)
-            let inside = !outbound && ctx.config.lateralPorts.contains(c.respPort) && ctx.scope.isInside(src: c.origAddress, dst: c.respAddress)
+            let outbound = ctx.config[setting: .badPorts].contains(c.respPort) && ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress)
+            let inside = !outbound && ctx.config[setting: .lateralPorts].contains(c.respPort) && ctx.scope.isInside(src: c.origAddress, dst: c.respAddress)
             guard outbound || inside else { return }
             if pending.count < Self.maxPending { pending[c.id] = t } else { untracked += 1; return }
             if inside { lateral.insert(c.id) }
@@ -185,16 +185,16 @@ final class OutboundDetector: Detector {
         guard ctx.scope.isOutbound(src: o.src, dst: o.dst) else { return }
         if p == IPProto.icmp || p == IPProto.icmpv6 {
             let request = (p == IPProto.icmp && o.icmpType == 8) || (p == IPProto.icmpv6 && o.icmpType == 128)
-            guard request, Int(o.payloadLength) > config.unusualICMPPayload else { return }
+            guard request, Int(o.payloadLength) > config[setting: .unusualICMPPayload] else { return }
             let key = Triple(src: o.src, dst: o.dst, proto: p)
             let n = (packets[key] ?? 0) + 1
             packets[key] = n
-            guard n >= config.unusualICMPPackets else { return }
+            guard n >= config[setting: .unusualICMPPackets] else { return }
             episode(
                 o, proto: "icmp", t, flow, ctx,
                 why: [
-                    Evidence.crossed("oversized_echo_requests", n, config.unusualICMPPackets),
-                    Evidence.crossed("payload_bytes", Int(o.payloadLength), config.unusualICMPPayload),
+                    Evidence.crossed("oversized_echo_requests", n, config[setting: .unusualICMPPackets]),
+                    Evidence.crossed("payload_bytes", Int(o.payloadLength), config[setting: .unusualICMPPayload]),
                 ])
             return
         }
@@ -238,41 +238,23 @@ final class OutboundDetector: Detector {
 extension OutboundDetector {
     /// Its settings in a rules file (`DetectorConfig.registry`): key, field, meaning.
     static let settings: [Setting] = [
-        .ports("outbound.bad_ports", \.badPorts, "suspicious_outbound: internal to external on these ports (C2, IRC, Tor, telnet, SMB, RDP)"),
+        .ports(.badPorts, "suspicious_outbound: internal to external on these ports (C2, IRC, Tor, telnet, SMB, RDP)"),
         .ports(
-            "outbound.lateral_ports", \.lateralPorts,
+            .lateralPorts,
             "suspicious_outbound (direction internal, medium): a session between two internal hosts on these C2 handler ports (not SMB, RDP or telnet, which internal hosts use)"
         ),
-        .count("unusual.icmp_payload", \.unusualICMPPayload, "unusual_protocol: echo payload bytes above which ICMP is oversized"),
-        .count("unusual.icmp_packets", \.unusualICMPPackets, "unusual_protocol: oversized echoes from one host to one destination before alerting"),
+        .count(.unusualICMPPayload, "unusual_protocol: echo payload bytes above which ICMP is oversized"),
+        .count(.unusualICMPPackets, "unusual_protocol: oversized echoes from one host to one destination before alerting"),
     ]
 }
 
-/// This detector's settings: declared here and kept by key in `DetectorConfig` (`DetectorSetting`);
-/// the properties read and set them (rules files, `Setting`'s key paths, tests).
-extension DetectorConfig {
-    static let badPortsSetting = DetectorSetting<[UInt16]>("outbound.bad_ports", default: PortLists.outbound)
-    static let lateralPortsSetting = DetectorSetting<[UInt16]>("outbound.lateral_ports", default: PortLists.lateral)
-    static let unusualICMPPayloadSetting = DetectorSetting<Int>("unusual.icmp_payload", default: 512)
-    static let unusualICMPPacketsSetting = DetectorSetting<Int>("unusual.icmp_packets", default: 5)
+/// This detector's settings: rules-file key and default, read as `config[setting: .name]`.
+extension DetectorSetting where Value == [UInt16] {
+    public static var badPorts: Self { .init("outbound.bad_ports", default: PortLists.outbound) }
+    public static var lateralPorts: Self { .init("outbound.lateral_ports", default: PortLists.lateral) }
+}
 
-    public var badPorts: [UInt16] {
-        get { self[setting: Self.badPortsSetting] }
-        set { self[setting: Self.badPortsSetting] = newValue }
-    }
-
-    public var lateralPorts: [UInt16] {
-        get { self[setting: Self.lateralPortsSetting] }
-        set { self[setting: Self.lateralPortsSetting] = newValue }
-    }
-
-    public var unusualICMPPayload: Int {
-        get { self[setting: Self.unusualICMPPayloadSetting] }
-        set { self[setting: Self.unusualICMPPayloadSetting] = newValue }
-    }
-
-    public var unusualICMPPackets: Int {
-        get { self[setting: Self.unusualICMPPacketsSetting] }
-        set { self[setting: Self.unusualICMPPacketsSetting] = newValue }
-    }
+extension DetectorSetting where Value == Int {
+    public static var unusualICMPPayload: Self { .init("unusual.icmp_payload", default: 512) }
+    public static var unusualICMPPackets: Self { .init("unusual.icmp_packets", default: 5) }
 }

@@ -129,7 +129,7 @@ final class ScanDetector: Detector {
                 return
             }
             firstProbes[src] = nil
-            s = (ProbeWindow(window: config.scanWindow * 1_000_000_000), ProbeWindow(window: config.slowWindow * 1_000_000_000), t)
+            s = (ProbeWindow(window: config[setting: .scanWindow] * 1_000_000_000), ProbeWindow(window: config[setting: .slowWindow] * 1_000_000_000), t)
             s.fast.probe(first.probe, at: first.time, flow: first.flow)
             s.slow.probe(first.probe, at: first.time, flow: first.flow)
             if !first.failed { s.fast.answered(first.probe); s.slow.answered(first.probe) }
@@ -149,34 +149,38 @@ final class ScanDetector: Detector {
         let protoName = Self.protoName(p.proto)
         if isEcho {
             let (all, recent) = noteEcho(src, p.dst, t, flow, config)
-            if fastHosts >= config.pingHosts {
-                sweep(.ping_sweep, src, p, protoName, fast, t, ctx, why: [Evidence.crossed("unanswered_hosts", fastHosts, config.pingHosts)])
-            } else if all.count >= config.pingAnyHosts {
-                sweep(.ping_sweep, src, p, protoName, fast, t, ctx, why: [Evidence.crossed("hosts_echoed", all.count, config.pingAnyHosts)])
-            } else if recent.count >= config.pingSmallHosts && fastHosts >= config.pingSmallHosts && Self.nearlyConsecutive(recent.keys) {
+            if fastHosts >= config[setting: .pingHosts] {
+                sweep(.ping_sweep, src, p, protoName, fast, t, ctx, why: [Evidence.crossed("unanswered_hosts", fastHosts, config[setting: .pingHosts])])
+            } else if all.count >= config[setting: .pingAnyHosts] {
+                sweep(.ping_sweep, src, p, protoName, fast, t, ctx, why: [Evidence.crossed("hosts_echoed", all.count, config[setting: .pingAnyHosts])])
+            } else if recent.count >= config[setting: .pingSmallHosts] && fastHosts >= config[setting: .pingSmallHosts] && Self.nearlyConsecutive(recent.keys) {
                 // Small and fast: few hosts, but all silent, adjacent and within seconds.
                 sweep(
                     .ping_sweep, src, p, protoName, fast, t, ctx,
-                    why: [Evidence.crossed("unanswered_adjacent_hosts_in_\(config.pingSmallWindow)s", min(recent.count, fastHosts), config.pingSmallHosts)])
+                    why: [
+                        Evidence.crossed(
+                            "unanswered_adjacent_hosts_in_\(config[setting: .pingSmallWindow])s", min(recent.count, fastHosts), config[setting: .pingSmallHosts]
+                        )
+                    ])
             }
             extend(.ping_sweep, src, p, flow, t, ctx)
             return
         }
         if p.proto == Self.arpProto {
-            if fastHosts >= config.scanHosts {
-                sweep(.host_sweep, src, p, "arp", fast, t, ctx, why: [Evidence.crossed("unanswered_arp_hosts", fastHosts, config.scanHosts)])
+            if fastHosts >= config[setting: .scanHosts] {
+                sweep(.host_sweep, src, p, "arp", fast, t, ctx, why: [Evidence.crossed("unanswered_arp_hosts", fastHosts, config[setting: .scanHosts])])
             }
             extend(.host_sweep, src, p, flow, t, ctx)
             return
         }
         let verticalKind: AlertKind = p.proto == IPProto.udp ? .udp_scan : .port_scan
-        if fastPorts >= config.scanPorts {
+        if fastPorts >= config[setting: .scanPorts] {
             vertical(
                 verticalKind, src, p, protoName, fast, t, ctx,
-                why: [Evidence.crossed(p.proto == Self.ipProto ? "failed_ip_protocols" : "failed_ports", fastPorts, config.scanPorts)])
+                why: [Evidence.crossed(p.proto == Self.ipProto ? "failed_ip_protocols" : "failed_ports", fastPorts, config[setting: .scanPorts])])
         }
-        if fastHosts >= config.scanHosts {
-            sweep(.host_sweep, src, p, protoName, fast, t, ctx, why: [Evidence.crossed("failed_hosts", fastHosts, config.scanHosts)])
+        if fastHosts >= config[setting: .scanHosts] {
+            sweep(.host_sweep, src, p, protoName, fast, t, ctx, why: [Evidence.crossed("failed_hosts", fastHosts, config[setting: .scanHosts])])
         }
         extend(verticalKind, src, p, flow, t, ctx)
         extend(.host_sweep, src, p, flow, t, ctx)
@@ -184,11 +188,15 @@ final class ScanDetector: Detector {
         let book = ctx.book
         let fastV = book.contains(EpisodeKey(verticalKind, src, target: p.dst))
         let fastH = book[EpisodeKey(.host_sweep, src, name: protoName)].map { book.hasPort($0, p.port) } ?? false
-        if slowPorts >= config.slowPorts && !fastV {
-            vertical(.slow_scan, src, p, protoName, slow, t, ctx, why: [Evidence.crossed("failed_ports_in_\(config.slowWindow)s", slowPorts, config.slowPorts)])
+        if slowPorts >= config[setting: .slowPorts] && !fastV {
+            vertical(
+                .slow_scan, src, p, protoName, slow, t, ctx,
+                why: [Evidence.crossed("failed_ports_in_\(config[setting: .slowWindow])s", slowPorts, config[setting: .slowPorts])])
         }
-        if slowHosts >= config.slowHosts && !fastH {
-            sweep(.slow_scan, src, p, protoName, slow, t, ctx, why: [Evidence.crossed("failed_hosts_in_\(config.slowWindow)s", slowHosts, config.slowHosts)])
+        if slowHosts >= config[setting: .slowHosts] && !fastH {
+            sweep(
+                .slow_scan, src, p, protoName, slow, t, ctx,
+                why: [Evidence.crossed("failed_hosts_in_\(config[setting: .slowWindow])s", slowHosts, config[setting: .slowHosts])])
         }
         if !fastV { extend(.slow_scan, src, p, flow, t, ctx) }
     }
@@ -199,10 +207,10 @@ final class ScanDetector: Detector {
     )
         -> (all: WindowedDistinct<IPAddress>, recent: WindowedDistinct<IPAddress>)
     {
-        var all = echoTargets.removeValue(forKey: src) ?? WindowedDistinct<IPAddress>(window: config.scanWindow * 1_000_000_000)
+        var all = echoTargets.removeValue(forKey: src) ?? WindowedDistinct<IPAddress>(window: config[setting: .scanWindow] * 1_000_000_000)
         all.add(dst, at: t, flow: flow)
         echoTargets[src] = all
-        var recent = recentEcho.removeValue(forKey: src) ?? WindowedDistinct<IPAddress>(window: config.pingSmallWindow * 1_000_000_000, cap: 256)
+        var recent = recentEcho.removeValue(forKey: src) ?? WindowedDistinct<IPAddress>(window: config[setting: .pingSmallWindow] * 1_000_000_000, cap: 256)
         recent.add(dst, at: t, flow: flow)
         recentEcho[src] = recent
         return (all, recent)
@@ -216,9 +224,9 @@ final class ScanDetector: Detector {
 
     private func pruneIdle(_ ctx: DetectionContext) {
         let now = ctx.now
-        let limit = now &- ctx.config.slowWindow * 1_000_000_000
+        let limit = now &- ctx.config[setting: .slowWindow] * 1_000_000_000
         probes = probes.filter { $0.value.lastSeen >= limit }
-        if firstProbes.count > 65_536 { firstProbes = firstProbes.filter { $0.value.time >= now &- ctx.config.scanWindow * 1_000_000_000 } }
+        if firstProbes.count > 65_536 { firstProbes = firstProbes.filter { $0.value.time >= now &- ctx.config[setting: .scanWindow] * 1_000_000_000 } }
         echoTargets = echoTargets.filter {
             var w = $0.value; w.prune(now); return w.count > 0
         }
@@ -346,101 +354,56 @@ extension ScanDetector {
     /// Its settings in a rules file (`DetectorConfig.registry`): key, field, meaning.
     static let settings: [Setting] = [
         Setting(
-            "scan.preset", "zeek (5 min, 15 ports / 25 hosts) or snort-low|snort-medium|snort-high (60/90/600 s)", show: { $0.scanPreset },
+            "scan.preset", "zeek (5 min, 15 ports / 25 hosts) or snort-low|snort-medium|snort-high (60/90/600 s)", show: { $0[setting: .scanPreset] },
             assign: { c, v, _ in try c.apply(preset: v) }),
-        .seconds("scan.window", \.scanWindow, "seconds of event time over which failed probes are counted"),
-        .count("scan.ports", \.scanPorts, "port_scan / udp_scan: distinct failed ports on one host within the window"),
-        .count("scan.hosts", \.scanHosts, "host_sweep: distinct hosts failing on one port (or ARP) within the window"),
-        .count("ping.hosts", \.pingHosts, "ping_sweep: distinct hosts not answering echo within the window"),
-        .count("ping.any_hosts", \.pingAnyHosts, "ping_sweep: distinct hosts echoed within the window, answered or not"),
-        .count("ping.small_hosts", \.pingSmallHosts, atLeast: 2, "ping_sweep: unanswered near-consecutive hosts within ping.small_window"),
-        .seconds("ping.small_window", \.pingSmallWindow, "ping_sweep: seconds for the small fast sweep"),
-        .seconds("slow.window", \.slowWindow, "slow_scan: long window in seconds"),
-        .count("slow.ports", \.slowPorts, "slow_scan: distinct failed ports on one host within the long window"),
-        .count("slow.hosts", \.slowHosts, "slow_scan: distinct failed hosts on one port within the long window"),
+        .seconds(.scanWindow, "seconds of event time over which failed probes are counted"),
+        .count(.scanPorts, "port_scan / udp_scan: distinct failed ports on one host within the window"),
+        .count(.scanHosts, "host_sweep: distinct hosts failing on one port (or ARP) within the window"),
+        .count(.pingHosts, "ping_sweep: distinct hosts not answering echo within the window"),
+        .count(.pingAnyHosts, "ping_sweep: distinct hosts echoed within the window, answered or not"),
+        .count(.pingSmallHosts, atLeast: 2, "ping_sweep: unanswered near-consecutive hosts within ping.small_window"),
+        .seconds(.pingSmallWindow, "ping_sweep: seconds for the small fast sweep"),
+        .seconds(.slowWindow, "slow_scan: long window in seconds"),
+        .count(.slowPorts, "slow_scan: distinct failed ports on one host within the long window"),
+        .count(.slowHosts, "slow_scan: distinct failed hosts on one port within the long window"),
     ]
 }
 
-/// This detector's settings: declared here and kept by key in `DetectorConfig` (`DetectorSetting`);
-/// the properties read and set them (rules files, `Setting`'s key paths, tests).
+/// This detector's settings: rules-file key and default, read as `config[setting: .name]`.
+extension DetectorSetting where Value == String {
+    public static var scanPreset: Self { .init("scan.preset", default: "zeek") }
+}
+
+extension DetectorSetting where Value == Int64 {
+    public static var scanWindow: Self { .init("scan.window", default: 300) }
+    public static var pingSmallWindow: Self { .init("ping.small_window", default: 10) }
+    public static var slowWindow: Self { .init("slow.window", default: 3600) }
+}
+
+extension DetectorSetting where Value == Int {
+    public static var scanPorts: Self { .init("scan.ports", default: 15) }
+    public static var scanHosts: Self { .init("scan.hosts", default: 25) }
+    public static var pingHosts: Self { .init("ping.hosts", default: 25) }
+    public static var pingAnyHosts: Self { .init("ping.any_hosts", default: 64) }
+    public static var pingSmallHosts: Self { .init("ping.small_hosts", default: 8) }
+    public static var slowPorts: Self { .init("slow.ports", default: 20) }
+    public static var slowHosts: Self { .init("slow.hosts", default: 50) }
+}
+
 extension DetectorConfig {
-    static let scanPresetSetting = DetectorSetting<String>("scan.preset", default: "zeek")
-    static let scanWindowSetting = DetectorSetting<Int64>("scan.window", default: 300)
-    static let scanPortsSetting = DetectorSetting<Int>("scan.ports", default: 15)
-    static let scanHostsSetting = DetectorSetting<Int>("scan.hosts", default: 25)
-    static let pingHostsSetting = DetectorSetting<Int>("ping.hosts", default: 25)
-    static let pingAnyHostsSetting = DetectorSetting<Int>("ping.any_hosts", default: 64)
-    static let pingSmallHostsSetting = DetectorSetting<Int>("ping.small_hosts", default: 8)
-    static let pingSmallWindowSetting = DetectorSetting<Int64>("ping.small_window", default: 10)
-    static let slowWindowSetting = DetectorSetting<Int64>("slow.window", default: 3600)
-    static let slowPortsSetting = DetectorSetting<Int>("slow.ports", default: 20)
-    static let slowHostsSetting = DetectorSetting<Int>("slow.hosts", default: 50)
-
-    public var scanPreset: String {
-        get { self[setting: Self.scanPresetSetting] }
-        set { self[setting: Self.scanPresetSetting] = newValue }
-    }
-
-    public var scanWindow: Int64 {
-        get { self[setting: Self.scanWindowSetting] }
-        set { self[setting: Self.scanWindowSetting] = newValue }
-    }
-
-    public var scanPorts: Int {
-        get { self[setting: Self.scanPortsSetting] }
-        set { self[setting: Self.scanPortsSetting] = newValue }
-    }
-
-    public var scanHosts: Int {
-        get { self[setting: Self.scanHostsSetting] }
-        set { self[setting: Self.scanHostsSetting] = newValue }
-    }
-
-    public var pingHosts: Int {
-        get { self[setting: Self.pingHostsSetting] }
-        set { self[setting: Self.pingHostsSetting] = newValue }
-    }
-
-    public var pingAnyHosts: Int {
-        get { self[setting: Self.pingAnyHostsSetting] }
-        set { self[setting: Self.pingAnyHostsSetting] = newValue }
-    }
-
-    /// A small fast sweep: this many unanswered, near-consecutive echo targets within a few seconds.
-    public var pingSmallHosts: Int {
-        get { self[setting: Self.pingSmallHostsSetting] }
-        set { self[setting: Self.pingSmallHostsSetting] = newValue }
-    }
-
-    public var pingSmallWindow: Int64 {
-        get { self[setting: Self.pingSmallWindowSetting] }
-        set { self[setting: Self.pingSmallWindowSetting] = newValue }
-    }
-
-    public var slowWindow: Int64 {
-        get { self[setting: Self.slowWindowSetting] }
-        set { self[setting: Self.slowWindowSetting] = newValue }
-    }
-
-    public var slowPorts: Int {
-        get { self[setting: Self.slowPortsSetting] }
-        set { self[setting: Self.slowPortsSetting] = newValue }
-    }
-
-    public var slowHosts: Int {
-        get { self[setting: Self.slowHostsSetting] }
-        set { self[setting: Self.slowHostsSetting] = newValue }
-    }
-
     /// Snort sfPortscan-like sensitivities beside Zeek's defaults.
     public mutating func apply(preset: String) throws {
+        let (window, ports, hosts): (Int64, Int, Int)
         switch preset {
-        case "zeek": scanWindow = 300; scanPorts = 15; scanHosts = 25
-        case "snort-low": scanWindow = 60; scanPorts = 25; scanHosts = 25
-        case "snort-medium": scanWindow = 90; scanPorts = 15; scanHosts = 15
-        case "snort-high": scanWindow = 600; scanPorts = 10; scanHosts = 10
+        case "zeek": (window, ports, hosts) = (300, 15, 25)
+        case "snort-low": (window, ports, hosts) = (60, 25, 25)
+        case "snort-medium": (window, ports, hosts) = (90, 15, 15)
+        case "snort-high": (window, ports, hosts) = (600, 10, 10)
         default: throw ConfigError("unknown scan.preset '\(preset)' (zeek, snort-low, snort-medium, snort-high)")
         }
-        scanPreset = preset
+        self[setting: .scanWindow] = window
+        self[setting: .scanPorts] = ports
+        self[setting: .scanHosts] = hosts
+        self[setting: .scanPreset] = preset
     }
 }

@@ -24,11 +24,11 @@ extension ThresholdTests {
     }
 
     func testBruteForceCountsAttemptsInsideOneConnection() throws {
-        XCTAssertEqual(try kinds(ftpOneConnection(config.bruteAttempts - 1)), [])
-        let found = try alerts(ftpOneConnection(config.bruteAttempts))
+        XCTAssertEqual(try kinds(ftpOneConnection(config[setting: .bruteAttempts] - 1)), [])
+        let found = try alerts(ftpOneConnection(config[setting: .bruteAttempts]))
         XCTAssertEqual(found.map { $0["kind"] as! String }, ["brute_force"])
         let e = found.first?["evidence"] as? [String: Any] ?? [:]
-        XCTAssertEqual((e["failed_attempts"] as? NSNumber)?.intValue, config.bruteAttempts)
+        XCTAssertEqual((e["failed_attempts"] as? NSNumber)?.intValue, config[setting: .bruteAttempts])
         XCTAssertEqual((e["connections"] as? NSNumber)?.intValue, 1)
         XCTAssertEqual(found.first?["severity"] as? String, "high")
     }
@@ -41,7 +41,7 @@ extension ThresholdTests {
     }
 
     func testGuessedPasswordAfterFailuresIsCritical() throws {
-        let found = try alerts(ftpOneConnection(config.bruteAttempts + 5, last: "230 Login successful.\r\n"))
+        let found = try alerts(ftpOneConnection(config[setting: .bruteAttempts] + 5, last: "230 Login successful.\r\n"))
         XCTAssertEqual(found.map { $0["kind"] as! String }, ["brute_force"])
         XCTAssertEqual(found.first?["severity"] as? String, "critical")
         let e = found.first?["evidence"] as? [String: Any] ?? [:]
@@ -65,13 +65,13 @@ extension ThresholdTests {
     }
 
     func testHTTP401sOnOneKeepAliveConnectionAtThreshold() throws {
-        XCTAssertEqual(try kinds(httpKeepAlive(config.bruteAttempts - 1)), [])
-        XCTAssertEqual(try kinds(httpKeepAlive(config.bruteAttempts)), ["brute_force"])
+        XCTAssertEqual(try kinds(httpKeepAlive(config[setting: .bruteAttempts] - 1)), [])
+        XCTAssertEqual(try kinds(httpKeepAlive(config[setting: .bruteAttempts])), ["brute_force"])
     }
 
     /// Digest or NTLM over HTTP: every request is challenged with a 401, then succeeds.
     func testHTTPChallengesThatSucceedAreNotGuessing() throws {
-        XCTAssertEqual(try kinds(httpKeepAlive(config.bruteAttempts * 4, answer: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")), [])
+        XCTAssertEqual(try kinds(httpKeepAlive(config[setting: .bruteAttempts] * 4, answer: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")), [])
     }
 
     /// smb-brute's shape: SMB2 SESSION_SETUP answered STATUS_LOGON_FAILURE, many per connection.
@@ -99,8 +99,8 @@ extension ThresholdTests {
     }
 
     func testSMBLogonFailuresInOneConnectionAtThreshold() throws {
-        XCTAssertEqual(try kinds(smb2Failures(config.bruteAttempts - 1)), [])
-        XCTAssertEqual(try kinds(smb2Failures(config.bruteAttempts)), ["brute_force"])
+        XCTAssertEqual(try kinds(smb2Failures(config[setting: .bruteAttempts] - 1)), [])
+        XCTAssertEqual(try kinds(smb2Failures(config[setting: .bruteAttempts])), ["brute_force"])
     }
 }
 
@@ -122,8 +122,8 @@ extension ThresholdTests {
     }
 
     func testNearMaximumNamesAtThreshold() throws {
-        XCTAssertEqual(try kinds(nearMaxNames(config.tunnelNearMaxNames - 1)), [])
-        let found = try alerts(nearMaxNames(config.tunnelNearMaxNames))
+        XCTAssertEqual(try kinds(nearMaxNames(config[setting: .tunnelNearMaxNames] - 1)), [])
+        let found = try alerts(nearMaxNames(config[setting: .tunnelNearMaxNames]))
         XCTAssertEqual(found.map { $0["kind"] as! String }, ["dns_tunnel"])
         let why = found.first?["why"] as? [String: Any]
         XCTAssertNotNil(why?["near_maximum_names"], "\(found)")
@@ -200,8 +200,8 @@ extension ThresholdTests {
     /// Regular contacts every 6 s: a beacon only once they span a minute (11 contacts), not at
     /// the 10 the count alone asks for.
     func testBeaconNeedsItsMinimumSpan() throws {
-        let needed = Int((config.beaconMinSpan / 6).rounded(.up)) + 1
-        XCTAssertGreaterThan(needed, config.beaconMinConnections)
+        let needed = Int((config[setting: .beaconMinSpan] / 6).rounded(.up)) + 1
+        XCTAssertGreaterThan(needed, config[setting: .beaconMinConnections])
         XCTAssertEqual(try kinds(periodic(needed - 1, every: 6)), [])
         XCTAssertEqual(try kinds(periodic(needed, every: 6)), ["beacon"])
     }
@@ -278,8 +278,8 @@ extension ThresholdTests {
     }
 
     func testACKSweepCountsLiveAndDeadHostsAtThreshold() throws {
-        XCTAssertEqual(try kinds(ackSweep(config.scanHosts - 1)), [])
-        XCTAssertEqual(try kinds(ackSweep(config.scanHosts)), ["host_sweep"])
+        XCTAssertEqual(try kinds(ackSweep(config[setting: .scanHosts] - 1)), [])
+        XCTAssertEqual(try kinds(ackSweep(config[setting: .scanHosts])), ["host_sweep"])
     }
 }
 

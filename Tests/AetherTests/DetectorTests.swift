@@ -174,7 +174,7 @@ final class DetectorTests: XCTestCase {
             try c.set(setting.key, value, line: 1)
             XCTAssertTrue(setting.show(c) == value || setting.show(c) == value + ".0", "\(setting.key): \(setting.show(c))")
         }
-        XCTAssertEqual(try DetectorConfig.parse("brute.sessions = 3").bruteAttempts, 3)
+        XCTAssertEqual(try DetectorConfig.parse("brute.sessions = 3")[setting: .bruteAttempts], 3)
     }
 
     /// Each alert kind is declared beside its detector and known once registered: every name
@@ -197,8 +197,8 @@ final class DetectorTests: XCTestCase {
     /// A rules file overrides defaults; a bad one is refused with its line.
     func testRulesFile() throws {
         var c = try DetectorConfig.parse("scan.preset = snort-high\nbeacon.score = 0.9 # stricter\nallow.sources = 10.20.0.66\n")
-        XCTAssertEqual(c.scanWindow, 600)
-        XCTAssertEqual(c.beaconScore, 0.9)
+        XCTAssertEqual(c[setting: .scanWindow], 600)
+        XCTAssertEqual(c[setting: .beaconScore], 0.9)
         XCTAssertTrue(c.allowed(src: IPAddress("10.20.0.66")!, dst: nil))
         XCTAssertThrowsError(try DetectorConfig.parse("nonsense = 3")) { e in XCTAssertTrue("\(e)".contains("line 1")) }
         XCTAssertThrowsError(try c.apply(preset: "bogus"))

@@ -39,6 +39,6 @@ final class ProtocolRegistryTests: XCTestCase {
         XCTAssertEqual(PortLists.reputation(4444), "Metasploit default handler port")
         XCTAssertEqual(PortLists.reputation(8081), "listed port 8081")
         XCTAssertTrue(Set(PortLists.lateral).isSubset(of: Set(PortLists.outbound)))
-        XCTAssertEqual(DetectorConfig().loginPorts, PortLists.login)
+        XCTAssertEqual(DetectorConfig()[setting: .loginPorts], PortLists.login)
     }
 }

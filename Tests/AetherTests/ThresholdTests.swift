@@ -34,14 +34,14 @@ final class ThresholdTests: XCTestCase {
             }
             return b
         }
-        XCTAssertEqual(try kinds(scan(config.scanPorts - 1)), [])
-        XCTAssertEqual(try kinds(scan(config.scanPorts)), ["port_scan"])
+        XCTAssertEqual(try kinds(scan(config[setting: .scanPorts] - 1)), [])
+        XCTAssertEqual(try kinds(scan(config[setting: .scanPorts])), ["port_scan"])
         // The alert says why: the counter and the threshold it reached, and its technique.
-        let a = try alerts(scan(config.scanPorts))[0]
+        let a = try alerts(scan(config[setting: .scanPorts]))[0]
         XCTAssertEqual(a["technique"] as? String, "T1046")
         let why = a["why"] as! [String: [String: Any]]
-        XCTAssertEqual((why["failed_ports"]?["value"] as? NSNumber)?.intValue, config.scanPorts)
-        XCTAssertEqual((why["failed_ports"]?["threshold"] as? NSNumber)?.intValue, config.scanPorts)
+        XCTAssertEqual((why["failed_ports"]?["value"] as? NSNumber)?.intValue, config[setting: .scanPorts])
+        XCTAssertEqual((why["failed_ports"]?["threshold"] as? NSNumber)?.intValue, config[setting: .scanPorts])
     }
 
     func testStealthProbesCountByTheirResets() throws {
@@ -54,8 +54,8 @@ final class ThresholdTests: XCTestCase {
                 }
                 return b
             }
-            XCTAssertEqual(try kinds(scan(config.scanPorts - 1)), [], "flags \(flags)")
-            XCTAssertEqual(try kinds(scan(config.scanPorts)), ["port_scan"], "flags \(flags)")
+            XCTAssertEqual(try kinds(scan(config[setting: .scanPorts] - 1)), [], "flags \(flags)")
+            XCTAssertEqual(try kinds(scan(config[setting: .scanPorts])), ["port_scan"], "flags \(flags)")
         }
     }
 
@@ -71,8 +71,8 @@ final class ThresholdTests: XCTestCase {
             for p in 0..<n { b.ip(1000 + Double(p) * 0.01, src: "10.0.0.5", dst: "10.0.0.9", proto: UInt8(60 + p), []) }
             return b
         }
-        XCTAssertEqual(try kinds(scan(config.scanPorts - 1)), [])
-        XCTAssertEqual(try kinds(scan(config.scanPorts)), ["port_scan"])
+        XCTAssertEqual(try kinds(scan(config[setting: .scanPorts] - 1)), [])
+        XCTAssertEqual(try kinds(scan(config[setting: .scanPorts])), ["port_scan"])
     }
 
     func testHostSweepAtThreshold() throws {
@@ -81,8 +81,8 @@ final class ThresholdTests: XCTestCase {
             for h in 0..<n { b.tcp(1000 + Double(h) * 0.01, "10.0.0.5", 40000, "10.0.1.\(h + 1)", 445, flags: 0x02) }
             return b
         }
-        XCTAssertEqual(try kinds(sweep(config.scanHosts - 1)), [])
-        XCTAssertEqual(try kinds(sweep(config.scanHosts)), ["host_sweep"])
+        XCTAssertEqual(try kinds(sweep(config[setting: .scanHosts] - 1)), [])
+        XCTAssertEqual(try kinds(sweep(config[setting: .scanHosts])), ["host_sweep"])
     }
 
     /// The stored counters agree with each other: hosts that answered before the episode opened
@@ -108,8 +108,8 @@ final class ThresholdTests: XCTestCase {
             for h in 0..<n { b.icmp(1000 + Double(h) * 0.05, "10.0.0.5", "10.0.2.\(h + 1)", type: 8, id: 7, seq: UInt16(h)) }
             return b
         }
-        XCTAssertEqual(try kinds(sweep(config.pingSmallHosts - 1)), [])
-        XCTAssertEqual(try kinds(sweep(config.pingSmallHosts)), ["ping_sweep"])
+        XCTAssertEqual(try kinds(sweep(config[setting: .pingSmallHosts] - 1)), [])
+        XCTAssertEqual(try kinds(sweep(config[setting: .pingSmallHosts])), ["ping_sweep"])
     }
 
     func testMonitorPingingHostsThatAnswerIsQuiet() throws {
@@ -140,8 +140,8 @@ final class ThresholdTests: XCTestCase {
     }
 
     func testBruteForceOnAnyPortByContentAtThreshold() throws {
-        XCTAssertEqual(try kinds(ftp(config.bruteAttempts - 1, reply: "530 Login incorrect.\r\n")), [])
-        XCTAssertEqual(try kinds(ftp(config.bruteAttempts, reply: "530 Login incorrect.\r\n")), ["brute_force"])
+        XCTAssertEqual(try kinds(ftp(config[setting: .bruteAttempts] - 1, reply: "530 Login incorrect.\r\n")), [])
+        XCTAssertEqual(try kinds(ftp(config[setting: .bruteAttempts], reply: "530 Login incorrect.\r\n")), ["brute_force"])
     }
 
     func testSSHBannerChecksAreNotLogins() throws {
@@ -161,7 +161,7 @@ final class ThresholdTests: XCTestCase {
     }
 
     func testSuccessfulLoginsNeverCountAsFailed() throws {
-        XCTAssertEqual(try kinds(ftp(config.bruteAttempts * 3, reply: "230 Login successful.\r\n")), [])
+        XCTAssertEqual(try kinds(ftp(config[setting: .bruteAttempts] * 3, reply: "230 Login successful.\r\n")), [])
     }
 
     func testBeaconAtThreshold() throws {
@@ -176,10 +176,10 @@ final class ThresholdTests: XCTestCase {
             }
             return b
         }
-        XCTAssertEqual(try kinds(beacon(config.beaconMinConnections - 1, src: "10.0.0.5", dst: "203.0.113.7")), [])
-        XCTAssertEqual(try kinds(beacon(config.beaconMinConnections, src: "10.0.0.5", dst: "203.0.113.7")), ["beacon"])
+        XCTAssertEqual(try kinds(beacon(config[setting: .beaconMinConnections] - 1, src: "10.0.0.5", dst: "203.0.113.7")), [])
+        XCTAssertEqual(try kinds(beacon(config[setting: .beaconMinConnections], src: "10.0.0.5", dst: "203.0.113.7")), ["beacon"])
         // Between two public addresses (no host internal): the same.
-        XCTAssertEqual(try kinds(beacon(config.beaconMinConnections, src: "198.51.100.5", dst: "203.0.113.7")), ["beacon"])
+        XCTAssertEqual(try kinds(beacon(config[setting: .beaconMinConnections], src: "198.51.100.5", dst: "203.0.113.7")), ["beacon"])
     }
 
     func testBroadcastAndMulticastAreNeverOutbound() throws {
@@ -245,19 +245,19 @@ final class ThresholdTests: XCTestCase {
     }
 
     func testDGAAtThreshold() throws {
-        XCTAssertEqual(try kinds(dnsRun(config.dgaNames - 1, nx: true)), [])
-        XCTAssertEqual(try kinds(dnsRun(config.dgaNames, nx: true)), ["dga"])
+        XCTAssertEqual(try kinds(dnsRun(config[setting: .dgaNames] - 1, nx: true)), [])
+        XCTAssertEqual(try kinds(dnsRun(config[setting: .dgaNames], nx: true)), ["dga"])
     }
 
     func testTXTAnswerTunnelAtThreshold() throws {
         // 250-byte answers: the bytes threshold is passed well before the name count.
-        XCTAssertEqual(try kinds(dnsRun(config.tunnelMinQueries - 1, nx: false, txt: 250)), [])
-        XCTAssertEqual(try kinds(dnsRun(config.tunnelMinQueries, nx: false, txt: 250)), ["dns_tunnel"])
+        XCTAssertEqual(try kinds(dnsRun(config[setting: .tunnelMinQueries] - 1, nx: false, txt: 250)), [])
+        XCTAssertEqual(try kinds(dnsRun(config[setting: .tunnelMinQueries], nx: false, txt: 250)), ["dns_tunnel"])
     }
 
     /// The same answer given again (a CDN's CNAME, a fixed TXT record) carries no new data.
     func testRepeatedAnswersCarryNoData() throws {
-        XCTAssertEqual(try kinds(dnsRun(config.tunnelMinQueries * 3, nx: false, txt: 250, sameAnswer: true)), [])
+        XCTAssertEqual(try kinds(dnsRun(config[setting: .tunnelMinQueries] * 3, nx: false, txt: 250, sameAnswer: true)), [])
     }
 
     func testRulesAsPrintedAreAccepted() throws {
