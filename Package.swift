@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "AetherCore"),
         .target(name: "AetherCapture", dependencies: ["AetherCore", "CPcap", "CZlib", "CCrypto"], swiftSettings: hotPath),
         .target(name: "AetherDecode", dependencies: ["AetherCore"], swiftSettings: hotPath),
-        .target(name: "AetherFlows", dependencies: ["AetherCore"], swiftSettings: hotPath),
+        .target(name: "AetherFlows", dependencies: ["AetherCore", "AetherDecode"], swiftSettings: hotPath),
         .target(name: "AetherDetect", dependencies: ["AetherCore", "AetherDecode", "AetherFlows"], swiftSettings: hotPath),
         .target(name: "AetherStore", dependencies: ["AetherCore", "AetherFlows", "CSQLite", "CZlib"], swiftSettings: hotPath),
         .target(

@@ -24,7 +24,4 @@ public enum Service: UInt8, Sendable, CaseIterable {
     /// Logins whose outcome the protocol does not show in clear: only the session's shape tells.
     public var loginIsEncrypted: Bool { self == .ssh || self == .rdp || self == .tls }
 
-    /// What a server port suggests when no payload says otherwise (the ports each protocol
-    /// registers in `AppProtocols`).
-    public static func byPort(_ port: UInt16) -> Service { AppProtocols.service(forPort: port) }
 }

@@ -106,16 +106,9 @@ final class ApplicationLayer {
         guard let base = packet.bytes.baseAddress else { return }
         let p = UnsafeRawBufferPointer(start: base + l.payloadOffset, count: l.payloadCaptured)
         let fromResponder = !connections.update.fromOriginator
-        let service = known != .unknown ? known : ServiceIdentifier.identify(p, fromResponder: fromResponder)
+        let service = known != .unknown ? known : AppProtocols.identify(p, fromResponder: fromResponder)
         var state = state
-        var outcome = ServiceIdentifier.Outcome.none
-        if fromResponder {
-            // SSH's outcome is encrypted; its server packet sizes still tell a success (Zeek's heuristic).
-            outcome =
-                service == .ssh
-                ? ServiceIdentifier.sshOutcome(p, length: Int(l.payloadLength), state: &state)
-                : ServiceIdentifier.loginOutcome(p, service: service)
-        }
+        let outcome = fromResponder ? AppProtocols.loginOutcome(p, length: Int(l.payloadLength), service: service, state: &state) : .none
         connections.noteInspected(service: service, outcome: outcome.rawValue, appState: state)
     }
 

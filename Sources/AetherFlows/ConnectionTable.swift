@@ -1,4 +1,5 @@
 import AetherCore
+import AetherDecode
 
 /// What the last tracked packet did to its connection; read by the detectors right after `track`.
 /// The connection itself is `ConnectionTable.current`, read only when an event needs it.

@@ -1,4 +1,5 @@
 import AetherCore
+import AetherDecode
 import AetherDetect
 import XCTest
 

@@ -5,11 +5,11 @@ import XCTest
 /// Services by content and login outcomes over literal bytes, and every prefix of each input.
 final class ServiceIdentifierTests: XCTestCase {
     func identify(_ b: [UInt8], responder: Bool) -> Service {
-        b.withUnsafeBytes { ServiceIdentifier.identify($0, fromResponder: responder) }
+        b.withUnsafeBytes { AppProtocols.identify($0, fromResponder: responder) }
     }
 
-    func outcome(_ b: [UInt8], _ s: Service) -> ServiceIdentifier.Outcome {
-        b.withUnsafeBytes { ServiceIdentifier.loginOutcome($0, service: s) }
+    func outcome(_ b: [UInt8], _ s: Service) -> LoginOutcome {
+        b.withUnsafeBytes { AppProtocols.loginOutcome($0, service: s) }
     }
 
     static let ldapBindFailed: [UInt8] = [0x30, 0x0C, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0A, 0x01, 0x31, 0x04, 0x00, 0x04, 0x00]
@@ -49,8 +49,8 @@ final class ServiceIdentifierTests: XCTestCase {
     /// SSH: after the server's NEWKEYS, a packet smaller than the first encrypted one is a success.
     func testSSHOutcomeBySize() {
         var state: UInt32 = 0
-        func step(_ b: [UInt8]) -> ServiceIdentifier.Outcome {
-            b.withUnsafeBytes { ServiceIdentifier.sshOutcome($0, length: b.count, state: &state) }
+        func step(_ b: [UInt8]) -> LoginOutcome {
+            b.withUnsafeBytes { SSHLogin.outcome($0, length: b.count, state: &state) }
         }
         XCTAssertEqual(step(Array("SSH-2.0-OpenSSH_9.2\r\n".utf8)), .none)
         // KEXDH_REPLY (31) and NEWKEYS (21) in one segment: two binary packets.
@@ -65,10 +65,10 @@ final class ServiceIdentifierTests: XCTestCase {
     /// many sizes tells the login; a refused client sees failures of one size only.
     func testSSHOutcomeByWhatFollows() {
         let kex: [UInt8] = [0, 0, 0, 12, 6, 31] + Array(repeating: 0, count: 10) + [0, 0, 0, 12, 10, 21] + Array(repeating: 0, count: 10)
-        func run(_ sizes: [Int]) -> [ServiceIdentifier.Outcome] {
+        func run(_ sizes: [Int]) -> [LoginOutcome] {
             var state: UInt32 = 0
             return ([kex] + sizes.map { [UInt8](repeating: 1, count: $0) }).map { b in
-                b.withUnsafeBytes { ServiceIdentifier.sshOutcome($0, length: b.count, state: &state) }
+                b.withUnsafeBytes { SSHLogin.outcome($0, length: b.count, state: &state) }
             }
         }
         // SERVICE_ACCEPT, a failure (the "none" query), PK_OK, SUCCESS coalesced with the host keys, channel traffic.

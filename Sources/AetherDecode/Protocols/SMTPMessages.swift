@@ -1,3 +1,17 @@
+import AetherCore
+
+extension AppProtocol {
+    /// SMTP: a server's 220 greeting that names a mail server; 535 refuses AUTH, 235 accepts it.
+    public static let smtp = AppProtocol(
+        "smtp", .smtp, ports: [25, 587],
+        probe: { p, server in server && p.begins(with: "220") && !AppProtocol.namesFTP(p) && AppProtocol.namesSMTP(p) },
+        outcome: { p in p.replyLines(failed: "535", succeeded: "235") })
+
+    static func namesSMTP(_ p: UnsafeRawBufferPointer) -> Bool {
+        p.mentions("SMTP") || p.mentions("smtp") || p.mentions("Postfix") || p.mentions("ESMTP")
+    }
+}
+
 /// The client side of an SMTP connection (RFC 5321), fed its bytes in order: the commands, and
 /// after each DATA the message up to its lone "." line, dot-stuffing removed. The message is
 /// read as MIME (RFC 2045–2046): nested multiparts by their boundaries, and each entity that

@@ -1,12 +1,17 @@
 import AetherCore
+import AetherDecode
+import XCTest
+
+// The service identifier as it was before each protocol declared its own probe and login
+// reader (`AppProtocols`): kept here only as the reference the registry must agree with.
 
 /// Names a TCP connection's service from its first payload bytes, and reads login outcomes that
 /// the protocol shows in clear (FTP 530/230, SMTP 535/235, POP3 -ERR/+OK after PASS, IMAP NO/OK
 /// after LOGIN, Telnet "incorrect", HTTP 401, LDAP bind result, MySQL 1045, PostgreSQL 28P01,
 /// SMB2 STATUS_LOGON_FAILURE). Reads at most the bytes it is given; never allocates.
-public enum ServiceIdentifier {
+enum LegacyServiceIdentifier {
     /// The service a payload announces, from either side; `.unknown` when it says nothing.
-    public static func identify(_ p: UnsafeRawBufferPointer, fromResponder: Bool) -> Service {
+    static func identify(_ p: UnsafeRawBufferPointer, fromResponder: Bool) -> Service {
         guard p.count >= 4 else {
             if p.count >= 3, p[0] == 0xFF, p[1] >= 0xFB { return .telnet }
             return .unknown
@@ -40,7 +45,7 @@ public enum ServiceIdentifier {
     public enum Outcome: UInt8 { case none = 0, failed, succeeded }
 
     /// A login outcome in a responder's payload for `service`.
-    public static func loginOutcome(_ p: UnsafeRawBufferPointer, service: Service) -> Outcome {
+    static func loginOutcome(_ p: UnsafeRawBufferPointer, service: Service) -> Outcome {
         guard p.count >= 3 else { return .none }
         switch service {
         case .ftp:
@@ -108,44 +113,6 @@ public enum ServiceIdentifier {
         return .none
     }
 
-    /// SSH's login outcome from the server's packet sizes after its NEWKEYS. Zeek's heuristic:
-    /// the first encrypted packet (SERVICE_ACCEPT) sets the reference size, and a later, smaller
-    /// one can only be USERAUTH_SUCCESS (a bare message code; USERAUTH_FAILURE lists the methods
-    /// left and is larger). Coalesced segments hide that packet, so what follows counts too: a
-    /// refused client only ever sees failures of one size (and perhaps a disconnect), while a
-    /// session that logged in carries channel traffic of many sizes. Three sizes besides the
-    /// reference and the first other one are a login, whatever the method (password, key,
-    /// keyboard-interactive) or server.
-    /// `state`: bit 31 NEWKEYS seen; bits 0-11 the reference size, 12-23 the first other size
-    /// (both capped at 4095); 24-30 packets of yet other sizes.
-    public static func sshOutcome(_ p: UnsafeRawBufferPointer, length: Int, state: inout UInt32) -> Outcome {
-        if state & 0x8000_0000 == 0 {
-            if starts(p, "SSH-") { return .none }
-            var o = 0
-            while o + 6 <= p.count {
-                let len = Int(p[o]) << 24 | Int(p[o + 1]) << 16 | Int(p[o + 2]) << 8 | Int(p[o + 3])
-                if p[o + 5] == 21 { state |= 0x8000_0000; break }
-                guard len > 0, len < 65_536 else { break }
-                o += 4 + len
-            }
-            return .none
-        }
-        let size = UInt32(min(max(length, 1), 0xFFF))
-        let reference = state & 0xFFF
-        if reference == 0 { state |= size; return .none }
-        if size < reference { return .succeeded }
-        if size == reference { return .none }
-        let second = state >> 12 & 0xFFF
-        if second == 0 { state |= size << 12; return .none }
-        if size == second { return .none }
-        let others = state >> 24 & 0x7F
-        if others < 0x7F { state = state & ~(0x7F << 24) | (others + 1) << 24 }
-        return others + 1 == sshSessionSizes ? .succeeded : .none
-    }
-
-    /// Server packets of other sizes than the reference and the first failure that show a session.
-    static let sshSessionSizes: UInt32 = 3
-
     /// FTP/SMTP style: any line starting with the code.
     static func lines(_ p: UnsafeRawBufferPointer, failed: StaticString, succeeded: StaticString) -> Outcome {
         var lineStart = 0
@@ -186,5 +153,53 @@ public enum ServiceIdentifier {
     static func find(_ p: UnsafeRawBufferPointer, _ b: [UInt8]) -> Int? {
         for i in 0..<min(p.count, 16) where p[i] == b[0] { return i }
         return nil
+    }
+}
+
+final class ProtocolProbeTests: XCTestCase {
+    /// Every protocol's probe and login reader, gathered from their files into the registry,
+    /// answer as the one function they replaced did: on payloads that start with each
+    /// protocol's tokens and continue at random, from both sides, at every short length.
+    func testRegistryAgreesWithTheFunctionItReplaced() {
+        let tokens: [[UInt8]] =
+            [
+                "SSH-2.0-x", "220 ", "220 ProFTPD", "220 mail ESMTP Postfix", "220 FTP smtp", "+OK ", "* OK ", "* PREAUTH", "HTTP/1.1 401 ",
+                "HTTP/1.1 200 ", "HTTP/1.0 302 ", "GET / HTTP/1.1", "POST ", "RFB 003.008", "NICK a", "USER a", ":irc NOTICE", "530 Login incorrect",
+                "230 ok", "535 no", "235 ok", "-ERR auth failed", "+OK Logged in", "a NO [AUTHENTICATIONFAILED]", "a OK LOGIN completed",
+                "Login incorrect", "Last login", "E\0\0\0 28P01", "R\0\0\0\u{8}\0\0\0\0",
+            ].map { Array($0.utf8) } + [
+                [0x16, 0x03, 0x01], [0x16, 0x03, 0x05], [0xFF, 0xFB], [0xFF, 0xFF], [0xFF, 0xFD, 0x18], [0x30, 0x0C, 0x02, 0x01, 0x01, 0x60],
+                [0x03, 0x00, 0x00, 0x13, 0x0E, 0xE0], [0x00, 0x00, 0x00, 0x54, 0xFE, 0x53, 0x4D, 0x42], [0x00, 0x00, 0x00, 0x54, 0xFF, 0x53, 0x4D, 0x42, 0x73],
+                [0x00, 0x00, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00], [0x4A, 0x00, 0x00, 0x00, 0x0A], [0x07, 0x00, 0x00, 0x02, 0x00],
+                [0x30, 0x0C, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0A, 0x01, 0x31],
+                [0x00, 0x00, 0x00, 0x07, 0xFF, 0x15, 0x04],
+            ]
+        var rng = SplitMix(seed: 23)
+        var cases = 0
+        for token in tokens {
+            for extra in 0..<24 {
+                for _ in 0..<40 {
+                    var b = token
+                    for _ in 0..<extra { b.append(UInt8.random(in: 0...255, using: &rng)) }
+                    if extra > 0 && Bool.random(using: &rng) { b[Int.random(in: 0..<b.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+                    for cut in [b.count, min(b.count, 3), min(b.count, 4), max(0, b.count - 1)] {
+                        let p = Array(b.prefix(cut))
+                        p.withUnsafeBytes { p in
+                            for side in [false, true] {
+                                XCTAssertEqual(
+                                    AppProtocols.identify(p, fromResponder: side), LegacyServiceIdentifier.identify(p, fromResponder: side), "\(Array(p))")
+                            }
+                            for s in Service.allCases where s != .ssh {
+                                XCTAssertEqual(
+                                    AppProtocols.loginOutcome(p, service: s).rawValue, LegacyServiceIdentifier.loginOutcome(p, service: s).rawValue,
+                                    "\(s) \(Array(p))")
+                            }
+                        }
+                        cases += 1
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(cases, 100_000)
     }
 }

@@ -1,3 +1,17 @@
+import AetherCore
+
+extension AppProtocol {
+    /// HTTP/1.x: a request line from the client, a status line from the server. A 401 is a
+    /// refused login; a 2xx or 3xx after one is a challenge met (Basic, Digest, NTLM).
+    public static let http = AppProtocol(
+        "http", .http, ports: [80], probe: { p, server in server ? p.begins(with: "HTTP/1.") : HTTPParser.startsWithMethod(p) },
+        outcome: { p in
+            guard p.begins(with: "HTTP/1.") && p.count >= 12 else { return .none }
+            if p[9] == UInt8(ascii: "4") && p[10] == UInt8(ascii: "0") && p[11] == UInt8(ascii: "1") { return .failed }
+            return p[9] == UInt8(ascii: "2") || p[9] == UInt8(ascii: "3") ? .succeeded : .none
+        })
+}
+
 /// An HTTP/1.x request line and the headers we keep.
 public struct HTTPRequest: Sendable, Equatable {
     public var method: String

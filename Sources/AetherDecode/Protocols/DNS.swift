@@ -1,5 +1,10 @@
 import AetherCore
 
+extension AppProtocol {
+    /// DNS: port 53 over UDP and TCP, and its format on mDNS and LLMNR.
+    public static let dns = AppProtocol("dns", .dns, ports: [53], udp: [53, 5353, 5355])
+}
+
 /// One resource record of an answer section, summarised.
 public struct DNSAnswer: Sendable, Equatable {
     public var type: UInt16

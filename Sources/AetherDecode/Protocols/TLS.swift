@@ -1,5 +1,11 @@
 import AetherCore
 
+extension AppProtocol {
+    /// TLS (Zeek's "ssl"): a handshake record from either side. Its logins are encrypted.
+    public static let tls = AppProtocol(
+        "ssl", .tls, ports: [443, 993, 995, 465], probe: { p, _ in p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04 })
+}
+
 /// What a TLS ClientHello says about the client.
 public struct ClientHello: Sendable, Equatable {
     public var serverName: String?

@@ -1,3 +1,28 @@
+import AetherCore
+
+extension AppProtocol {
+    /// SMB over NetBIOS session service: an SMB1 or SMB2 header from either side; the session
+    /// setup's NT status says how a login ended.
+    public static let smb = AppProtocol(
+        "smb", .smb, ports: [139, 445],
+        probe: { p, _ in p.count >= 8 && p[0] == 0 && (p[4] == 0xFE || p[4] == 0xFF) && p[5] == 0x53 && p[6] == 0x4D && p[7] == 0x42 },
+        outcome: { p in
+            // SMB1: status at 9 (NT status, little-endian), command 0x73 SESSION_SETUP_ANDX at 8.
+            if p.count >= 13, p[4] == 0xFF, p[5] == 0x53, p[8] == 0x73 {
+                let status = UInt32(p[9]) | UInt32(p[10]) << 8 | UInt32(p[11]) << 16 | UInt32(p[12]) << 24
+                if status == 0xC000_006D { return .failed }
+                if status == 0 { return .succeeded }
+            }
+            // SMB2 header after the 4-byte NetBIOS length: status at 8, command at 12 (1: SESSION_SETUP).
+            if p.count >= 18, p[4] == 0xFE, p[5] == 0x53, p[16] == 1 {
+                let status = UInt32(p[12]) | UInt32(p[13]) << 8 | UInt32(p[14]) << 16 | UInt32(p[15]) << 24
+                if status == 0xC000_006D || status == 0xC000_0064 || status == 0xC000_006A { return .failed }
+                if status == 0 { return .succeeded }
+            }
+            return .none
+        })
+}
+
 /// SMB2/3 messages of one direction of a connection (MS-SMB2 over direct TCP, RFC 1002 session
 /// framing), fed its bytes in order, as far as files need them: CREATE (a name, then its file
 /// id and size), READ and WRITE (a file's bytes at an offset) and CLOSE. A READ response's or a

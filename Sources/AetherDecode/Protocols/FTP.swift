@@ -1,5 +1,16 @@
 import AetherCore
 
+extension AppProtocol {
+    /// FTP: a server's 220 greeting that does not name a mail server; 530 refuses a login, 230
+    /// accepts it.
+    public static let ftp = AppProtocol(
+        "ftp", .ftp, ports: [21],
+        probe: { p, server in server && p.begins(with: "220") && (AppProtocol.namesFTP(p) || !AppProtocol.namesSMTP(p)) },
+        outcome: { p in p.replyLines(failed: "530", succeeded: "230") })
+
+    static func namesFTP(_ p: UnsafeRawBufferPointer) -> Bool { p.mentions("FTP") || p.mentions("ftp") || p.mentions("FileZilla") }
+}
+
 /// FTP's control channel (RFC 959, RFC 2428), as far as files need it: a client's command, a
 /// server's reply, and the data connection's endpoint that PASV/EPSV replies and PORT/EPRT
 /// commands give. One line of a segment is read; a line longer than `maxLine` is not.
