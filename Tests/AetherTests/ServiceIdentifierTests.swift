@@ -33,6 +33,38 @@ final class ServiceIdentifierTests: XCTestCase {
         XCTAssertEqual(identify(Array("hello".utf8), responder: true), .unknown)
     }
 
+    /// Each registered protocol's probe names it on a sample of its own, from the side that
+    /// sends it, and every protocol content can name has a sample here: a new one needs one.
+    func testEveryRegisteredProbeNamesItsProtocol() {
+        let samples: [Service: (bytes: [UInt8], server: Bool)] = [
+            .ssh: (Array("SSH-2.0-OpenSSH_9.2p1\r\n".utf8), false),
+            .tls: ([0x16, 0x03, 0x03, 0x00, 0x7A, 0x02], true),
+            .telnet: ([0xFF, 0xFB, 0x01], true),
+            .ftp: (Array("220 ProFTPD Server ready.\r\n".utf8), true),
+            .smtp: (Array("220 mail.example.org ESMTP\r\n".utf8), true),
+            .pop3: (Array("+OK POP3 ready\r\n".utf8), true),
+            .imap: (Array("* PREAUTH ready\r\n".utf8), true),
+            .http: (Array("HTTP/1.1 200 OK\r\n".utf8), true),
+            .vnc: (Array("RFB 003.008\n".utf8), true),
+            .mysql: ([0x0A, 0x00, 0x00, 0x00, 0x0A, 0x38, 0x2E, 0x30, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05], true),
+            .irc: (Array("NICK guest\r\n".utf8), false),
+            .postgresql: ([0x00, 0x00, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00], false),
+            .ldap: ([0x30, 0x0C, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x00], false),
+            .rdp: ([0x03, 0x00, 0x00, 0x13, 0x0E, 0xE0, 0x00, 0x00, 0x00, 0x00, 0x00], false),
+            .smb: ([0x00, 0x00, 0x00, 0x54, 0xFF, 0x53, 0x4D, 0x42, 0x72], false),
+        ]
+        for p in AppProtocols.all where p.hasProbe {
+            guard let s = p.service, let sample = samples[s] else { return XCTFail("\(p.name) has a probe and no sample here") }
+            XCTAssertEqual(identify(sample.bytes, responder: sample.server), s, p.name)
+            for cut in 0..<sample.bytes.count { _ = identify(Array(sample.bytes.prefix(cut)), responder: sample.server) }
+        }
+        XCTAssertEqual(Set(samples.keys), Set(AppProtocols.all.filter(\.hasProbe).compactMap(\.service)))
+        // A server's greeting is not a client's request, and the other way round.
+        XCTAssertEqual(identify(Array("+OK POP3 ready\r\n".utf8), responder: false), .unknown)
+        XCTAssertEqual(identify(Array("NICK guest\r\n".utf8), responder: true), .unknown)
+        XCTAssertEqual(identify(Array("220 FTP and SMTP\r\n".utf8), responder: true), .ftp, "an FTP mark wins")
+    }
+
     func testLoginOutcomesInClear() {
         XCTAssertEqual(outcome(Array("331 Password please\r\n530 Login incorrect.\r\n".utf8), .ftp), .failed)
         XCTAssertEqual(outcome(Array("230 Login successful.\r\n".utf8), .ftp), .succeeded)

@@ -19,6 +19,8 @@ public struct AppProtocol: Sendable {
     /// only with at least `probeBytes` bytes; reads no further than it is given, never allocates.
     let probe: (@Sendable (UnsafeRawBufferPointer, _ fromResponder: Bool) -> Bool)?
     let probeBytes: Int
+    /// Content can name it (it has a probe).
+    public var hasProbe: Bool { probe != nil }
     /// The login outcome in a server's payload. `length` is the segment's length on the wire,
     /// `state` the connection's 32 bits for a protocol that needs memory (SSH).
     let login: (@Sendable (UnsafeRawBufferPointer, _ length: Int, _ state: inout UInt32) -> LoginOutcome)?
