@@ -112,7 +112,7 @@ final class BeaconDetector: Detector {
         let span = Double(max(end, s.starts.max() ?? end) - first) / 1e9
         guard span >= config[setting: .beaconMinSpan], !explained(c, ctx) else { return }
         var a = Alert(
-            kind: AlertKind.beacon.rawValue, severity: ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress) ? "high" : "medium",
+            kind: .beacon, severity: ctx.scope.isOutbound(src: c.origAddress, dst: c.respAddress) ? .high : .medium,
             src: c.origAddress, dst: c.respAddress, proto: DetectionEngine.protoName(c.proto), start: first)
         a.end = end
         a.ports = [c.respPort]; a.portCount = 1

@@ -63,7 +63,7 @@ final class BruteForceDetector: Detector {
         attempts[key] = w
         if attempts.count > 100_000 { attempts = attempts.filter { $0.value.total > 1 } }
         guard n >= config[setting: .bruteAttempts], !ctx.allowed(src: c.origAddress, dst: c.respAddress) else { return }
-        var a = Alert(kind: AlertKind.brute_force.rawValue, severity: "high", src: c.origAddress, dst: c.respAddress, proto: "tcp", start: start)
+        var a = Alert(kind: .brute_force, severity: .high, src: c.origAddress, dst: c.respAddress, proto: "tcp", start: start)
         a.ports = [c.respPort]; a.portCount = 1
         let how = c.loginFailures > 0 ? "protocol said the login failed" : "encrypted login: short, small, answered session"
         a.evidence = [
@@ -79,7 +79,7 @@ final class BruteForceDetector: Detector {
     }
 
     private static func markAccepted(_ a: inout Alert, _ c: Connection) {
-        a.severity = "critical"
+        a.severity = AlertSeverity.critical.rawValue
         if !a.evidence.contains(where: { $0.0 == "login_accepted_after_failures" }) {
             a.evidence.append(("login_accepted_after_failures", .bool(true)))
             a.evidence.append(("accepted_at", .string(Timestamp(nanoseconds: c.lastTime).decimalString)))

@@ -135,7 +135,7 @@ final class DNSDetector: Detector {
         let byNames = b.longNames >= config[setting: .tunnelUniqueNames]
         let byShape = b.nearMaxNames >= config[setting: .tunnelNearMaxNames]
         guard byData || byNames || byShape, !ctx.allowed(src: key.src, dst: server) else { return }
-        var a = Alert(kind: AlertKind.dns_tunnel.rawValue, severity: "high", src: key.src, dst: server, proto: "dns", start: time)
+        var a = Alert(kind: .dns_tunnel, severity: .high, src: key.src, dst: server, proto: "dns", start: time)
         a.ports = [53]; a.portCount = 1
         a.evidence = [("domain", .string(key.domain))]
         counters(&a)
@@ -182,7 +182,7 @@ final class DNSDetector: Detector {
         let start = w.earliest ?? time
         nxNames[client] = w
         guard n >= config[setting: .dgaNames], !ctx.allowed(src: client, dst: server) else { return }
-        var a = Alert(kind: AlertKind.dga.rawValue, severity: "high", src: client, dst: server, proto: "dns", start: start)
+        var a = Alert(kind: .dga, severity: .high, src: client, dst: server, proto: "dns", start: start)
         a.end = time
         a.ports = [53]; a.portCount = 1
         a.evidence = [("nxdomain_names", .int(Int64(n))), ("examples", .array(examples.map { .string($0) }))]

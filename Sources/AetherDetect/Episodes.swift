@@ -204,3 +204,10 @@ enum Evidence {
         (counter, .object([("value", .double((value * 1000).rounded() / 1000)), ("threshold", .double(threshold))]))
     }
 }
+
+extension Alert {
+    /// A detector's alert: its kind and severity as their types, so a misspelt one does not build.
+    init(kind: AlertKind, severity: AlertSeverity, src: IPAddress, dst: IPAddress?, proto: String, start: Int64) {
+        self.init(kind: kind.rawValue, severity: severity.rawValue, src: src, dst: dst, proto: proto, start: start)
+    }
+}

@@ -106,7 +106,7 @@ final class IntelDetector: Detector {
             return
         }
         let proto = c.map { IPProto.name($0.proto) } ?? String(seenIn.prefix { $0 != "." })
-        var a = Alert(kind: AlertKind.intel_match.rawValue, severity: "high", src: src, dst: target, proto: proto, start: time)
+        var a = Alert(kind: .intel_match, severity: .high, src: src, dst: target, proto: proto, start: time)
         a.end = time
         if let c, c.respPort != 0 { a.ports = [c.respPort]; a.portCount = 1 }
         a.evidence = [

@@ -55,7 +55,7 @@ final class LongConnectionDetector: Detector {
         let duration = chain.end - chain.start
         guard duration >= firstTier * 1_000_000_000, !ctx.allowed(src: chain.src, dst: chain.dst) else { return }
         let tier = tiers.lastIndex { duration >= $0 * 1_000_000_000 }!
-        let severity = tier == 0 ? "low" : (tier == tiers.count - 1 ? "high" : "medium")
+        let severity: AlertSeverity = tier == 0 ? .low : (tier == tiers.count - 1 ? .high : .medium)
         let book = ctx.book
         let ek = EpisodeKey(.long_connection, chain.src, target: chain.dst, port: chain.port)
         let evidence: [(String, JSON)] = [
@@ -67,14 +67,14 @@ final class LongConnectionDetector: Detector {
                 guard duration / 1_000_000_000 >= (a.evidence.first { $0.0 == "duration_s" }?.1.int ?? 0) else { return }
                 a.start = min(a.start, chain.start)
                 a.end = max(a.end, chain.end)
-                a.severity = severity
+                a.severity = severity.rawValue
                 a.evidence = evidence
             }
             for f in chain.flows { book.addFlow(i, f) }
             return
         }
         var a = Alert(
-            kind: AlertKind.long_connection.rawValue, severity: severity, src: chain.src, dst: chain.dst, proto: IPProto.name(c.proto), start: chain.start)
+            kind: .long_connection, severity: severity, src: chain.src, dst: chain.dst, proto: IPProto.name(c.proto), start: chain.start)
         if chain.port != 0 { a.ports = [chain.port]; a.portCount = 1 }
         a.end = chain.end
         a.evidence = evidence

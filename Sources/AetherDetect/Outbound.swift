@@ -115,7 +115,7 @@ final class OutboundDetector: Detector {
             i = e
         } else {
             var a = Alert(
-                kind: AlertKind.suspicious_outbound.rawValue, severity: lateral ? "medium" : "high", src: c.origAddress, dst: c.respAddress,
+                kind: .suspicious_outbound, severity: lateral ? .medium : .high, src: c.origAddress, dst: c.respAddress,
                 proto: DetectionEngine.protoName(c.proto), start: start)
             a.ports = [c.respPort]; a.portCount = 1
             a.dsts = [c.respAddress]; a.dstCount = 1
@@ -158,7 +158,7 @@ final class OutboundDetector: Detector {
             i = e
         } else {
             var a = Alert(
-                kind: AlertKind.suspicious_outbound.rawValue, severity: "high", src: c.origAddress, dst: c.respAddress,
+                kind: .suspicious_outbound, severity: .high, src: c.origAddress, dst: c.respAddress,
                 proto: DetectionEngine.protoName(c.proto), start: start)
             a.ports = [c.respPort]; a.portCount = 1
             a.evidence = [
@@ -222,7 +222,7 @@ final class OutboundDetector: Detector {
         if let e = book[key] {
             i = e
         } else {
-            var a = Alert(kind: AlertKind.unusual_protocol.rawValue, severity: "medium", src: o.src, dst: o.dst, proto: proto, start: t)
+            var a = Alert(kind: .unusual_protocol, severity: .medium, src: o.src, dst: o.dst, proto: proto, start: t)
             a.evidence = [("ip_proto", .int(Int64(o.proto))), ("packets", .int(0)), ("max_payload", .int(0))]
             i = book.open(key, a, why: why)
         }

@@ -242,7 +242,7 @@ final class ScanDetector: Detector {
     ) {
         let key = EpisodeKey(kind, src, target: p.dst)
         if ctx.book.contains(key) || ctx.allowed(src: src, dst: p.dst) { return }
-        var a = Alert(kind: kind.rawValue, severity: kind == .slow_scan ? "medium" : "high", src: src, dst: p.dst, proto: proto, start: t)
+        var a = Alert(kind: kind, severity: kind == .slow_scan ? .medium : .high, src: src, dst: p.dst, proto: proto, start: t)
         var ports = EvidenceSet<UInt16>(cap: 65_536)
         var answered: [JSON] = []
         for (q, flow, failed) in w.probes(where: { $0.dst == p.dst && $0.proto == p.proto }) {
@@ -277,7 +277,7 @@ final class ScanDetector: Detector {
         }
         if ctx.allowed(src: src, dst: nil) { return }
         if hasPorts && keepsItsPeers(src, p, w) { return }
-        var a = Alert(kind: kind.rawValue, severity: kind == .ping_sweep ? "low" : "medium", src: src, dst: nil, proto: proto, start: t)
+        var a = Alert(kind: kind, severity: kind == .ping_sweep ? .low : .medium, src: src, dst: nil, proto: proto, start: t)
         var hosts = EvidenceSet<IPAddress>()
         var answered: [JSON] = []
         for (q, flow, failed) in w.probes(where: { $0.port == p.port && $0.proto == p.proto }) {
