@@ -2,11 +2,14 @@
 # libFuzzer runs over the capture reader, the decoder, the DNS/TLS/HTTP parsers and the records
 # reader (detector events, cuts and continuations as `detect` reads them).
 #   scripts/fuzz.sh SECONDS [TARGET...]      targets: reader decode appl records (default: all)
+#   scripts/fuzz.sh --build-only             the harnesses only (make test builds them while the unit tests run)
 # Builds with swiftc directly (a SwiftPM executable built with -sanitize=fuzzer fails to link
 # here): each module is compiled with coverage and AddressSanitizer, the harness links libFuzzer.
 # A crash leaves its input in Fixtures/fuzz/TARGET/ (fix it; the test suite replays that folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build_only=""
+[ "${1:-}" = --build-only ] && { build_only=1; shift; }
 secs=${1:-60}; shift || true
 targets=${*:-reader decode appl records}
 B=.build-fuzz
@@ -31,6 +34,7 @@ if [ ! -f $B/stamp ] || [ -n "$(find Sources/AetherCore Sources/AetherDecode Sou
     -lAetherCore -o $B/fuzz-records
   touch $B/stamp
 fi
+[ -n "$build_only" ] && exit 0
 shared=${AETHER_SHARED:-../shared}
 status=0
 for t in $targets; do
