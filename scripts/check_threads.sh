@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 aether=$1 shared=${2:-../shared}
 caps=(Fixtures/*.pcap* Fixtures/spec/*.pcap* Fixtures/attacks/*.pcap*)
 [ -d "$shared/captures" ] && caps+=("$shared"/captures/*.pcap*)
-out=$(OLD_ARGS="--threads 1" NEW_ARGS="--threads 2" MORE_ARGS="--threads 4" bash scripts/compare-outputs.sh "$aether" "$aether" "${caps[@]}" 2>&1)
+out=$(JOBS=2 OLD_ARGS="--threads 1" NEW_ARGS="--threads 2" MORE_ARGS="--threads 4" bash scripts/compare-outputs.sh "$aether" "$aether" "${caps[@]}" 2>&1)
 echo "$out" | grep '^DIFF' | head -10
 counts=$(echo "$out" | sed -n 's/^compare: \([0-9]*\) captures the same, \([0-9]*\) differ$/\1 \2/p')
 if [ -z "$counts" ]; then

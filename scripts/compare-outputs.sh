@@ -7,12 +7,12 @@
 # OLD_ARGS and NEW_ARGS are added to each side's `analyze`; MORE_ARGS (';'-separated) adds further
 # runs of the new build with those arguments, each compared with the old (check_threads.sh:
 # --threads 1 against 2 and 4 in one pass).
-# Usage: [IGNORE=REGEX] [IGNORE_TABLES=T,…] [OLD_ARGS=…] [NEW_ARGS=…] [MORE_ARGS=…] compare-outputs.sh OLD_AETHER NEW_AETHER CAPTURE...
+# JOBS (default 1) compares that many captures at once, each in a folder of its own.
+# Usage: [IGNORE=REGEX] [IGNORE_TABLES=T,…] [OLD_ARGS=…] [NEW_ARGS=…] [MORE_ARGS=…] [JOBS=N] compare-outputs.sh OLD_AETHER NEW_AETHER CAPTURE...
 set -uo pipefail
 old=$1 new=$2; shift 2
 work=$(mktemp -d /tmp/aether-compare.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-same=0 differ=0
 # The generation time is removed, and the embedded data block (its stats object became the same
 # encoder as `stats --json`, a superset of its old keys); `stats --json` itself is compared.
 normalize() {
@@ -42,35 +42,56 @@ if [ -n "${MORE_ARGS:-}" ]; then
   IFS=';' read -r -a more <<<"$MORE_ARGS"
   for i in "${!more[@]}"; do sides+=("more$i"); side_bin+=("$new"); side_args+=("${more[$i]}"); done
 fi
-for cap in "$@"; do
-  ok=1
-  for k in "${!sides[@]}"; do
-    side=${sides[$k]} bin=${side_bin[$k]} args=${side_args[$k]}
-    # The same store path for both: the report names it.
-    rm -f "$work"/store.* "$work/$side".*
-    # shellcheck disable=SC2086
-    "$bin" analyze "$cap" --db "$work/store.sqlite" --report "$work/store.html" $args >/dev/null 2>"$work/$side.err"
-    echo "exit $?" >"$work/$side.out"
-    "$bin" stats --db "$work/store.sqlite" --json >>"$work/$side.out" 2>&1
-    "$bin" alerts --db "$work/store.sqlite" --json >>"$work/$side.out" 2>&1
-    "$bin" flows --db "$work/store.sqlite" --zeek >>"$work/$side.out" 2>&1
-    "$bin" flows --db "$work/store.sqlite" --json >>"$work/$side.out" 2>&1
-    normalize <"$work/store.html" >"$work/$side.report" 2>/dev/null
-    rows "$work/store.sqlite" >"$work/$side.rows"
-    # IGNORE: a regular expression for what a change adds on purpose (removed from both sides).
-    if [ -n "${IGNORE:-}" ]; then
-      for f in "$work/$side.out" "$work/$side.report"; do
-        IGNORE="$IGNORE" python3 -c 'import os,re,sys; p=sys.argv[1]; s=open(p).read(); open(p,"w").write(re.sub(os.environ["IGNORE"], "", s))' "$f"
-      done
-    fi
+# Compares the captures given in folder W; prints "DIFF …" lines and, last, "counted SAME DIFFER".
+compare_all() {
+  local w=$1; shift
+  mkdir -p "$w"
+  local same=0 differ=0
+  for cap in "$@"; do
+    ok=1
+    for k in "${!sides[@]}"; do
+      side=${sides[$k]} bin=${side_bin[$k]} args=${side_args[$k]}
+      # The same store path for both: the report names it.
+      rm -f "$w"/store.* "$w/$side".*
+      # shellcheck disable=SC2086
+      "$bin" analyze "$cap" --db "$w/store.sqlite" --report "$w/store.html" $args >/dev/null 2>"$w/$side.err"
+      echo "exit $?" >"$w/$side.out"
+      "$bin" stats --db "$w/store.sqlite" --json >>"$w/$side.out" 2>&1
+      "$bin" alerts --db "$w/store.sqlite" --json >>"$w/$side.out" 2>&1
+      "$bin" flows --db "$w/store.sqlite" --zeek >>"$w/$side.out" 2>&1
+      "$bin" flows --db "$w/store.sqlite" --json >>"$w/$side.out" 2>&1
+      normalize <"$w/store.html" >"$w/$side.report" 2>/dev/null
+      rows "$w/store.sqlite" >"$w/$side.rows"
+      # IGNORE: a regular expression for what a change adds on purpose (removed from both sides).
+      if [ -n "${IGNORE:-}" ]; then
+        for f in "$w/$side.out" "$w/$side.report"; do
+          IGNORE="$IGNORE" python3 -c 'import os,re,sys; p=sys.argv[1]; s=open(p).read(); open(p,"w").write(re.sub(os.environ["IGNORE"], "", s))' "$f"
+        done
+      fi
+    done
+    for side in "${sides[@]:1}"; do
+      what="$cap${side#new}"
+      if ! cmp -s "$w/old.out" "$w/$side.out"; then ok=0; echo "DIFF $what: stats/alerts/flows"; diff "$w/old.out" "$w/$side.out" | head -5; fi
+      if ! cmp -s "$w/old.rows" "$w/$side.rows"; then ok=0; echo "DIFF $what: store rows"; diff "$w/old.rows" "$w/$side.rows" | head -4 | cut -c1-200; fi
+      if ! cmp -s "$w/old.report" "$w/$side.report"; then ok=0; echo "DIFF $what: report"; diff "$w/old.report" "$w/$side.report" | head -4 | cut -c1-200; fi
+    done
+    if [ $ok = 1 ]; then same=$((same + 1)); else differ=$((differ + 1)); fi
   done
-  for side in "${sides[@]:1}"; do
-    what="$cap${side#new}"
-    if ! cmp -s "$work/old.out" "$work/$side.out"; then ok=0; echo "DIFF $what: stats/alerts/flows"; diff "$work/old.out" "$work/$side.out" | head -5; fi
-    if ! cmp -s "$work/old.rows" "$work/$side.rows"; then ok=0; echo "DIFF $what: store rows"; diff "$work/old.rows" "$work/$side.rows" | head -4 | cut -c1-200; fi
-    if ! cmp -s "$work/old.report" "$work/$side.report"; then ok=0; echo "DIFF $what: report"; diff "$work/old.report" "$work/$side.report" | head -4 | cut -c1-200; fi
-  done
-  if [ $ok = 1 ]; then same=$((same + 1)); else differ=$((differ + 1)); fi
+  echo "counted $same $differ"
+}
+jobs=${JOBS:-1}
+for ((j = 0; j < jobs; j++)); do
+  mine=()
+  for ((i = j; i < $#; i += jobs)); do mine+=("${@:i+1:1}"); done
+  [ ${#mine[@]} -gt 0 ] && compare_all "$work/j$j" "${mine[@]}" >"$work/j$j.log" 2>&1 &
+done
+wait
+same=0 differ=0
+for ((j = 0; j < jobs; j++)); do
+  [ -f "$work/j$j.log" ] || continue
+  grep -v '^counted ' "$work/j$j.log"
+  read -r _ s d < <(grep '^counted ' "$work/j$j.log" || echo "counted 0 1")
+  same=$((same + s)); differ=$((differ + d))
 done
 echo "compare: $same captures the same, $differ differ"
 [ "$differ" -eq 0 ]

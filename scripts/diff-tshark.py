@@ -6,7 +6,10 @@ sender. Each difference is one line naming capture, frame and field; the last li
 Exits 1 on any difference that is not one of the documented exceptions below.
 Usage: diff-tshark.py AETHER CAPTURE_OR_DIR..."""
 import os
+import itertools
 import subprocess
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 import sys
 
 from tsharkfields import FIELDS, run as tshark_fields
@@ -38,9 +41,23 @@ def excepted(path, frame, field):
 def main():
     aether, paths = sys.argv[1], sys.argv[2:]
     files = packets = differences = excused = 0
-    for path in captures(paths):
-        ours = subprocess.run([aether, "dissect", path], capture_output=True, text=True)
-        theirs = tshark_fields(path)
+
+    def both(path):
+        # aether and tshark read the capture side by side.
+        with ThreadPoolExecutor(2) as side:
+            ours = side.submit(subprocess.run, [aether, "dissect", path], capture_output=True, text=True)
+            theirs = side.submit(tshark_fields, path)
+            return path, ours.result(), theirs.result()
+
+    # Two captures in flight at a time, compared in order: at most two captures' output held.
+    pool = ThreadPoolExecutor(2)
+    todo = iter(captures(paths))
+    flight = deque(pool.submit(both, p) for p in itertools.islice(todo, 2))
+    while flight:
+        path, ours, theirs = flight.popleft().result()
+        following = next(todo, None)
+        if following is not None:
+            flight.append(pool.submit(both, following))
         if ours.returncode != 0 or theirs.returncode != 0:
             # A capture that either side cannot read to its end is compared up to where both read.
             print(f"NOTE {path}: aether exit {ours.returncode}, tshark exit {theirs.returncode}: {(ours.stderr or theirs.stderr).strip()[:200]}")

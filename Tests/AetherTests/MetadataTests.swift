@@ -23,17 +23,23 @@ final class MetadataTests: XCTestCase {
             let tmp = TempDir()
             let (store, _) = try ingest([path], db: tmp.path("s.sqlite"))
             func ours(_ sql: String) throws -> Set<String> { Set(try store.rows(sql).map { $0[0].text }) }
-            func theirs(_ field: String, lower: Bool = false) throws -> Set<String> {
-                let r = try runTool(tshark, ["-r", path, "-T", "fields", "-e", field])
-                return Set(r.out.split(whereSeparator: { $0 == "\n" || $0 == "," }).map { lower ? $0.lowercased() : String($0) }.filter { !$0.isEmpty })
+            // One tshark run for the three fields (its start-up is most of its time here): a
+            // tab between fields, a comma between occurrences.
+            let fields = ["dns.qry.name", "tls.handshake.extensions_server_name", "http.host"]
+            let r = try runTool(tshark, ["-r", path, "-T", "fields", "-E", "separator=\t"] + fields.flatMap { ["-e", $0] })
+            let lines = r.out.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
+            func theirs(_ column: Int, lower: Bool = false) -> Set<String> {
+                Set(
+                    lines.flatMap { $0.count > column ? $0[column].split(separator: ",") : [] }.map { lower ? $0.lowercased() : String($0) }.filter {
+                        !$0.isEmpty
+                    })
             }
             if Self.differences[f] != "dns" {
-                XCTAssertEqual(try ours("SELECT DISTINCT qname FROM dns"), try theirs("dns.qry.name", lower: true), "\(f): DNS names")
+                XCTAssertEqual(try ours("SELECT DISTINCT qname FROM dns"), theirs(0, lower: true), "\(f): DNS names")
             }
             XCTAssertEqual(
-                try ours("SELECT DISTINCT server_name FROM tls WHERE server_name IS NOT NULL"),
-                try theirs("tls.handshake.extensions_server_name"), "\(f): TLS server names")
-            XCTAssertEqual(try ours("SELECT DISTINCT host FROM http WHERE host IS NOT NULL"), try theirs("http.host"), "\(f): HTTP hosts")
+                try ours("SELECT DISTINCT server_name FROM tls WHERE server_name IS NOT NULL"), theirs(1), "\(f): TLS server names")
+            XCTAssertEqual(try ours("SELECT DISTINCT host FROM http WHERE host IS NOT NULL"), theirs(2), "\(f): HTTP hosts")
             compared += 1
         }
         XCTAssertGreaterThan(compared, 25)
