@@ -16,7 +16,7 @@ command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get inst
 # a machine of this kind has.
 cp /etc/apt/sources.list.d/debian.sources "$dir/etc/apt/sources.list.d/" && rm -f "$dir/etc/apt/sources.list"
 cp /etc/resolv.conf "$dir/etc/"
-cp /usr/local/share/ca-certificates/* "$dir/usr/local/share/ca-certificates/" 2>/dev/null || true
+mkdir -p "$dir/usr/local/share/ca-certificates" && cp /usr/local/share/ca-certificates/* "$dir/usr/local/share/ca-certificates/" 2>/dev/null || true
 cp /etc/pip.conf "$dir/etc/pip.conf" 2>/dev/null || true
 cp /etc/gitconfig "$dir/etc/gitconfig" 2>/dev/null || true
 for m in /opt/swift /opt/swift-packages /opt/wheels; do
@@ -39,9 +39,10 @@ env_line="PATH=/opt/swift/usr/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin H
 for v in SSL_CERT_FILE PIP_CERT REQUESTS_CA_BUNDLE CURL_CA_BUNDLE PIP_FIND_LINKS PIP_DEFAULT_TIMEOUT NODE_EXTRA_CA_CERTS; do
   [ -n "${!v:-}" ] && env_line="$env_line $v=${!v}"
 done
-# Each job starts from that state: what the one before installed is purged first.
-chroot "$dir" dpkg-query -W -f '${Package}\n' | sort > "$dir/root/baseline-packages"
-for job in run ci; do
+# Each job starts from that state: what the one before installed is purged first (the state is
+# kept from the first run in DIR). JOBS="ci" times one of them.
+[ -s "$dir/root/baseline-packages" ] || chroot "$dir" dpkg-query -W -f '${Package}\n' | sort > "$dir/root/baseline-packages"
+for job in ${JOBS:-run ci}; do
   chroot "$dir" /bin/bash -c 'added=$(dpkg-query -W -f "\${Package}\n" | sort | comm -13 /root/baseline-packages -); \
     [ -z "$added" ] || DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $added >/dev/null 2>&1; true'
   rm -rf "$dir/root/$job" "$dir/root/.cache/org.swift.swiftpm"
