@@ -216,3 +216,45 @@ public struct ConnectionKey: Hashable, Sendable, FlatKey {
         return mix64(x)
     }
 }
+
+extension ConnectionSnapshot {
+    /// Every field of a connection that records carry (`c`), in the order of a snapshot's
+    /// values: a field added to `Connection` that `aether detect` must see after a shard
+    /// boundary is one entry here, added at the end (records written in this order are read
+    /// by position), or every side is rebuilt together.
+    public static let fields: [ConnectionSnapshot] = [
+        .int("id", { $0.id }, { $0.id = $1 }), .time("ts", { $0.firstTime }, { $0.firstTime = $1 }), .time("lt", { $0.lastTime }, { $0.lastTime = $1 }),
+        .address("oh", { $0.origAddress }, { $0.origAddress = $1 }), .uint("op", { $0.origPort }, { $0.origPort = $1 }),
+        .address("rh", { $0.respAddress }, { $0.respAddress = $1 }), .uint("rp", { $0.respPort }, { $0.respPort = $1 }),
+        .uint("pr", { $0.proto }, { $0.proto = $1 }), .uint("vl", { $0.vlan }, { $0.vlan = $1 }),
+        Self(
+            key: "sv", get: { .int(Int64($0.service.rawValue)) },
+            set: { c, r, v in c.service = Service(rawValue: try r.uint("sv", value: v)) ?? .unknown }),
+        .count("opk", { $0.origPackets }, { $0.origPackets = $1 }), .count("rpk", { $0.respPackets }, { $0.respPackets = $1 }),
+        .count("ob", { $0.origBytes }, { $0.origBytes = $1 }), .count("rb", { $0.respBytes }, { $0.respBytes = $1 }),
+        .count("oib", { $0.origIPBytes }, { $0.origIPBytes = $1 }), .count("rib", { $0.respIPBytes }, { $0.respIPBytes = $1 }),
+        Self(
+            key: "hi", get: { .string($0.history.description) },
+            set: { c, r, v in
+                guard let h = v?.string else { throw r.fail("missing 'hi'") }
+                c.history = History(h)
+            }),
+        Self(
+            key: "os", get: { .int(Int64($0.origState.rawValue)) },
+            set: { c, r, v in c.origState = EndpointState(rawValue: try r.uint("os", value: v)) ?? .inactive }),
+        Self(
+            key: "rs", get: { .int(Int64($0.respState.rawValue)) },
+            set: { c, r, v in c.respState = EndpointState(rawValue: try r.uint("rs", value: v)) ?? .inactive }),
+        .uint("lf", { $0.loginFailures }, { $0.loginFailures = $1 }), .uint("ls", { $0.loginSuccesses }, { $0.loginSuccesses = $1 }),
+        .uint("in", { $0.inspected }, { $0.inspected = $1 }), .uint("as", { $0.appState }, { $0.appState = $1 }),
+        .uint("tk", { $0.tunnelKind }, { $0.tunnelKind = $1 }), .int("tp", { $0.tunnelParent }, { $0.tunnelParent = $1 }),
+        Self(
+            key: "ic", get: { .int(Int64($0.idleClass)) },
+            set: { c, r, v in c.restore(idleClass: try r.uint("ic", value: v), lastOriginatorPayload: c.lastOriginatorPayload) }),
+        Self(
+            key: "lop", get: { .int($0.lastOriginatorPayload) },
+            set: { c, r, v in c.restore(idleClass: c.idleClass, lastOriginatorPayload: try r.time("lop", value: v)) }),
+        .bits("fp", { $0.firstPacket }, { $0.firstPacket = $1 }), .bits("lp", { $0.lastPacket }, { $0.lastPacket = $1 }),
+        .bits("fr", { $0.firstFrame }, { $0.firstFrame = $1 }), .int("cap", { $0.captureID }, { $0.captureID = $1 }),
+    ]
+}

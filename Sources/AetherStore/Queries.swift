@@ -103,15 +103,8 @@ extension Store {
     public func flowRows(ofAlert id: Int64, limit: Int) throws -> [FlowRow] { try flowRows(limit: limit, ofAlert: id) }
 
     private func flowRows(limit: Int?, ofAlert alert: Int64?) throws -> [FlowRow] {
-        // A read-only store of an older schema may lack a column added since: it reads as NULL.
-        var present = Set<String>()
-        let info = try db.prepare("SELECT name FROM pragma_table_info('flow')")
-        while try info.step() { present.insert(info.text(0) ?? "") }
-        let columns = FlowColumns.all.map { present.contains($0.name) ? $0.name : "NULL AS \($0.name)" }
         let only = alert.map { " WHERE id IN (SELECT flow_id FROM alert_flow WHERE alert_id = \($0))" } ?? ""
-        var sql = "SELECT \(columns.joined(separator: ", ")) FROM flow\(only) ORDER BY first_ts, id"
-        if let limit { sql += " LIMIT \(limit)" }
-        let s = try db.prepare(sql)
+        let s = try FlowColumns.select(db, where: only, limit: limit)
         var out: [FlowRow] = []
         while try s.step() {
             out.append(

@@ -38,53 +38,13 @@ public struct RecordSchema<Row> {
     public var description: [(name: String, zeekType: String?, arrow: ArrowType)] { fields.map { ($0.name, $0.zeekType, $0.arrow) } }
 }
 
-/// A connection's exported values, from a `flow` row or from a `Connection` (the conn records
-/// `aether detect` writes): one row type, so both go through one schema.
-public struct ConnValues {
-    var id: Int64, captureID: Int64
-    var firstTime: Int64, lastTime: Int64
-    var proto: UInt8
-    var origH: String, origP: Int64, respH: String, respP: Int64
-    var service: String?
-    var state: String, history: String
-    var origPackets: Int64, origBytes: Int64, origIPBytes: Int64
-    var respPackets: Int64, respBytes: Int64, respIPBytes: Int64
-    /// 0 when the connection is not inside a tunnel.
-    var tunnelParent: Int64
-    var tunnel: String?
-
-    init(_ c: Connection) {
-        id = c.id; captureID = c.captureID; firstTime = c.firstTime; lastTime = c.lastTime; proto = c.proto
-        origH = c.origAddress.description; origP = Int64(c.origPort); respH = c.respAddress.description; respP = Int64(c.respPort)
-        service = c.service == .unknown ? nil : c.service.name
-        state = c.state; history = c.history.description
-        origPackets = Int64(c.origPackets); origBytes = Int64(c.origBytes); origIPBytes = Int64(c.origIPBytes)
-        respPackets = Int64(c.respPackets); respBytes = Int64(c.respBytes); respIPBytes = Int64(c.respIPBytes)
-        tunnelParent = c.tunnelParent
-        tunnel = c.tunnelKind == 0 ? nil : Tunnel.name(c.tunnelKind)
-    }
-
-    /// A row of `RecordSchemas.connSelect`.
-    init(_ s: Statement) {
-        id = s.int("id"); captureID = s.int("capture_id"); firstTime = s.int("first_ts"); lastTime = s.int("last_ts")
-        proto = UInt8(truncatingIfNeeded: s.int("proto"))
-        origH = s.text("orig_h") ?? ""; origP = s.int("orig_p"); respH = s.text("resp_h") ?? ""; respP = s.int("resp_p")
-        service = s.text("service")
-        state = s.text("conn_state") ?? ""; history = s.text("history") ?? ""
-        origPackets = s.int("orig_pkts"); origBytes = s.int("orig_bytes"); origIPBytes = s.int("orig_ip_bytes")
-        respPackets = s.int("resp_pkts"); respBytes = s.int("resp_bytes"); respIPBytes = s.int("resp_ip_bytes")
-        tunnelParent = s.isNull("tunnel_parent") ? 0 : s.int("tunnel_parent")
-        tunnel = s.text("tunnel")
-    }
-}
-
 /// The record types' schemas: conn, dns, ssl, http and series (`RecordTable`).
 public enum RecordSchemas {
     private static func text(_ s: String?) -> JSON { s.map { .string($0) } ?? .null }
     private static func seconds(_ ns: Int64) -> JSON { .double(Double(ns) / 1e9) }
 
     /// Zeek's first fields: ts (seconds), uid and the connection's endpoints (`id.*`).
-    private static func endpoints<Row>(
+    static func endpoints<Row>(
         ts: @escaping (Row) -> Int64, id: @escaping (Row) -> Int64, origH: @escaping (Row) -> String, origP: @escaping (Row) -> Int64,
         respH: @escaping (Row) -> String, respP: @escaping (Row) -> Int64
     ) -> [RecordField<Row>] {
@@ -102,38 +62,6 @@ public enum RecordSchemas {
     private static let joinedEndpoints: [RecordField<Statement>] = endpoints(
         ts: { $0.int("ts") }, id: { $0.int("id") }, origH: { $0.text("orig_h") ?? "" }, origP: { $0.int("orig_p") },
         respH: { $0.text("resp_h") ?? "" }, respP: { $0.int("resp_p") })
-
-    /// conn.log's fields that AetherLens has, in Zeek's order, then its own. Zeek's `local_orig`,
-    /// `local_resp` and `missed_bytes` are left out: the first two are unset without Zeek's
-    /// `Site::local_nets`, and AetherLens does not measure sequence gaps, so a 0 would claim
-    /// what it does not know.
-    public static let conn = RecordSchema<ConnValues>(
-        table: .conn,
-        fields: endpoints(ts: \.firstTime, id: \.id, origH: \.origH, origP: \.origP, respH: \.respH, respP: \.respP) + [
-            RecordField("proto", zeek: "enum", .string) { .string(IPProto.zeekName($0.proto)) },
-            RecordField("service", zeek: "string", .string) { text($0.service) },
-            RecordField("duration", zeek: "interval", .double) { seconds($0.lastTime - $0.firstTime) },
-            RecordField("orig_bytes", zeek: "count", .int64) { .int($0.origBytes) },
-            RecordField("resp_bytes", zeek: "count", .int64) { .int($0.respBytes) },
-            RecordField("conn_state", zeek: "string", .string) { .string($0.state) },
-            RecordField("history", zeek: "string", .string) { .string($0.history) },
-            RecordField("orig_pkts", zeek: "count", .int64) { .int($0.origPackets) },
-            RecordField("orig_ip_bytes", zeek: "count", .int64) { .int($0.origIPBytes) },
-            RecordField("resp_pkts", zeek: "count", .int64) { .int($0.respPackets) },
-            RecordField("resp_ip_bytes", zeek: "count", .int64) { .int($0.respIPBytes) },
-            RecordField("tunnel_parents", zeek: "set[string]", .strings) {
-                $0.tunnelParent == 0 ? .array([]) : .array([.string(connectionUID($0.tunnelParent))])
-            },
-            RecordField("ip_proto", zeek: "count", .int64) { .int(Int64($0.proto)) },
-            RecordField("tunnel", zeek: nil, .string) { text($0.tunnel) },
-            RecordField("capture_id", zeek: nil, .int64) { .int($0.captureID) },
-        ])
-
-    static let connSelect = """
-        SELECT id, capture_id, first_ts, last_ts, proto, orig_h, orig_p, resp_h, resp_p, service, conn_state, history,
-          orig_pkts, orig_bytes, orig_ip_bytes, resp_pkts, resp_bytes, resp_ip_bytes, tunnel_parent, tunnel
-        FROM flow ORDER BY first_ts, id
-        """
 
     public static let dns = RecordSchema<Statement>(
         table: .dns,
@@ -303,7 +231,9 @@ extension Store {
             while try s.step() { try row(s) }
         }
         switch table {
-        case .conn: try each(RecordSchemas.connSelect) { try emit(RecordSchemas.conn.record(ConnValues($0))) }
+        case .conn:
+            let s = try FlowColumns.select(db, limit: limit.map { max(0, $0) })
+            while try s.step() { try emit(RecordSchemas.conn.record(ConnValues(s))) }
         case .dns: try each(RecordSchemas.dnsSelect) { try emit(RecordSchemas.dns.record($0)) }
         case .ssl: try each(RecordSchemas.sslSelect) { try emit(RecordSchemas.ssl.record($0)) }
         case .http: try each(RecordSchemas.httpSelect) { try emit(RecordSchemas.http.record($0)) }
@@ -317,10 +247,4 @@ extension Store {
         case .series: try each(RecordSchemas.seriesSelect) { try emit(RecordSchemas.series.record($0)) }
         }
     }
-}
-
-extension Connection {
-    /// The conn record of a connection, as `export` gives the flow table's rows (what
-    /// `aether detect` writes for the connections it saw finish).
-    public var connRecord: JSON { RecordSchemas.conn.record(ConnValues(self)) }
 }

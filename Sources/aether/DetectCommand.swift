@@ -1,5 +1,6 @@
 import AetherCore
 import AetherDetect
+import AetherFlows
 import AetherStore
 import ArgumentParser
 

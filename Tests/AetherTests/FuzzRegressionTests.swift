@@ -2,6 +2,7 @@ import AetherCapture
 import AetherCore
 import AetherDecode
 import AetherDetect
+import AetherFlows
 import Foundation
 import XCTest
 

@@ -1,3 +1,4 @@
+import AetherCore
 @testable import AetherStore
 import XCTest
 
@@ -49,6 +50,12 @@ final class MigrationTests: XCTestCase {
         XCTAssertTrue(json.contains("\"service\":null"), json)
         XCTAssertTrue(json.contains("\"uid\":\"C"), json)
         XCTAssertFalse(json.contains("capture_id"), json)
+        // The conn records of such a store too: its missing column is a null service.
+        var records: [JSON] = []
+        try old.records(.conn) { records.append($0) }
+        XCTAssertEqual(records.count, 1)
+        XCTAssertEqual(records.first?["service"].map { $0.render(pretty: false) }, "null")
+        XCTAssertEqual(records.first?["id.resp_p"]?.int, 53)
         let s = try Store(path: path)
         XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM pragma_table_info('flow') WHERE name = 'service'"), 1)
         XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM flows_v WHERE id = 3 AND service IS NULL"), 1)

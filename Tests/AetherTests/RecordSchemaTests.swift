@@ -88,6 +88,20 @@ final class RecordSchemaTests: XCTestCase {
         XCTAssertEqual(c.connRecord["tunnel_parents"]?.array?.first?.string, connectionUID(5))
         XCTAssertEqual(c.connRecord["tunnel"]?.string, "gre")
         XCTAssertEqual(c.connRecord["capture_id"]?.int, 2)
+
+        // And the store's record of it, once stored, is the same record: both read the values
+        // through the flow columns, one from the connection, one from its row.
+        var plain = c
+        plain.id = 8; plain.tunnelParent = 0; plain.tunnelKind = 0; plain.service = .ssh; plain.history.add(UInt8(ascii: "S"))
+        let tmp = TempDir()
+        let store = try Store(path: tmp.path("conn.sqlite"))
+        try store.insert(connections: [c, plain])
+        var stored: [String] = []
+        try store.records(.conn) { stored.append($0.render(pretty: false)) }
+        XCTAssertEqual(stored, [c.connRecord.render(pretty: false), plain.connRecord.render(pretty: false)])
+        XCTAssertEqual(plain.connRecord["service"]?.string, "ssh")
+        XCTAssertEqual(plain.connRecord["history"]?.string, "S")
+        XCTAssertEqual(plain.connRecord["tunnel_parents"]?.array?.count, 0)
     }
 
     /// The connection snapshot records carry between a shard and `detect` (`EventRecorder`):

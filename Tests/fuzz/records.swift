@@ -1,5 +1,6 @@
 import AetherCore
 import AetherDetect
+import AetherFlows
 
 // Records in: JSON Lines of detector events, cut connections and continuations, as `detect`
 // reads them. Every input ends in records taken or a RecordError; never a trap.
