@@ -52,6 +52,11 @@ def parse_args(argv):
 
 
 def session(master):
+    # A local master's Python workers are this Python (the one with pyarrow), not whatever
+    # `python3` is first on the PATH: `make spark` sets nothing. A cluster's workers keep
+    # Spark's own choice, as they run elsewhere.
+    if master and master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
+        os.environ["PYSPARK_PYTHON"] = sys.executable
     from pyspark.sql import SparkSession
 
     b = SparkSession.builder.appName("aetherlens")

@@ -59,7 +59,9 @@ def alert_key(a):
     return (a["kind"], a["src"], target, round(float(a["start"]), 6))
 
 
-def job(out, master, partitions, inputs, submit=False, env=None, uri=False):
+def job(out, master, partitions, inputs, submit=False, env=None, uri=False, bare=False):
+    """bare: launched as `make spark` launches it, by the venv's python with no PYSPARK_PYTHON
+    set, so the job must find its own workers' Python (with pyarrow)."""
     if submit:
         args = [os.path.join(BIN, "spark-submit"), "--master", master, "--files", AETHER, JOB]
     else:
@@ -71,7 +73,8 @@ def job(out, master, partitions, inputs, submit=False, env=None, uri=False):
         args += ["--report", os.path.join(out, "report.html")]
     args += [a for path in INTEL for a in ("--intel", path)] + inputs
     t0 = time.time()
-    p = subprocess.run(args, capture_output=True, text=True, env=dict(ENV, **(env or {})))
+    base = {k: v for k, v in ENV.items() if not k.startswith("PYSPARK_")} if bare else ENV
+    p = subprocess.run(args, capture_output=True, text=True, env=dict(base, **(env or {})))
     took = time.time() - t0
     summary = None
     for line in p.stdout.splitlines():
@@ -290,8 +293,8 @@ def moved_fragment(cap, stats, alerts):
     if files is None:
         return
     out = os.path.join(WORK, "out-moved")
-    p, summary, _ = job(out, "local[2]", 4, files)
-    check("split at a responder's packet: the job exits 0", p.returncode == 0, p.stderr[-2000:])
+    p, summary, _ = job(out, "local[2]", 4, files, bare=True)
+    check("split at a responder's packet, launched as make spark does (no PYSPARK_PYTHON): the job exits 0", p.returncode == 0, p.stderr[-2000:])
     check("a fragment's events moved to its root's partition", summary is not None and summary.get("moved_fragments", 0) >= 1, str(summary))
     compare("responder-first split", out, summary, stats, alerts)
 
