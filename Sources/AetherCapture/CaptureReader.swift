@@ -55,7 +55,7 @@ struct TimestampScale {
                 }
             }
         }
-        return saturatingAdd(ns, offsetNanos)
+        return Timestamp.clamped(saturatingAdd(ns, offsetNanos))
     }
 }
 

@@ -7,6 +7,33 @@ public struct Timestamp: Hashable, Comparable, Sendable {
 
     public var seconds: Double { Double(nanoseconds) / 1e9 }
 
+    /// The earliest and latest packet time AetherLens keeps: 2^62 ns (about 146 years) either
+    /// side of 1970, so that no difference of two packet times overflows. A reader clamps a
+    /// corrupt capture's absurd times into it (a classic pcap's 32-bit seconds always fit), and
+    /// records are checked against it (`RecordRange.time`), so a capture analyze reads is one a
+    /// Spark job reads too.
+    @inlinable public static var earliest: Int64 { -(1 << 62) + 1 }
+    @inlinable public static var latest: Int64 { (1 << 62) - 1 }
+
+    /// `ns` within `earliest...latest`.
+    @inlinable public static func clamped(_ ns: Int64) -> Int64 { min(max(ns, earliest), latest) }
+
+    /// Seconds from `a` to `b` (nanoseconds): `Double(b - a) / 1e9`, or the nearest double when
+    /// the difference does not fit (a store another build wrote may hold any time).
+    public static func seconds(from a: Int64, to b: Int64) -> Double {
+        let (d, overflow) = b.subtractingReportingOverflow(a)
+        return (overflow ? Double(b) - Double(a) : Double(d)) / 1e9
+    }
+
+    /// Nanoseconds of `seconds`, saturating (nil only for NaN).
+    public static func nanoseconds(fromSeconds seconds: Double) -> Int64? {
+        guard !seconds.isNaN else { return nil }
+        let ns = seconds * 1e9
+        if ns >= 9.223_372_036_854_775e18 { return Int64.max }
+        if ns <= -9.223_372_036_854_775e18 { return Int64.min }
+        return Int64(ns)
+    }
+
     /// Seconds with nine decimals, as capinfos and the ground truth print them.
     public var decimalString: String {
         let s = nanoseconds / 1_000_000_000, f = nanoseconds % 1_000_000_000

@@ -75,14 +75,15 @@ public func connection(fromRecord o: JSON) throws -> Connection { try RecordRead
 /// The ranges every number read from records must fall in, checked where it is decoded: a
 /// record is untrusted input, and arithmetic on an out-of-range time or count would trap.
 public enum RecordRange {
-    /// Nanoseconds since 1970 within about 130 years either way: differences of two never overflow.
-    public static let time: ClosedRange<Int64> = -4_102_444_800_000_000_000...4_102_444_800_000_000_000
+    /// Packet times (`Timestamp.earliest...latest`, about 146 years either side of 1970):
+    /// differences of two never overflow, and every time a capture reader gives is inside.
+    public static let time: ClosedRange<Int64> = Timestamp.earliest...Timestamp.latest
     /// Packets and bytes of one connection or capture (256 TB): sums of a few never overflow.
     public static let count: ClosedRange<Int64> = 0...(1 << 48)
 
     /// Seconds (a Zeek-style `ts`) as nanoseconds, nil when not finite or out of `time`.
     public static func nanoseconds(fromSeconds s: Double) -> Int64? {
-        guard s.isFinite, abs(s) <= 4_102_444_800 else { return nil }
+        guard s.isFinite, abs(s) <= 4_611_686_018 else { return nil }
         return Int64((s * 1e6).rounded()) * 1000
     }
 }

@@ -34,7 +34,7 @@ enum Chart {
         var out: [(Double, String)] = []
         var t = (t0 / step).rounded(.up) * step
         while t <= t1 && out.count < 20 {
-            let iso = Timestamp(nanoseconds: Int64(t * 1e9)).iso8601
+            let iso = Timestamp(nanoseconds: Timestamp.nanoseconds(fromSeconds: t) ?? 0).iso8601
             let label = span > 172800 ? String(iso.prefix(10)) : String(iso.dropFirst(11).prefix(8))
             out.append((t, label))
             t += step

@@ -133,7 +133,7 @@ package struct Report {
                 "duration (s)", "packets", "data (bytes)", "out of order", "cut by snaplen", "status",
             ],
             rows: rows.map { c in
-                let dur = c.first.flatMap { f in c.last.map { String(format: "%.3f", Double($0 - f) / 1e9) } } ?? ""
+                let dur = c.first.flatMap { f in c.last.map { String(format: "%.3f", Timestamp.seconds(from: f, to: $0)) } } ?? ""
                 return [
                     E.el("code", [("class", "path"), ("title", c.path)], text: c.path), E.el("code", [("class", "hash"), ("title", c.sha256)], text: c.sha256),
                     .text("\(c.size)"),

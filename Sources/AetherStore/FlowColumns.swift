@@ -98,7 +98,7 @@ public enum FlowColumns {
         .int("orig_p") { Int64($0.origPort) },
         .text("resp_h", "TEXT NOT NULL") { $0.respAddress.description },
         .int("resp_p") { Int64($0.respPort) },
-        .int("last_ts", "INTEGER NOT NULL", shown: .fields { s in [("duration", .double(Double(s.int("last_ts") - s.int("first_ts")) / 1e9))] }) {
+        .int("last_ts", "INTEGER NOT NULL", shown: .fields { s in [("duration", .double(Timestamp.seconds(from: s.int("first_ts"), to: s.int("last_ts"))))] }) {
             $0.lastTime
         },
         .int("first_frame", shown: .hidden) { Int64($0.firstFrame) },
@@ -211,7 +211,7 @@ extension RecordSchemas {
                 + [
                     RecordField("proto", zeek: "enum", .string) { .string(IPProto.zeekName(UInt8(truncatingIfNeeded: proto($0).int))) },
                     .column("service", zeek: "string", .string),
-                    RecordField("duration", zeek: "interval", .double) { .double(Double(last($0).int - first($0).int) / 1e9) },
+                    RecordField("duration", zeek: "interval", .double) { .double(Timestamp.seconds(from: first($0).int, to: last($0).int)) },
                     .column("orig_bytes", zeek: "count", .int64),
                     .column("resp_bytes", zeek: "count", .int64),
                     .column("conn_state", zeek: "string", .string),

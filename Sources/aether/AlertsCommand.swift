@@ -33,7 +33,7 @@ func renderAlerts(_ alerts: [JSON]) -> String {
             switch d[k] {
             case .string(let s)?: return s
             case .int(let i)?: return String(i)
-            case .double(let v)?: return Timestamp(nanoseconds: Int64(v * 1e9)).iso8601
+            case .double(let v)?: return Timestamp.nanoseconds(fromSeconds: v).map { Timestamp(nanoseconds: $0).iso8601 } ?? "-"
             case .array(let l)?:
                 let items = l.prefix(6).map { j -> String in
                     if case .string(let s) = j { return s }; if case .int(let i) = j { return String(i) }; return "?"

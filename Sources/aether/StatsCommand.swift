@@ -21,7 +21,7 @@ func renderStats(_ s: StoreStats, path: String) -> String {
     if let f = s.first, let l = s.last {
         row("First packet:", Timestamp(nanoseconds: f).iso8601)
         row("Last packet:", Timestamp(nanoseconds: l).iso8601)
-        row("Duration:", String(format1: Double(l - f) / 1e9) + " s")
+        row("Duration:", String(format1: Timestamp.seconds(from: f, to: l)) + " s")
     }
     row("Conversations:", "\(s.flows)")
     row("Connections:", "\(s.connections) (Zeek model)")

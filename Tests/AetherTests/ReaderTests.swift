@@ -1,6 +1,7 @@
 import AetherCapture
 import AetherCore
 import AetherDecode
+import AetherFlows
 import AetherStore
 import Foundation
 import XCTest
@@ -109,6 +110,47 @@ final class ReaderTests: XCTestCase {
         }
     }
 
+    /// A corrupt pcapng's absurd times (an offset of -2^62 s, ticks of 2^64 - 1) are clamped
+    /// into `Timestamp.earliest...latest`, and every command reads them: `stats` and `report`
+    /// trapped on the duration of a capture from Int64.min to Int64.max, and the Spark path's
+    /// `detect` refused the times `analyze` kept (a record's range was narrower than a packet's).
+    func testAbsurdTimesAreClampedAndEveryCommandReadsThem() throws {
+        let tmp = TempDir()
+        var c = CaptureBytes()
+        c.shb()
+        c.idb(linkType: 1, tsoffset: -(1 << 62))
+        c.idb(linkType: 1)
+        for i in 0..<12 {
+            let f = udpFrame(sport: UInt16(40_000 + i), dport: 5_000)
+            if i % 2 == 0 { c.epb(interface: 0, ticks: UInt64(i), packet: f) } else { c.epb(interface: 1, ticks: UInt64.max - UInt64(i), packet: f) }
+        }
+        let path = write(c.data, tmp, "absurd.pcapng")
+        let times = try readAll(path).map(\.timestamp)
+        XCTAssertEqual(times.count, 12)
+        XCTAssertEqual(times[0], Timestamp.earliest)
+        XCTAssertEqual(times[1], Timestamp.latest)
+        XCTAssertTrue(times.allSatisfy { RecordRange.time.contains($0) })
+
+        let db = tmp.path("s.sqlite")
+        let commands: [[String]] = [
+            ["analyze", path, "--db", db, "--report", tmp.path("r.html")], ["stats", "--db", db], ["stats", "--db", db, "--json"],
+            ["flows", "--db", db, "--json"], ["flows", "--db", db, "--zeek"], ["alerts", "--db", db], ["export", "--db", db, "--out", tmp.path("x")],
+            ["shard", path, "--index", "0", "--out", tmp.path("sh")],
+            [
+                "detect", "--events", tmp.path("sh/events.jsonl"), "--cuts", tmp.path("sh/cut.jsonl"), "--alerts", tmp.path("a.jsonl"), "--conn",
+                tmp.path("c.jsonl"),
+            ],
+        ]
+        for args in commands {
+            let r = try runTool(aetherBinary, args)
+            XCTAssertEqual(r.status, 0, "\(args.joined(separator: " ")): \(r.err.suffix(300))")
+        }
+        let stats = try runTool(aetherBinary, ["stats", "--db", db]).out
+        XCTAssertTrue(stats.contains("1823-11-12") && stats.contains("2116-02-20"), stats)
+        let conn = try String(contentsOfFile: tmp.path("c.jsonl"), encoding: .utf8)
+        XCTAssertEqual(conn.split(separator: "\n").count, 12, "every connection through the Spark path's detect")
+    }
+
     func decodeAll(_ path: String) throws -> [PacketMeta] {
         let r = try CaptureReader(path: path)
         var out: [PacketMeta] = []
@@ -197,13 +239,14 @@ final class ReaderTests: XCTestCase {
         XCTAssertThrowsError(try r.next()) { e in XCTAssertEqual((e as! CaptureError).kind, .corrupt) }
     }
 
+    /// Ticks near 2^64 neither trap nor wrap: the time is the latest one kept.
     func testTimestampScaleSaturates() throws {
         let tmp = TempDir()
         var c = CaptureBytes()
         c.shb(); c.idb(linkType: 1)
         c.epb(interface: 0, ticks: UInt64.max - 5, packet: udpFrame())
         let p = try readAll(write(c.data, tmp, "sat.pcapng"))
-        XCTAssertEqual(p.first?.timestamp, Int64.max)
+        XCTAssertEqual(p.first?.timestamp, Timestamp.latest)
     }
 }
 
