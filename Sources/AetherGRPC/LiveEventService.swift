@@ -8,8 +8,8 @@
     /// `EventStream`. The events arrive encoded (`ProtoWire`), so the serializer passes bytes
     /// through; the request is decoded by hand. A subscriber whose queue fills is cut off with
     /// RESOURCE_EXHAUSTED; a server with a token wants "authorization: Bearer TOKEN".
-    public struct LiveEventService: RegistrableRPCService {
-        public static let method = MethodDescriptor(fullyQualifiedService: "aether.Live", method: "Subscribe")
+    package struct LiveEventService: RegistrableRPCService {
+        package static let method = MethodDescriptor(fullyQualifiedService: "aether.Live", method: "Subscribe")
         let stream: EventStream
         let token: String?
         /// Subscribers at most (`tail --max-clients`); more are refused with RESOURCE_EXHAUSTED.
@@ -39,9 +39,9 @@
 
         /// Streams one HTTP/2 connection may carry, advertised (SETTINGS_MAX_CONCURRENT_STREAMS) so
         /// that a client queues more instead of losing the connection.
-        public static let maxStreamsPerConnection = 256
+        package static let maxStreamsPerConnection = 256
 
-        public func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        package func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
             let stream = self.stream
             let token = self.token
             let maxSubscribers = self.maxSubscribers
@@ -108,7 +108,7 @@
         }
 
         /// Serves until the task is cancelled or the server is shut down.
-        public static func serve(
+        package static func serve(
             host: String, port: Int, stream: EventStream, token: String?, maxSubscribers: Int = 256, allowedHosts: [String] = []
         ) async throws {
             // As many connections as subscribers: 101 subscribers may share one connection, but a

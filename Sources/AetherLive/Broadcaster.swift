@@ -5,7 +5,7 @@ import Synchronization
 /// reading costs a few kilobytes, and the server never grows for it.
 /// A client that connects late first gets the current state (the latest summary, every alert,
 /// and `end` if the replay is over).
-public final class Broadcaster: Sendable {
+package final class Broadcaster: Sendable {
     struct State {
         var latestSummary: String?
         var alerts: [Int64: String] = [:]
@@ -17,21 +17,21 @@ public final class Broadcaster: Sendable {
 
     private let state = Mutex(State())
     /// Counters for /metrics, added to by the session and the writers without locks.
-    public let metrics = LiveMetrics()
+    package let metrics = LiveMetrics()
 
-    public init() {}
+    package init() {}
 
     /// Each client's pending messages, for /metrics.
-    public var queueDepths: [(client: Int, depth: Int)] {
+    package var queueDepths: [(client: Int, depth: Int)] {
         state.withLock { s in s.clients.keys.sorted().map { ($0, s.clients[$0]!.depth) } }
     }
 
-    public var clientCount: Int { state.withLock { $0.clients.count } }
+    package var clientCount: Int { state.withLock { $0.clients.count } }
 
     private let admitted = Mutex(0)
     /// Takes one of `limit` places for a client about to be upgraded; false when all are taken.
     /// Decided before the handshake answer, so clients arriving together cannot all slip in.
-    public func admit(limit: Int) -> Bool {
+    package func admit(limit: Int) -> Bool {
         admitted.withLock { n in
             guard n < limit else { return false }
             n += 1
@@ -40,9 +40,9 @@ public final class Broadcaster: Sendable {
     }
 
     /// Gives a place back when its client is gone.
-    public func release() { admitted.withLock { $0 = max(0, $0 - 1) } }
+    package func release() { admitted.withLock { $0 = max(0, $0 - 1) } }
 
-    public func isFull(_ limit: Int) -> Bool { admitted.withLock { $0 >= limit } }
+    package func isFull(_ limit: Int) -> Bool { admitted.withLock { $0 >= limit } }
 
     /// A new client's mailbox, holding the current state (summary, every alert, `end`).
     func subscribe() -> (id: Int, mailbox: Mailbox) {
@@ -58,13 +58,13 @@ public final class Broadcaster: Sendable {
         }
     }
 
-    public func unsubscribe(_ id: Int) {
+    package func unsubscribe(_ id: Int) {
         let c = state.withLock { $0.clients.removeValue(forKey: id) }
         c?.close()
     }
 
     /// `readAt`: when the first packet the summary covers was read (wall clock, seconds).
-    public func summary(_ message: String, readAt: Double? = nil) {
+    package func summary(_ message: String, readAt: Double? = nil) {
         state.withLock { s in
             s.latestSummary = message
             s.sent += 1
@@ -72,7 +72,7 @@ public final class Broadcaster: Sendable {
         }
     }
 
-    public func alert(id: Int64, _ message: String) {
+    package func alert(id: Int64, _ message: String) {
         state.withLock { s in
             s.alerts[id] = message
             s.sent += 1
@@ -80,7 +80,7 @@ public final class Broadcaster: Sendable {
         }
     }
 
-    public func end(_ message: String) {
+    package func end(_ message: String) {
         state.withLock { s in
             s.end = message
             s.sent += 1
@@ -89,14 +89,14 @@ public final class Broadcaster: Sendable {
     }
 
     /// The state a late client would get, as one JSON object (for /api/snapshot).
-    public func snapshot() -> String {
+    package func snapshot() -> String {
         state.withLock { s in
             let alerts = s.alerts.keys.sorted().map { s.alerts[$0]! }.joined(separator: ",")
             return "{\"summary\":\(s.latestSummary ?? "null"),\"alerts\":[\(alerts)],\"ended\":\(s.end != nil),\"clients\":\(s.clients.count)}"
         }
     }
 
-    public func finishAll() {
+    package func finishAll() {
         let all = state.withLock { s -> [Mailbox] in
             let c = Array(s.clients.values)
             s.clients.removeAll()

@@ -4,7 +4,7 @@ import AetherCore
 /// innermost IP layer): `[src|dst] host ADDR`, `[src|dst] net CIDR`, `[src|dst] port N`, `tcp`,
 /// `udp`, `icmp`, joined by `and`, `or`, `not` and parentheses. Parsed once per subscription,
 /// evaluated per packet without allocation.
-public indirect enum EventFilter: Sendable, Equatable {
+package indirect enum EventFilter: Sendable, Equatable {
     case all
     case host(IPAddress, Direction)
     case net(IPNetwork, Direction)
@@ -14,21 +14,21 @@ public indirect enum EventFilter: Sendable, Equatable {
     case and(EventFilter, EventFilter)
     case or(EventFilter, EventFilter)
 
-    public enum Direction: Sendable, Equatable { case either, src, dst }
+    package enum Direction: Sendable, Equatable { case either, src, dst }
 
-    public struct ParseError: Error, CustomStringConvertible, Sendable {
-        public var description: String
+    package struct ParseError: Error, CustomStringConvertible, Sendable {
+        package var description: String
     }
 
     /// One packet's fields, as the filter sees them.
-    public struct Packet {
-        public var src: IPAddress, dst: IPAddress
-        public var srcPort: UInt16, dstPort: UInt16
-        public var proto: UInt8
-        public var hasPorts: Bool
+    package struct Packet {
+        package var src: IPAddress, dst: IPAddress
+        package var srcPort: UInt16, dstPort: UInt16
+        package var proto: UInt8
+        package var hasPorts: Bool
     }
 
-    public func matches(_ p: Packet) -> Bool {
+    package func matches(_ p: Packet) -> Bool {
         switch self {
         case .all: return true
         case .host(let a, let d): return pick(d, p.src == a, p.dst == a)
@@ -51,7 +51,7 @@ public indirect enum EventFilter: Sendable, Equatable {
 
     /// Parses the expression; the empty string is `all`. Limited in length and depth, since it
     /// comes from the network.
-    public static func parse(_ text: String) throws -> EventFilter {
+    package static func parse(_ text: String) throws -> EventFilter {
         guard text.utf8.count <= 1024 else { throw ParseError(description: "filter longer than 1024 bytes") }
         var tokens: [Substring] = []
         var current = Substring()

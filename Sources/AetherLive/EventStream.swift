@@ -7,9 +7,9 @@ import Synchronization
 /// server never buffers without bound, and the other subscribers and the session go on. A cut
 /// subscriber leaves the fan-out at once, whether or not its writer is still blocked, so it
 /// costs the packet path nothing more.
-public final class EventStream: Sendable {
+package final class EventStream: Sendable {
     /// Events a subscriber may have waiting before it is cut off (`tail --grpc-queue`).
-    public let queueLimit: Int
+    package let queueLimit: Int
     /// An array, not a dictionary: reading it per packet is a retain, not a fresh allocation.
     private let subscribers = Mutex<[Subscription]>([])
     /// Every alert's newest event, so that a late subscriber first gets the alerts so far (as a
@@ -22,12 +22,12 @@ public final class EventStream: Sendable {
     /// and `End`, and its stream closes (it does not wait for events that will never come).
     private let ended = Mutex<[UInt8]?>(nil)
 
-    public init(queueLimit: Int = 65_536) { self.queueLimit = queueLimit }
+    package init(queueLimit: Int = 65_536) { self.queueLimit = queueLimit }
 
-    public var hasSubscribers: Bool { count.load(ordering: .relaxed) > 0 }
-    public var subscriberCount: Int { count.load(ordering: .relaxed) }
+    package var hasSubscribers: Bool { count.load(ordering: .relaxed) > 0 }
+    package var subscriberCount: Int { count.load(ordering: .relaxed) }
 
-    public func subscribe(_ request: SubscribeRequest, filter: EventFilter) -> Subscription {
+    package func subscribe(_ request: SubscribeRequest, filter: EventFilter) -> Subscription {
         let s = Subscription(id: nextID.add(1, ordering: .relaxed).newValue, request: request, filter: filter, limit: queueLimit)
         // Under the alerts' lock (taken before the subscribers' one, as `alert` does): no alert
         // can slip between the ones handed over and the subscription.
@@ -46,7 +46,7 @@ public final class EventStream: Sendable {
         return s
     }
 
-    public func unsubscribe(_ s: Subscription) {
+    package func unsubscribe(_ s: Subscription) {
         let removed = subscribers.withLock { list -> Bool in
             guard let i = list.firstIndex(where: { $0 === s }) else { return false }
             list.remove(at: i)
@@ -129,14 +129,14 @@ public final class EventStream: Sendable {
     }
 
     /// Closes every stream (the server is stopping).
-    public func finishAll() { for s in all { s.finish() } }
+    package func finishAll() { for s in all { s.finish() } }
 }
 
 /// One subscriber's queue. `next()` hands the writer everything waiting; `push` refuses and
 /// marks the subscriber overflowed once `limit` events wait.
-public final class Subscription: Sendable {
-    public let id: Int
-    public let request: SubscribeRequest
+package final class Subscription: Sendable {
+    package let id: Int
+    package let request: SubscribeRequest
     let filter: EventFilter
     let limit: Int
     private let sampleCounter = Atomic<UInt64>(0)
@@ -193,7 +193,7 @@ public final class Subscription: Sendable {
     }
 
     /// Runs `f` when the subscriber is cut off (at once if it already was).
-    public func whenCut(_ f: @escaping @Sendable () -> Void) {
+    package func whenCut(_ f: @escaping @Sendable () -> Void) {
         let now = state.withLock { s in
             onCut.withLock { h -> Bool in
                 if s.overflowed { return true }
@@ -205,7 +205,7 @@ public final class Subscription: Sendable {
     }
 
     /// The writer's side: whatever waits, or nil at the end (finished, closed or cut off).
-    public func next() async -> [[UInt8]]? {
+    package func next() async -> [[UInt8]]? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<[[UInt8]]?, Never>) in
                 let ready = state.withLock { s -> [[UInt8]]?? in
@@ -225,7 +225,7 @@ public final class Subscription: Sendable {
     }
 
     /// Whether the stream ended because the subscriber fell `limit` events behind.
-    public var overflowed: Bool { state.withLock { $0.overflowed } }
+    package var overflowed: Bool { state.withLock { $0.overflowed } }
 
     func finish() { end { $0.finished = true } }
     func close() { end { $0.closed = true } }

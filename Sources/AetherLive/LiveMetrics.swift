@@ -10,7 +10,7 @@ final class Counter: Sendable {
 /// What `GET /metrics` reports, in Prometheus' text format. The packet path (the session's
 /// thread) only adds to atomics with relaxed ordering: no lock is taken per packet, and a scrape
 /// reads whatever the counters hold at that moment.
-public final class LiveMetrics: Sendable {
+package final class LiveMetrics: Sendable {
     let packets = Atomic<UInt64>(0)
     let bytes = Atomic<UInt64>(0)
     let drops = Atomic<UInt64>(0)
@@ -30,7 +30,7 @@ public final class LiveMetrics: Sendable {
     /// The sum in microseconds, so that it can be an integer atomic.
     let latencySumMicros = Atomic<UInt64>(0)
 
-    public init() {
+    package init() {
         protocols = (0..<CaptureCounts.protocolNames.count).map { _ in Counter() }
         latencyBuckets = (0..<Self.latencyBounds.count).map { _ in Counter() }
     }

@@ -11,24 +11,24 @@ import NIOCore
 import NIOWebSocket
 
 /// The live view's server: `/` the page, `/ws` the stream, `/api/snapshot`, `/healthz`.
-public struct LiveServer: Sendable {
-    public let host: String
-    public let port: Int
-    public let token: String?
-    public let broadcaster: Broadcaster
+package struct LiveServer: Sendable {
+    package let host: String
+    package let port: Int
+    package let token: String?
+    package let broadcaster: Broadcaster
     /// Names a browser may use for this server besides its listen address (`--allow-host`).
-    public let allowedHosts: [String]
+    package let allowedHosts: [String]
     /// The session's store, read (never written) for an alert's connections.
-    public let storePath: String?
+    package let storePath: String?
 
     /// The shortest time between two messages to one client (a live capture makes one summary
     /// a second; only a fast replay is slowed, and then coalesced).
     static let summaryInterval = Duration.milliseconds(100)
 
     /// Live clients at most; past it an upgrade is answered 503.
-    public let maxClients: Int
+    package let maxClients: Int
 
-    public init(
+    package init(
         host: String, port: Int, token: String?, broadcaster: Broadcaster, allowedHosts: [String] = [], maxClients: Int = 256,
         storePath: String? = nil
     ) {
@@ -40,7 +40,7 @@ public struct LiveServer: Sendable {
 
     /// Loopback needs no token; any other address does. The address is parsed, not matched
     /// by prefix: `127.evil.invalid` is a name, not loopback.
-    public static func isLoopback(_ host: String) -> Bool {
+    package static func isLoopback(_ host: String) -> Bool {
         if host == "localhost" { return true }
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         guard let a = IPAddress(bare) else { return false }
@@ -57,7 +57,7 @@ public struct LiveServer: Sendable {
 
     /// The rule for a Host header or an HTTP/2 `:authority` (the gRPC port applies it too):
     /// `authority` names a server listening on `host:port`.
-    public static func authorityAllowed(_ authority: String, host: String, port: Int, allowedHosts: [String]) -> Bool {
+    package static func authorityAllowed(_ authority: String, host: String, port: Int, allowedHosts: [String]) -> Bool {
         var name = authority.lowercased()
         if let close = name.lastIndex(of: "]") {
             name = String(name[...close])
@@ -73,7 +73,7 @@ public struct LiveServer: Sendable {
     }
 
     /// Equal in time whatever the first difference: the comparison takes no early exit.
-    public static func sameSecret(_ a: String, _ b: String) -> Bool {
+    package static func sameSecret(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         var diff = UInt8(truncatingIfNeeded: x.count ^ y.count)
         for i in 0..<max(x.count, y.count) {
@@ -105,7 +105,7 @@ public struct LiveServer: Sendable {
         return origin == "http://\(hostHeader)" || origin == "https://\(hostHeader)"
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let router = Router()
         let server = self
         router.add(middleware: HostCheck(server: server))

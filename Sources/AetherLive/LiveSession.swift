@@ -8,22 +8,22 @@ import Synchronization
     import Glibc
 #endif
 
-public enum LiveSource: Sendable {
+package enum LiveSource: Sendable {
     case interface(name: String, bufferMB: Int)
     /// speed: 0 for as fast as possible, else a multiple of real time.
     case replay(path: String, speed: Double)
 }
 
-public struct LiveError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public var description: String { message }
+package struct LiveError: Error, CustomStringConvertible, Sendable {
+    package var message: String
+    package var description: String { message }
 }
 
 /// Runs a source through the pipeline on its own thread and turns it into the messages of
 /// The live protocol: one `summary` per second of event time, `alert` when an episode opens or grows,
 /// `end` when a replay is over.
-public final class LiveSession: @unchecked Sendable {
-    public let broadcaster: Broadcaster
+package final class LiveSession: @unchecked Sendable {
+    package let broadcaster: Broadcaster
     /// The gRPC subscribers' stream, when `tail --grpc` serves one.
     let events: EventStream?
     let pipeline: Pipeline
@@ -31,7 +31,7 @@ public final class LiveSession: @unchecked Sendable {
     let filter: String?
     private let stopFlag = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
-    public private(set) var error: String?
+    package private(set) var error: String?
 
     // Per-second accumulation (capture thread only).
     private var second = Int64.min
@@ -59,7 +59,7 @@ public final class LiveSession: @unchecked Sendable {
     }
     private var lastCheckpoint = 0.0
 
-    public init(pipeline: Pipeline, source: LiveSource, filter: String?, broadcaster: Broadcaster, events: EventStream? = nil) {
+    package init(pipeline: Pipeline, source: LiveSource, filter: String?, broadcaster: Broadcaster, events: EventStream? = nil) {
         self.events = events
         self.pipeline = pipeline
         self.source = source
@@ -67,11 +67,11 @@ public final class LiveSession: @unchecked Sendable {
         self.broadcaster = broadcaster
     }
 
-    public func stop() { stopFlag.store(true, ordering: .relaxed) }
-    public var isFinished: Bool { finished.load(ordering: .relaxed) }
+    package func stop() { stopFlag.store(true, ordering: .relaxed) }
+    package var isFinished: Bool { finished.load(ordering: .relaxed) }
 
     /// Runs until the replay ends or `stop()`; then closes the session so the store is complete.
-    public func run() {
+    package func run() {
         defer { finished.store(true, ordering: .relaxed) }
         do {
             switch source {

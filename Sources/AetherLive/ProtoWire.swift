@@ -108,19 +108,19 @@ struct ProtoReader {
 }
 
 /// `SubscribeRequest`: kinds wanted (empty: all), the packet filter and the sampling rate.
-public struct SubscribeRequest: Sendable, Equatable {
-    public enum Kind: UInt64, Sendable { case packet = 1, alert = 2, summary = 3 }
-    public var kinds: Set<UInt64> = []
-    public var filter = ""
-    public var sample: UInt32 = 0
+package struct SubscribeRequest: Sendable, Equatable {
+    package enum Kind: UInt64, Sendable { case packet = 1, alert = 2, summary = 3 }
+    package var kinds: Set<UInt64> = []
+    package var filter = ""
+    package var sample: UInt32 = 0
 
-    public init(kinds: Set<UInt64> = [], filter: String = "", sample: UInt32 = 0) {
+    package init(kinds: Set<UInt64> = [], filter: String = "", sample: UInt32 = 0) {
         self.kinds = kinds; self.filter = filter; self.sample = sample
     }
 
-    public func wants(_ k: Kind) -> Bool { kinds.isEmpty || kinds.contains(k.rawValue) }
+    package func wants(_ k: Kind) -> Bool { kinds.isEmpty || kinds.contains(k.rawValue) }
 
-    public static func decode(_ bytes: [UInt8]) -> SubscribeRequest? {
+    package static func decode(_ bytes: [UInt8]) -> SubscribeRequest? {
         var r = ProtoReader(bytes)
         var out = SubscribeRequest()
         while !r.atEnd {
