@@ -5,19 +5,19 @@ import AetherStore
     import Glibc
 #endif
 
-public struct CarveError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public var description: String { message }
+package struct CarveError: Error, CustomStringConvertible, Sendable {
+    package var message: String
+    package var description: String { message }
 }
 
 /// Copies the packets of an alert or a connection out of the original capture files, after
 /// checking each file is still the one that was ingested.
-public struct Carver {
-    public let store: Store
+package struct Carver {
+    package let store: Store
 
-    public init(store: Store) { self.store = store }
+    package init(store: Store) { self.store = store }
 
-    public func flows(ofAlert id: Int64) throws -> [Int64] {
+    package func flows(ofAlert id: Int64) throws -> [Int64] {
         guard try store.alertExists(id) else {
             throw CarveError(message: "no alert \(id) in this store")
         }
@@ -26,7 +26,7 @@ public struct Carver {
 
     /// Writes the packets of `flows` to `output`; returns how many.
     @discardableResult
-    public func carve(flows: [Int64], to output: String, force: Bool = false, protected: [String] = []) throws -> Int {
+    package func carve(flows: [Int64], to output: String, force: Bool = false, protected: [String] = []) throws -> Int {
         guard !flows.isEmpty else { throw CarveError(message: "nothing to carve: no connections") }
         // Never over a capture the store holds (under any name), the store, a link or a device.
         try EvidenceFiles.checkTarget(output, force: force, protected: try store.captures().map(\.path) + protected + [store.path])

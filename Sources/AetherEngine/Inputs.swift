@@ -5,7 +5,7 @@ import AetherCapture
 
 /// Expands files and folders into capture files; a folder contributes its regular files,
 /// recursively, skipping hidden ones and our own ground-truth JSON.
-public func expandInputs(_ paths: [String]) throws -> [String] {
+package func expandInputs(_ paths: [String]) throws -> [String] {
     var out: [String] = []
     for p in paths {
         var st = stat()
@@ -33,7 +33,7 @@ public func expandInputs(_ paths: [String]) throws -> [String] {
 
 /// Orders capture files into one timeline by their first packet's timestamp.
 /// Files that cannot be opened keep their place at the end, so their error is still reported.
-public func orderByFirstTimestamp(_ paths: [String]) -> [String] {
+package func orderByFirstTimestamp(_ paths: [String]) -> [String] {
     var keyed: [(Int64, Int, String)] = []
     for (i, p) in paths.enumerated() {
         var first = Int64.max

@@ -8,43 +8,43 @@ import AetherStore
     import Glibc
 #endif
 
-public struct IngestOptions: Sendable {
-    public var filter: String?
+package struct IngestOptions: Sendable {
+    package var filter: String?
     /// Show a progress line on the terminal (only when stderr is a terminal).
-    public var progress = false
+    package var progress = false
     /// Run the detectors (off only to measure what they cost).
-    public var detect = true
-    public var rules = DetectorConfig()
+    package var detect = true
+    package var rules = DetectorConfig()
     /// The first connection id (a Spark shard's ids must not meet another shard's).
-    public var firstFlowID: Int64 = 1
+    package var firstFlowID: Int64 = 1
     /// Keep the packets' columns (what `carve` reads back). A Spark shard's scratch store is
     /// read only for its records and counts, and skips them.
-    public var storePackets = true
+    package var storePackets = true
     /// Threads for the stages after the read (the digest always has its own): 1 runs decode,
     /// connections, detectors and the store on one thread; 2 takes column encoding and
     /// compression off it (the reader thread does them while it is ahead) and WAL checkpoints
     /// to a thread of their own; 3 or more give the encoding its own thread. Any number gives
     /// the same output.
-    public var threads = Pipeline.defaultThreads
+    package var threads = Pipeline.defaultThreads
     /// What file reassembly keeps (`FileLimits`): content only when asked (`--keep-files`).
-    public var files = FileLimits()
-    public init(filter: String? = nil, progress: Bool = false, detect: Bool = true, rules: DetectorConfig = DetectorConfig()) {
+    package var files = FileLimits()
+    package init(filter: String? = nil, progress: Bool = false, detect: Bool = true, rules: DetectorConfig = DetectorConfig()) {
         self.filter = filter; self.progress = progress; self.detect = detect; self.rules = rules
     }
 }
 
-public struct FileOutcome: Sendable {
-    public enum Status: String, Sendable { case complete, truncated, failed, alreadyIngested }
-    public var path: String
-    public var status: Status
-    public var packets: UInt64
-    public var error: CaptureError?
-    public var sha256: String?
+package struct FileOutcome: Sendable {
+    package enum Status: String, Sendable { case complete, truncated, failed, alreadyIngested }
+    package var path: String
+    package var status: Status
+    package var packets: UInt64
+    package var error: CaptureError?
+    package var sha256: String?
     /// Packets whose network layer was not reached, by reason, most first.
-    public var undecoded: [(reason: String, packets: UInt64)] = []
+    package var undecoded: [(reason: String, packets: UInt64)] = []
 
     /// The warning an analyst must not miss: "1,810 of 1,810 packets not decoded: MPLS…".
-    public var undecodedWarning: String? {
+    package var undecodedWarning: String? {
         let n = undecoded.reduce(0) { $0 + $1.packets }
         guard n > 0 else { return nil }
         let reasons = undecoded.prefix(3).map { "\($0.reason) (\(grouped($0.packets)))" }.joined(separator: ", ")
@@ -55,16 +55,16 @@ public struct FileOutcome: Sendable {
 
 /// Source → decode → flows → store, the same for every mode. One instance carries flow state
 /// across all the files it is given, which form one timeline.
-public final class Pipeline {
+package final class Pipeline {
     /// The machine's cores (what `--threads` defaults to).
-    public static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
-    public let store: Store
-    public let options: IngestOptions
+    package static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    package let store: Store
+    package let options: IngestOptions
     private let decoder = Decoder()
     private var joiner = FragmentJoiner()
     private var conversations = ConversationCounter()
-    public let connections: ConnectionTable
-    public let detector: DetectionEngine?
+    package let connections: ConnectionTable
+    package let detector: DetectionEngine?
     // The hot path reads these rather than unwrapping the optional per packet.
     private let detecting: Bool
     private let storePackets: Bool
@@ -81,7 +81,7 @@ public final class Pipeline {
     private var lastSecond = Int64.min
     private var lastSeriesSlot = 0
 
-    public init(store: Store, options: IngestOptions = IngestOptions()) throws {
+    package init(store: Store, options: IngestOptions = IngestOptions()) throws {
         self.store = store
         self.options = options
         if let f = options.filter { filter = try PacketFilter(expression: f) }
@@ -103,7 +103,7 @@ public final class Pipeline {
     }
 
     /// Ingests the given files and folders as one timeline.
-    public func ingest(_ inputs: [String]) throws -> [FileOutcome] {
+    package func ingest(_ inputs: [String]) throws -> [FileOutcome] {
         let files = orderByFirstTimestamp(try expandInputs(inputs))
         var outcomes: [FileOutcome] = []
         for f in files { outcomes.append(try ingestFile(f)) }
@@ -112,7 +112,7 @@ public final class Pipeline {
     }
 
     /// Ends all open connections and writes what remains.
-    public func finish() throws {
+    package func finish() throws {
         // Files under way end first: their events come before the final flush's cut connections.
         application.files.finishAll()
         application.files.settle()
@@ -188,7 +188,7 @@ public final class Pipeline {
     }
 
     /// One packet through decode, flows, detectors and the store: the path every mode takes.
-    @inline(__always) public func process(_ packet: RawPacket, frame: UInt64, captureID: Int64, counts: inout CaptureCounts) throws {
+    @inline(__always) package func process(_ packet: RawPacket, frame: UInt64, captureID: Int64, counts: inout CaptureCounts) throws {
         decoder.decode(packet, into: &meta)
         meta.frame = frame
         if meta.outer.isFragment { joiner.join(&meta.outer) }
@@ -247,12 +247,12 @@ public final class Pipeline {
     // MARK: the one driver: every mode reads a PacketSource through `run`
 
     /// What a caller may do around each packet (live summaries), on a quiet step, or to stop.
-    public struct RunHooks {
-        public var before: ((RawPacket) throws -> Void)?
-        public var after: ((RawPacket) throws -> Void)?
-        public var idle: (() throws -> Void)?
-        public var shouldStop: (() -> Bool)?
-        public init(
+    package struct RunHooks {
+        package var before: ((RawPacket) throws -> Void)?
+        package var after: ((RawPacket) throws -> Void)?
+        package var idle: (() throws -> Void)?
+        package var shouldStop: (() -> Bool)?
+        package init(
             before: ((RawPacket) throws -> Void)? = nil, after: ((RawPacket) throws -> Void)? = nil, idle: (() throws -> Void)? = nil,
             shouldStop: (() -> Bool)? = nil
         ) {
@@ -280,7 +280,7 @@ public final class Pipeline {
     /// Every packet of `source` through the filter and `process` into the open capture, with a
     /// checkpoint every 65,536 packets; the same loop for files, replays and interfaces. A
     /// source's read error ends the loop and is thrown; everything before it is kept.
-    public func run<Source: PacketSource>(_ source: Source, hooks: RunHooks = RunHooks()) throws {
+    package func run<Source: PacketSource>(_ source: Source, hooks: RunHooks = RunHooks()) throws {
         loop: while !(hooks.shouldStop?() ?? false) {
             switch try source.step() {
             case .packet:
@@ -297,7 +297,7 @@ public final class Pipeline {
     }
 
     /// One packet into the open capture (`run` calls this; tests may too).
-    @inline(__always) public func feed(_ packet: RawPacket) throws {
+    @inline(__always) package func feed(_ packet: RawPacket) throws {
         guard isOpen else { return }
         openFrame += 1
         if openIsSession && !openLinkTypes.contains(packet.linkType) { openLinkTypes.append(packet.linkType) }
@@ -328,7 +328,7 @@ public final class Pipeline {
     }
 
     /// Opens a capture row for a live interface or a replay; then `run` (or `feed`) its packets.
-    public func beginSession(label: String, linkTypes: [UInt32]) throws -> Int64 {
+    package func beginSession(label: String, linkTypes: [UInt32]) throws -> Int64 {
         // The war room looks connections up by host while the session runs.
         try store.ensureIndexes()
         let id = try store.beginCapture(path: label, size: 0, format: "live", compressed: false, linkTypes: linkTypes, filter: options.filter)
@@ -337,7 +337,7 @@ public final class Pipeline {
     }
 
     /// Commits what the session has so far (live mode calls this every second or two).
-    public func checkpoint() throws {
+    package func checkpoint() throws {
         guard isOpen && openIsSession else { return }
         try store.flushChunk(captureID: openID)
         try flushFinished()
@@ -347,7 +347,7 @@ public final class Pipeline {
     }
 
     /// Closes the session: everything written, the capture row complete.
-    public func endSession(error: String? = nil) throws {
+    package func endSession(error: String? = nil) throws {
         guard isOpen && openIsSession else { return }
         try store.flushChunk(captureID: openID)
         try flushFinished()
@@ -358,14 +358,14 @@ public final class Pipeline {
         try finish()
     }
 
-    public var sessionCounts: CaptureCounts? { isOpen && openIsSession ? openCounts : nil }
+    package var sessionCounts: CaptureCounts? { isOpen && openIsSession ? openCounts : nil }
 
     /// What live mode's per-second summaries need of the last packet, without copying it.
-    public var lastProtocolClass: Int { CaptureCounts.protocolClass(meta) }
-    public var lastUndecoded: Bool { meta.undecoded != 0 }
+    package var lastProtocolClass: Int { CaptureCounts.protocolClass(meta) }
+    package var lastUndecoded: Bool { meta.undecoded != 0 }
     /// The last packet as decoded (for the live event stream).
-    public var lastMeta: PacketMeta { meta }
-    public var lastSource: IPAddress? { meta.network == .ipv4 || meta.network == .ipv6 ? meta.outer.src : nil }
+    package var lastMeta: PacketMeta { meta }
+    package var lastSource: IPAddress? { meta.network == .ipv4 || meta.network == .ipv6 ? meta.outer.src : nil }
 
     private func ingestFile(_ path: String) throws -> FileOutcome {
         // Open first: a file we cannot read at all is reported before anything is stored.

@@ -5,7 +5,7 @@ import AetherCore
 
 /// What the pipeline prints on a terminal: counts, errors and progress.
 /// 1810 → "1,810".
-public func grouped(_ n: UInt64) -> String {
+package func grouped(_ n: UInt64) -> String {
     let digits = Array(String(n))
     var out = ""
     for (i, d) in digits.enumerated() {
@@ -16,7 +16,7 @@ public func grouped(_ n: UInt64) -> String {
 }
 
 /// Writes one line to standard error (fd 2).
-public func printError(_ s: String) {
+package func printError(_ s: String) {
     let line = VisibleText.of(s) + "\n"
     _ = line.withCString { write(2, $0, strlen($0)) }
 }

@@ -4,28 +4,28 @@ import AetherStore
 import CZlib
 
 /// Bounds on what file reassembly holds, per file and in all.
-public struct FileLimits: Sendable {
+package struct FileLimits: Sendable {
     /// A file's content kept for `aether extract` at most (0, the default: none is kept); a
     /// larger one is hashed in a stream and marked as not extracted. Keeping is asked for
     /// (`--keep-files`): a capture of downloads would otherwise copy them all into the store.
-    public var extractBytes = 0
-    public static let keptFileBytes = 64 << 20
+    package var extractBytes = 0
+    package static let keptFileBytes = 64 << 20
     /// Content kept at once by all files under way: beyond it, new bytes are not kept.
-    public var keptBytes = 512 << 20
+    package var keptBytes = 512 << 20
     /// Decoded bytes of one compressed body at most, and at most this many times its encoded
     /// size once past 16 MB: a decompression bomb stops there, marked, without hashes.
-    public var decodedBytes: Int64 = 1 << 30
-    public var decodedRatio: Int64 = 200
+    package var decodedBytes: Int64 = 1 << 30
+    package var decodedRatio: Int64 = 200
     /// Which digests each whole file gets (`--file-hashes`).
-    public var hashes = FileHashes.all
-    public init() {}
+    package var hashes = FileHashes.all
+    package init() {}
 }
 
 /// The digests of files that cross the wire. Three digests over clear bodies cost more CPU than
 /// the rest of the decoder (1.9 CPU-s for the 797 MB of bodies in the 2 M-packet bench file, MD5
 /// alone about 1), so a bulk ingest may keep only SHA-256, or none: files are still logged with
 /// their names, sizes and types.
-public enum FileHashes: String, CaseIterable, Sendable {
+package enum FileHashes: String, CaseIterable, Sendable {
     /// MD5, SHA-1 and SHA-256, as Zeek's files.log has them and intel lists them.
     case all
     case sha256
