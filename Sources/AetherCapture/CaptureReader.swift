@@ -55,7 +55,7 @@ struct TimestampScale {
                 }
             }
         }
-        return Timestamp.clamped(saturatingAdd(ns, offsetNanos))
+        return saturatingAdd(ns, offsetNanos)
     }
 }
 
@@ -80,6 +80,9 @@ public final class CaptureReader {
     public private(set) var packetsRead: UInt64 = 0
     /// Timestamps that went backwards relative to the previous packet of this file.
     public private(set) var outOfOrder: UInt64 = 0
+    /// Packets whose time was out of `Timestamp.earliest...latest` (a corrupt clock or offset)
+    /// and is kept at that edge.
+    public private(set) var clampedTimes: UInt64 = 0
 
     private let input: ByteInput
     private var swapped = false
@@ -292,7 +295,13 @@ public final class CaptureReader {
                 }
                 let d = interfaces[Int(iface)]
                 let ticks = UInt64(u32(p, 12)) << 32 | UInt64(u32(p, 16))
-                packet.timestamp = d.scale.nanoseconds(ticks)
+                let t = d.scale.nanoseconds(ticks)
+                if _fastPath(Timestamp.isKept(t)) {
+                    packet.timestamp = t
+                } else {
+                    packet.timestamp = Timestamp.clamped(t)
+                    clampedTimes &+= 1
+                }
                 packet.capturedLength = caplen
                 packet.wireLength = len
                 packet.linkType = d.linkType

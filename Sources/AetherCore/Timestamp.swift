@@ -15,6 +15,11 @@ public struct Timestamp: Hashable, Comparable, Sendable {
     @inlinable public static var earliest: Int64 { -(1 << 62) + 1 }
     @inlinable public static var latest: Int64 { (1 << 62) - 1 }
 
+    /// Whether `ns` is within `earliest...latest` (one comparison).
+    @inlinable public static func isKept(_ ns: Int64) -> Bool {
+        UInt64(bitPattern: ns &- earliest) <= UInt64(bitPattern: latest &- earliest)
+    }
+
     /// `ns` within `earliest...latest`.
     @inlinable public static func clamped(_ ns: Int64) -> Int64 { min(max(ns, earliest), latest) }
 

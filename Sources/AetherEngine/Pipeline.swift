@@ -42,6 +42,15 @@ package struct FileOutcome: Sendable {
     package var sha256: String?
     /// Packets whose network layer was not reached, by reason, most first.
     package var undecoded: [(reason: String, packets: UInt64)] = []
+    /// Packets whose absurd time was kept at the edge of the range (`CaptureReader.clampedTimes`).
+    package var clampedTimes: UInt64 = 0
+
+    /// Said on ingest: those packets' times are not their own.
+    package var clampedTimesWarning: String? {
+        guard clampedTimes > 0 else { return nil }
+        let edges = "\(Timestamp(nanoseconds: Timestamp.earliest).iso8601.prefix(10)) or \(Timestamp(nanoseconds: Timestamp.latest).iso8601.prefix(10))"
+        return "\(grouped(clampedTimes)) of \(grouped(packets)) packet times out of range (a corrupt clock or time offset), kept as \(edges)"
+    }
 
     /// The warning an analyst must not miss: "1,810 of 1,810 packets not decoded: MPLS…".
     package var undecodedWarning: String? {
@@ -437,6 +446,7 @@ package final class Pipeline {
         try store.updateLinkTypes(captureID, reader.linkTypes)
         try store.finishCapture(captureID, counts: counts, sha256: sha, status: status.rawValue, error: failure?.description)
         var outcome = FileOutcome(path: path, status: status, packets: counts.packets, error: failure, sha256: sha)
+        outcome.clampedTimes = reader.clampedTimes
         outcome.undecoded = counts.undecodedReasons.map { (Undecoded.describe($0.key), $0.value) }.sorted { $0.packets > $1.packets }
         return outcome
     }

@@ -36,6 +36,7 @@ func runIngest(
     var bad = false
     for o in outcomes {
         if let warning = o.undecodedWarning { printError("aether: warning: \(o.path): \(warning)") }
+        if let warning = o.clampedTimesWarning { printError("aether: warning: \(o.path): \(warning)") }
         switch o.status {
         case .complete:
             print("ingested \(o.path): \(o.packets) packets")
