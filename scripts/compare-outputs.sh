@@ -8,6 +8,7 @@
 # runs of the new build with those arguments, each compared with the old (check_threads.sh:
 # --threads 1 against 2 and 4 in one pass).
 # JOBS (default 1) compares that many captures at once, each in a folder of its own.
+# The records (export, detect's conn records and snapshots) are compared by compare-records.sh.
 # Usage: [IGNORE=REGEX] [IGNORE_TABLES=T,…] [OLD_ARGS=…] [NEW_ARGS=…] [MORE_ARGS=…] [JOBS=N] compare-outputs.sh OLD_AETHER NEW_AETHER CAPTURE...
 set -uo pipefail
 old=$1 new=$2; shift 2
